@@ -1,0 +1,28 @@
+/*
+ * echo: writes every line back as it was read, until the client closes.
+ * A line longer than the buffer is echoed in pieces, so any length works.
+ */
+#include "vk_app.h"
+#include "vk_socket.h"
+
+static void echo_main(struct vk_thread *that)
+{
+	struct {
+		char line[4096];
+		ssize_t n;
+	} *self;
+
+	vk_begin();
+	for (;;) {
+		vk_readline(self->n, self->line, sizeof(self->line));
+		if (self->n == 0)
+			break;
+		vk_write(self->line, (size_t)self->n);
+	}
+	vk_finally();
+	/* A reset or a timeout ends the connection; neither is the app's fault. */
+	vk_clear_error();
+	vk_end();
+}
+
+VK_APP("echo", echo_main, 64 * 1024);

@@ -1,0 +1,10 @@
+# Bundled application modules. Each is a libtool module (echo.so, http.so)
+# with hidden visibility except its vk_app_descriptor; vk_* symbols are
+# resolved from vkd when it loads the module.
+APP_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
+APP_LDFLAGS = -module -avoid-version -shared
+
+pkglib_LTLIBRARIES += src/apps/echo.la
+src_apps_echo_la_SOURCES = src/apps/echo.c
+src_apps_echo_la_CFLAGS = $(APP_CFLAGS)
+src_apps_echo_la_LDFLAGS = $(APP_LDFLAGS)

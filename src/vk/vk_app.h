@@ -1,0 +1,66 @@
+/*
+ * vk_app: the descriptor an application module exports.
+ *
+ * A module is a shared object that vkd loads with dlopen(). It exports one
+ * symbol, `vk_app_descriptor`, made by VK_APP(); everything else should be
+ * hidden (build with -fvisibility=hidden, as libvk.pc says).
+ *
+ *	static void main_coroutine(struct vk_thread *that) { ... }
+ *	VK_APP("echo", main_coroutine, 65536);
+ *
+ * vkd refuses a module whose magic or ABI major differs from its own, or
+ * whose name differs from the [app NAME] that loads it.
+ */
+#ifndef VK_APP_H
+#define VK_APP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vk_state.h"
+
+#define VK_APP_MAGIC 0x766b6170u /* "vkap" */
+#define VK_APP_ABI_MAJOR 1
+#define VK_APP_ABI_MINOR 0
+#define VK_APP_SYMBOL "vk_app_descriptor"
+
+/* What an app's init hook is told about its configuration. */
+struct vk_app_context {
+	const char *name; /* the [app NAME] */
+	/* The value of `opt.KEY` in the app's section, or NULL. */
+	const char *(*option)(const struct vk_app_context *context, const char *key);
+	const void *opaque; /* for option() */
+};
+
+struct vk_app {
+	uint32_t magic;
+	uint16_t abi_major;
+	uint16_t abi_minor;
+	const char *name;
+	vk_func main;      /* runs once per connection, on its descriptor */
+	size_t heap_size;  /* default micro-heap size */
+	/*
+	 * Optional: called once per worker after loading, before accepting.
+	 * Returns a pointer given to each main coroutine as vk_arg() (or NULL),
+	 * and sets *error to a positive errno to refuse to start.
+	 */
+	void *(*init)(const struct vk_app_context *context, int *error);
+	/* Optional: called once per worker before unloading, with init's result. */
+	void (*fini)(void *state);
+};
+
+#define VK_APP_FULL(app_name, main_fn, heap, init_fn, fini_fn)                                    \
+	__attribute__((visibility("default"))) const struct vk_app vk_app_descriptor = {         \
+		.magic = VK_APP_MAGIC,                                                             \
+		.abi_major = VK_APP_ABI_MAJOR,                                                     \
+		.abi_minor = VK_APP_ABI_MINOR,                                                     \
+		.name = (app_name),                                                                \
+		.main = (main_fn),                                                                 \
+		.heap_size = (heap),                                                               \
+		.init = (init_fn),                                                                 \
+		.fini = (fini_fn),                                                                 \
+	}
+
+#define VK_APP(app_name, main_fn, heap) VK_APP_FULL(app_name, main_fn, heap, NULL, NULL)
+
+#endif

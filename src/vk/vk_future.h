@@ -1,0 +1,52 @@
+/*
+ * vk_future: messages between coroutines of one micro-process.
+ *
+ * They cost no system call and no protection change: a message is a word
+ * handed from one coroutine to another, and the receiver runs next in the
+ * same dispatch. Send is a rendezvous: the sender waits until the receiver
+ * has taken the message. A request waits for the receiver's response.
+ * All of them honour vk_set_timeout().
+ */
+#ifndef VK_FUTURE_H
+#define VK_FUTURE_H
+
+#include <stdint.h>
+
+#include "vk_state.h"
+
+/* Internal steps; 1 when the caller must block. */
+int vk_future_send_begin(struct vk_thread *that, struct vk_thread *to, intptr_t message);
+int vk_future_receive_begin(struct vk_thread *that);
+void vk_future_request_begin(struct vk_thread *that, struct vk_thread *to, intptr_t message);
+void vk_future_respond(struct vk_thread *that, struct vk_thread *to, intptr_t message);
+
+/* Hand `msg` (a pointer or integer) to coroutine `to`; wait until taken. */
+#define vk_send(to, msg)                                                                           \
+	do {                                                                                       \
+		if (vk_future_send_begin(that, (to), (intptr_t)(msg)))                             \
+			vk_wait_();                                                                \
+	} while (0)
+
+/* Wait for a message; `msg` gets it and vk_sender() its sender. */
+#define vk_receive(msg)                                                                            \
+	do {                                                                                       \
+		if (vk_future_receive_begin(that))                                                 \
+			vk_wait_();                                                                \
+		(msg) = (__typeof__(msg))that->message;                                            \
+	} while (0)
+
+/* Who sent the message last received. */
+#define vk_sender() (that->message_from)
+
+/* Send `msg` to `to` and wait for its vk_respond(); `reply` gets the answer. */
+#define vk_request(to, msg, reply)                                                                 \
+	do {                                                                                       \
+		vk_future_request_begin(that, (to), (intptr_t)(msg));                              \
+		vk_wait_();                                                                        \
+		(reply) = (__typeof__(reply))that->message;                                        \
+	} while (0)
+
+/* Answer a coroutine blocked in vk_request(); never blocks. */
+#define vk_respond(to, reply) vk_future_respond(that, (to), (intptr_t)(reply))
+
+#endif

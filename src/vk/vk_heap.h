@@ -1,0 +1,88 @@
+/*
+ * vk_heap: micro-heaps.
+ *
+ * A micro-heap is one private anonymous mapping that holds everything a
+ * micro-process owns: its coroutines, their state, its socket rings. It is
+ * made inaccessible (PROT_NONE) whenever its micro-process is not running, so
+ * that a stray pointer in one micro-process faults instead of corrupting
+ * another.
+ *
+ * Each heap is followed by one read-only guard page. The guard keeps the heap
+ * its own VMA: without it the kernel merges neighbouring heaps that share a
+ * protection, and every later mprotect would have to split and re-merge
+ * mappings, which costs about 2.5x a plain protection change. The guard also
+ * catches writes that run off the end. So every heap uses two entries of
+ * vm.max_map_count (65530 by default).
+ *
+ * Inside the heap the allocator is a stack: allocation bumps a top offset,
+ * and a free that is not at the top leaves a tombstone that is reclaimed when
+ * everything above it has been freed. Coroutine lifetimes nest, so this is
+ * almost always a pop.
+ *
+ * The struct vk_heap descriptor lives outside the mapping, so that the
+ * kernel can manage a heap whose pages it may not touch.
+ */
+#ifndef VK_HEAP_H
+#define VK_HEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct vk_heap {
+	char *base;          /* start of the mapping (page aligned) */
+	size_t size;         /* usable bytes, excluding the guard page */
+	size_t top;          /* offset of the first free byte */
+	size_t last;         /* offset of the last block's header, or SIZE_MAX */
+	size_t high_water;   /* largest top reached since the heap was reset */
+	int accessible;      /* current protection: 1 = read/write, 0 = none */
+	struct vk_heap *pool_next;
+};
+
+/* Alignment of every allocation. */
+#define VK_HEAP_ALIGN 16
+
+/*
+ * Map a heap of at least `size` bytes (rounded up to pages), accessible.
+ * Returns 0, or -1 with errno set (ENOMEM also when vm.max_map_count is
+ * reached).
+ */
+int vk_heap_map(struct vk_heap *heap, size_t size);
+
+/* Unmap a heap. */
+void vk_heap_unmap(struct vk_heap *heap);
+
+/*
+ * Make the heap accessible (1) or not (0). Does nothing if it already is.
+ * Returns 0, or -1 with errno set.
+ */
+int vk_heap_set_access(struct vk_heap *heap, int accessible);
+
+/* Forget every allocation. The heap must be accessible to be used after. */
+void vk_heap_reset(struct vk_heap *heap);
+
+/*
+ * Give back to the kernel the pages past the first `keep` bytes that were
+ * touched since the last reset, so that a pooled heap does not pin the
+ * memory a large request once needed.
+ */
+void vk_heap_trim(struct vk_heap *heap, size_t keep);
+
+/*
+ * Allocate `size` bytes aligned to VK_HEAP_ALIGN. The memory is not zeroed.
+ * Returns NULL with errno = ENOMEM when the heap is full.
+ */
+void *vk_heap_alloc(struct vk_heap *heap, size_t size);
+
+/* Allocate and zero `count * size` bytes; NULL with ENOMEM on overflow too. */
+void *vk_heap_calloc(struct vk_heap *heap, size_t count, size_t size);
+
+/* Free a block from vk_heap_alloc. NULL is ignored. */
+void vk_heap_free(struct vk_heap *heap, void *ptr);
+
+/* Bytes still free at the top. */
+size_t vk_heap_available(const struct vk_heap *heap);
+
+/* Page size, cached. */
+size_t vk_page_size(void);
+
+#endif

@@ -1,0 +1,219 @@
+#include "vk_poll.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "vk_kern.h"
+#include "vk_proc.h"
+#include "vk_socket.h"
+
+static void io_callback(struct ev_loop *loop, struct ev_io *io, int revents)
+{
+	struct vk_fd *entry = io->data;
+	struct vk_proc *proc = entry->proc;
+
+	(void)loop;
+	entry->revents |= revents;
+	if (!entry->pending) {
+		entry->pending = 1;
+		entry->pending_next = proc->pending;
+		proc->pending = entry;
+	}
+	vk_proc_schedule(proc);
+}
+
+/* Watch exactly the events wanted; libev folds the changes into one call. */
+static void update_watch(struct vk_fd *entry)
+{
+	struct ev_loop *loop = vk_kern_loop(entry->proc->kern);
+	int events = (entry->reading ? EV_READ : 0) | (entry->writing ? EV_WRITE : 0);
+
+	if (ev_is_active(&entry->io)) {
+		if ((entry->io.events & (EV_READ | EV_WRITE)) == events)
+			return;
+		ev_io_stop(loop, &entry->io);
+	}
+	if (!events)
+		return;
+	ev_io_set(&entry->io, entry->fd, events);
+	ev_io_start(loop, &entry->io);
+}
+
+int vk_poll_attach(struct vk_proc *proc, struct vk_socket *socket, int fd, int listener)
+{
+	struct vk_fd *entry = vk_poll_entry(proc->kern, fd);
+
+	if (!entry) {
+		errno = EMFILE;
+		return -1;
+	}
+	if (entry->proc) {
+		errno = EBUSY;
+		return -1;
+	}
+	ev_io_init(&entry->io, io_callback, fd, EV_READ);
+	entry->io.data = entry;
+	entry->proc = proc;
+	entry->socket = socket;
+	entry->fd = fd;
+	entry->revents = 0;
+	entry->pending = 0;
+	entry->drained = 0;
+	entry->writing = 0;
+	entry->shut_write = 0;
+	entry->listener = (uint8_t)listener;
+	entry->reading = 1;
+	entry->proc_next = proc->fds;
+	proc->fds = entry;
+	socket->fd = fd;
+	update_watch(entry);
+	return 0;
+}
+
+void vk_poll_close(struct vk_fd *entry)
+{
+	struct vk_proc *proc = entry->proc;
+
+	ev_io_stop(vk_kern_loop(proc->kern), &entry->io);
+	close(entry->fd);
+	entry->proc = NULL;
+	entry->socket = NULL;
+}
+
+void vk_poll_want_read(struct vk_fd *entry)
+{
+	if (entry->reading)
+		return;
+	entry->reading = 1;
+	update_watch(entry);
+}
+
+ssize_t vk_poll_fill(struct vk_fd *entry)
+{
+	struct vk_vectoring *rx = entry->socket->rx;
+	struct iovec iov[2];
+	int count = vk_vectoring_free_iov(rx, iov);
+	size_t room = vk_vectoring_free(rx);
+	ssize_t n;
+
+	if (rx->eof)
+		return 0;
+	if (rx->error)
+		return -rx->error;
+	if (count == 0) {
+		/* Full: stop reading until the coroutine makes room. */
+		entry->reading = 0;
+		update_watch(entry);
+		return -EAGAIN;
+	}
+	do
+		n = readv(entry->fd, iov, count);
+	while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			entry->drained = 1;
+			return -EAGAIN;
+		}
+		rx->error = errno;
+		entry->reading = 0;
+		update_watch(entry);
+		return -rx->error;
+	}
+	if (n == 0) {
+		rx->eof = 1;
+		entry->reading = 0;
+		update_watch(entry);
+		return 0;
+	}
+	vk_vectoring_produced(rx, (size_t)n);
+	vk_kern_counters(entry->proc->kern)->bytes_in += (uint64_t)n;
+	entry->drained = (size_t)n < room;
+	return n;
+}
+
+ssize_t vk_poll_flush(struct vk_fd *entry)
+{
+	struct vk_vectoring *tx = entry->socket->tx;
+	struct iovec iov[2];
+	int count = vk_vectoring_used_iov(tx, iov);
+	ssize_t n;
+
+	if (count == 0)
+		return 0;
+	if (tx->error)
+		return -tx->error;
+	do
+		n = writev(entry->fd, iov, count);
+	while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			entry->writing = 1;
+			update_watch(entry);
+			return 0;
+		}
+		/* The peer is gone: what is queued can never be delivered. */
+		tx->error = errno;
+		vk_vectoring_consumed(tx, tx->len);
+		if (tx->writer)
+			vk_thread_wake(tx->writer, tx->error);
+		return -tx->error;
+	}
+	vk_vectoring_consumed(tx, (size_t)n);
+	vk_kern_counters(entry->proc->kern)->bytes_out += (uint64_t)n;
+	if (tx->len != 0) {
+		entry->writing = 1;
+		update_watch(entry);
+	} else if (entry->writing) {
+		entry->writing = 0;
+		update_watch(entry);
+	}
+	if (tx->writer)
+		vk_thread_wake(tx->writer, 0);
+	return n;
+}
+
+static void take_event(struct vk_fd *entry)
+{
+	int revents = entry->revents;
+	struct vk_socket *socket = entry->socket;
+
+	entry->revents = 0;
+	if (revents & EV_WRITE)
+		vk_poll_flush(entry);
+	if (!(revents & EV_READ))
+		return;
+	entry->drained = 0;
+	if (entry->listener) {
+		/* Readiness only; vk_accept() does the accept(). */
+		if (socket->rx->reader)
+			vk_thread_wake(socket->rx->reader, 0);
+		return;
+	}
+	if (vk_poll_fill(entry) != -EAGAIN && socket->rx->reader)
+		vk_thread_wake(socket->rx->reader, 0);
+}
+
+void vk_poll_take_events(struct vk_proc *proc)
+{
+	struct vk_fd *entry = proc->pending;
+
+	proc->pending = NULL;
+	while (entry) {
+		struct vk_fd *next = entry->pending_next;
+
+		entry->pending = 0;
+		entry->pending_next = NULL;
+		if (entry->proc == proc)
+			take_event(entry);
+		entry = next;
+	}
+}
+
+void vk_poll_flush_all(struct vk_proc *proc)
+{
+	for (struct vk_fd *entry = proc->fds; entry; entry = entry->proc_next) {
+		if (entry->socket->tx->len && !entry->writing)
+			vk_poll_flush(entry);
+	}
+}

@@ -1,0 +1,286 @@
+#include "vk_socket.h"
+
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "vk_kern.h"
+#include "vk_poll.h"
+#include "vk_proc.h"
+
+static struct vk_heap *heap_of(struct vk_thread *that)
+{
+	return &that->proc->heap;
+}
+
+struct vk_socket *vk_socket_create(struct vk_thread *that, size_t ring_size)
+{
+	struct vk_socket *s = vk_heap_calloc(heap_of(that), 1, sizeof(*s));
+	char *rx_buf, *tx_buf;
+
+	if (!s)
+		return NULL;
+	/* Ring memory stays untouched (not zeroed): idle pages stay unresident. */
+	rx_buf = vk_heap_alloc(heap_of(that), ring_size);
+	tx_buf = rx_buf ? vk_heap_alloc(heap_of(that), ring_size) : NULL;
+	if (!tx_buf) {
+		vk_heap_free(heap_of(that), rx_buf);
+		vk_heap_free(heap_of(that), s);
+		return NULL;
+	}
+	vk_vectoring_init(&s->rx_own, rx_buf, ring_size);
+	vk_vectoring_init(&s->tx_own, tx_buf, ring_size);
+	s->rx = &s->rx_own;
+	s->tx = &s->tx_own;
+	s->fd = -1;
+	return s;
+}
+
+int vk_socket_pipe(struct vk_thread *that, struct vk_socket **a, struct vk_socket **b,
+		   size_t ring_size)
+{
+	struct vk_socket *first = vk_socket_create(that, ring_size);
+	struct vk_socket *second = first ? vk_socket_create(that, ring_size) : NULL;
+
+	if (!second) {
+		errno = ENOMEM;
+		return -1;
+	}
+	/* Each side reads what the other writes: share one ring a direction. */
+	second->rx = first->tx;
+	first->rx = second->tx;
+	*a = first;
+	*b = second;
+	return 0;
+}
+
+int vk_socket_bind_fd(struct vk_thread *that, struct vk_socket *socket, int fd)
+{
+	return vk_poll_attach(that->proc, socket, fd, 0);
+}
+
+static struct vk_fd *entry_of(struct vk_thread *that, const struct vk_socket *s)
+{
+	return s->fd >= 0 ? vk_poll_entry(that->proc->kern, s->fd) : NULL;
+}
+
+/*
+ * How many bytes the read may take now, per mode; *complete says whether
+ * the operation is then over.
+ */
+static size_t readable_now(const struct vk_vectoring *rx, size_t want, int mode, int *complete)
+{
+	size_t held = vk_vectoring_used(rx);
+	size_t limit = held < want ? held : want;
+	size_t line;
+
+	switch (mode) {
+	case VK_READ_SOME:
+		*complete = limit > 0;
+		return limit;
+	case VK_READ_ALL:
+		*complete = limit == want;
+		return limit;
+	}
+	line = vk_vectoring_find(rx, '\n', limit);
+	if (line) {
+		*complete = 1;
+		return line;
+	}
+	/* No newline: a full buffer, a full ring or the last bytes are a piece. */
+	*complete = limit == want || held == rx->size || (rx->eof && held);
+	return *complete ? limit : 0;
+}
+
+/* Bring bytes in, or register as the ring's reader. */
+static ssize_t wait_for_bytes(struct vk_thread *that, struct vk_socket *s)
+{
+	struct vk_fd *entry = entry_of(that, s);
+	ssize_t n;
+
+	if (entry) {
+		if (!entry->drained) {
+			n = vk_poll_fill(entry);
+			if (n != -EAGAIN)
+				return n < 0 ? n : 1;
+		}
+		vk_poll_want_read(entry);
+	} else if (s->rx->error) {
+		return -s->rx->error;
+	}
+	vk_thread_block(that, &s->rx->reader);
+	return -EAGAIN;
+}
+
+static void consumed(struct vk_thread *that, struct vk_socket *s, size_t n)
+{
+	struct vk_fd *entry;
+
+	if (!n)
+		return;
+	if (s->rx->writer)
+		vk_thread_wake(s->rx->writer, 0);
+	entry = entry_of(that, s);
+	if (entry && !entry->reading && !s->rx->eof && !s->rx->error)
+		vk_poll_want_read(entry);
+}
+
+ssize_t vk_socket_read_step(struct vk_thread *that, struct vk_socket *s, char *buf, size_t len,
+			    int mode)
+{
+	struct vk_vectoring *rx = s->rx;
+
+	for (;;) {
+		int complete;
+		size_t take = readable_now(rx, len - that->op_done, mode, &complete);
+		ssize_t got;
+
+		/* A whole read gathers as it goes; the others take one piece. */
+		if (take && (complete || mode == VK_READ_ALL)) {
+			vk_vectoring_get(rx, buf + that->op_done, take);
+			that->op_done += take;
+			consumed(that, s, take);
+		}
+		if (complete || (rx->eof && vk_vectoring_used(rx) == 0))
+			return (ssize_t)that->op_done;
+		got = wait_for_bytes(that, s);
+		if (got < 0)
+			return got;
+	}
+}
+
+/* Make room in the send ring: a pipe waits for its reader, an fd writes. */
+static ssize_t make_room(struct vk_thread *that, struct vk_socket *s)
+{
+	struct vk_fd *entry = entry_of(that, s);
+	ssize_t n;
+
+	if (entry) {
+		n = vk_poll_flush(entry);
+		if (n < 0)
+			return n;
+		if (vk_vectoring_free(s->tx))
+			return 1;
+	} else if (s->tx->reader) {
+		vk_thread_wake(s->tx->reader, 0);
+	}
+	vk_thread_block(that, &s->tx->writer);
+	return -EAGAIN;
+}
+
+ssize_t vk_socket_write_step(struct vk_thread *that, struct vk_socket *s, const char *buf,
+			     size_t len)
+{
+	struct vk_vectoring *tx = s->tx;
+
+	for (;;) {
+		size_t n;
+		ssize_t room;
+
+		if (tx->error)
+			return -tx->error;
+		if (tx->eof && s->fd < 0)
+			return -EPIPE; /* a hung-up pipe message not yet read */
+		n = vk_vectoring_put(tx, buf + that->op_done, len - that->op_done);
+		that->op_done += n;
+		if (n && tx->reader)
+			vk_thread_wake(tx->reader, 0);
+		if (that->op_done == len)
+			return (ssize_t)len;
+		room = make_room(that, s);
+		if (room < 0)
+			return room;
+	}
+}
+
+ssize_t vk_socket_flush_step(struct vk_thread *that, struct vk_socket *s)
+{
+	struct vk_vectoring *tx = s->tx;
+	struct vk_fd *entry;
+	ssize_t n;
+
+	if (tx->error)
+		return -tx->error;
+	if (vk_vectoring_used(tx) == 0)
+		return 0;
+	entry = entry_of(that, s);
+	if (entry) {
+		n = vk_poll_flush(entry);
+		if (n < 0)
+			return n;
+		if (vk_vectoring_used(tx) == 0)
+			return 0;
+	} else if (tx->reader) {
+		vk_thread_wake(tx->reader, 0);
+	}
+	vk_thread_block(that, &tx->writer);
+	return -EAGAIN;
+}
+
+ssize_t vk_socket_hup_step(struct vk_thread *that, struct vk_socket *s)
+{
+	ssize_t n = vk_socket_flush_step(that, s);
+	struct vk_fd *entry;
+
+	if (n != 0)
+		return n;
+	entry = entry_of(that, s);
+	if (entry) {
+		if (!entry->shut_write && shutdown(entry->fd, SHUT_WR) == -1 && errno != ENOTCONN)
+			return -errno;
+		entry->shut_write = 1;
+		return 0;
+	}
+	s->tx->eof = 1;
+	if (s->tx->reader)
+		vk_thread_wake(s->tx->reader, 0);
+	return 0;
+}
+
+ssize_t vk_socket_readhup_step(struct vk_thread *that, struct vk_socket *s)
+{
+	struct vk_vectoring *rx = s->rx;
+
+	for (;;) {
+		size_t held = vk_vectoring_used(rx);
+		ssize_t got;
+
+		if (held) {
+			vk_vectoring_consumed(rx, held);
+			consumed(that, s, held);
+		}
+		if (rx->eof) {
+			/* A pipe carries the next message after this end. */
+			if (s->fd < 0) {
+				rx->eof = 0;
+				if (rx->writer)
+					vk_thread_wake(rx->writer, 0);
+			}
+			return 0;
+		}
+		got = wait_for_bytes(that, s);
+		if (got < 0)
+			return got;
+	}
+}
+
+ssize_t vk_socket_accept_step(struct vk_thread *that, struct vk_socket *s)
+{
+	struct vk_fd *entry = entry_of(that, s);
+	int fd;
+
+	if (!entry)
+		return -ENOTSOCK;
+	fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		return -errno;
+	vk_thread_block(that, &s->rx->reader);
+	return -EAGAIN;
+}
+
+int vk_socket_eof(const struct vk_socket *s)
+{
+	return vk_vectoring_used(s->rx) == 0 && s->rx->eof;
+}

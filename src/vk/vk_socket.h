@@ -1,0 +1,147 @@
+/*
+ * vk_socket: the byte streams of coroutines.
+ *
+ * Every coroutine has a default socket, its stdio, inherited from the
+ * coroutine that spawned it. A socket is bound either to a file descriptor
+ * (the poller moves bytes between the descriptor and its rings) or
+ * entangled with another socket (a pipe between two coroutines of one
+ * micro-process: one side's send ring is the other side's receive ring).
+ * The same operations work on both.
+ *
+ * Each operation is a statement that may block only the calling coroutine.
+ * Results go to an lvalue that must survive blocking (a field of `self`).
+ * Errors are raised (vk_raise): ETIMEDOUT after vk_set_timeout(), the
+ * descriptor's errno (ECONNRESET, EPIPE, ...), EPIPE when writing after the
+ * peer hung up.
+ */
+#ifndef VK_SOCKET_H
+#define VK_SOCKET_H
+
+#include <sys/types.h>
+
+#include "vk_state.h"
+#include "vk_vectoring.h"
+
+struct vk_socket {
+	struct vk_vectoring *rx;
+	struct vk_vectoring *tx;
+	struct vk_vectoring rx_own; /* rings of a descriptor-bound socket */
+	struct vk_vectoring tx_own;
+	int fd; /* -1 when entangled or unbound */
+};
+
+/* Ring size used when a micro-process does not say. */
+#define VK_SOCKET_RING_DEFAULT 16384
+
+/*
+ * Allocate a socket with its own rings of `ring_size` bytes each on the
+ * current micro-heap, unbound. NULL with ENOMEM when the heap is full.
+ */
+struct vk_socket *vk_socket_create(struct vk_thread *that, size_t ring_size);
+
+/*
+ * Allocate two entangled sockets: what is written to *a is read from *b and
+ * the other way round. Returns 0, or -1 with ENOMEM.
+ */
+int vk_socket_pipe(struct vk_thread *that, struct vk_socket **a, struct vk_socket **b,
+		   size_t ring_size);
+
+/*
+ * Bind a non-blocking descriptor to a socket; the micro-process owns and
+ * closes it from now on. Returns 0, or -1 with errno.
+ */
+int vk_socket_bind_fd(struct vk_thread *that, struct vk_socket *socket, int fd);
+
+/* Internal operation steps: >= 0 done, -EAGAIN blocked (registered), -errno. */
+ssize_t vk_socket_read_step(struct vk_thread *that, struct vk_socket *s, char *buf, size_t len,
+			    int mode);
+ssize_t vk_socket_write_step(struct vk_thread *that, struct vk_socket *s, const char *buf,
+			     size_t len);
+ssize_t vk_socket_flush_step(struct vk_thread *that, struct vk_socket *s);
+ssize_t vk_socket_hup_step(struct vk_thread *that, struct vk_socket *s);
+ssize_t vk_socket_readhup_step(struct vk_thread *that, struct vk_socket *s);
+ssize_t vk_socket_accept_step(struct vk_thread *that, struct vk_socket *s);
+int vk_socket_eof(const struct vk_socket *s);
+
+enum { VK_READ_ALL, VK_READ_SOME, VK_READ_LINE };
+
+/* Internal: run `step` until it stops saying -EAGAIN; raise a -errno. */
+#define vk_socket_op_(rc, step)                                                                    \
+	do {                                                                                       \
+		that->op_done = 0;                                                                 \
+		for (;;) {                                                                         \
+			ssize_t vk_r_ = (step);                                                    \
+			if (vk_r_ >= 0) {                                                          \
+				(rc) = vk_r_;                                                      \
+				break;                                                             \
+			}                                                                          \
+			if (vk_r_ != -EAGAIN)                                                      \
+				vk_raise((int)-vk_r_);                                             \
+			vk_wait_();                                                                \
+		}                                                                                  \
+	} while (0)
+
+/*
+ * Read exactly `len` bytes into `buf` unless the stream ends first; `rc`
+ * gets the count (less than `len` only at end of stream).
+ */
+#define vk_socket_read(s, rc, buf, len)                                                            \
+	vk_socket_op_(rc, vk_socket_read_step(that, (s), (buf), (len), VK_READ_ALL))
+/* Read what is there, at least one byte; `rc` is 0 only at end of stream. */
+#define vk_socket_read_some(s, rc, buf, len)                                                       \
+	vk_socket_op_(rc, vk_socket_read_step(that, (s), (buf), (len), VK_READ_SOME))
+/*
+ * Read one line, newline included, into `buf` (not NUL-terminated). Stops
+ * early when `len` bytes are read, or the ring is full, or the stream ends.
+ * `rc` is 0 only at end of stream.
+ */
+#define vk_socket_readline(s, rc, buf, len)                                                        \
+	vk_socket_op_(rc, vk_socket_read_step(that, (s), (buf), (len), VK_READ_LINE))
+/* Queue all `len` bytes for sending; blocks only while the ring is full. */
+#define vk_socket_write(s, buf, len)                                                               \
+	do {                                                                                       \
+		ssize_t vk_w_;                                                                     \
+		vk_socket_op_(vk_w_, vk_socket_write_step(that, (s), (buf), (len)));               \
+		(void)vk_w_;                                                                       \
+	} while (0)
+/* Wait until everything queued has been handed to the peer. */
+#define vk_socket_flush(s)                                                                         \
+	do {                                                                                       \
+		ssize_t vk_f_;                                                                     \
+		vk_socket_op_(vk_f_, vk_socket_flush_step(that, (s)));                             \
+		(void)vk_f_;                                                                       \
+	} while (0)
+/* End of message: flush, then the peer reads end of stream. */
+#define vk_socket_hup(s)                                                                           \
+	do {                                                                                       \
+		ssize_t vk_h_;                                                                     \
+		vk_socket_op_(vk_h_, vk_socket_hup_step(that, (s)));                               \
+		(void)vk_h_;                                                                       \
+	} while (0)
+/*
+ * Wait for the end of the message being received (bytes before it are
+ * discarded), and consume it, so a pipe can carry the next message.
+ */
+#define vk_socket_readhup(s)                                                                       \
+	do {                                                                                       \
+		ssize_t vk_h_;                                                                     \
+		vk_socket_op_(vk_h_, vk_socket_readhup_step(that, (s)));                           \
+		(void)vk_h_;                                                                       \
+	} while (0)
+/* Accept a connection on a listening socket; `rc` gets the new descriptor. */
+#define vk_socket_accept(s, rc) vk_socket_op_(rc, vk_socket_accept_step(that, (s)))
+
+/* The same on the coroutine's default socket. */
+#define vk_read(rc, buf, len) vk_socket_read(that->socket, rc, buf, len)
+#define vk_read_some(rc, buf, len) vk_socket_read_some(that->socket, rc, buf, len)
+#define vk_readline(rc, buf, len) vk_socket_readline(that->socket, rc, buf, len)
+#define vk_write(buf, len) vk_socket_write(that->socket, buf, len)
+#define vk_write_literal(s) vk_socket_write(that->socket, s, sizeof(s) - 1)
+#define vk_flush() vk_socket_flush(that->socket)
+#define vk_hup() vk_socket_hup(that->socket)
+#define vk_readhup() vk_socket_readhup(that->socket)
+#define vk_accept(rc) vk_socket_accept(that->socket, rc)
+/* True when everything was read and the peer hung up. */
+#define vk_eof() vk_socket_eof(that->socket)
+
+#endif

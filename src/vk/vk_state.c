@@ -1,0 +1,163 @@
+#include "vk_state.h"
+
+#include <string.h>
+
+#include "vk_kern.h"
+#include "vk_proc.h"
+
+void *vk_thread_begin(struct vk_thread *that, size_t size)
+{
+	that->self = vk_heap_calloc(&that->proc->heap, 1, size);
+	if (!that->self) {
+		/* There is no state to run a finally block with: end now. */
+		that->error = ENOMEM;
+		vk_thread_end(that);
+	}
+	return that->self;
+}
+
+/* Free a coroutine that nobody will join. */
+static void thread_release(struct vk_thread *thread)
+{
+	vk_heap_free(&thread->proc->heap, thread);
+}
+
+void vk_thread_end(struct vk_thread *that)
+{
+	struct vk_thread *waiter = that->waiter;
+
+	vk_heap_free(&that->proc->heap, that->self);
+	that->self = NULL;
+	that->status = VK_THREAD_DONE;
+	vk_proc_untime(that);
+	if (waiter) {
+		waiter->child_error = that->error;
+		that->waiter = NULL;
+		vk_thread_wake(waiter, 0);
+		/* The waiter has what it needs: a joined or called child goes. */
+		if (that != that->proc->main)
+			thread_release(that);
+		return;
+	}
+	if (that->detached && that != that->proc->main)
+		thread_release(that);
+}
+
+static struct vk_thread *thread_create(struct vk_thread *that, vk_func fn, void *arg)
+{
+	struct vk_thread *child = vk_heap_calloc(&that->proc->heap, 1, sizeof(*child));
+
+	if (!child)
+		return NULL;
+	child->func = fn;
+	child->arg = arg;
+	child->proc = that->proc;
+	child->socket = that->socket;
+	child->timeout_ms = that->timeout_ms;
+	return child;
+}
+
+struct vk_thread *vk_thread_spawn(struct vk_thread *that, vk_func fn, void *arg, int detached)
+{
+	struct vk_thread *child = thread_create(that, fn, arg);
+
+	if (!child)
+		return NULL;
+	child->detached = (uint8_t)detached;
+	vk_proc_enqueue(that->proc, child);
+	return child;
+}
+
+int vk_thread_join_begin(struct vk_thread *that, struct vk_thread *child)
+{
+	that->child_error = 0;
+	if (child->status == VK_THREAD_DONE) {
+		that->child_error = child->error;
+		thread_release(child);
+		return 0;
+	}
+	child->waiter = that;
+	that->status = VK_THREAD_BLOCKED;
+	return 1;
+}
+
+struct vk_thread *vk_thread_call_begin(struct vk_thread *that, vk_func fn, void *arg)
+{
+	struct vk_thread *child = thread_create(that, fn, arg);
+
+	if (!child)
+		return NULL;
+	that->child_error = 0;
+	child->waiter = that;
+	vk_proc_enqueue(that->proc, child);
+	return child;
+}
+
+void vk_thread_sleep_begin(struct vk_thread *that, uint32_t ms)
+{
+	struct vk_proc *proc = that->proc;
+
+	that->sleeping = 1;
+	vk_proc_time(proc, that, vk_proc_now(proc) + ms / 1000.0);
+}
+
+void *vk_thread_calloc(struct vk_thread *that, size_t count, size_t size)
+{
+	return vk_heap_calloc(&that->proc->heap, count, size);
+}
+
+void vk_thread_free(struct vk_thread *that, void *ptr)
+{
+	vk_heap_free(&that->proc->heap, ptr);
+}
+
+void vk_thread_block(struct vk_thread *that, struct vk_thread **slot)
+{
+	if (slot) {
+		*slot = that;
+		that->wait_slot = slot;
+	}
+	if (that->timeout_ms)
+		vk_proc_time(that->proc, that,
+			     vk_proc_now(that->proc) + that->timeout_ms / 1000.0);
+}
+
+/* Take a thread out of the senders queue of the one it sends to. */
+static void unlink_sender(struct vk_thread *thread)
+{
+	struct vk_thread *to = thread->sending_to;
+	struct vk_thread **link = &to->senders_head;
+
+	while (*link && *link != thread)
+		link = &(*link)->send_next;
+	if (*link) {
+		*link = thread->send_next;
+		if (to->senders_tail == &thread->send_next)
+			to->senders_tail = link;
+	}
+	thread->sending_to = NULL;
+	thread->send_next = NULL;
+}
+
+void vk_thread_wake(struct vk_thread *thread, int error)
+{
+	if (thread->status != VK_THREAD_BLOCKED)
+		return;
+	if (thread->wait_slot) {
+		if (*thread->wait_slot == thread)
+			*thread->wait_slot = NULL;
+		thread->wait_slot = NULL;
+	}
+	if (thread->sending_to)
+		unlink_sender(thread);
+	thread->receiving = 0;
+	thread->sleeping = 0;
+	vk_proc_untime(thread);
+	thread->wake_error = error;
+	vk_proc_enqueue(thread->proc, thread);
+}
+
+int vk_draining(const struct vk_thread *that)
+{
+	return vk_kern_draining(that->proc->kern);
+}

@@ -1,0 +1,211 @@
+/*
+ * vk_state: stackless coroutines.
+ *
+ * A coroutine is a function `void fn(struct vk_thread *that)` that keeps all
+ * of its state in an anonymous struct declared before vk_begin():
+ *
+ *	void echo(struct vk_thread *that)
+ *	{
+ *		struct {
+ *			char line[1024];
+ *			size_t n;
+ *		} *self;
+ *
+ *		vk_begin();
+ *		for (;;) {
+ *			vk_readline(self->n, self->line, sizeof(self->line));
+ *			if (self->n == 0)
+ *				break;
+ *			vk_write(self->line, self->n);
+ *		}
+ *		vk_finally();
+ *		if (vk_error())
+ *			vk_log_error(that);
+ *		vk_end();
+ *	}
+ *
+ * vk_begin() allocates `self` (zeroed) on the micro-heap; vk_end() frees it.
+ * A blocking operation returns from the function and resumes at the same
+ * place when the coroutine runs again (Simon Tatham's switch trick), so C
+ * locals do not survive a blocking operation: keep everything in `self`.
+ * Case labels come from __COUNTER__, so one blocking macro may be built from
+ * others and several may stand on one line. A blocking operation may not be
+ * used inside a switch statement of your own.
+ *
+ * Errors: vk_raise(e) jumps to vk_finally(), which normal control flow also
+ * falls into. There vk_error() tells the error (0 when none). An error still
+ * set at vk_end() ends the coroutine with it, and whoever waits on it
+ * (vk_call, vk_join) sees it raised in turn. A raise inside the finally
+ * block ends the coroutine at once. Without vk_finally(), a raise ends the
+ * coroutine directly.
+ */
+#ifndef VK_STATE_H
+#define VK_STATE_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vk_state_s.h"
+
+typedef void (*vk_func)(struct vk_thread *that);
+
+/* Resume points that are not __COUNTER__ values. */
+#define VK_LINE_START 0
+#define VK_LINE_FINALLY (-1)
+#define VK_LINE_END (-2)
+
+/* Internal: allocate the state of a starting coroutine; NULL if no room. */
+void *vk_thread_begin(struct vk_thread *that, size_t size);
+/* Internal: a coroutine's function reached vk_end(). */
+void vk_thread_end(struct vk_thread *that);
+
+#define vk_begin()                                                                                 \
+	vk_dispatch_ : __attribute__((unused));                                                    \
+	self = that->self;                                                                         \
+	switch (that->line) {                                                                      \
+	case VK_LINE_START:                                                                        \
+		self = vk_thread_begin(that, sizeof(*self));                                       \
+		if (!self)                                                                         \
+			return;
+
+#define vk_finally()                                                                               \
+	case VK_LINE_FINALLY:                                                                      \
+		that->unwinding = 1;
+
+#define vk_end()                                                                                   \
+	default:;                                                                                  \
+		}                                                                                  \
+		vk_thread_end(that);                                                               \
+		return
+
+/* Raise error `e` (a positive errno value): go to vk_finally(). */
+#define vk_raise(e)                                                                                \
+	do {                                                                                       \
+		that->error = (e);                                                                 \
+		that->line = that->unwinding ? VK_LINE_END : VK_LINE_FINALLY;                      \
+		goto vk_dispatch_;                                                                 \
+	} while (0)
+
+/* The error being raised, in vk_finally(); 0 when none. */
+#define vk_error() (that->error)
+
+/* Handle the error: the coroutine then ends without it. */
+#define vk_clear_error() (that->error = 0)
+
+/* Internal: leave the function with `status`; resume at a fresh label. */
+#define vk_suspend_at_(n, st)                                                                      \
+	do {                                                                                       \
+		that->line = (n);                                                                  \
+		that->status = (st);                                                               \
+		return;                                                                            \
+	case (n):;                                                                                 \
+	} while (0)
+#define vk_suspend_(st) vk_suspend_at_(__COUNTER__ + 1, st)
+
+/* Internal: block until woken; raise what the waker handed over. */
+#define vk_wait_()                                                                                 \
+	do {                                                                                       \
+		vk_suspend_(VK_THREAD_BLOCKED);                                                    \
+		if (that->wake_error) {                                                            \
+			int vk_e_ = that->wake_error;                                              \
+			that->wake_error = 0;                                                      \
+			vk_raise(vk_e_);                                                           \
+		}                                                                                  \
+	} while (0)
+
+/* Let every other runnable coroutine of this micro-process run first. */
+#define vk_yield() vk_suspend_(VK_THREAD_YIELDED)
+
+/*
+ * Start `fn` as a new coroutine of this micro-process, with `arg` as its
+ * vk_arg() and this coroutine's socket as its own. It runs once this one
+ * blocks or yields. `t` (a struct vk_thread * lvalue) receives its handle,
+ * to pass to vk_join(). Raises ENOMEM when the heap is full.
+ */
+#define vk_spawn(t, fn, a)                                                                         \
+	do {                                                                                       \
+		(t) = vk_thread_spawn(that, (fn), (a), 0);                                         \
+		if (!(t))                                                                          \
+			vk_raise(ENOMEM);                                                          \
+	} while (0)
+
+/* Like vk_spawn(), but nobody joins: the coroutine is freed when it ends. */
+#define vk_spawn_detached(fn, a)                                                                   \
+	do {                                                                                       \
+		if (!vk_thread_spawn(that, (fn), (a), 1))                                          \
+			vk_raise(ENOMEM);                                                          \
+	} while (0)
+
+/* Wait for a coroutine from vk_spawn() to end; raise its error if any. */
+#define vk_join(t)                                                                                 \
+	do {                                                                                       \
+		if (vk_thread_join_begin(that, (t)))                                               \
+			vk_suspend_(VK_THREAD_BLOCKED);                                            \
+		if (that->child_error)                                                             \
+			vk_raise(that->child_error);                                               \
+	} while (0)
+
+/* Run `fn(arg)` as a child coroutine and wait for it to end. */
+#define vk_call(fn, a)                                                                             \
+	do {                                                                                       \
+		if (!vk_thread_call_begin(that, (fn), (a)))                                        \
+			vk_raise(ENOMEM);                                                          \
+		vk_suspend_(VK_THREAD_BLOCKED);                                                    \
+		if (that->child_error)                                                             \
+			vk_raise(that->child_error);                                               \
+	} while (0)
+
+/* The argument the spawner passed. */
+#define vk_arg() (that->arg)
+
+/* Sleep for `ms` milliseconds of the event loop's clock. */
+#define vk_sleep(ms)                                                                               \
+	do {                                                                                       \
+		vk_thread_sleep_begin(that, (ms));                                                 \
+		vk_wait_();                                                                        \
+	} while (0)
+
+/*
+ * Give every later blocking operation of this coroutine a timeout: one that
+ * does not finish in `ms` milliseconds raises ETIMEDOUT. 0 turns it off.
+ */
+#define vk_set_timeout(ms) (that->timeout_ms = (uint32_t)(ms))
+
+/*
+ * Allocate `n` zeroed elements of *p on the micro-heap into `p`; raise
+ * ENOMEM when the heap is full. Free with vk_free(), ideally in reverse
+ * order of allocation (the heap is a stack).
+ */
+#define vk_calloc(p, n)                                                                            \
+	do {                                                                                       \
+		(p) = vk_thread_calloc(that, (n), sizeof(*(p)));                                   \
+		if (!(p))                                                                          \
+			vk_raise(ENOMEM);                                                          \
+	} while (0)
+#define vk_free(p) vk_thread_free(that, (p))
+
+/* Functions behind the macros; usable from plain C helpers too. */
+struct vk_thread *vk_thread_spawn(struct vk_thread *that, vk_func fn, void *arg, int detached);
+int vk_thread_join_begin(struct vk_thread *that, struct vk_thread *child);
+struct vk_thread *vk_thread_call_begin(struct vk_thread *that, vk_func fn, void *arg);
+void vk_thread_sleep_begin(struct vk_thread *that, uint32_t ms);
+void *vk_thread_calloc(struct vk_thread *that, size_t count, size_t size);
+void vk_thread_free(struct vk_thread *that, void *ptr);
+
+/*
+ * Internal: register `that` as the waiter in `*slot` (NULL: none) and arm
+ * its timeout; the caller then suspends with vk_wait_().
+ */
+void vk_thread_block(struct vk_thread *that, struct vk_thread **slot);
+
+/*
+ * Make a blocked coroutine runnable, handing it `error` (0 for none) to
+ * raise where it waits. Does nothing if it is not blocked.
+ */
+void vk_thread_wake(struct vk_thread *thread, int error);
+
+/* Whether the worker is draining: apps should finish and close. */
+int vk_draining(const struct vk_thread *that);
+
+#endif

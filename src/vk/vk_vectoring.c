@@ -1,0 +1,141 @@
+#include "vk_vectoring.h"
+
+#include <string.h>
+
+void vk_vectoring_init(struct vk_vectoring *ring, char *buf, size_t size)
+{
+	memset(ring, 0, sizeof(*ring));
+	ring->buf = buf;
+	ring->size = size;
+}
+
+int vk_vectoring_free_iov(const struct vk_vectoring *ring, struct iovec *iov)
+{
+	size_t end = ring->start + ring->len;
+	size_t free_bytes = ring->size - ring->len;
+
+	if (free_bytes == 0)
+		return 0;
+	if (end >= ring->size) {
+		/* The held bytes wrap: the free space is one piece in the middle. */
+		iov[0].iov_base = ring->buf + (end - ring->size);
+		iov[0].iov_len = free_bytes;
+		return 1;
+	}
+	iov[0].iov_base = ring->buf + end;
+	iov[0].iov_len = ring->size - end;
+	if (ring->start == 0)
+		return 1;
+	iov[1].iov_base = ring->buf;
+	iov[1].iov_len = ring->start;
+	return 2;
+}
+
+int vk_vectoring_used_iov(const struct vk_vectoring *ring, struct iovec *iov)
+{
+	size_t first;
+
+	if (ring->len == 0)
+		return 0;
+	first = ring->size - ring->start;
+	iov[0].iov_base = ring->buf + ring->start;
+	if (ring->len <= first) {
+		iov[0].iov_len = ring->len;
+		return 1;
+	}
+	iov[0].iov_len = first;
+	iov[1].iov_base = ring->buf;
+	iov[1].iov_len = ring->len - first;
+	return 2;
+}
+
+void vk_vectoring_produced(struct vk_vectoring *ring, size_t n)
+{
+	ring->len += n;
+}
+
+void vk_vectoring_consumed(struct vk_vectoring *ring, size_t n)
+{
+	ring->len -= n;
+	if (ring->len == 0) {
+		ring->start = 0;
+		return;
+	}
+	ring->start += n;
+	if (ring->start >= ring->size)
+		ring->start -= ring->size;
+}
+
+size_t vk_vectoring_put(struct vk_vectoring *ring, const void *data, size_t len)
+{
+	struct iovec iov[2];
+	int count = vk_vectoring_free_iov(ring, iov);
+	size_t done = 0;
+
+	for (int i = 0; i < count && done < len; i++) {
+		size_t n = len - done < iov[i].iov_len ? len - done : iov[i].iov_len;
+
+		memcpy(iov[i].iov_base, (const char *)data + done, n);
+		done += n;
+	}
+	ring->len += done;
+	return done;
+}
+
+size_t vk_vectoring_peek(const struct vk_vectoring *ring, void *data, size_t len)
+{
+	struct iovec iov[2];
+	int count = vk_vectoring_used_iov(ring, iov);
+	size_t done = 0;
+
+	for (int i = 0; i < count && done < len; i++) {
+		size_t n = len - done < iov[i].iov_len ? len - done : iov[i].iov_len;
+
+		memcpy((char *)data + done, iov[i].iov_base, n);
+		done += n;
+	}
+	return done;
+}
+
+size_t vk_vectoring_get(struct vk_vectoring *ring, void *data, size_t len)
+{
+	size_t done = vk_vectoring_peek(ring, data, len);
+
+	vk_vectoring_consumed(ring, done);
+	return done;
+}
+
+size_t vk_vectoring_find(const struct vk_vectoring *ring, int c, size_t limit)
+{
+	struct iovec iov[2];
+	int count = vk_vectoring_used_iov(ring, iov);
+	size_t seen = 0;
+
+	for (int i = 0; i < count && seen < limit; i++) {
+		size_t n = limit - seen < iov[i].iov_len ? limit - seen : iov[i].iov_len;
+		const char *hit = memchr(iov[i].iov_base, c, n);
+
+		if (hit)
+			return seen + (size_t)(hit - (const char *)iov[i].iov_base) + 1;
+		seen += n;
+	}
+	return 0;
+}
+
+size_t vk_vectoring_splice(struct vk_vectoring *to, struct vk_vectoring *from, size_t len)
+{
+	struct iovec iov[2];
+	int count = vk_vectoring_used_iov(from, iov);
+	size_t done = 0;
+
+	for (int i = 0; i < count && done < len; i++) {
+		size_t want = len - done < iov[i].iov_len ? len - done : iov[i].iov_len;
+		size_t n = vk_vectoring_put(to, iov[i].iov_base, want);
+
+		done += n;
+		if (n < want)
+			break;
+	}
+	vk_vectoring_consumed(from, done);
+	return done;
+}

@@ -1,0 +1,78 @@
+/*
+ * vk_vectoring: a byte ring exposed as one or two struct iovec, so that
+ * readv() fills it and writev() drains it with no intermediate copy.
+ *
+ * The ring lives in a micro-heap. When it empties, its start snaps back to
+ * offset 0: small traffic then stays in the first page of the buffer (fewer
+ * resident pages per idle connection) and the data stays in one piece.
+ */
+#ifndef VK_VECTORING_H
+#define VK_VECTORING_H
+
+#include <stddef.h>
+#include <sys/uio.h>
+
+struct vk_thread;
+
+struct vk_vectoring {
+	char *buf;
+	size_t size;
+	size_t start; /* offset of the first byte held */
+	size_t len;   /* bytes held */
+	int eof;      /* the writer hung up after the bytes held */
+	int error;    /* sticky errno from the fd behind this ring, 0 if none */
+	/* Coroutines blocked on this ring (pipes; fds wake through the poller). */
+	struct vk_thread *reader;
+	struct vk_thread *writer;
+};
+
+/* Use `size` bytes at `buf` as an empty ring. */
+void vk_vectoring_init(struct vk_vectoring *ring, char *buf, size_t size);
+
+static inline size_t vk_vectoring_used(const struct vk_vectoring *ring)
+{
+	return ring->len;
+}
+
+static inline size_t vk_vectoring_free(const struct vk_vectoring *ring)
+{
+	return ring->size - ring->len;
+}
+
+/*
+ * Describe the free space as iovecs (for readv). Returns the count, 0 to 2;
+ * iov must have room for 2.
+ */
+int vk_vectoring_free_iov(const struct vk_vectoring *ring, struct iovec *iov);
+
+/* Describe the bytes held as iovecs (for writev). Returns 0 to 2. */
+int vk_vectoring_used_iov(const struct vk_vectoring *ring, struct iovec *iov);
+
+/* Account for `n` bytes written into the free space (after readv). */
+void vk_vectoring_produced(struct vk_vectoring *ring, size_t n);
+
+/* Drop `n` bytes from the front (after writev, or after a copy out). */
+void vk_vectoring_consumed(struct vk_vectoring *ring, size_t n);
+
+/* Copy up to `len` bytes in. Returns the count copied. */
+size_t vk_vectoring_put(struct vk_vectoring *ring, const void *data, size_t len);
+
+/* Copy up to `len` bytes out and consume them. Returns the count. */
+size_t vk_vectoring_get(struct vk_vectoring *ring, void *data, size_t len);
+
+/* Copy up to `len` bytes out without consuming them. Returns the count. */
+size_t vk_vectoring_peek(const struct vk_vectoring *ring, void *data, size_t len);
+
+/*
+ * Offset (from the front) just past the first `c` held, or 0 if there is
+ * none among the first `limit` bytes.
+ */
+size_t vk_vectoring_find(const struct vk_vectoring *ring, int c, size_t limit);
+
+/*
+ * Move up to `len` bytes from one ring to another without a bounce buffer.
+ * Returns the count moved.
+ */
+size_t vk_vectoring_splice(struct vk_vectoring *to, struct vk_vectoring *from, size_t len);
+
+#endif

@@ -1,0 +1,10 @@
+# Unit tests (Check) and integration tests. Each area keeps its own fragment.
+TEST_EXTENSIONS = .sh
+SH_LOG_COMPILER = $(SHELL)
+AM_TESTS_ENVIRONMENT = \
+	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
+	export top_srcdir top_builddir;
+
+include tests/vk.mk
+include tests/http.mk
+include tests/vkd.mk
