@@ -164,6 +164,11 @@ void vk_heap_free(struct vk_heap *heap, void *ptr)
 	}
 }
 
+char *vk_heap_next(const struct vk_heap *heap)
+{
+	return heap->base + heap->top + sizeof(struct vk_block);
+}
+
 size_t vk_heap_available(const struct vk_heap *heap)
 {
 	size_t left = heap->size - heap->top;

@@ -79,6 +79,9 @@ void *vk_heap_calloc(struct vk_heap *heap, size_t count, size_t size);
 /* Free a block from vk_heap_alloc. NULL is ignored. */
 void vk_heap_free(struct vk_heap *heap, void *ptr);
 
+/* Where the payload of the next allocation would start. */
+char *vk_heap_next(const struct vk_heap *heap);
+
 /* Bytes still free at the top. */
 size_t vk_heap_available(const struct vk_heap *heap);
 

@@ -15,9 +15,13 @@
 #include "vk_socket.h"
 
 /* Heaps kept mapped for reuse, per kernel. */
-#define VK_POOL_MAX 1024
-/* Bytes of a heap kept resident when it goes back to the pool. */
-#define VK_POOL_KEEP 16384
+#define VK_POOL_MAX 256
+/*
+ * Bytes of a heap kept resident when it goes back to the pool: the main
+ * socket's send ring and the hot page after it (vk_socket_create_main()),
+ * which the next connection touches again at once.
+ */
+#define VK_POOL_KEEP (VK_SOCKET_RING_DEFAULT + 2 * 4096)
 /* Mappings left for the rest of the process under vm.max_map_count. */
 #define VK_MAP_RESERVE 1024
 /* Connections accepted per readiness event, so one listener cannot starve the loop. */
@@ -401,22 +405,32 @@ struct vk_proc *vk_kern_spawn(struct vk_kern *kern, const struct vk_proc_config 
 	return proc;
 }
 
-/* Build the main coroutine and its socket; the heap is accessible. */
+/*
+ * Build the main coroutine and its socket; the heap is accessible. The
+ * socket comes first: see vk_socket_create_main() for the page layout.
+ */
 static int proc_start(struct vk_proc *proc)
 {
-	struct vk_thread *main = vk_heap_calloc(&proc->heap, 1, sizeof(*main));
+	struct vk_socket *socket = NULL;
+	struct vk_thread *main;
 
 	proc->started = 1;
+	if (proc->main_fd >= 0) {
+		socket = vk_socket_create_main(&proc->heap, proc->config.ring_size);
+		if (!socket)
+			return -1;
+	}
+	main = vk_heap_calloc(&proc->heap, 1, sizeof(*main));
 	if (!main)
 		return -1;
 	main->func = proc->main_func;
 	main->arg = proc->main_arg;
 	main->proc = proc;
 	main->timeout_ms = proc->config.timeout_ms;
+	main->socket = socket;
 	proc->main = main;
-	if (proc->main_fd >= 0) {
-		main->socket = vk_socket_create(main, proc->config.ring_size);
-		if (!main->socket || vk_poll_attach(proc, main->socket, proc->main_fd, 0) == -1)
+	if (socket) {
+		if (vk_poll_attach(proc, socket, proc->main_fd, 0) == -1)
 			return -1;
 		proc->main_fd = -1;
 	}
@@ -488,6 +502,8 @@ static void dispatch_one(struct vk_kern *kern, struct vk_proc *proc)
 	}
 	vk_proc_run(proc);
 	if (proc->main->status == VK_THREAD_DONE) {
+		/* Last words: what the app wrote before ending goes out if it can. */
+		vk_poll_flush_all(proc);
 		proc_end(kern, proc, 1);
 		return;
 	}

@@ -93,14 +93,18 @@ ssize_t vk_poll_fill(struct vk_fd *entry)
 {
 	struct vk_vectoring *rx = entry->socket->rx;
 	struct iovec iov[2];
-	int count = vk_vectoring_free_iov(rx, iov);
-	size_t room = vk_vectoring_free(rx);
+	int count;
+	size_t room;
 	ssize_t n;
 
 	if (rx->eof)
 		return 0;
 	if (rx->error)
 		return -rx->error;
+	if (vk_socket_ensure_rx(&entry->proc->heap, entry->socket) < 0)
+		return -ENOMEM;
+	count = vk_vectoring_free_iov(rx, iov);
+	room = vk_vectoring_free(rx);
 	if (count == 0) {
 		/* Full: stop reading until the coroutine makes room. */
 		entry->reading = 0;

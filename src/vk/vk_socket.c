@@ -36,6 +36,39 @@ struct vk_socket *vk_socket_create(struct vk_thread *that, size_t ring_size)
 	return s;
 }
 
+struct vk_socket *vk_socket_create_main(struct vk_heap *heap, size_t ring_size)
+{
+	size_t page = vk_page_size();
+	uintptr_t start = (uintptr_t)vk_heap_next(heap);
+	uintptr_t hot = (start + ring_size - VK_SOCKET_HOT_TAIL + page - 1) / page * page;
+	size_t tx_size = hot + VK_SOCKET_HOT_TAIL - start;
+	char *tx_buf = vk_heap_alloc(heap, tx_size);
+	struct vk_socket *s;
+
+	if (!tx_buf)
+		return NULL;
+	s = vk_heap_calloc(heap, 1, sizeof(*s));
+	if (!s) {
+		vk_heap_free(heap, tx_buf);
+		return NULL;
+	}
+	vk_vectoring_init(&s->tx_own, tx_buf, tx_size);
+	vk_vectoring_set_origin(&s->tx_own, hot - start);
+	vk_vectoring_init(&s->rx_own, NULL, ring_size);
+	s->rx = &s->rx_own;
+	s->tx = &s->tx_own;
+	s->fd = -1;
+	return s;
+}
+
+int vk_socket_ensure_rx(struct vk_heap *heap, struct vk_socket *s)
+{
+	if (s->rx->buf)
+		return 0;
+	s->rx->buf = vk_heap_alloc(heap, s->rx->size);
+	return s->rx->buf ? 0 : -ENOMEM;
+}
+
 int vk_socket_pipe(struct vk_thread *that, struct vk_socket **a, struct vk_socket **b,
 		   size_t ring_size)
 {
@@ -278,6 +311,38 @@ ssize_t vk_socket_accept_step(struct vk_thread *that, struct vk_socket *s)
 		return -errno;
 	vk_thread_block(that, &s->rx->reader);
 	return -EAGAIN;
+}
+
+ssize_t vk_socket_await_step(struct vk_thread *that, struct vk_socket *s)
+{
+	struct vk_vectoring *rx = s->rx;
+	ssize_t got;
+
+	/* op_done remembers how much was held when the wait began, plus one. */
+	if (that->op_done == 0)
+		that->op_done = vk_vectoring_used(rx) + 1;
+	for (;;) {
+		if (vk_vectoring_used(rx) + 1 > that->op_done)
+			return 1;
+		if (rx->eof)
+			return 0;
+		if (vk_vectoring_free(rx) == 0)
+			return -ENOBUFS;
+		got = wait_for_bytes(that, s);
+		if (got < 0)
+			return got;
+	}
+}
+
+int vk_socket_peek_iov(const struct vk_socket *s, struct iovec *iov)
+{
+	return vk_vectoring_used_iov(s->rx, iov);
+}
+
+void vk_socket_consume(struct vk_thread *that, struct vk_socket *s, size_t n)
+{
+	vk_vectoring_consumed(s->rx, n);
+	consumed(that, s, n);
 }
 
 int vk_socket_eof(const struct vk_socket *s)

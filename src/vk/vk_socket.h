@@ -19,6 +19,7 @@
 
 #include <sys/types.h>
 
+#include "vk_heap.h"
 #include "vk_state.h"
 #include "vk_vectoring.h"
 
@@ -38,6 +39,21 @@ struct vk_socket {
  * current micro-heap, unbound. NULL with ENOMEM when the heap is full.
  */
 struct vk_socket *vk_socket_create(struct vk_thread *that, size_t ring_size);
+
+/*
+ * Internal: the socket of a micro-process's main coroutine, allocated first
+ * on its fresh heap and laid out so that the connection's hot bytes share
+ * one page: the send ring ends VK_SOCKET_HOT_TAIL bytes into a page and
+ * restarts at that page's start when it empties; what is allocated next
+ * (the coroutine, its state) follows in the same page; the receive ring is
+ * allocated on first use, after them. Fewer resident pages make an idle
+ * connection smaller and every protection change cheaper.
+ */
+struct vk_socket *vk_socket_create_main(struct vk_heap *heap, size_t ring_size);
+#define VK_SOCKET_HOT_TAIL 1024
+
+/* Internal: allocate a receive ring left for first use. 0 or -ENOMEM. */
+int vk_socket_ensure_rx(struct vk_heap *heap, struct vk_socket *s);
 
 /*
  * Allocate two entangled sockets: what is written to *a is read from *b and
@@ -61,7 +77,18 @@ ssize_t vk_socket_flush_step(struct vk_thread *that, struct vk_socket *s);
 ssize_t vk_socket_hup_step(struct vk_thread *that, struct vk_socket *s);
 ssize_t vk_socket_readhup_step(struct vk_thread *that, struct vk_socket *s);
 ssize_t vk_socket_accept_step(struct vk_thread *that, struct vk_socket *s);
+ssize_t vk_socket_await_step(struct vk_thread *that, struct vk_socket *s);
 int vk_socket_eof(const struct vk_socket *s);
+
+/*
+ * Zero-copy reading, for parsers: describe the bytes held in the receive
+ * ring as up to two iovecs (iov must have room for 2), without consuming
+ * them. The bytes stay in place until consumed, even across blocking.
+ */
+int vk_socket_peek_iov(const struct vk_socket *s, struct iovec *iov);
+
+/* Consume `n` of the bytes held (after vk_socket_peek_iov()). */
+void vk_socket_consume(struct vk_thread *that, struct vk_socket *s, size_t n);
 
 enum { VK_READ_ALL, VK_READ_SOME, VK_READ_LINE };
 
@@ -131,6 +158,12 @@ enum { VK_READ_ALL, VK_READ_SOME, VK_READ_LINE };
 /* Accept a connection on a listening socket; `rc` gets the new descriptor. */
 #define vk_socket_accept(s, rc) vk_socket_op_(rc, vk_socket_accept_step(that, (s)))
 
+/*
+ * Wait until more bytes arrive than are held now. `rc` is 1, or 0 at end of
+ * stream. Raises ENOBUFS when the ring is full (consume first).
+ */
+#define vk_socket_await(s, rc) vk_socket_op_(rc, vk_socket_await_step(that, (s)))
+
 /* The same on the coroutine's default socket. */
 #define vk_read(rc, buf, len) vk_socket_read(that->socket, rc, buf, len)
 #define vk_read_some(rc, buf, len) vk_socket_read_some(that->socket, rc, buf, len)
@@ -141,6 +174,7 @@ enum { VK_READ_ALL, VK_READ_SOME, VK_READ_LINE };
 #define vk_hup() vk_socket_hup(that->socket)
 #define vk_readhup() vk_socket_readhup(that->socket)
 #define vk_accept(rc) vk_socket_accept(that->socket, rc)
+#define vk_await(rc) vk_socket_await(that->socket, rc)
 /* True when everything was read and the peer hung up. */
 #define vk_eof() vk_socket_eof(that->socket)
 

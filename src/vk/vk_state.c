@@ -106,6 +106,20 @@ void *vk_thread_calloc(struct vk_thread *that, size_t count, size_t size)
 	return vk_heap_calloc(&that->proc->heap, count, size);
 }
 
+void *vk_thread_alloc(struct vk_thread *that, size_t count, size_t size)
+{
+	if (size && count > SIZE_MAX / size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return vk_heap_alloc(&that->proc->heap, count * size);
+}
+
+double vk_now(const struct vk_thread *that)
+{
+	return vk_proc_now(that->proc);
+}
+
 void vk_thread_free(struct vk_thread *that, void *ptr)
 {
 	vk_heap_free(&that->proc->heap, ptr);

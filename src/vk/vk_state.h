@@ -70,10 +70,12 @@ void vk_thread_end(struct vk_thread *that);
 			return;
 
 #define vk_finally()                                                                               \
+	__attribute__((fallthrough));                                                              \
 	case VK_LINE_FINALLY:                                                                      \
 		that->unwinding = 1;
 
 #define vk_end()                                                                                   \
+	__attribute__((fallthrough));                                                              \
 	default:;                                                                                  \
 		}                                                                                  \
 		vk_thread_end(that);                                                               \
@@ -86,6 +88,9 @@ void vk_thread_end(struct vk_thread *that);
 		that->line = that->unwinding ? VK_LINE_END : VK_LINE_FINALLY;                      \
 		goto vk_dispatch_;                                                                 \
 	} while (0)
+
+/* End the coroutine from anywhere, without error (through vk_finally()). */
+#define vk_return() vk_raise(0)
 
 /* The error being raised, in vk_finally(); 0 when none. */
 #define vk_error() (that->error)
@@ -185,12 +190,24 @@ void vk_thread_end(struct vk_thread *that);
 	} while (0)
 #define vk_free(p) vk_thread_free(that, (p))
 
+/*
+ * Like vk_calloc() but not zeroed: for buffers, so that their untouched
+ * pages stay out of the resident set and cost no memset per connection.
+ */
+#define vk_alloc(p, n)                                                                             \
+	do {                                                                                       \
+		(p) = vk_thread_alloc(that, (n), sizeof(*(p)));                                    \
+		if (!(p))                                                                          \
+			vk_raise(ENOMEM);                                                          \
+	} while (0)
+
 /* Functions behind the macros; usable from plain C helpers too. */
 struct vk_thread *vk_thread_spawn(struct vk_thread *that, vk_func fn, void *arg, int detached);
 int vk_thread_join_begin(struct vk_thread *that, struct vk_thread *child);
 struct vk_thread *vk_thread_call_begin(struct vk_thread *that, vk_func fn, void *arg);
 void vk_thread_sleep_begin(struct vk_thread *that, uint32_t ms);
 void *vk_thread_calloc(struct vk_thread *that, size_t count, size_t size);
+void *vk_thread_alloc(struct vk_thread *that, size_t count, size_t size);
 void vk_thread_free(struct vk_thread *that, void *ptr);
 
 /*
@@ -204,6 +221,9 @@ void vk_thread_block(struct vk_thread *that, struct vk_thread **slot);
  * raise where it waits. Does nothing if it is not blocked.
  */
 void vk_thread_wake(struct vk_thread *thread, int error);
+
+/* The event loop's clock, in seconds since the epoch (cached per iteration). */
+double vk_now(const struct vk_thread *that);
 
 /* Whether the worker is draining: apps should finish and close. */
 int vk_draining(const struct vk_thread *that);

@@ -9,6 +9,13 @@ void vk_vectoring_init(struct vk_vectoring *ring, char *buf, size_t size)
 	ring->size = size;
 }
 
+void vk_vectoring_set_origin(struct vk_vectoring *ring, size_t origin)
+{
+	ring->origin = origin < ring->size ? origin : 0;
+	if (ring->len == 0)
+		ring->start = ring->origin;
+}
+
 int vk_vectoring_free_iov(const struct vk_vectoring *ring, struct iovec *iov)
 {
 	size_t end = ring->start + ring->len;
@@ -58,7 +65,7 @@ void vk_vectoring_consumed(struct vk_vectoring *ring, size_t n)
 {
 	ring->len -= n;
 	if (ring->len == 0) {
-		ring->start = 0;
+		ring->start = ring->origin;
 		return;
 	}
 	ring->start += n;

@@ -3,8 +3,9 @@
  * readv() fills it and writev() drains it with no intermediate copy.
  *
  * The ring lives in a micro-heap. When it empties, its start snaps back to
- * offset 0: small traffic then stays in the first page of the buffer (fewer
- * resident pages per idle connection) and the data stays in one piece.
+ * its origin (offset 0 unless set): small traffic then stays in one page of
+ * the buffer, so an idle connection keeps few pages resident and changing
+ * the heap's protection has few page-table entries to rewrite.
  */
 #ifndef VK_VECTORING_H
 #define VK_VECTORING_H
@@ -19,6 +20,7 @@ struct vk_vectoring {
 	size_t size;
 	size_t start; /* offset of the first byte held */
 	size_t len;   /* bytes held */
+	size_t origin; /* where start goes back to when the ring empties */
 	int eof;      /* the writer hung up after the bytes held */
 	int error;    /* sticky errno from the fd behind this ring, 0 if none */
 	/* Coroutines blocked on this ring (pipes; fds wake through the poller). */
@@ -28,6 +30,12 @@ struct vk_vectoring {
 
 /* Use `size` bytes at `buf` as an empty ring. */
 void vk_vectoring_init(struct vk_vectoring *ring, char *buf, size_t size);
+
+/*
+ * Make an empty ring start at `origin` (< size) whenever it empties, so
+ * that its hot bytes can share a page with other hot data.
+ */
+void vk_vectoring_set_origin(struct vk_vectoring *ring, size_t origin);
 
 static inline size_t vk_vectoring_used(const struct vk_vectoring *ring)
 {
