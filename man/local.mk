@@ -1,0 +1,2 @@
+# man
+dist_man_MANS += man/vkd.ini.5

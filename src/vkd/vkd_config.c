@@ -1,0 +1,1591 @@
+/*
+ * vkd_config.c - load and validate vkd.ini.
+ *
+ * How lines are numbered, and why inih is fed through our own reader:
+ *
+ * Every error must say "file:line:", but Debian's inih is built without
+ * INI_HANDLER_LINENO, so its handler never learns the line. Re-scanning the
+ * file afterwards to find "the line of key X" is fragile (repeated keys,
+ * the same key in many sections). Instead we parse with ini_parse_stream()
+ * and a reader of our own: inih asks the reader for exactly one line, then
+ * calls the handler for that line (if any) before it asks for the next, so
+ * the reader's count is the handler's line number.
+ *
+ * The reader also takes over the parts of inih that would lose or bend
+ * information, so that the result does not depend on how inih was built:
+ * - It reads whole lines with getline(); a line longer than inih's buffer
+ *   is reported, not split into two lines behind our back.
+ * - It strips leading blanks, so that inih's multi-line continuation (an
+ *   indented line appends to the previous value) never triggers: an
+ *   indented "key = value" is just a key.
+ * - It parses "[section]" headers itself (inih truncates long section
+ *   names and does not trim them) and hands inih an empty line instead;
+ *   the handler uses our section state, not inih's section argument. This
+ *   also lets an empty "[app x]" section be seen at all.
+ * - It reports lines that are not "key = value", "[section]", a comment or
+ *   blank, and hands inih an empty line, so every syntax error is
+ *   reported, not only the first (inih returns one line number).
+ * What is left to inih is splitting "key = value", trimming both sides
+ * and removing ";" comments.
+ *
+ * All errors are collected (up to VKD_CONFIG_MAX_ERRORS) and the parse goes
+ * on, so that "vkd -t" shows everything that is wrong in one run.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* asprintf(); config.h says so too, when it is there */
+#endif
+#include "config.h"
+
+#include "vkd_config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <ini.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#ifndef VKD_MODULE_DIR
+/* Makefile.am defines it as $(pkglibdir); this only keeps odd builds going. */
+#define VKD_MODULE_DIR "/usr/local/lib/mnvkd"
+#endif
+
+#define APP_NAME_MAX 64
+#define MAX_KEYS 16
+#define SHOW 60 /* at most this much of a bad value is quoted back */
+
+enum section_kind {
+	SEC_NONE, /* before the first header */
+	SEC_VKD,
+	SEC_APP,  /* the last app in cfg->apps */
+	SEC_SKIP, /* a bad header: its keys are ignored, not reported */
+};
+
+struct loader {
+	struct vkd_config *cfg;
+	struct vkd_config_errors *errors;
+	size_t error_total; /* counted even when errors is NULL */
+	const char *name;   /* for messages */
+	char *base_dir;	    /* a relative module_dir is taken from here */
+	FILE *fp;
+	char *buf;
+	size_t cap;
+	int line;
+	int read_errno;
+	int nomem;
+	enum section_kind sec;
+	int vkd_line;		/* of the [vkd] header; 0 if none yet */
+	int key_line[MAX_KEYS]; /* first line of each key in this section */
+	int control_line;
+	uid_t user_uid;
+	gid_t user_gid;
+	gid_t group_gid;
+};
+
+struct key {
+	const char *name;
+	void (*set)(struct loader *l, const char *key, const char *value);
+	unsigned flags;
+};
+
+#define KEY_REPEAT 1u	/* may appear more than once */
+#define KEY_OPTIONAL 2u /* an empty value means "not set" */
+
+/* ---- errors ---- */
+
+static void add_error(struct loader *l, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void keep_message(struct loader *l, char *msg)
+{
+	struct vkd_config_errors *e = l->errors;
+
+	if (!e) {
+		free(msg);
+		return;
+	}
+	if (!msg || e->count == VKD_CONFIG_MAX_ERRORS) {
+		free(msg);
+		e->dropped++;
+		return;
+	}
+	e->messages[e->count++] = msg;
+}
+
+static void add_error(struct loader *l, int line, const char *fmt, ...)
+{
+	va_list ap;
+	char *what = NULL;
+	char *msg = NULL;
+	int rc;
+
+	l->error_total++;
+	va_start(ap, fmt);
+	rc = vasprintf(&what, fmt, ap);
+	va_end(ap);
+	if (rc < 0) {
+		l->nomem = 1;
+		keep_message(l, NULL);
+		return;
+	}
+	if (line > 0)
+		rc = asprintf(&msg, "%s:%d: %s", l->name, line, what);
+	else
+		rc = asprintf(&msg, "%s: %s", l->name, what);
+	free(what);
+	if (rc < 0) {
+		l->nomem = 1;
+		msg = NULL;
+	}
+	keep_message(l, msg);
+}
+
+static char *dup_or_flag(struct loader *l, const char *s)
+{
+	char *copy = strdup(s);
+
+	if (!copy)
+		l->nomem = 1;
+	return copy;
+}
+
+/* ---- small helpers ---- */
+
+static char *skip_blanks(char *s)
+{
+	while (*s && isspace((unsigned char)*s))
+		s++;
+	return s;
+}
+
+static void trim_end(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+}
+
+/*
+ * Digits only: no sign, no blanks, no "0x". Consumes every digit, then
+ * reports ERANGE if the number did not fit; *end is the first non-digit.
+ */
+static int parse_digits(const char *s, uint64_t *out, const char **end)
+{
+	uint64_t n = 0;
+	int overflow = 0;
+
+	if (!isdigit((unsigned char)*s)) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (; isdigit((unsigned char)*s); s++) {
+		unsigned d = (unsigned)(*s - '0');
+
+		if (n > (UINT64_MAX - d) / 10)
+			overflow = 1;
+		else
+			n = n * 10 + d;
+	}
+	*end = s;
+	*out = n;
+	if (overflow) {
+		errno = ERANGE;
+		return -1;
+	}
+	return 0;
+}
+
+/* A plain decimal number in min..max. */
+static int parse_number(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t n;
+	const char *end;
+
+	if (parse_digits(s, &n, &end) < 0)
+		return -1;
+	if (*end) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (n < min || n > max) {
+		errno = ERANGE;
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+int vkd_parse_size(const char *text, size_t *out)
+{
+	uint64_t n;
+	const char *end;
+	unsigned shift = 0;
+	int rc = parse_digits(text, &n, &end);
+
+	if (rc < 0 && errno != ERANGE)
+		return -1;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	default:
+		errno = EINVAL;
+		return -1;
+	}
+	if (shift && end[1] != '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	/* Garbage is reported before overflow: "99999999999999999999x" is EINVAL. */
+	if (rc < 0 || n > (uint64_t)(SIZE_MAX >> shift)) {
+		errno = ERANGE;
+		return -1;
+	}
+	*out = (size_t)(n << shift);
+	return 0;
+}
+
+static int duration_unit(const char *unit, uint64_t *ms)
+{
+	static const struct {
+		const char *name;
+		uint64_t ms;
+	} units[] = {
+	    {"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000},
+	};
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(unit, units[i].name) == 0) {
+			*ms = units[i].ms;
+			return 0;
+		}
+	}
+	errno = EINVAL;
+	return -1;
+}
+
+int vkd_parse_duration_ms(const char *text, unsigned *out)
+{
+	uint64_t n;
+	uint64_t scale;
+	const char *end;
+	int rc = parse_digits(text, &n, &end);
+
+	if (rc < 0 && errno != ERANGE)
+		return -1;
+	if (duration_unit(end, &scale) < 0)
+		return -1;
+	if (rc < 0 || n > UINT_MAX / scale) {
+		errno = ERANGE;
+		return -1;
+	}
+	*out = (unsigned)(n * scale);
+	return 0;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+	static const char *const yes[] = {"on", "yes", "true", "1"};
+	static const char *const no[] = {"off", "no", "false", "0"};
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	errno = EINVAL;
+	return -1;
+}
+
+const char *vkd_log_level_name(enum vkd_log_level level)
+{
+	switch (level) {
+	case VKD_LOG_ERROR:
+		return "error";
+	case VKD_LOG_WARN:
+		return "warn";
+	case VKD_LOG_INFO:
+		return "info";
+	case VKD_LOG_DEBUG:
+		return "debug";
+	}
+	return "?";
+}
+
+static int parse_log_level(const char *s, enum vkd_log_level *out)
+{
+	static const enum vkd_log_level levels[] = {VKD_LOG_ERROR, VKD_LOG_WARN, VKD_LOG_INFO,
+						    VKD_LOG_DEBUG};
+
+	if (strcasecmp(s, "warning") == 0) {
+		*out = VKD_LOG_WARN;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		if (strcasecmp(s, vkd_log_level_name(levels[i])) == 0) {
+			*out = levels[i];
+			return 0;
+		}
+	}
+	errno = EINVAL;
+	return -1;
+}
+
+/*
+ * Lexically normalize an absolute path: drop empty and "." components and
+ * a trailing "/". ".." is kept: without the file system we cannot know
+ * what it means behind a symbolic link. Returns the length, or -1 if the
+ * result does not fit in size bytes.
+ */
+static int normalize_path(const char *in, char *out, size_t size)
+{
+	size_t len = 0;
+
+	while (*in) {
+		size_t n;
+
+		while (*in == '/')
+			in++;
+		n = strcspn(in, "/");
+		if (n == 0 || (n == 1 && in[0] == '.')) {
+			in += n;
+			continue;
+		}
+		if (len + 1 + n >= size)
+			return -1;
+		out[len++] = '/';
+		memcpy(out + len, in, n);
+		len += n;
+		in += n;
+	}
+	if (len == 0) {
+		if (size < 2)
+			return -1;
+		out[len++] = '/';
+	}
+	out[len] = '\0';
+	return (int)len;
+}
+
+#define SUN_PATH_SIZE sizeof(((struct sockaddr_un *)0)->sun_path)
+
+/* A path usable as a unix socket: absolute, not "/", fits in sun_path. */
+static int socket_path(const char *path, char *out, const char **reason)
+{
+	int len;
+
+	if (path[0] == '\0') {
+		*reason = "the path is empty";
+		return -1;
+	}
+	if (path[0] == '@') {
+		*reason = "abstract sockets (@name) are not supported";
+		return -1;
+	}
+	if (path[0] != '/') {
+		*reason = "the path must be absolute";
+		return -1;
+	}
+	len = normalize_path(path, out, SUN_PATH_SIZE);
+	if (len < 0) {
+		*reason = "the path is too long for a unix socket (at most 107 bytes)";
+		return -1;
+	}
+	if (len == 1) {
+		*reason = "the path names a directory";
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- listen addresses ---- */
+
+static int listen_fail(const char **reason, const char *why)
+{
+	if (reason)
+		*reason = why;
+	errno = EINVAL;
+	return -1;
+}
+
+static int parse_port(const char *s, in_port_t *port)
+{
+	uint64_t n;
+
+	if (parse_number(s, 1, 65535, &n) < 0)
+		return -1;
+	*port = (in_port_t)n;
+	return 0;
+}
+
+static int parse_unix(const char *path, struct vkd_listen *out, const char **reason)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)&out->addr;
+	const char *why = NULL;
+
+	if (socket_path(path, sun->sun_path, &why) < 0)
+		return listen_fail(reason, why);
+	sun->sun_family = AF_UNIX;
+	out->family = AF_UNIX;
+	out->addrlen =
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(sun->sun_path) + 1);
+	snprintf(out->text, sizeof(out->text), "unix:%s", sun->sun_path);
+	return 0;
+}
+
+static int parse_inet6(const char *text, struct vkd_listen *out, const char **reason)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->addr;
+	const char *close = strchr(text, ']');
+	char host[INET6_ADDRSTRLEN];
+	size_t n;
+
+	if (!close)
+		return listen_fail(reason, "missing ']' after the IPv6 address");
+	if (close[1] != ':')
+		return listen_fail(reason, "expected ':PORT' after ']'");
+	n = (size_t)(close - text - 1);
+	if (memchr(text, '%', n))
+		return listen_fail(reason, "IPv6 scope ids (%) are not supported");
+	if (n >= sizeof(host))
+		return listen_fail(reason, "not an IPv6 address");
+	memcpy(host, text + 1, n);
+	host[n] = '\0';
+	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+		return listen_fail(reason, "not an IPv6 address");
+	if (parse_port(close + 2, &sin6->sin6_port) < 0)
+		return listen_fail(reason, "the port must be a number from 1 to 65535");
+	/* Print the port before htons() swaps it. */
+	inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+	snprintf(out->text, sizeof(out->text), "[%s]:%u", host, (unsigned)sin6->sin6_port);
+	sin6->sin6_port = htons(sin6->sin6_port);
+	sin6->sin6_family = AF_INET6;
+	out->family = AF_INET6;
+	out->addrlen = sizeof(*sin6);
+	return 0;
+}
+
+static int parse_inet4(const char *text, struct vkd_listen *out, const char **reason)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&out->addr;
+	const char *colon = strrchr(text, ':');
+	char host[INET_ADDRSTRLEN];
+	size_t n;
+
+	if (!colon)
+		return listen_fail(reason,
+				   "expected ADDRESS:PORT, *:PORT, [IPv6]:PORT or unix:/PATH");
+	n = (size_t)(colon - text);
+	if (n == 0)
+		return listen_fail(reason,
+				   "missing address before ':'; use *:PORT for any address");
+	if (memchr(text, ':', n))
+		return listen_fail(reason, "IPv6 addresses go in brackets, as in [::1]:80");
+	if (n >= sizeof(host))
+		return listen_fail(reason, "not an IPv4 address (host names are not resolved)");
+	memcpy(host, text, n);
+	host[n] = '\0';
+	if (strcmp(host, "*") == 0)
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+	else if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+		return listen_fail(reason, "not an IPv4 address (host names are not resolved)");
+	if (parse_port(colon + 1, &sin->sin_port) < 0)
+		return listen_fail(reason, "the port must be a number from 1 to 65535");
+	if (sin->sin_addr.s_addr == htonl(INADDR_ANY))
+		strcpy(host, "*");
+	else
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+	snprintf(out->text, sizeof(out->text), "%s:%u", host, (unsigned)sin->sin_port);
+	sin->sin_port = htons(sin->sin_port);
+	sin->sin_family = AF_INET;
+	out->family = AF_INET;
+	out->addrlen = sizeof(*sin);
+	return 0;
+}
+
+int vkd_parse_listen(const char *text, struct vkd_listen *out, const char **reason)
+{
+	memset(out, 0, sizeof(*out));
+	if (text[0] == '\0')
+		return listen_fail(reason, "the address is empty");
+	if (strncmp(text, "unix:", 5) == 0)
+		return parse_unix(text + 5, out, reason);
+	if (text[0] == '[')
+		return parse_inet6(text, out, reason);
+	return parse_inet4(text, out, reason);
+}
+
+int vkd_listen_conflict(const struct vkd_listen *a, const struct vkd_listen *b)
+{
+	if (a->family != b->family)
+		return 0;
+	if (a->family == AF_UNIX)
+		return strcmp(a->text, b->text) == 0;
+	if (a->family == AF_INET) {
+		const struct sockaddr_in *x = (const struct sockaddr_in *)&a->addr;
+		const struct sockaddr_in *y = (const struct sockaddr_in *)&b->addr;
+
+		if (x->sin_port != y->sin_port)
+			return 0;
+		return x->sin_addr.s_addr == y->sin_addr.s_addr ||
+		       x->sin_addr.s_addr == htonl(INADDR_ANY) ||
+		       y->sin_addr.s_addr == htonl(INADDR_ANY);
+	}
+	if (a->family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)&a->addr;
+		const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)&b->addr;
+
+		if (x->sin6_port != y->sin6_port)
+			return 0;
+		return IN6_ARE_ADDR_EQUAL(&x->sin6_addr, &y->sin6_addr) ||
+		       IN6_IS_ADDR_UNSPECIFIED(&x->sin6_addr) ||
+		       IN6_IS_ADDR_UNSPECIFIED(&y->sin6_addr);
+	}
+	return 0;
+}
+
+/* ---- [vkd] keys ---- */
+
+/* "auto": one worker per online CPU, within 1..VKD_WORKERS_MAX. */
+static unsigned online_cpus(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (cpus < 1)
+		return 1;
+	if (cpus > VKD_WORKERS_MAX)
+		return VKD_WORKERS_MAX;
+	return (unsigned)cpus;
+}
+
+static void set_workers(struct loader *l, const char *key, const char *value)
+{
+	uint64_t n;
+
+	if (strcmp(value, "auto") == 0) {
+		l->cfg->workers = online_cpus();
+		l->cfg->workers_auto = 1;
+		return;
+	}
+	if (parse_number(value, 1, VKD_WORKERS_MAX, &n) < 0) {
+		add_error(l, l->line, "%s: expected a number from 1 to %d or 'auto', got '%.*s'",
+			  key, VKD_WORKERS_MAX, SHOW, value);
+		return;
+	}
+	l->cfg->workers = (unsigned)n;
+	l->cfg->workers_auto = 0;
+}
+
+static void set_control(struct loader *l, const char *key, const char *value)
+{
+	char path[SUN_PATH_SIZE];
+	const char *why;
+	char *copy;
+
+	if (socket_path(value, path, &why) < 0) {
+		add_error(l, l->line, "%s: %s, got '%.*s'", key, why, SHOW, value);
+		return;
+	}
+	copy = dup_or_flag(l, path);
+	if (!copy)
+		return;
+	free(l->cfg->control_path);
+	l->cfg->control_path = copy;
+	l->control_line = l->line;
+}
+
+static void set_control_mode(struct loader *l, const char *key, const char *value)
+{
+	unsigned mode = 0;
+	const char *s = value;
+
+	/* Octal whether or not it starts with 0, as chmod(1) reads it. */
+	for (; *s >= '0' && *s <= '7' && mode <= 0777; s++)
+		mode = mode * 8 + (unsigned)(*s - '0');
+	if (s == value || *s || mode > 0777) {
+		add_error(l, l->line, "%s: expected an octal mode from 0 to 0777, got '%.*s'", key,
+			  SHOW, value);
+		return;
+	}
+	l->cfg->control_mode = (mode_t)mode;
+}
+
+/* A name, or a number when no entry has that name (as chown(1) does). */
+static struct group *find_group(const char *name)
+{
+	struct group *gr = getgrnam(name);
+	uint64_t n;
+
+	if (!gr && parse_number(name, 0, (gid_t)-2, &n) == 0)
+		gr = getgrgid((gid_t)n);
+	return gr;
+}
+
+static struct passwd *find_user(const char *name)
+{
+	struct passwd *pw = getpwnam(name);
+	uint64_t n;
+
+	if (!pw && parse_number(name, 0, (uid_t)-2, &n) == 0)
+		pw = getpwuid((uid_t)n);
+	return pw;
+}
+
+static void set_control_group(struct loader *l, const char *key, const char *value)
+{
+	struct group *gr = find_group(value);
+
+	if (!gr) {
+		add_error(l, l->line, "%s: no such group '%.*s'", key, SHOW, value);
+		return;
+	}
+	l->cfg->control_gid = gr->gr_gid;
+	free(l->cfg->control_group);
+	l->cfg->control_group = dup_or_flag(l, value);
+}
+
+static void set_user(struct loader *l, const char *key, const char *value)
+{
+	struct passwd *pw = find_user(value);
+
+	if (!pw) {
+		add_error(l, l->line, "%s: no such user '%.*s'", key, SHOW, value);
+		return;
+	}
+	l->user_uid = pw->pw_uid;
+	l->user_gid = pw->pw_gid;
+	free(l->cfg->user);
+	l->cfg->user = dup_or_flag(l, value);
+}
+
+static void set_group(struct loader *l, const char *key, const char *value)
+{
+	struct group *gr = find_group(value);
+
+	if (!gr) {
+		add_error(l, l->line, "%s: no such group '%.*s'", key, SHOW, value);
+		return;
+	}
+	l->group_gid = gr->gr_gid;
+	free(l->cfg->group);
+	l->cfg->group = dup_or_flag(l, value);
+}
+
+static void set_log_level(struct loader *l, const char *key, const char *value)
+{
+	if (parse_log_level(value, &l->cfg->log_level) < 0)
+		add_error(l, l->line, "%s: expected error, warn, info or debug, got '%.*s'", key,
+			  SHOW, value);
+}
+
+static void set_timeout(struct loader *l, const char *key, const char *value, unsigned *out)
+{
+	if (vkd_parse_duration_ms(value, out) == 0)
+		return;
+	if (errno == ERANGE)
+		add_error(l, l->line, "%s: '%.*s' is too long (at most 49 days)", key, SHOW, value);
+	else
+		add_error(l, l->line,
+			  "%s: expected a time such as 30s, 500ms, 2m or 1h, got '%.*s'", key, SHOW,
+			  value);
+}
+
+static void set_drain_timeout(struct loader *l, const char *key, const char *value)
+{
+	set_timeout(l, key, value, &l->cfg->drain_timeout_ms);
+}
+
+static void set_module_dir(struct loader *l, const char *key, const char *value)
+{
+	(void)key;
+	free(l->cfg->module_dir);
+	l->cfg->module_dir = dup_or_flag(l, value);
+}
+
+static const struct key vkd_keys[] = {
+    {"workers", set_workers, 0},
+    {"control", set_control, 0},
+    {"control_mode", set_control_mode, 0},
+    {"control_group", set_control_group, KEY_OPTIONAL},
+    {"user", set_user, KEY_OPTIONAL},
+    {"group", set_group, KEY_OPTIONAL},
+    {"log_level", set_log_level, 0},
+    {"drain_timeout", set_drain_timeout, 0},
+    {"module_dir", set_module_dir, KEY_OPTIONAL},
+};
+
+/* ---- [app NAME] keys ---- */
+
+static struct vkd_app_config *current_app(struct loader *l)
+{
+	return &l->cfg->apps[l->cfg->app_count - 1];
+}
+
+static void set_module(struct loader *l, const char *key, const char *value)
+{
+	struct vkd_app_config *app = current_app(l);
+
+	(void)key;
+	free(app->module);
+	app->module = dup_or_flag(l, value);
+}
+
+static void report_clash(struct loader *l, const struct vkd_listen *in,
+			 const struct vkd_app_config *app, const struct vkd_listen *old)
+{
+	if (strcmp(in->text, old->text) != 0)
+		add_error(l, l->line, "listen: %s overlaps %s of [app %s] at line %d", in->text,
+			  old->text, app->name, old->line);
+	else if (app == current_app(l))
+		add_error(l, l->line, "listen: %s is already listed in [app %s] at line %d",
+			  in->text, app->name, old->line);
+	else
+		add_error(l, l->line, "listen: %s is already used by [app %s] at line %d", in->text,
+			  app->name, old->line);
+}
+
+/* Report a clash with an address already taken; 1 if there was one. */
+static int listen_taken(struct loader *l, const struct vkd_listen *in)
+{
+	for (size_t a = 0; a < l->cfg->app_count; a++) {
+		const struct vkd_app_config *app = &l->cfg->apps[a];
+
+		for (size_t i = 0; i < app->listen_count; i++) {
+			if (vkd_listen_conflict(in, &app->listen[i])) {
+				report_clash(l, in, app, &app->listen[i]);
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+static void set_listen(struct loader *l, const char *key, const char *value)
+{
+	struct vkd_app_config *app = current_app(l);
+	struct vkd_listen in;
+	struct vkd_listen *grown;
+	const char *why = NULL;
+
+	if (vkd_parse_listen(value, &in, &why) < 0) {
+		add_error(l, l->line, "%s: %s, got '%.*s'", key, why, SHOW, value);
+		return;
+	}
+	in.line = l->line;
+	if (listen_taken(l, &in))
+		return;
+	grown = realloc(app->listen, (app->listen_count + 1) * sizeof(*grown));
+	if (!grown) {
+		l->nomem = 1;
+		return;
+	}
+	app->listen = grown;
+	app->listen[app->listen_count++] = in;
+}
+
+static void set_heap(struct loader *l, const char *key, const char *value)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t n = 0;
+	int rc = vkd_parse_size(value, &n);
+
+	if (rc < 0 && errno == EINVAL) {
+		add_error(l, l->line, "%s: expected a size such as 64k or 1M, got '%.*s'", key,
+			  SHOW, value);
+		return;
+	}
+	if (rc < 0 || n > VKD_HEAP_MAX) {
+		add_error(l, l->line, "%s: '%.*s' is too large (at most 1G)", key, SHOW, value);
+		return;
+	}
+	/* mprotect() works on whole pages, so a heap is whole pages. */
+	n = (n + page - 1) / page * page;
+	if (n < VKD_HEAP_MIN) {
+		add_error(l, l->line, "%s: '%.*s' is too small (at least 16k)", key, SHOW, value);
+		return;
+	}
+	current_app(l)->heap_size = n;
+}
+
+static int set_ranged(struct loader *l, const char *key, const char *value, uint64_t min,
+		      uint64_t max, uint64_t *out)
+{
+	if (parse_number(value, min, max, out) == 0)
+		return 0;
+	add_error(l, l->line, "%s: expected a number from %llu to %llu, got '%.*s'", key,
+		  (unsigned long long)min, (unsigned long long)max, SHOW, value);
+	return -1;
+}
+
+static void set_max_connections(struct loader *l, const char *key, const char *value)
+{
+	uint64_t n;
+
+	if (set_ranged(l, key, value, 1, VKD_MAX_CONNECTIONS_MAX, &n) == 0)
+		current_app(l)->max_connections = (unsigned)n;
+}
+
+static void set_backlog(struct loader *l, const char *key, const char *value)
+{
+	uint64_t n;
+
+	if (set_ranged(l, key, value, 1, VKD_BACKLOG_MAX, &n) == 0)
+		current_app(l)->backlog = (int)n;
+}
+
+static void set_idle_timeout(struct loader *l, const char *key, const char *value)
+{
+	set_timeout(l, key, value, &current_app(l)->idle_timeout_ms);
+}
+
+static void set_isolation(struct loader *l, const char *key, const char *value)
+{
+	if (parse_bool(value, &current_app(l)->isolation) < 0)
+		add_error(l, l->line, "%s: expected on or off, got '%.*s'", key, SHOW, value);
+}
+
+enum { APP_MODULE, APP_LISTEN }; /* indexes in app_keys, for the end-of-section check */
+
+static const struct key app_keys[] = {
+    [APP_MODULE] = {"module", set_module, 0},
+    [APP_LISTEN] = {"listen", set_listen, KEY_REPEAT},
+    {"heap", set_heap, 0},
+    {"max_connections", set_max_connections, 0},
+    {"idle_timeout", set_idle_timeout, 0},
+    {"isolation", set_isolation, 0},
+    {"backlog", set_backlog, 0},
+};
+
+#define N_VKD_KEYS (sizeof(vkd_keys) / sizeof(vkd_keys[0]))
+#define N_APP_KEYS (sizeof(app_keys) / sizeof(app_keys[0]))
+
+_Static_assert(N_VKD_KEYS <= MAX_KEYS && N_APP_KEYS <= MAX_KEYS, "raise MAX_KEYS");
+
+/* Letters, digits, '_', '-' and '.': names show up in logs, JSON and argv. */
+static int valid_name(const char *s, size_t max)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.");
+
+	return n > 0 && n <= max && s[n] == '\0';
+}
+
+static void set_option(struct loader *l, const char *key, const char *value)
+{
+	struct vkd_app_config *app = current_app(l);
+	const char *name = key + 4;
+	struct vkd_app_option *grown;
+	struct vkd_app_option opt = {NULL, NULL, l->line};
+
+	if (!valid_name(name, APP_NAME_MAX)) {
+		add_error(l, l->line,
+			  "bad option name '%.*s': use opt.NAME with letters, digits, '_', '-' "
+			  "and '.'",
+			  SHOW, key);
+		return;
+	}
+	for (size_t i = 0; i < app->option_count; i++) {
+		if (strcmp(app->options[i].name, name) == 0) {
+			add_error(l, l->line,
+				  "duplicate key '%s' in [app %s]; first set at line %d", key,
+				  app->name, app->options[i].line);
+			return;
+		}
+	}
+	grown = realloc(app->options, (app->option_count + 1) * sizeof(*grown));
+	if (!grown) {
+		l->nomem = 1;
+		return;
+	}
+	app->options = grown;
+	opt.name = dup_or_flag(l, name);
+	opt.value = dup_or_flag(l, value);
+	if (!opt.name || !opt.value) {
+		free(opt.name);
+		free(opt.value);
+		return;
+	}
+	app->options[app->option_count++] = opt;
+}
+
+/* ---- key dispatch ---- */
+
+static const struct key *find_key(const struct key *keys, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	}
+	return NULL;
+}
+
+/* Levenshtein distance, for "did you mean"; large for long strings. */
+static unsigned edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned row[33];
+
+	if (la > 32 || lb > 32)
+		return UINT_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		unsigned diag = row[0];
+
+		row[0] = (unsigned)i;
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned up = row[j];
+			unsigned best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+static const char *closest_key(const struct key *keys, size_t n, const char *name)
+{
+	const char *best = NULL;
+	unsigned best_d = 3; /* suggest only within two edits */
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned d = edit_distance(name, keys[i].name);
+
+		if (d < best_d && d < strlen(name)) {
+			best = keys[i].name;
+			best_d = d;
+		}
+	}
+	return best;
+}
+
+static void unknown_key(struct loader *l, const char *where, const char *name)
+{
+	int in_vkd = l->sec == SEC_VKD;
+	const struct key *keys = in_vkd ? vkd_keys : app_keys;
+	size_t n = in_vkd ? N_VKD_KEYS : N_APP_KEYS;
+	const char *guess = closest_key(keys, n, name);
+
+	if (guess) {
+		add_error(l, l->line, "unknown key '%.*s' in %s; did you mean '%s'?", SHOW, name,
+			  where, guess);
+		return;
+	}
+	if (in_vkd && find_key(app_keys, N_APP_KEYS, name))
+		add_error(l, l->line, "key '%s' belongs in an [app NAME] section, not in [vkd]",
+			  name);
+	else if (!in_vkd && find_key(vkd_keys, N_VKD_KEYS, name))
+		add_error(l, l->line, "key '%s' belongs in [vkd], not in %s", name, where);
+	else
+		add_error(l, l->line, "unknown key '%.*s' in %s", SHOW, name, where);
+}
+
+static void set_key(struct loader *l, const char *where, const char *name, const char *value)
+{
+	int in_vkd = l->sec == SEC_VKD;
+	const struct key *keys = in_vkd ? vkd_keys : app_keys;
+	const struct key *k = find_key(keys, in_vkd ? N_VKD_KEYS : N_APP_KEYS, name);
+	size_t i;
+
+	if (!k) {
+		unknown_key(l, where, name);
+		return;
+	}
+	i = (size_t)(k - keys);
+	if (!(k->flags & KEY_REPEAT) && l->key_line[i]) {
+		add_error(l, l->line, "duplicate key '%s' in %s; first set at line %d", name, where,
+			  l->key_line[i]);
+		return;
+	}
+	if (!l->key_line[i])
+		l->key_line[i] = l->line;
+	if (value[0] == '\0' && (k->flags & KEY_OPTIONAL))
+		return; /* explicitly empty: keep the default */
+	if (value[0] == '\0') {
+		add_error(l, l->line, "%s: a value is required", name);
+		return;
+	}
+	k->set(l, name, value);
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct loader *l = user;
+	char where[APP_NAME_MAX + 8];
+
+	(void)section; /* ours is better: see the top of the file */
+	switch (l->sec) {
+	case SEC_NONE:
+		add_error(l, l->line,
+			  "key '%.*s' is outside any section; put it under [vkd] or [app NAME]",
+			  SHOW, name);
+		break;
+	case SEC_SKIP:
+		break;
+	case SEC_VKD:
+		set_key(l, "[vkd]", name, value);
+		break;
+	case SEC_APP:
+		if (strncmp(name, "opt.", 4) == 0) {
+			set_option(l, name, value);
+			break;
+		}
+		snprintf(where, sizeof(where), "[app %s]", current_app(l)->name);
+		set_key(l, where, name, value);
+		break;
+	}
+	return 1; /* errors are ours to collect; never make inih stop or count them */
+}
+
+/* ---- sections ---- */
+
+static void app_defaults(struct vkd_app_config *app)
+{
+	memset(app, 0, sizeof(*app));
+	app->heap_size = VKD_DEFAULT_HEAP;
+	app->max_connections = VKD_DEFAULT_MAX_CONNECTIONS;
+	app->idle_timeout_ms = VKD_DEFAULT_IDLE_TIMEOUT_MS;
+	app->isolation = VKD_DEFAULT_ISOLATION;
+	app->backlog = VKD_DEFAULT_BACKLOG;
+}
+
+/* Checks that need the whole section, run when the next one starts. */
+static void end_section(struct loader *l)
+{
+	const struct vkd_app_config *app;
+
+	if (l->sec != SEC_APP)
+		return;
+	app = current_app(l);
+	if (!l->key_line[APP_MODULE])
+		add_error(l, app->line, "[app %s] has no 'module' key", app->name);
+	if (!l->key_line[APP_LISTEN])
+		add_error(l, app->line, "[app %s] has no 'listen' key", app->name);
+}
+
+static void begin_app(struct loader *l, const char *name)
+{
+	struct vkd_config *cfg = l->cfg;
+	struct vkd_app_config *grown;
+	char *copy;
+
+	l->sec = SEC_SKIP;
+	if (name[0] == '\0') {
+		add_error(l, l->line, "[app] needs a name, as in [app echo]");
+		return;
+	}
+	if (!valid_name(name, APP_NAME_MAX)) {
+		add_error(l, l->line,
+			  "bad app name '%.*s': use up to %d letters, digits, '_', '-' and '.'",
+			  SHOW, name, APP_NAME_MAX);
+		return;
+	}
+	for (size_t i = 0; i < cfg->app_count; i++) {
+		if (strcmp(cfg->apps[i].name, name) == 0) {
+			add_error(l, l->line,
+				  "duplicate section [app %s]; first defined at line %d", name,
+				  cfg->apps[i].line);
+			return;
+		}
+	}
+	copy = dup_or_flag(l, name);
+	if (!copy)
+		return;
+	grown = realloc(cfg->apps, (cfg->app_count + 1) * sizeof(*grown));
+	if (!grown) {
+		free(copy);
+		l->nomem = 1;
+		return;
+	}
+	cfg->apps = grown;
+	app_defaults(&cfg->apps[cfg->app_count]);
+	cfg->apps[cfg->app_count].name = copy;
+	cfg->apps[cfg->app_count].line = l->line;
+	cfg->app_count++;
+	l->sec = SEC_APP;
+}
+
+static void begin_vkd(struct loader *l)
+{
+	if (l->vkd_line) {
+		add_error(l, l->line, "duplicate section [vkd]; first at line %d", l->vkd_line);
+		l->sec = SEC_SKIP;
+		return;
+	}
+	l->vkd_line = l->line;
+	l->sec = SEC_VKD;
+}
+
+/* line points at '['; it may be modified. */
+static void begin_section(struct loader *l, char *line)
+{
+	char *close = strchr(line, ']');
+	char *name;
+	char *rest;
+
+	end_section(l);
+	memset(l->key_line, 0, sizeof(l->key_line));
+	l->sec = SEC_SKIP;
+	if (!close) {
+		add_error(l, l->line, "section header is missing ']'");
+		return;
+	}
+	rest = skip_blanks(close + 1);
+	if (*rest && *rest != ';' && *rest != '#') {
+		add_error(l, l->line, "unexpected text '%.*s' after the section header", SHOW,
+			  rest);
+		return;
+	}
+	*close = '\0';
+	name = skip_blanks(line + 1);
+	trim_end(name);
+	if (strcmp(name, "vkd") == 0) {
+		begin_vkd(l);
+		return;
+	}
+	if (strncmp(name, "app", 3) == 0 && (name[3] == '\0' || isspace((unsigned char)name[3]))) {
+		begin_app(l, skip_blanks(name + 3));
+		return;
+	}
+	add_error(l, l->line, "unknown section [%.*s]; expected [vkd] or [app NAME]", SHOW, name);
+}
+
+/* ---- the reader inih pulls lines from ---- */
+
+/*
+ * A "key = value" line as inih will split it: the first '=' or ':' outside
+ * a ";" comment. We insist on '=' so that a ':' inside the key (which inih
+ * would take as the separator) is reported rather than misread.
+ */
+static int check_key_line(struct loader *l, const char *s)
+{
+	const char *p = s;
+
+	for (; *p && *p != '=' && *p != ':'; p++) {
+		if (*p == ';' && p > s && isspace((unsigned char)p[-1]))
+			break;
+	}
+	if (*p == '=' && p == s) {
+		add_error(l, l->line, "missing key name before '='");
+		return -1;
+	}
+	if (*p == '=')
+		return 0;
+	add_error(l, l->line, "expected 'key = value' or '[section]', got '%.*s'", SHOW, s);
+	return -1;
+}
+
+/* Take one line; returns what inih should see, or NULL at the end. */
+static const char *next_line(struct loader *l, int size)
+{
+	ssize_t n;
+	char *s;
+
+	errno = 0;
+	n = getline(&l->buf, &l->cap, l->fp);
+	if (n < 0) {
+		if (ferror(l->fp)) {
+			l->read_errno = errno ? errno : EIO;
+			add_error(l, l->line, "cannot read: %s", strerror(l->read_errno));
+		} else if (!feof(l->fp)) {
+			l->nomem = 1; /* getline() could not grow its buffer */
+		}
+		return NULL;
+	}
+	l->line++;
+	s = l->buf;
+	if (n > 0 && s[n - 1] == '\n')
+		s[--n] = '\0';
+	if (n > 0 && s[n - 1] == '\r')
+		s[--n] = '\0';
+	if (l->line == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3; /* UTF-8 byte order mark */
+	if (strlen(s) != (size_t)(n - (s - l->buf))) {
+		add_error(l, l->line, "the line contains a NUL byte");
+		return "";
+	}
+	s = skip_blanks(s);
+	if (strlen(s) >= (size_t)size) {
+		add_error(l, l->line, "the line is too long (at most %d characters)", size - 1);
+		return "";
+	}
+	if (*s == '\0' || *s == ';' || *s == '#')
+		return s;
+	if (*s == '[') {
+		begin_section(l, s);
+		return "";
+	}
+	return check_key_line(l, s) == 0 ? s : "";
+}
+
+static char *reader(char *out, int size, void *stream)
+{
+	struct loader *l = stream;
+	const char *s;
+
+	if (size < 2)
+		return NULL;
+	s = next_line(l, size);
+	if (!s)
+		return NULL;
+	/* next_line() checked that it fits */
+	memcpy(out, s, strlen(s) + 1);
+	return out;
+}
+
+/* ---- putting it together ---- */
+
+static struct vkd_config *config_new(const char *name)
+{
+	struct vkd_config *cfg = calloc(1, sizeof(*cfg));
+
+	if (!cfg)
+		return NULL;
+	cfg->workers = online_cpus();
+	cfg->workers_auto = 1;
+	cfg->control_mode = VKD_DEFAULT_CONTROL_MODE;
+	cfg->control_gid = (gid_t)-1;
+	cfg->uid = (uid_t)-1;
+	cfg->gid = (gid_t)-1;
+	cfg->log_level = VKD_DEFAULT_LOG_LEVEL;
+	cfg->drain_timeout_ms = VKD_DEFAULT_DRAIN_TIMEOUT_MS;
+	cfg->path = strdup(name);
+	cfg->control_path = strdup(VKD_DEFAULT_CONTROL);
+	if (!cfg->path || !cfg->control_path) {
+		vkd_config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+static char *join_path(const char *dir, const char *file)
+{
+	size_t n = strlen(dir);
+	char *out;
+
+	if (file[0] == '/')
+		return strdup(file);
+	while (n > 0 && dir[n - 1] == '/')
+		n--;
+	if (asprintf(&out, "%.*s/%s", (int)n, dir, file) < 0)
+		return NULL;
+	return out;
+}
+
+static char *current_dir(struct loader *l)
+{
+	char *cwd = getcwd(NULL, 0);
+
+	if (!cwd) {
+		if (errno == ENOMEM)
+			l->nomem = 1;
+		else
+			add_error(l, 0, "cannot find the working directory: %s", strerror(errno));
+	}
+	return cwd;
+}
+
+/*
+ * The directory modules are loaded from, made absolute so that it stays
+ * right whatever the daemon's working directory becomes: the environment
+ * (relative to the working directory) beats the file (relative to the
+ * file's directory) beats the build.
+ */
+static char *effective_module_dir(struct loader *l)
+{
+	const char *env = getenv(VKD_MODULE_DIR_ENV);
+	const char *dir = VKD_MODULE_DIR;
+	const char *base = NULL;
+	char *cwd = NULL;
+	char *out;
+
+	if (env && *env) {
+		dir = env;
+	} else if (l->cfg->module_dir) {
+		dir = l->cfg->module_dir;
+		base = l->base_dir;
+		if (base && strcmp(base, ".") == 0)
+			base = NULL; /* the working directory: no "/./" in paths */
+	}
+	if (dir[0] == '/')
+		return dup_or_flag(l, dir);
+	if (!base || base[0] != '/') {
+		cwd = current_dir(l);
+		if (!cwd)
+			return NULL;
+	}
+	if (base && base[0] != '/') {
+		char *abs_base = join_path(cwd, base);
+
+		free(cwd);
+		cwd = abs_base;
+		if (!cwd) {
+			l->nomem = 1;
+			return NULL;
+		}
+	}
+	out = join_path(cwd ? cwd : base, dir);
+	free(cwd);
+	if (!out)
+		l->nomem = 1;
+	return out;
+}
+
+static void resolve_modules(struct loader *l)
+{
+	char *dir = effective_module_dir(l);
+
+	if (!dir)
+		return;
+	free(l->cfg->module_dir);
+	l->cfg->module_dir = dir;
+	for (size_t i = 0; i < l->cfg->app_count; i++) {
+		struct vkd_app_config *app = &l->cfg->apps[i];
+
+		if (!app->module)
+			continue;
+		app->module_path = join_path(dir, app->module);
+		if (!app->module_path)
+			l->nomem = 1;
+	}
+}
+
+/* The control socket and a unix listener cannot share a path. */
+static void check_control_clash(struct loader *l)
+{
+	const struct vkd_config *cfg = l->cfg;
+
+	for (size_t a = 0; a < cfg->app_count; a++) {
+		const struct vkd_app_config *app = &cfg->apps[a];
+
+		for (size_t i = 0; i < app->listen_count; i++) {
+			const struct vkd_listen *in = &app->listen[i];
+
+			if (in->family == AF_UNIX && strcmp(in->text + 5, cfg->control_path) == 0)
+				add_error(l, in->line,
+					  "listen: %s in [app %s] is the control socket's path",
+					  in->text, app->name);
+		}
+	}
+}
+
+static void finish(struct loader *l)
+{
+	struct vkd_config *cfg = l->cfg;
+
+	end_section(l);
+	if (l->read_errno)
+		return; /* what was not read cannot be judged */
+	if (cfg->app_count == 0)
+		add_error(l, l->line > 0 ? l->line : 1,
+			  "no [app NAME] section; vkd needs at least one application");
+	check_control_clash(l);
+	resolve_modules(l);
+	if (cfg->user) {
+		cfg->uid = l->user_uid;
+		cfg->gid = l->user_gid;
+	}
+	if (cfg->group)
+		cfg->gid = l->group_gid;
+}
+
+static struct vkd_config *load_stream(struct loader *l)
+{
+	int rc;
+
+	rc = ini_parse_stream(reader, l, on_key, l);
+	if (rc == -2)
+		l->nomem = 1;
+	else if (rc > 0 && l->error_total == 0)
+		add_error(l, rc, "syntax error"); /* the reader should have caught it */
+	finish(l);
+	if (l->nomem && l->errors)
+		keep_message(l, strdup("out of memory while loading the configuration"));
+	if (!l->nomem && l->error_total == 0)
+		return l->cfg;
+	vkd_config_free(l->cfg);
+	l->cfg = NULL;
+	errno = l->nomem ? ENOMEM : l->read_errno ? l->read_errno : EINVAL;
+	return NULL;
+}
+
+static void loader_init(struct loader *l, const char *name, struct vkd_config_errors *errors)
+{
+	memset(l, 0, sizeof(*l));
+	l->name = name;
+	l->errors = errors;
+	if (errors)
+		memset(errors, 0, sizeof(*errors));
+}
+
+static void loader_done(struct loader *l)
+{
+	if (l->fp)
+		fclose(l->fp);
+	free(l->buf);
+	free(l->base_dir);
+}
+
+/* Only the file's directory, for a relative module_dir. */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+static struct vkd_config *fail_early(struct loader *l, int err, const char *what)
+{
+	if (err == ENOMEM)
+		keep_message(l, strdup("out of memory while loading the configuration"));
+	else
+		add_error(l, 0, "%s: %s", what, strerror(err));
+	loader_done(l);
+	errno = err;
+	return NULL;
+}
+
+struct vkd_config *vkd_config_load(const char *path, struct vkd_config_errors *errors)
+{
+	struct loader l;
+	struct vkd_config *cfg;
+	int err;
+
+	loader_init(&l, path, errors);
+	l.fp = fopen(path, "re");
+	if (!l.fp)
+		return fail_early(&l, errno, "cannot open");
+	l.base_dir = dir_of(path);
+	l.cfg = config_new(path);
+	if (!l.base_dir || !l.cfg) {
+		vkd_config_free(l.cfg);
+		return fail_early(&l, ENOMEM, NULL);
+	}
+	cfg = load_stream(&l);
+	err = errno;
+	loader_done(&l);
+	errno = err;
+	return cfg;
+}
+
+struct vkd_config *vkd_config_load_buffer(const char *name, const char *data, size_t len,
+					  struct vkd_config_errors *errors)
+{
+	struct loader l;
+	struct vkd_config *cfg;
+	int err;
+
+	loader_init(&l, name, errors);
+	/* fmemopen() in "r" mode does not write; it just is not declared const. */
+	l.fp = fmemopen((void *)(uintptr_t)data, len, "r");
+	if (!l.fp)
+		return fail_early(&l, errno, "cannot read the buffer");
+	l.cfg = config_new(name);
+	if (!l.cfg)
+		return fail_early(&l, ENOMEM, NULL);
+	cfg = load_stream(&l);
+	err = errno;
+	loader_done(&l);
+	errno = err;
+	return cfg;
+}
+
+static void app_free(struct vkd_app_config *app)
+{
+	free(app->name);
+	free(app->module);
+	free(app->module_path);
+	free(app->listen);
+	for (size_t i = 0; i < app->option_count; i++) {
+		free(app->options[i].name);
+		free(app->options[i].value);
+	}
+	free(app->options);
+}
+
+void vkd_config_free(struct vkd_config *config)
+{
+	if (!config)
+		return;
+	for (size_t i = 0; i < config->app_count; i++)
+		app_free(&config->apps[i]);
+	free(config->apps);
+	free(config->path);
+	free(config->control_path);
+	free(config->control_group);
+	free(config->user);
+	free(config->group);
+	free(config->module_dir);
+	free(config);
+}
+
+void vkd_config_errors_free(struct vkd_config_errors *errors)
+{
+	if (!errors)
+		return;
+	for (size_t i = 0; i < errors->count; i++)
+		free(errors->messages[i]);
+	errors->count = 0;
+	errors->dropped = 0;
+}
+
+void vkd_config_errors_print(const struct vkd_config_errors *errors, FILE *out)
+{
+	for (size_t i = 0; i < errors->count; i++)
+		fprintf(out, "%s\n", errors->messages[i]);
+	if (errors->dropped)
+		fprintf(out, "%zu more error%s not shown\n", errors->dropped,
+			errors->dropped == 1 ? "" : "s");
+}
+
+const char *vkd_app_option(const struct vkd_app_config *app, const char *name)
+{
+	for (size_t i = 0; i < app->option_count; i++) {
+		if (strcmp(app->options[i].name, name) == 0)
+			return app->options[i].value;
+	}
+	return NULL;
+}
+
+const struct vkd_app_config *vkd_config_app(const struct vkd_config *config, const char *name)
+{
+	for (size_t i = 0; i < config->app_count; i++) {
+		if (strcmp(config->apps[i].name, name) == 0)
+			return &config->apps[i];
+	}
+	return NULL;
+}

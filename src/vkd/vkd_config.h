@@ -1,0 +1,191 @@
+/*
+ * vkd_config.h - the vkd.ini configuration: loading, validation, and the
+ * parsed result that the master, the workers and vkctl's status share.
+ *
+ * Loading is all-or-nothing: vkd_config_load() either returns a complete,
+ * validated configuration in which every default is filled in, every
+ * address is parsed and every module path is resolved, or it returns NULL
+ * and fills a list of human-readable errors, each starting "file:line: ".
+ * Nothing in the result needs checking again by its users.
+ *
+ * The format is described in vkd.ini(5).
+ */
+#ifndef VKD_CONFIG_H
+#define VKD_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+/* Log levels carry their syslog(3) numbers so that the logger can use them
+ * as journald "<N>" prefixes directly. */
+enum vkd_log_level {
+	VKD_LOG_ERROR = 3,
+	VKD_LOG_WARN = 4,
+	VKD_LOG_INFO = 6,
+	VKD_LOG_DEBUG = 7,
+};
+
+/* "error", "warn", "info", "debug"; "?" for anything else. */
+const char *vkd_log_level_name(enum vkd_log_level level);
+
+/* Limits. */
+#define VKD_CONFIG_MAX_ERRORS 50 /* messages kept; later ones are counted only */
+#define VKD_WORKERS_MAX 1024
+#define VKD_HEAP_MIN ((size_t)16 << 10)
+#define VKD_HEAP_MAX ((size_t)1 << 30)
+#define VKD_MAX_CONNECTIONS_MAX 1048576u
+#define VKD_BACKLOG_MAX 65535
+#define VKD_LISTEN_TEXT_MAX 128 /* fits "unix:" + the longest sun_path */
+
+/* Defaults for keys that are absent. */
+#define VKD_DEFAULT_CONTROL "/run/vkd/vkd.sock"
+#define VKD_DEFAULT_CONTROL_MODE 0660
+#define VKD_DEFAULT_LOG_LEVEL VKD_LOG_INFO
+#define VKD_DEFAULT_DRAIN_TIMEOUT_MS 30000u
+#define VKD_DEFAULT_HEAP ((size_t)64 << 10)
+#define VKD_DEFAULT_MAX_CONNECTIONS 10000u
+#define VKD_DEFAULT_IDLE_TIMEOUT_MS 60000u
+#define VKD_DEFAULT_ISOLATION 1
+#define VKD_DEFAULT_BACKLOG 511
+
+/* The environment variable that overrides module_dir (non-empty only). */
+#define VKD_MODULE_DIR_ENV "VKD_MODULE_DIR"
+
+/*
+ * One listening address, ready for socket(family, SOCK_STREAM, 0) and
+ * bind(fd, (struct sockaddr *)&addr, addrlen).
+ *
+ * text is the normalized form, used in status output and to compare
+ * addresses: "127.0.0.1:80", "*:80" (any IPv4), "[::1]:80", "[::]:80"
+ * (any IPv6; the master should set IPV6_V6ONLY so that "*:80" and
+ * "[::]:80" can coexist), "unix:/run/x.sock" (path with "//", "/./" and a
+ * trailing "/" removed).
+ */
+struct vkd_listen {
+	int family; /* AF_INET, AF_INET6 or AF_UNIX */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char text[VKD_LISTEN_TEXT_MAX];
+	int line; /* where it was written; 0 if not from a file */
+};
+
+/* An "opt.NAME = value" line: settings the core does not interpret. */
+struct vkd_app_option {
+	char *name;  /* without the "opt." prefix */
+	char *value; /* may be "" */
+	int line;
+};
+
+struct vkd_app_config {
+	char *name;	   /* NAME of [app NAME] */
+	char *module;	   /* as written */
+	char *module_path; /* absolute as written, else module_dir/module */
+	struct vkd_listen *listen;
+	size_t listen_count;	  /* >= 1 */
+	size_t heap_size;	  /* rounded up to the page size, VKD_HEAP_MIN..VKD_HEAP_MAX */
+	unsigned max_connections; /* per worker */
+	unsigned idle_timeout_ms; /* 0: no idle timeout */
+	int isolation;		  /* 1: heap protected while not running; 0: left open */
+	int backlog;		  /* listen(2) backlog, 1..VKD_BACKLOG_MAX */
+	struct vkd_app_option *options;
+	size_t option_count;
+	int line; /* of the [app NAME] header */
+};
+
+struct vkd_config {
+	char *path;	     /* the file as given to vkd_config_load() */
+	unsigned workers;    /* resolved: 1..VKD_WORKERS_MAX; default "auto" */
+	int workers_auto;    /* 1 if "auto" (written or by default) */
+	char *control_path;  /* absolute, normalized */
+	mode_t control_mode; /* 0..0777 */
+	char *control_group; /* NULL: not set */
+	gid_t control_gid;   /* (gid_t)-1 when control_group is NULL */
+	char *user;	     /* NULL: workers keep the master's user */
+	char *group;	     /* NULL: the user's primary group, or unchanged */
+	uid_t uid;	     /* (uid_t)-1 when user is NULL */
+	gid_t gid;	     /* group's gid, else user's primary gid, else (gid_t)-1 */
+	enum vkd_log_level log_level;
+	unsigned drain_timeout_ms; /* 0: old workers are killed at once */
+	/* Where relative modules are found, made absolute: $VKD_MODULE_DIR
+	 * (relative to the working directory), else the module_dir key
+	 * (relative to the file's directory), else the compiled-in
+	 * VKD_MODULE_DIR. */
+	char *module_dir;
+	struct vkd_app_config *apps;
+	size_t app_count; /* >= 1 */
+};
+
+/*
+ * Errors found while loading, in the order found: line by line, except
+ * that a section's missing keys are reported when the section ends and
+ * the whole-file checks (no application, control path clash) come last.
+ * Each message reads
+ * "file:line: what is wrong" ("file: what is wrong" when the file cannot be
+ * opened). At most VKD_CONFIG_MAX_ERRORS are kept; dropped counts the rest.
+ * The struct is the caller's (usually on its stack); vkd_config_load()
+ * initializes it and vkd_config_errors_free() releases the messages.
+ */
+struct vkd_config_errors {
+	size_t count;
+	size_t dropped;
+	char *messages[VKD_CONFIG_MAX_ERRORS];
+};
+
+/*
+ * Load and validate the file at path. Returns the configuration, or NULL
+ * with errno set (ENOMEM, EINVAL for a bad file, or the errno of opening
+ * or reading it) and every error found recorded in errors. errors may be
+ * NULL when the caller does not want messages; when not NULL it must be
+ * passed to vkd_config_errors_free() afterwards, whatever the result.
+ *
+ * Names in user, group and control_group are resolved here (getpwnam(),
+ * getgrnam(), which are not thread-safe), so that "vkd -t" reports an
+ * unknown user. VKD_MODULE_DIR is read from the environment here too.
+ */
+struct vkd_config *vkd_config_load(const char *path, struct vkd_config_errors *errors);
+
+/* The same from memory; name is used in messages and as config->path.
+ * For tests and fuzzing. */
+struct vkd_config *vkd_config_load_buffer(const char *name, const char *data, size_t len,
+					  struct vkd_config_errors *errors);
+
+void vkd_config_free(struct vkd_config *config);
+void vkd_config_errors_free(struct vkd_config_errors *errors);
+
+/* Print every message, one a line, and "N more errors not shown" if some
+ * were dropped. */
+void vkd_config_errors_print(const struct vkd_config_errors *errors, FILE *out);
+
+/* The value of "opt.NAME", or NULL if the app has no such option. */
+const char *vkd_app_option(const struct vkd_app_config *app, const char *name);
+
+/* The app named name, or NULL. */
+const struct vkd_app_config *vkd_config_app(const struct vkd_config *config, const char *name);
+
+/*
+ * Value parsers, shared with apps that read opt.* values. All return 0 on
+ * success, or -1 with errno EINVAL (empty, sign, garbage, unknown suffix)
+ * or ERANGE (does not fit), leaving *out untouched on failure.
+ *
+ * Size: decimal digits and an optional suffix k/K, m/M, g/G (powers of
+ * 1024): "512", "64k", "1M".
+ * Duration: decimal digits and an optional unit ms, s, m, h; no unit
+ * means seconds: "30" = "30s" = 30000 ms, "250ms", "2m", "1h".
+ */
+int vkd_parse_size(const char *text, size_t *out);
+int vkd_parse_duration_ms(const char *text, unsigned *out);
+
+/*
+ * Parse one listen address (the syntax of the listen key). On failure
+ * returns -1 with errno EINVAL and, if reason is not NULL, *reason set to
+ * a static phrase saying why. out->line is set to 0.
+ */
+int vkd_parse_listen(const char *text, struct vkd_listen *out, const char **reason);
+
+/* 1 if a and b cannot both be bound: the same address, or the same port
+ * and family with one of them the wildcard address. */
+int vkd_listen_conflict(const struct vkd_listen *a, const struct vkd_listen *b);
+
+#endif /* VKD_CONFIG_H */
