@@ -8,3 +8,5 @@ AM_TESTS_ENVIRONMENT = \
 include tests/vk.mk
 include tests/http.mk
 include tests/vkd.mk
+include tests/bench/bench.mk
+include tests/integration/http.mk

@@ -8,3 +8,8 @@ pkglib_LTLIBRARIES += src/apps/echo.la
 src_apps_echo_la_SOURCES = src/apps/echo.c
 src_apps_echo_la_CFLAGS = $(APP_CFLAGS)
 src_apps_echo_la_LDFLAGS = $(APP_LDFLAGS)
+
+pkglib_LTLIBRARIES += src/apps/http.la
+src_apps_http_la_SOURCES = src/apps/http.c
+src_apps_http_la_CFLAGS = $(APP_CFLAGS)
+src_apps_http_la_LDFLAGS = $(APP_LDFLAGS)

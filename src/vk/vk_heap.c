@@ -132,6 +132,23 @@ void *vk_heap_alloc(struct vk_heap *heap, size_t size)
 	return block + 1;
 }
 
+void *vk_heap_reserve(struct vk_heap *heap, size_t size)
+{
+	if (heap->top != 0 || heap->last != VK_NO_BLOCK) {
+		errno = EBUSY;
+		return NULL;
+	}
+	size = round_up(size, VK_HEAP_ALIGN);
+	if (size > heap->size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	heap->top = size;
+	if (heap->top > heap->high_water)
+		heap->high_water = heap->top;
+	return heap->base;
+}
+
 void *vk_heap_calloc(struct vk_heap *heap, size_t count, size_t size)
 {
 	void *ptr;

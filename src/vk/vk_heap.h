@@ -73,6 +73,15 @@ void vk_heap_trim(struct vk_heap *heap, size_t keep);
  */
 void *vk_heap_alloc(struct vk_heap *heap, size_t size);
 
+/*
+ * Set aside the first `size` bytes (rounded to VK_HEAP_ALIGN) of a heap
+ * that has no allocation yet, writing nothing into them: unlike an
+ * allocation, no block header lands in their first page, which stays
+ * untouched until used. Only vk_heap_reset() gives them back. Returns the
+ * start, or NULL with errno (EBUSY if the heap is in use, ENOMEM).
+ */
+void *vk_heap_reserve(struct vk_heap *heap, size_t size);
+
 /* Allocate and zero `count * size` bytes; NULL with ENOMEM on overflow too. */
 void *vk_heap_calloc(struct vk_heap *heap, size_t count, size_t size);
 

@@ -113,6 +113,25 @@ void vk_kern_log(struct vk_kern *kern, int level, const char *format, ...)
 void vk_kern_set_draining(struct vk_kern *kern, int draining)
 {
 	kern->draining = draining;
+	if (!draining)
+		return;
+	/* Idle waiters must re-arm with the drain grace: see vk_await_idle(). */
+	for (struct vk_proc *proc = kern->all; proc; proc = proc->all_next) {
+		proc->nudged = 1;
+		vk_proc_schedule(proc);
+	}
+}
+
+/* In a dispatch: wake the idle waiters so they re-time their wait. */
+static void wake_idle_waiters(struct vk_proc *proc)
+{
+	proc->nudged = 0;
+	for (struct vk_fd *entry = proc->fds; entry; entry = entry->proc_next) {
+		struct vk_thread *reader = entry->socket->rx->reader;
+
+		if (reader && reader->idle_wait)
+			vk_thread_wake(reader, 0);
+	}
 }
 
 int vk_kern_draining(const struct vk_kern *kern)
@@ -454,7 +473,8 @@ static void proc_end(struct vk_kern *kern, struct vk_proc *proc, int reuse_heap)
 	ev_timer_stop(kern->loop, &proc->timer);
 	if (kern->open == proc)
 		kern->open = NULL;
-	if (proc->config.isolation && proc->heap.accessible)
+	/* A pooled heap waits closed, as every heap not running does. */
+	if (reuse_heap && proc->config.isolation)
 		set_access(kern, &proc->heap, 0);
 	heap_release(kern, &proc->heap, reuse_heap);
 	*proc->all_prev = proc->all_next;
@@ -496,6 +516,8 @@ static void dispatch_one(struct vk_kern *kern, struct vk_proc *proc)
 		return;
 	}
 	vk_poll_take_events(proc);
+	if (proc->nudged)
+		wake_idle_waiters(proc);
 	if (proc->timer_fired) {
 		proc->timer_fired = 0;
 		vk_proc_expire(proc);
@@ -533,6 +555,8 @@ static void contain_fault(struct vk_kern *kern, struct vk_proc *proc)
 		    (unsigned long long)proc->id, signal_name(kern->fault_signal),
 		    kern->fault_address);
 	/* Its heap may hold anything now: unmap it rather than reuse it. */
+	if (kern->open == proc)
+		kern->open = NULL;
 	proc_end(kern, proc, 0);
 }
 
@@ -571,11 +595,21 @@ void vk_kern_dispatch(struct vk_kern *kern)
 		dispatch_one(kern, proc);
 		kern->running = NULL;
 	}
-	if (kern->open) {
-		if (kern->open->config.isolation)
-			set_access(kern, &kern->open->heap, 0);
-		kern->open = NULL;
-	}
+	/*
+	 * The last heap stays open while the loop waits: no micro-process code
+	 * runs until the next dispatch, which closes it before opening another
+	 * (open_heap). A process dispatched again next is then not re-protected
+	 * at all, the cheapest case: a busy or pipelining client.
+	 */
+}
+
+void vk_kern_close_heaps(struct vk_kern *kern)
+{
+	if (!kern->open)
+		return;
+	if (kern->open->config.isolation)
+		set_access(kern, &kern->open->heap, 0);
+	kern->open = NULL;
 }
 
 void vk_kern_run(struct vk_kern *kern)

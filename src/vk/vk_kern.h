@@ -5,9 +5,9 @@
  * to dispatch, the descriptor table, the pool of micro-heaps and the fault
  * handler. Processes queued by events are dispatched from one ev_prepare
  * watcher, just before the loop would block, so a process woken by several
- * events in one loop iteration runs once. Consecutive dispatches of the same
- * process keep its heap open; otherwise each dispatch costs exactly one
- * unprotect and one protect of its heap.
+ * events in one loop iteration runs once. Each dispatch costs at most one
+ * unprotect of its heap and one protect of the heap open before it; none
+ * when the same process runs again next (its heap stays open in between).
  *
  * A worker is single-threaded: another thread would make every mprotect
  * a TLB shootdown across CPUs. One kernel per process.
@@ -107,8 +107,15 @@ int vk_kern_draining(const struct vk_kern *kern);
 /* Run the loop until no micro-process and no other watcher is left. */
 void vk_kern_run(struct vk_kern *kern);
 
-/* Run every queued micro-process now (normally the prepare watcher does). */
+/*
+ * Run every queued micro-process now (normally the prepare watcher does).
+ * The heap of the last one dispatched is left open (nothing else runs
+ * until the next dispatch closes it); see vk_kern_close_heaps().
+ */
 void vk_kern_dispatch(struct vk_kern *kern);
+
+/* Close the heap left open by the last dispatch (before inspecting heaps). */
+void vk_kern_close_heaps(struct vk_kern *kern);
 
 struct ev_loop *vk_kern_loop(const struct vk_kern *kern);
 

@@ -59,6 +59,7 @@ struct vk_proc {
 	uint8_t queued;
 	uint8_t started;
 	uint8_t timer_fired;
+	uint8_t nudged; /* the worker started draining: re-time idle waits */
 	uint8_t ended;
 };
 

@@ -39,21 +39,20 @@ struct vk_socket *vk_socket_create(struct vk_thread *that, size_t ring_size)
 struct vk_socket *vk_socket_create_main(struct vk_heap *heap, size_t ring_size)
 {
 	size_t page = vk_page_size();
-	uintptr_t start = (uintptr_t)vk_heap_next(heap);
-	uintptr_t hot = (start + ring_size - VK_SOCKET_HOT_TAIL + page - 1) / page * page;
-	size_t tx_size = hot + VK_SOCKET_HOT_TAIL - start;
-	char *tx_buf = vk_heap_alloc(heap, tx_size);
+	/* The hot page: the first page boundary that leaves ring_size below the tail. */
+	size_t hot = (ring_size - VK_SOCKET_HOT_TAIL + page - 1) / page * page;
+	size_t tx_size = hot + VK_SOCKET_HOT_TAIL;
+	/* Reserved, not allocated: no block header touches the first page. */
+	char *tx_buf = vk_heap_reserve(heap, tx_size);
 	struct vk_socket *s;
 
 	if (!tx_buf)
 		return NULL;
 	s = vk_heap_calloc(heap, 1, sizeof(*s));
-	if (!s) {
-		vk_heap_free(heap, tx_buf);
+	if (!s)
 		return NULL;
-	}
 	vk_vectoring_init(&s->tx_own, tx_buf, tx_size);
-	vk_vectoring_set_origin(&s->tx_own, hot - start);
+	vk_vectoring_set_origin(&s->tx_own, hot);
 	vk_vectoring_init(&s->rx_own, NULL, ring_size);
 	s->rx = &s->rx_own;
 	s->tx = &s->tx_own;
@@ -332,6 +331,17 @@ ssize_t vk_socket_await_step(struct vk_thread *that, struct vk_socket *s)
 		if (got < 0)
 			return got;
 	}
+}
+
+ssize_t vk_socket_await_idle_step(struct vk_thread *that, struct vk_socket *s)
+{
+	ssize_t result;
+
+	that->idle_wait = 1;
+	result = vk_socket_await_step(that, s);
+	if (result != -EAGAIN)
+		that->idle_wait = 0;
+	return result;
 }
 
 int vk_socket_peek_iov(const struct vk_socket *s, struct iovec *iov)

@@ -78,6 +78,7 @@ ssize_t vk_socket_hup_step(struct vk_thread *that, struct vk_socket *s);
 ssize_t vk_socket_readhup_step(struct vk_thread *that, struct vk_socket *s);
 ssize_t vk_socket_accept_step(struct vk_thread *that, struct vk_socket *s);
 ssize_t vk_socket_await_step(struct vk_thread *that, struct vk_socket *s);
+ssize_t vk_socket_await_idle_step(struct vk_thread *that, struct vk_socket *s);
 int vk_socket_eof(const struct vk_socket *s);
 
 /*
@@ -164,6 +165,15 @@ enum { VK_READ_ALL, VK_READ_SOME, VK_READ_LINE };
  */
 #define vk_socket_await(s, rc) vk_socket_op_(rc, vk_socket_await_step(that, (s)))
 
+/*
+ * vk_socket_await() for a coroutine that waits between messages (an HTTP
+ * keep-alive connection waiting for its next request). When the worker
+ * starts draining, the wait is cut to VK_DRAIN_IDLE_MS: a client that is
+ * about to send still gets served (and told to close), an idle one is let
+ * go, raising ETIMEDOUT, without holding the drain up.
+ */
+#define vk_socket_await_idle(s, rc) vk_socket_op_(rc, vk_socket_await_idle_step(that, (s)))
+
 /* The same on the coroutine's default socket. */
 #define vk_read(rc, buf, len) vk_socket_read(that->socket, rc, buf, len)
 #define vk_read_some(rc, buf, len) vk_socket_read_some(that->socket, rc, buf, len)
@@ -175,6 +185,7 @@ enum { VK_READ_ALL, VK_READ_SOME, VK_READ_LINE };
 #define vk_readhup() vk_socket_readhup(that->socket)
 #define vk_accept(rc) vk_socket_accept(that->socket, rc)
 #define vk_await(rc) vk_socket_await(that->socket, rc)
+#define vk_await_idle(rc) vk_socket_await_idle(that->socket, rc)
 /* True when everything was read and the peer hung up. */
 #define vk_eof() vk_socket_eof(that->socket)
 

@@ -127,13 +127,17 @@ void vk_thread_free(struct vk_thread *that, void *ptr)
 
 void vk_thread_block(struct vk_thread *that, struct vk_thread **slot)
 {
+	uint32_t ms = that->timeout_ms;
+
 	if (slot) {
 		*slot = that;
 		that->wait_slot = slot;
 	}
-	if (that->timeout_ms)
-		vk_proc_time(that->proc, that,
-			     vk_proc_now(that->proc) + that->timeout_ms / 1000.0);
+	/* Between messages, a draining worker waits only a short grace. */
+	if (that->idle_wait && vk_draining(that) && (ms == 0 || ms > VK_DRAIN_IDLE_MS))
+		ms = VK_DRAIN_IDLE_MS;
+	if (ms)
+		vk_proc_time(that->proc, that, vk_proc_now(that->proc) + ms / 1000.0);
 }
 
 /* Take a thread out of the senders queue of the one it sends to. */

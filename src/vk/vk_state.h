@@ -225,6 +225,12 @@ void vk_thread_wake(struct vk_thread *thread, int error);
 /* The event loop's clock, in seconds since the epoch (cached per iteration). */
 double vk_now(const struct vk_thread *that);
 
+/*
+ * How long a coroutine waiting between messages (vk_await_idle()) still
+ * waits once its worker starts draining.
+ */
+#define VK_DRAIN_IDLE_MS 1000
+
 /* Whether the worker is draining: apps should finish and close. */
 int vk_draining(const struct vk_thread *that);
 

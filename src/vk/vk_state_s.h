@@ -29,6 +29,7 @@ struct vk_thread {
 	uint8_t unwinding; /* inside vk_finally(): a raise now ends the thread */
 	uint8_t detached; /* free the thread when it ends; nobody joins it */
 	uint8_t sleeping; /* the deadline ends a sleep, not an operation */
+	uint8_t idle_wait; /* waits between messages: a drain may cut it short */
 	struct vk_proc *proc;
 	struct vk_thread *run_next;
 	struct vk_thread *waiter; /* blocked in vk_call() or vk_join() on us */
