@@ -1,2 +1,3 @@
 # man
 dist_man_MANS += man/vkd.ini.5
+dist_man_MANS += man/vkd.8

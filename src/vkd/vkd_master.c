@@ -1,0 +1,806 @@
+/*
+ * vkd_master: the supervising process; see vkd_master.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vkd_counters.h"
+#include "vkd_listen.h"
+#include "vkd_log.h"
+#include "vkd_master.h"
+#include "vkd_module.h"
+#include "vkd_notify.h"
+#include "vkd_worker.h"
+
+/* A worker that lived this long was stable: its backoff starts over. */
+#define VKD_STABLE_MS 60000L
+/* Second and later quick deaths wait 100 ms, 200 ms, ... up to 30 s. */
+#define VKD_BACKOFF_BASE_MS 100L
+#define VKD_BACKOFF_MAX_MS 30000L
+/* A new generation that is not ready in this time fails the reload. */
+#define VKD_RELOAD_TIMEOUT_MS 60000L
+/* Time a draining worker gets past drain_timeout to exit by itself. */
+#define VKD_KILL_GRACE_MS 1000L
+/* How often STATUS= is refreshed (only sent when it changed). */
+#define VKD_STATUS_PERIOD_MS 2000L
+
+enum gen_state {
+	GEN_STARTING, /* forked, not every worker ready yet */
+	GEN_ACTIVE,   /* serving */
+	GEN_DRAINING, /* told to finish; no respawns */
+};
+
+struct gen;
+
+struct worker {
+	struct gen *gen;
+	unsigned index;
+	pid_t pid; /* 0 when not running */
+	struct vkd_slot *slot;
+	unsigned failures; /* deaths in a row, each within VKD_STABLE_MS of its start */
+	uint64_t restarts; /* respawns of this worker number */
+	long started_ms;
+	long respawn_ms; /* when pid == 0 and not done: fork again then */
+	long kill_ms;	 /* when draining: SIGKILL then; 0 = not set */
+	int ready;
+	int done; /* exited and stays so */
+};
+
+struct gen {
+	unsigned number;
+	enum gen_state state;
+	struct vkd_config *config;
+	struct vkd_listener **listeners; /* one per listen address, in config order */
+	int *fds;
+	size_t listener_count;
+	struct worker *workers;
+	unsigned worker_count;
+	long deadline_ms; /* a reload's generation: ready by then */
+	struct gen *next;
+};
+
+struct master {
+	const char *path;
+	char **argv;
+	struct gen *gens;    /* every generation with live workers, newest first */
+	struct gen *current; /* the one serving, or the first one starting */
+	struct gen *pending; /* a reload's generation until it is ready */
+	struct vkd_listeners listeners;
+	struct vkd_counters counters;
+	int sigfd;
+	int ready_pipe[2];
+	unsigned next_gen;
+	int stopping;
+	int announced; /* READY=1 sent */
+	long status_ms;
+	char status[256];
+	pid_t pid;
+};
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- status ---- */
+
+static void master_status_text(struct master *m, char *buf, size_t size)
+{
+	struct vkd_totals t;
+
+	vkd_counters_sum(&m->counters, &t);
+	snprintf(buf, size,
+		 "gen %u: %u/%u workers ready, %llu connections, %llu accepted, %llu refused, "
+		 "%llu faults, %llu restarts%s",
+		 m->current ? m->current->number : 0, t.ready,
+		 m->current ? m->current->worker_count : 0, (unsigned long long)t.connections,
+		 (unsigned long long)t.accepted, (unsigned long long)t.refused,
+		 (unsigned long long)t.faults, (unsigned long long)t.restarts,
+		 m->stopping ? ", stopping" : (m->pending ? ", reloading" : ""));
+}
+
+/* Send STATUS= if it changed since the last time. */
+static void master_status(struct master *m)
+{
+	char text[sizeof(m->status)];
+
+	m->status_ms = now_ms() + VKD_STATUS_PERIOD_MS;
+	master_status_text(m, text, sizeof(text));
+	if (strcmp(text, m->status) == 0)
+		return;
+	memcpy(m->status, text, sizeof(text));
+	if (vkd_notify_status(text) < 0)
+		vkd_debug("sd_notify(STATUS): %s", strerror(errno));
+}
+
+static void master_announce_ready(struct master *m)
+{
+	master_status_text(m, m->status, sizeof(m->status));
+	if (vkd_notify_ready(m->status) < 0)
+		vkd_warn("sd_notify(READY=1): %s", strerror(errno));
+}
+
+/* ---- workers ---- */
+
+static const char *signal_text(int sig)
+{
+	const char *name = sigabbrev_np(sig);
+
+	return name ? name : "?";
+}
+
+static void log_exit(const struct worker *w, pid_t pid, int status)
+{
+	enum vkd_log_level level = w->gen->state == GEN_DRAINING ? VKD_LOG_INFO : VKD_LOG_WARN;
+
+	if (WIFSIGNALED(status))
+		vkd_log(level, "worker %u (gen %u) pid %ld killed by signal %d (SIG%s)%s", w->index,
+			w->gen->number, (long)pid, WTERMSIG(status), signal_text(WTERMSIG(status)),
+			WCOREDUMP(status) ? ", core dumped" : "");
+	else
+		vkd_log(WEXITSTATUS(status) ? VKD_LOG_WARN : level,
+			"worker %u (gen %u) pid %ld exited with status %d", w->index,
+			w->gen->number, (long)pid, WEXITSTATUS(status));
+}
+
+/* In the child: keep only what the worker needs, then become it. */
+static void __attribute__((noreturn)) worker_child(struct master *m, struct worker *w)
+{
+	struct gen *g = w->gen;
+	struct vkd_worker_args args = {
+	    .config = g->config,
+	    .index = w->index,
+	    .generation = g->number,
+	    .slot = w->slot,
+	    .fds = g->fds,
+	    .fd_count = g->listener_count,
+	    .ready_fd = m->ready_pipe[1],
+	    .master = m->pid,
+	    .argv = m->argv,
+	};
+
+	close(m->sigfd);
+	close(m->ready_pipe[0]);
+	/* Another generation's listener, if kept open here, would queue
+	 * connections that nobody accepts once that generation is gone. */
+	vkd_listeners_close_except(&m->listeners, g->fds, g->listener_count);
+	exit(vkd_worker_run(&args));
+}
+
+static int worker_spawn(struct master *m, struct worker *w)
+{
+	struct vkd_slot *slot = vkd_counters_take(&m->counters);
+	pid_t pid;
+
+	if (!slot) {
+		vkd_error("worker %u (gen %u): no free counter slot", w->index, w->gen->number);
+		return -1;
+	}
+	slot->index = w->index;
+	slot->generation = w->gen->number;
+	slot->restarts = w->restarts;
+	w->slot = slot;
+	w->started_ms = now_ms();
+	slot->started_ms = (uint64_t)w->started_ms;
+	w->ready = 0;
+	w->respawn_ms = 0;
+	pid = fork();
+	if (pid < 0) {
+		vkd_error("worker %u (gen %u): fork: %s", w->index, w->gen->number,
+			  strerror(errno));
+		vkd_counters_release(slot);
+		w->slot = NULL;
+		return -1;
+	}
+	if (pid == 0)
+		worker_child(m, w);
+	w->pid = pid;
+	__atomic_store_n(&slot->pid, (int32_t)pid, __ATOMIC_RELAXED);
+	vkd_debug("worker %u (gen %u) started, pid %ld", w->index, w->gen->number, (long)pid);
+	return 0;
+}
+
+/* Exponential with +-20% jitter, so that workers of one crash do not
+ * come back in lockstep; still strictly growing from step to step. */
+static long backoff_ms(unsigned failures)
+{
+	long delay;
+
+	if (failures <= 1)
+		return 0;
+	delay = VKD_BACKOFF_BASE_MS;
+	for (unsigned i = 2; i < failures && delay < VKD_BACKOFF_MAX_MS; i++)
+		delay *= 2;
+	if (delay > VKD_BACKOFF_MAX_MS)
+		delay = VKD_BACKOFF_MAX_MS;
+	return delay - delay / 5 + random() % (delay * 2 / 5 + 1);
+}
+
+static void worker_schedule_respawn(struct worker *w)
+{
+	long now = now_ms();
+	long delay;
+
+	if (now - w->started_ms >= VKD_STABLE_MS)
+		w->failures = 0;
+	w->failures++;
+	w->restarts++;
+	delay = backoff_ms(w->failures);
+	w->respawn_ms = now + delay;
+	if (delay > 0)
+		vkd_warn("worker %u (gen %u) keeps dying: respawn in %ld ms", w->index,
+			 w->gen->number, delay);
+}
+
+static void worker_respawn(struct master *m, struct worker *w)
+{
+	if (worker_spawn(m, w) == 0)
+		return;
+	/* A failed fork counts as a quick death: back off before retrying. */
+	w->started_ms = now_ms();
+	worker_schedule_respawn(w);
+	if (w->respawn_ms <= now_ms())
+		w->respawn_ms = now_ms() + VKD_BACKOFF_BASE_MS;
+}
+
+static void worker_signal(struct worker *w, int sig)
+{
+	if (w->pid > 0 && kill(w->pid, sig) < 0 && errno != ESRCH)
+		vkd_error("kill(%ld, %d): %s", (long)w->pid, sig, strerror(errno));
+}
+
+/* ---- generations ---- */
+
+static void gen_free(struct master *m, struct gen *g)
+{
+	for (size_t i = 0; i < g->listener_count; i++)
+		vkd_listeners_put(&m->listeners, g->listeners[i]);
+	vkd_config_free(g->config);
+	free(g->listeners);
+	free(g->fds);
+	free(g->workers);
+	free(g);
+}
+
+static size_t config_listen_count(const struct vkd_config *config)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < config->app_count; i++)
+		n += config->apps[i].listen_count;
+	return n;
+}
+
+/* Get (bind or share) every listener of the configuration. */
+static int gen_bind(struct master *m, struct gen *g)
+{
+	const struct vkd_config *config = g->config;
+	const char *what = "";
+
+	for (size_t i = 0; i < config->app_count; i++) {
+		const struct vkd_app_config *app = &config->apps[i];
+
+		for (size_t j = 0; j < app->listen_count; j++) {
+			struct vkd_listener *l;
+
+			l = vkd_listeners_get(&m->listeners, &app->listen[j], app->backlog, &what);
+			if (!l) {
+				vkd_error("%s:%d: app %s: cannot listen on %s: %s: %s",
+					  config->path, app->listen[j].line, app->name,
+					  app->listen[j].text, what, strerror(errno));
+				return -1;
+			}
+			g->listeners[g->listener_count] = l;
+			g->fds[g->listener_count++] = l->fd;
+		}
+	}
+	return 0;
+}
+
+/* A generation for `config` (owned from now on) with its listeners bound. */
+static struct gen *gen_create(struct master *m, struct vkd_config *config)
+{
+	size_t listen_count = config_listen_count(config);
+	struct gen *g = calloc(1, sizeof(*g));
+
+	if (!g) {
+		vkd_config_free(config);
+		vkd_error("out of memory");
+		return NULL;
+	}
+	g->config = config;
+	g->number = ++m->next_gen;
+	g->state = GEN_STARTING;
+	g->worker_count = config->workers;
+	g->listeners = calloc(listen_count, sizeof(*g->listeners));
+	g->fds = calloc(listen_count, sizeof(*g->fds));
+	g->workers = calloc(g->worker_count, sizeof(*g->workers));
+	if (!g->listeners || !g->fds || !g->workers) {
+		vkd_error("out of memory");
+		gen_free(m, g);
+		return NULL;
+	}
+	if (gen_bind(m, g) < 0) {
+		gen_free(m, g);
+		return NULL;
+	}
+	for (unsigned i = 0; i < g->worker_count; i++) {
+		g->workers[i].gen = g;
+		g->workers[i].index = i + 1;
+	}
+	g->next = m->gens;
+	m->gens = g;
+	return g;
+}
+
+static void gen_start(struct master *m, struct gen *g)
+{
+	vkd_info("starting generation %u: %u workers, %zu apps", g->number, g->worker_count,
+		 g->config->app_count);
+	for (unsigned i = 0; i < g->worker_count; i++) {
+		struct worker *w = &g->workers[i];
+
+		if (worker_spawn(m, w) < 0) {
+			w->started_ms = now_ms();
+			worker_schedule_respawn(w);
+		}
+	}
+}
+
+static int gen_live(const struct gen *g)
+{
+	for (unsigned i = 0; i < g->worker_count; i++)
+		if (!g->workers[i].done)
+			return 1;
+	return 0;
+}
+
+/* Drop a drained generation once its last worker is gone. */
+static void gen_reap(struct master *m, struct gen *g)
+{
+	struct gen **p;
+
+	if (g->state != GEN_DRAINING || gen_live(g))
+		return;
+	for (p = &m->gens; *p; p = &(*p)->next) {
+		if (*p != g)
+			continue;
+		*p = g->next;
+		break;
+	}
+	if (m->current == g)
+		m->current = NULL;
+	if (m->pending == g)
+		m->pending = NULL;
+	vkd_debug("generation %u is gone", g->number);
+	gen_free(m, g);
+}
+
+/* Stop a generation: TERM to drain, or KILL. Dead workers stay dead. */
+static void gen_stop(struct master *m, struct gen *g, int sig)
+{
+	long kill_at = now_ms() + g->config->drain_timeout_ms +
+		       (g->config->drain_timeout_ms ? VKD_KILL_GRACE_MS : 0);
+
+	if (g->state == GEN_DRAINING && sig != SIGKILL)
+		return;
+	g->state = GEN_DRAINING;
+	for (unsigned i = 0; i < g->worker_count; i++) {
+		struct worker *w = &g->workers[i];
+
+		if (w->pid == 0) {
+			w->done = 1;
+			continue;
+		}
+		if (sig == SIGTERM && g->config->drain_timeout_ms == 0)
+			sig = SIGKILL;
+		worker_signal(w, sig);
+		w->kill_ms = sig == SIGKILL ? 0 : kill_at;
+	}
+	gen_reap(m, g);
+}
+
+static int gen_all_ready(const struct gen *g)
+{
+	for (unsigned i = 0; i < g->worker_count; i++)
+		if (!g->workers[i].ready)
+			return 0;
+	return 1;
+}
+
+/* The old generation drains once the new one serves. */
+static void gen_activate(struct master *m, struct gen *g)
+{
+	struct gen *old = m->current;
+
+	g->state = GEN_ACTIVE;
+	if (g != m->pending) {
+		vkd_info("generation %u ready: %u workers", g->number, g->worker_count);
+		master_announce_ready(m);
+		m->announced = 1;
+		return;
+	}
+	m->pending = NULL;
+	m->current = g;
+	vkd_log_set_level(g->config->log_level);
+	vkd_info("reload: generation %u ready, generation %u drains", g->number,
+		 old ? old->number : 0);
+	if (old)
+		gen_stop(m, old, SIGTERM);
+	master_announce_ready(m);
+}
+
+/* ---- reload ---- */
+
+static void reload_done_badly(struct master *m, const char *why)
+{
+	char status[sizeof(m->status) + 64];
+
+	vkd_error("reload failed: %s; generation %u goes on", why,
+		  m->current ? m->current->number : 0);
+	snprintf(status, sizeof(status), "reload failed: %s", why);
+	if (m->announced && vkd_notify_ready(status) < 0)
+		vkd_warn("sd_notify(READY=1): %s", strerror(errno));
+	m->status[0] = '\0';
+}
+
+/* The new generation could not start: drain what of it runs. */
+static void reload_abandon(struct master *m, const char *why)
+{
+	struct gen *g = m->pending;
+
+	m->pending = NULL;
+	gen_stop(m, g, SIGTERM);
+	reload_done_badly(m, why);
+}
+
+static struct vkd_config *reload_config(struct master *m)
+{
+	struct vkd_module_errors merrs = {0};
+	struct vkd_config_errors errs;
+	struct vkd_config *config;
+
+	config = vkd_config_load(m->path, &errs);
+	for (size_t i = 0; i < errs.count; i++)
+		vkd_error("%s", errs.messages[i]);
+	if (errs.dropped)
+		vkd_error("%zu more errors not shown", errs.dropped);
+	vkd_config_errors_free(&errs);
+	if (!config)
+		return NULL;
+	if (vkd_module_check(config, &merrs) == 0)
+		return config;
+	for (size_t i = 0; i < merrs.count; i++)
+		vkd_error("%s", merrs.messages[i]);
+	vkd_module_errors_free(&merrs);
+	vkd_config_free(config);
+	return NULL;
+}
+
+static void master_reload(struct master *m)
+{
+	struct vkd_config *config;
+	struct gen *g;
+
+	if (m->stopping)
+		return;
+	if (m->pending) {
+		vkd_warn("reload: generation %u is still starting; ignored", m->pending->number);
+		return;
+	}
+	vkd_info("reloading %s", m->path);
+	if (vkd_notify_reloading() < 0)
+		vkd_warn("sd_notify(RELOADING=1): %s", strerror(errno));
+	config = reload_config(m);
+	if (!config) {
+		reload_done_badly(m, "configuration or module errors");
+		return;
+	}
+	g = gen_create(m, config);
+	if (!g) {
+		reload_done_badly(m, "cannot listen");
+		return;
+	}
+	g->deadline_ms = now_ms() + VKD_RELOAD_TIMEOUT_MS;
+	m->pending = g;
+	gen_start(m, g);
+}
+
+/* ---- events ---- */
+
+static struct worker *master_find(struct master *m, pid_t pid)
+{
+	for (struct gen *g = m->gens; g; g = g->next)
+		for (unsigned i = 0; i < g->worker_count; i++)
+			if (g->workers[i].pid == pid)
+				return &g->workers[i];
+	return NULL;
+}
+
+static void worker_exited(struct master *m, struct worker *w, pid_t pid, int status)
+{
+	struct gen *g = w->gen;
+	int was_ready = w->ready;
+
+	log_exit(w, pid, status);
+	vkd_counters_release(w->slot);
+	w->slot = NULL;
+	w->pid = 0;
+	w->ready = 0;
+	w->kill_ms = 0;
+	if (m->stopping || g->state == GEN_DRAINING) {
+		w->done = 1;
+		gen_reap(m, g);
+		return;
+	}
+	if (g == m->pending && !was_ready) {
+		w->done = 1;
+		reload_abandon(m, "a worker of the new generation died while starting");
+		return;
+	}
+	worker_schedule_respawn(w);
+}
+
+static void master_reap(struct master *m)
+{
+	for (;;) {
+		struct worker *w;
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid <= 0)
+			return;
+		w = master_find(m, pid);
+		if (w)
+			worker_exited(m, w, pid, status);
+	}
+}
+
+static void master_ready_reports(struct master *m)
+{
+	char buf[256];
+
+	while (read(m->ready_pipe[0], buf, sizeof(buf)) > 0)
+		;
+	for (struct gen *g = m->gens; g; g = g->next) {
+		for (unsigned i = 0; i < g->worker_count; i++) {
+			struct worker *w = &g->workers[i];
+
+			if (w->pid == 0 || w->ready || vkd_slot_state(w->slot) != VKD_SLOT_READY)
+				continue;
+			w->ready = 1;
+			vkd_debug("worker %u (gen %u) pid %ld ready", w->index, g->number,
+				  (long)w->pid);
+		}
+		if (g->state == GEN_STARTING && gen_all_ready(g))
+			gen_activate(m, g);
+	}
+}
+
+static void master_stop(struct master *m, int sig)
+{
+	if (m->stopping && sig != SIGKILL)
+		return;
+	vkd_info("%s: %s", sig == SIGKILL ? "stopping now" : "stopping",
+		 sig == SIGKILL ? "killing the workers" : "draining the workers");
+	if (!m->stopping && vkd_notify_stopping() < 0)
+		vkd_warn("sd_notify(STOPPING=1): %s", strerror(errno));
+	m->stopping = 1;
+	for (struct gen *g = m->gens, *next; g; g = next) {
+		next = g->next;
+		gen_stop(m, g, sig);
+	}
+}
+
+static void master_signal(struct master *m, int sig)
+{
+	switch (sig) {
+	case SIGCHLD:
+		master_reap(m);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		master_stop(m, SIGTERM);
+		break;
+	case SIGQUIT:
+		master_stop(m, SIGKILL);
+		break;
+	case SIGHUP:
+		master_reload(m);
+		break;
+	case SIGUSR1:
+		vkd_log_reopen();
+		break;
+	default:
+		break;
+	}
+}
+
+static void master_signals(struct master *m)
+{
+	struct signalfd_siginfo info;
+	ssize_t n;
+
+	while ((n = read(m->sigfd, &info, sizeof(info))) == (ssize_t)sizeof(info))
+		master_signal(m, (int)info.ssi_signo);
+	/* A lost SIGCHLD merge is harmless: reaping loops until nothing is left. */
+	if (n < 0 && errno != EAGAIN && errno != EINTR)
+		vkd_error("read(signalfd): %s", strerror(errno));
+}
+
+static void worker_timers(struct master *m, struct worker *w, long now)
+{
+	if (w->pid == 0 && !w->done && w->respawn_ms && w->respawn_ms <= now &&
+	    w->gen->state != GEN_DRAINING && !m->stopping)
+		worker_respawn(m, w);
+	if (w->pid > 0 && w->kill_ms && w->kill_ms <= now) {
+		vkd_warn("worker %u (gen %u) pid %ld did not drain in time: killed", w->index,
+			 w->gen->number, (long)w->pid);
+		worker_signal(w, SIGKILL);
+		w->kill_ms = 0;
+	}
+}
+
+static void master_timers(struct master *m)
+{
+	long now = now_ms();
+
+	for (struct gen *g = m->gens; g; g = g->next)
+		for (unsigned i = 0; i < g->worker_count; i++)
+			worker_timers(m, &g->workers[i], now);
+	if (m->pending && m->pending->deadline_ms <= now)
+		reload_abandon(m, "the new generation was not ready in time");
+	if (m->status_ms <= now)
+		master_status(m);
+}
+
+static long min_deadline(long a, long b)
+{
+	return a && (!b || a < b) ? a : b;
+}
+
+/* Milliseconds until the next timer, for poll(). */
+static int master_timeout(const struct master *m)
+{
+	long next = m->status_ms;
+	long left;
+
+	for (const struct gen *g = m->gens; g; g = g->next) {
+		for (unsigned i = 0; i < g->worker_count; i++) {
+			const struct worker *w = &g->workers[i];
+
+			if (w->pid == 0 && !w->done)
+				next = min_deadline(w->respawn_ms, next);
+			if (w->pid > 0)
+				next = min_deadline(w->kill_ms, next);
+		}
+	}
+	if (m->pending)
+		next = min_deadline(m->pending->deadline_ms, next);
+	left = next - now_ms();
+	if (left < 0)
+		return 0;
+	return left > 60000 ? 60000 : (int)left;
+}
+
+static void master_loop(struct master *m)
+{
+	while (!(m->stopping && !m->gens)) {
+		struct pollfd pfd[2] = {
+		    {.fd = m->sigfd, .events = POLLIN},
+		    {.fd = m->ready_pipe[0], .events = POLLIN},
+		};
+		int rc = poll(pfd, 2, master_timeout(m));
+
+		if (rc < 0 && errno != EINTR) {
+			vkd_error("poll: %s", strerror(errno));
+			master_stop(m, SIGKILL);
+		}
+		if (rc > 0 && pfd[0].revents)
+			master_signals(m);
+		if (rc > 0 && pfd[1].revents)
+			master_ready_reports(m);
+		master_timers(m);
+	}
+}
+
+/* ---- setup ---- */
+
+static int master_setup_signals(struct master *m)
+{
+	static const int handled[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1};
+	struct sigaction sa;
+	sigset_t set;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGPIPE, &sa, NULL) < 0)
+		return -1;
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		sigaddset(&set, handled[i]);
+	/* Blocked and read from a signalfd: one loop, no async handlers. */
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	m->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return m->sigfd < 0 ? -1 : 0;
+}
+
+static int master_setup(struct master *m)
+{
+	m->sigfd = m->ready_pipe[0] = m->ready_pipe[1] = -1;
+	m->pid = getpid();
+	srandom((unsigned)m->pid ^ (unsigned)time(NULL));
+	if (master_setup_signals(m) < 0) {
+		vkd_error("signals: %s", strerror(errno));
+		return -1;
+	}
+	if (pipe2(m->ready_pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
+		vkd_error("pipe: %s", strerror(errno));
+		return -1;
+	}
+	if (vkd_counters_map(&m->counters, VKD_SLOTS_MAX) < 0) {
+		vkd_error("mapping the counters: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void master_cleanup(struct master *m)
+{
+	while (m->gens) {
+		struct gen *g = m->gens;
+
+		m->gens = g->next;
+		gen_free(m, g);
+	}
+	vkd_listeners_free(&m->listeners);
+	vkd_counters_unmap(&m->counters);
+	if (m->sigfd >= 0)
+		close(m->sigfd);
+	if (m->ready_pipe[0] >= 0)
+		close(m->ready_pipe[0]);
+	if (m->ready_pipe[1] >= 0)
+		close(m->ready_pipe[1]);
+}
+
+int vkd_master_run(const char *path, struct vkd_config *config, char **argv)
+{
+	struct master m = {.path = path, .argv = argv};
+	int status = 1;
+
+	vkd_log_set_level(config->log_level);
+	if (master_setup(&m) < 0) {
+		vkd_config_free(config);
+		goto out;
+	}
+	m.current = gen_create(&m, config);
+	if (!m.current)
+		goto out;
+	gen_start(&m, m.current);
+	master_status(&m);
+	master_loop(&m);
+	vkd_info("stopped");
+	status = 0;
+out:
+	master_cleanup(&m);
+	return status;
+}

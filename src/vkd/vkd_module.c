@@ -1,0 +1,287 @@
+/*
+ * vkd_module: loading and checking application modules; see vkd_module.h.
+ */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vkd_module.h"
+
+/* How long the checking child may take to load every module. */
+#define VKD_MODULE_CHECK_TIMEOUT_MS 10000
+#define VKD_MODULE_REPORT_MAX 65536
+
+static int reason_set(char *reason, size_t size, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int reason_set(char *reason, size_t size, const char *format, ...)
+{
+	va_list ap;
+
+	va_start(ap, format);
+	vsnprintf(reason, size, format, ap);
+	va_end(ap);
+	return -1;
+}
+
+/*
+ * Look at the file before dlopen() does: its messages for a missing file
+ * or a text file are long and vary between libc versions.
+ */
+static int module_file_check(const char *path, char *reason, size_t size)
+{
+	unsigned char magic[4];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return reason_set(reason, size, "cannot open: %s", strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return reason_set(reason, size, "not a regular file");
+	}
+	do
+		n = read(fd, magic, sizeof(magic));
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n < 0)
+		return reason_set(reason, size, "cannot read: %s", strerror(errno));
+	if (n != (ssize_t)sizeof(magic) || memcmp(magic, "\177ELF", 4) != 0)
+		return reason_set(reason, size, "not an ELF shared object");
+	return 0;
+}
+
+static int module_app_check(const struct vk_app *app, const char *name, char *reason, size_t size)
+{
+	if (app->magic != VK_APP_MAGIC)
+		return reason_set(reason, size, "wrong magic 0x%08x in %s (want 0x%08x)",
+				  (unsigned)app->magic, VK_APP_SYMBOL, VK_APP_MAGIC);
+	if (app->abi_major != VK_APP_ABI_MAJOR)
+		return reason_set(reason, size, "built for ABI %u.%u, vkd has ABI %u.%u",
+				  (unsigned)app->abi_major, (unsigned)app->abi_minor,
+				  VK_APP_ABI_MAJOR, VK_APP_ABI_MINOR);
+	if (!app->name || strcmp(app->name, name) != 0)
+		return reason_set(reason, size, "module is app \"%s\", configured as [app %s]",
+				  app->name ? app->name : "(null)", name);
+	if (!app->main)
+		return reason_set(reason, size, "no main coroutine in %s", VK_APP_SYMBOL);
+	return 0;
+}
+
+int vkd_module_open(struct vkd_module *module, const char *path, const char *name, char *reason,
+		    size_t size)
+{
+	const struct vk_app *app;
+	void *handle;
+	const char *err;
+
+	if (module_file_check(path, reason, size) < 0)
+		return -1;
+	handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!handle) {
+		err = dlerror();
+		return reason_set(reason, size, "cannot load: %s", err ? err : "dlopen failed");
+	}
+	dlerror();
+	app = dlsym(handle, VK_APP_SYMBOL);
+	if (!app) {
+		/* Modules stay loaded until exit; dlclose() would upset LSan. */
+		return reason_set(reason, size, "no %s symbol: not a vkd module", VK_APP_SYMBOL);
+	}
+	if (module_app_check(app, name, reason, size) < 0)
+		return -1;
+	module->handle = handle;
+	module->app = app;
+	return 0;
+}
+
+void vkd_module_errors_free(struct vkd_module_errors *errors)
+{
+	for (size_t i = 0; i < errors->count; i++)
+		free(errors->messages[i]);
+	free(errors->messages);
+	errors->messages = NULL;
+	errors->count = 0;
+}
+
+static int errors_add(struct vkd_module_errors *errors, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int errors_add(struct vkd_module_errors *errors, const char *format, ...)
+{
+	char **messages;
+	char *message;
+	va_list ap;
+	int n;
+
+	messages = realloc(errors->messages, (errors->count + 1) * sizeof(*messages));
+	if (!messages)
+		return -1;
+	errors->messages = messages;
+	va_start(ap, format);
+	n = vasprintf(&message, format, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	errors->messages[errors->count++] = message;
+	return -1;
+}
+
+/* Write all of buf to fd; a short report is better than none. */
+static void write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* The checking child: one line per bad module, then exit. */
+static void __attribute__((noreturn)) check_child(const struct vkd_config *config, int fd)
+{
+	char reason[512], line[1024];
+	int bad = 0;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (size_t i = 0; i < config->app_count; i++) {
+		const struct vkd_app_config *app = &config->apps[i];
+		struct vkd_module module;
+		int n;
+
+		if (vkd_module_open(&module, app->module_path, app->name, reason, sizeof(reason)) ==
+		    0)
+			continue;
+		bad = 1;
+		n = snprintf(line, sizeof(line), "%s:%d: app %s: %s: %s\n", config->path, app->line,
+			     app->name, app->module_path, reason);
+		if (n > 0)
+			write_all(fd, line,
+				  (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	}
+	/* _exit: the child must not run the master's exit handlers or flush its stdio. */
+	_exit(bad);
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Read the child's report until EOF or the deadline; 1 on timeout. */
+static int check_read(int fd, char *buf, size_t size, size_t *len)
+{
+	long deadline = now_ms() + VKD_MODULE_CHECK_TIMEOUT_MS;
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+	*len = 0;
+	buf[0] = '\0';
+	for (;;) {
+		long left = deadline - now_ms();
+		ssize_t n;
+		int rc;
+
+		if (left <= 0)
+			return 1;
+		rc = poll(&pfd, 1, (int)left);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			return 1;
+		n = read(fd, buf + *len, size - 1 - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		*len += (size_t)n;
+		buf[*len] = '\0';
+		if (n == 0 || *len == size - 1)
+			return 0;
+	}
+}
+
+static void check_collect(struct vkd_module_errors *errors, char *buf)
+{
+	char *save = NULL;
+
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		errors_add(errors, "%s", line);
+}
+
+static int check_wait(pid_t pid, int timed_out, struct vkd_module_errors *errors)
+{
+	int status;
+
+	if (timed_out) {
+		kill(pid, SIGKILL);
+		errors_add(errors, "module check timed out after %d ms (a module hangs on load)",
+			   VKD_MODULE_CHECK_TIMEOUT_MS);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return errors_add(errors, "module check: waitpid: %s", strerror(errno));
+	if (timed_out)
+		return -1;
+	if (WIFSIGNALED(status))
+		return errors_add(errors, "module check crashed with signal %d (%s)",
+				  WTERMSIG(status), strsignal(WTERMSIG(status)));
+	if (WEXITSTATUS(status) != 0 && errors->count == 0)
+		return errors_add(errors, "module check failed with status %d",
+				  WEXITSTATUS(status));
+	return errors->count ? -1 : 0;
+}
+
+int vkd_module_check(const struct vkd_config *config, struct vkd_module_errors *errors)
+{
+	static char report[VKD_MODULE_REPORT_MAX];
+	int pipefd[2], rc;
+	size_t len;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return errors_add(errors, "module check: pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0) {
+		rc = errno;
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return errors_add(errors, "module check: fork: %s", strerror(rc));
+	}
+	if (pid == 0) {
+		close(pipefd[0]);
+		check_child(config, pipefd[1]);
+	}
+	close(pipefd[1]);
+	rc = check_read(pipefd[0], report, sizeof(report), &len);
+	close(pipefd[0]);
+	if (rc < 0)
+		errors_add(errors, "module check: read: %s", strerror(errno));
+	else
+		check_collect(errors, report);
+	return check_wait(pid, rc == 1, errors);
+}

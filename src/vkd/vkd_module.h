@@ -1,0 +1,51 @@
+/*
+ * vkd_module: loading application modules and checking them.
+ *
+ * A module is a shared object exporting `vk_app_descriptor` (vk_app.h).
+ * Workers load modules with dlopen(RTLD_NOW | RTLD_LOCAL) and keep them
+ * loaded until they exit. The master never loads application code: it
+ * checks modules in a short-lived child (vkd_module_check()), which reports
+ * its findings over a pipe, so a module that crashes in a constructor only
+ * fails the check.
+ */
+#ifndef VKD_MODULE_H
+#define VKD_MODULE_H
+
+#include <stddef.h>
+
+#include "vk_app.h"
+#include "vkd_config.h"
+
+/* A loaded module. */
+struct vkd_module {
+	void *handle;
+	const struct vk_app *app;
+};
+
+/*
+ * Load the module at `path` for [app NAME] `name` and check it: the file
+ * exists and is an ELF object, dlopen() succeeds, it exports the
+ * descriptor, whose magic, ABI major and name are right and whose main
+ * coroutine is set. Returns 0, or -1 with a reason (not naming the file)
+ * in `reason`.
+ */
+int vkd_module_open(struct vkd_module *module, const char *path, const char *name, char *reason,
+		    size_t size);
+
+/* Messages found by vkd_module_check(). */
+struct vkd_module_errors {
+	char **messages; /* "CONFIG:LINE: app NAME: MODULE: reason" */
+	size_t count;
+};
+
+void vkd_module_errors_free(struct vkd_module_errors *errors);
+
+/*
+ * Check every module of `config` in a forked child (bounded by a timeout).
+ * Returns 0 when all are good, else -1 with the messages in `errors` (also
+ * on a failure of the check itself, e.g. fork()). `errors` is the
+ * caller's, zeroed before the call.
+ */
+int vkd_module_check(const struct vkd_config *config, struct vkd_module_errors *errors);
+
+#endif

@@ -1,0 +1,440 @@
+/*
+ * vkd_worker: one worker process; see vkd_worker.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "vk_app.h"
+#include "vk_kern.h"
+#include "vkd_log.h"
+#include "vkd_module.h"
+#include "vkd_worker.h"
+
+/* Descriptors a worker needs besides its connections: stdio, libev, logs. */
+#define VKD_WORKER_FD_RESERVE 64
+/* How often a draining worker looks whether its connections are gone. */
+#define VKD_DRAIN_POLL_S 0.02
+
+struct worker_app {
+	struct vkd_module module;
+	struct vk_app_context context;
+	void *state; /* the init hook's result */
+	int inited;
+};
+
+struct worker {
+	const struct vkd_worker_args *args;
+	struct ev_loop *loop;
+	struct vk_kern *kern;
+	struct worker_app *apps;
+	struct vk_listener **listeners;
+	size_t listener_count;
+	struct ev_signal sigterm;
+	struct ev_timer drain_poll;
+	struct ev_timer drain_deadline;
+	int draining;
+};
+
+/*
+ * Overwrite the argument area with `title`, so that ps(1) shows it. Only
+ * the contiguous argv strings are used (the environment is left alone),
+ * so a short command line gives a truncated title.
+ */
+static void worker_set_argv_title(char **argv, const char *title)
+{
+	char *start, *end;
+
+	if (!argv || !argv[0])
+		return;
+	start = argv[0];
+	end = start + strlen(start) + 1;
+	for (size_t i = 1; argv[i] && argv[i] == end; i++)
+		end = argv[i] + strlen(argv[i]) + 1;
+	memset(start, 0, (size_t)(end - start));
+	snprintf(start, (size_t)(end - start), "%s", title);
+}
+
+static void worker_set_title(const struct vkd_worker_args *args)
+{
+	char title[64], comm[16], ident[48];
+
+	snprintf(title, sizeof(title), "vkd: worker %u (gen %u)", args->index, args->generation);
+	/* The kernel keeps 15 bytes of comm: "vkd worker 123" fits. */
+	snprintf(comm, sizeof(comm), "vkd worker %u", args->index);
+	if (prctl(PR_SET_NAME, comm) < 0)
+		vkd_warn("prctl(PR_SET_NAME): %s", strerror(errno));
+	worker_set_argv_title(args->argv, title);
+	snprintf(ident, sizeof(ident), " worker %u (gen %u)", args->index, args->generation);
+	vkd_log_set_ident(ident);
+}
+
+/*
+ * Signals a worker does not act on are ignored: a terminal's ^C or ^\
+ * reaches the whole process group, and the master alone decides what the
+ * workers do. SIGPIPE is ignored so that a write to a closed connection is
+ * an EPIPE for that micro-process, not the end of the worker.
+ */
+static int worker_signals(void)
+{
+	static const int ignored[] = {SIGPIPE, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2};
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_IGN;
+	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		if (sigaction(ignored[i], &sa, NULL) < 0)
+			return -1;
+	sa.sa_handler = SIG_DFL;
+	return sigaction(SIGCHLD, &sa, NULL);
+}
+
+/* Descriptors needed at most: every connection of every listener. */
+static rlim_t worker_fds_needed(const struct vkd_config *config)
+{
+	rlim_t needed = VKD_WORKER_FD_RESERVE;
+
+	for (size_t i = 0; i < config->app_count; i++) {
+		const struct vkd_app_config *app = &config->apps[i];
+
+		needed += (rlim_t)app->max_connections * app->listen_count + app->listen_count;
+	}
+	return needed;
+}
+
+/*
+ * Raise RLIMIT_NOFILE to what max_connections needs, the hard limit too
+ * when privileged (before privileges are dropped); else as far as allowed.
+ */
+static void worker_raise_nofile(const struct vkd_config *config)
+{
+	rlim_t needed = worker_fds_needed(config);
+	struct rlimit lim;
+
+	if (getrlimit(RLIMIT_NOFILE, &lim) < 0) {
+		vkd_warn("getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+		return;
+	}
+	if (lim.rlim_cur >= needed)
+		return;
+	if (lim.rlim_max < needed) {
+		struct rlimit want = {.rlim_cur = needed, .rlim_max = needed};
+
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			return;
+	}
+	lim.rlim_cur = lim.rlim_max < needed ? lim.rlim_max : needed;
+	if (setrlimit(RLIMIT_NOFILE, &lim) < 0) {
+		vkd_warn("setrlimit(RLIMIT_NOFILE, %llu): %s", (unsigned long long)lim.rlim_cur,
+			 strerror(errno));
+		return;
+	}
+	if (lim.rlim_cur < needed)
+		vkd_warn("descriptor limit %llu is below the %llu that max_connections needs",
+			 (unsigned long long)lim.rlim_cur, (unsigned long long)needed);
+}
+
+/* Become config->user / config->group, if set; groups first, then the uid. */
+static int worker_drop_privileges(const struct vkd_config *config)
+{
+	gid_t gid = config->gid;
+	uid_t uid = config->uid;
+
+	if (gid != (gid_t)-1 && (gid != getegid() || geteuid() == 0)) {
+		if (geteuid() == 0 && setgroups(1, &gid) < 0) {
+			vkd_error("setgroups(%lu): %s", (unsigned long)gid, strerror(errno));
+			return -1;
+		}
+		if (setresgid(gid, gid, gid) < 0) {
+			vkd_error("setgid(%lu): %s", (unsigned long)gid, strerror(errno));
+			return -1;
+		}
+	}
+	if (uid != (uid_t)-1 && uid != geteuid() && setresuid(uid, uid, uid) < 0) {
+		vkd_error("setuid(%lu): %s", (unsigned long)uid, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Die with the master: SIGTERM, so the connections still drain. Set after
+ * the credentials change, which clears it.
+ */
+static int worker_watch_master(pid_t master)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0) {
+		vkd_error("prctl(PR_SET_PDEATHSIG): %s", strerror(errno));
+		return -1;
+	}
+	if (getppid() != master) {
+		vkd_error("the master is gone");
+		return -1;
+	}
+	return 0;
+}
+
+static const char *worker_option(const struct vk_app_context *context, const char *key)
+{
+	return vkd_app_option(context->opaque, key);
+}
+
+static int worker_load(struct worker *w)
+{
+	const struct vkd_config *config = w->args->config;
+	char reason[512];
+
+	for (size_t i = 0; i < config->app_count; i++) {
+		const struct vkd_app_config *app = &config->apps[i];
+
+		if (vkd_module_open(&w->apps[i].module, app->module_path, app->name, reason,
+				    sizeof(reason)) < 0) {
+			vkd_error("%s:%d: app %s: %s: %s", config->path, app->line, app->name,
+				  app->module_path, reason);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int worker_init_apps(struct worker *w)
+{
+	const struct vkd_config *config = w->args->config;
+
+	for (size_t i = 0; i < config->app_count; i++) {
+		struct worker_app *wa = &w->apps[i];
+		int error = 0;
+
+		wa->context.name = config->apps[i].name;
+		wa->context.option = worker_option;
+		wa->context.opaque = &config->apps[i];
+		if (wa->module.app->init) {
+			wa->state = wa->module.app->init(&wa->context, &error);
+			if (error) {
+				vkd_error("app %s: init failed: %s", config->apps[i].name,
+					  strerror(error));
+				return -1;
+			}
+		}
+		wa->inited = 1;
+	}
+	return 0;
+}
+
+static void worker_fini_apps(struct worker *w)
+{
+	const struct vkd_config *config = w->args->config;
+
+	/* In reverse: a later app may depend on what an earlier one set up. */
+	for (size_t i = config->app_count; i-- > 0;) {
+		struct worker_app *wa = &w->apps[i];
+
+		if (wa->inited && wa->module.app->fini)
+			wa->module.app->fini(wa->state);
+		wa->inited = 0;
+	}
+}
+
+static int worker_listen(struct worker *w)
+{
+	const struct vkd_config *config = w->args->config;
+	size_t k = 0;
+
+	for (size_t i = 0; i < config->app_count; i++) {
+		const struct vkd_app_config *app = &config->apps[i];
+		struct worker_app *wa = &w->apps[i];
+		struct vk_proc_config pc = {
+		    /* The config's heap wins; else the module's own default. */
+		    .heap_size = app->heap_size ? app->heap_size : wa->module.app->heap_size,
+		    .timeout_ms = app->idle_timeout_ms,
+		    .isolation = app->isolation,
+		};
+
+		for (size_t j = 0; j < app->listen_count; j++, k++) {
+			if (k >= w->args->fd_count) {
+				vkd_error("app %s: no descriptor for %s", app->name,
+					  app->listen[j].text);
+				return -1;
+			}
+			w->listeners[k] =
+			    vk_kern_listen(w->kern, w->args->fds[k], &pc, wa->module.app->main,
+					   wa->state, app->max_connections);
+			if (!w->listeners[k]) {
+				vkd_error("app %s: listen on %s: %s", app->name,
+					  app->listen[j].text, strerror(errno));
+				return -1;
+			}
+			w->listener_count = k + 1;
+		}
+	}
+	return 0;
+}
+
+/* Stop accepting: the kernel's listeners, then this process's copies. */
+static void worker_close_listeners(struct worker *w)
+{
+	for (size_t k = 0; k < w->listener_count; k++) {
+		if (!w->listeners[k])
+			continue;
+		vk_listener_close(w->listeners[k]);
+		w->listeners[k] = NULL;
+		close(w->args->fds[k]);
+	}
+	w->listener_count = 0;
+}
+
+static void drain_poll_cb(struct ev_loop *loop, struct ev_timer *timer, int revents)
+{
+	struct worker *w = timer->data;
+
+	if (vk_kern_stats(w->kern)->procs_now == 0)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+static void drain_deadline_cb(struct ev_loop *loop, struct ev_timer *timer, int revents)
+{
+	struct worker *w = timer->data;
+
+	vkd_warn("drain_timeout: ending %llu connections",
+		 (unsigned long long)vk_kern_stats(w->kern)->procs_now);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void worker_drain(struct worker *w)
+{
+	double timeout = w->args->config->drain_timeout_ms / 1000.0;
+
+	if (w->draining)
+		return;
+	w->draining = 1;
+	vkd_slot_set_state(w->args->slot, VKD_SLOT_DRAINING);
+	worker_close_listeners(w);
+	vk_kern_set_draining(w->kern, 1);
+	vkd_info("draining %llu connections",
+		 (unsigned long long)vk_kern_stats(w->kern)->procs_now);
+	ev_timer_init(&w->drain_poll, drain_poll_cb, 0., VKD_DRAIN_POLL_S);
+	w->drain_poll.data = w;
+	ev_timer_start(w->loop, &w->drain_poll);
+	ev_timer_init(&w->drain_deadline, drain_deadline_cb, timeout, 0.);
+	w->drain_deadline.data = w;
+	ev_timer_start(w->loop, &w->drain_deadline);
+}
+
+static void sigterm_cb(struct ev_loop *loop, struct ev_signal *watcher, int revents)
+{
+	worker_drain(watcher->data);
+}
+
+/* Tell the master: the slot says READY, the byte wakes it up. */
+static int worker_report_ready(struct worker *w)
+{
+	char byte = 'r';
+	ssize_t n;
+
+	vkd_slot_set_state(w->args->slot, VKD_SLOT_READY);
+	do
+		n = write(w->args->ready_fd, &byte, 1);
+	while (n < 0 && errno == EINTR);
+	/* EAGAIN: the pipe is full of unread wake-ups, the master will look. */
+	if (n < 0 && errno != EAGAIN) {
+		vkd_error("reporting ready: %s", strerror(errno));
+		return -1;
+	}
+	close(w->args->ready_fd);
+	return 0;
+}
+
+static int worker_start_kernel(struct worker *w)
+{
+	sigset_t none;
+
+	w->loop = ev_loop_new(EVFLAG_AUTO);
+	if (!w->loop) {
+		vkd_error("cannot make the event loop");
+		return -1;
+	}
+	w->kern = vk_kern_create(w->loop);
+	if (!w->kern) {
+		vkd_error("cannot make the virtual kernel: %s", strerror(errno));
+		return -1;
+	}
+	vk_kern_set_logger(w->kern, vkd_log_kern);
+	vk_kern_set_stats(w->kern, &w->args->slot->stats);
+	ev_signal_init(&w->sigterm, sigterm_cb, SIGTERM);
+	w->sigterm.data = w;
+	ev_signal_start(w->loop, &w->sigterm);
+	/* The master blocks its signals; a SIGTERM sent since fork() arrives now. */
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0) {
+		vkd_error("sigprocmask: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int worker_prepare(struct worker *w)
+{
+	const struct vkd_worker_args *args = w->args;
+
+	if (worker_signals() < 0) {
+		vkd_error("sigaction: %s", strerror(errno));
+		return -1;
+	}
+	worker_raise_nofile(args->config);
+	if (worker_drop_privileges(args->config) < 0 || worker_watch_master(args->master) < 0)
+		return -1;
+	w->apps = calloc(args->config->app_count, sizeof(*w->apps));
+	w->listeners = calloc(args->fd_count ? args->fd_count : 1, sizeof(*w->listeners));
+	if (!w->apps || !w->listeners) {
+		vkd_error("out of memory");
+		return -1;
+	}
+	if (worker_load(w) < 0 || worker_init_apps(w) < 0 || worker_start_kernel(w) < 0)
+		return -1;
+	return worker_listen(w);
+}
+
+static void worker_cleanup(struct worker *w)
+{
+	worker_close_listeners(w);
+	if (w->kern)
+		vk_kern_destroy(w->kern);
+	if (w->loop) {
+		ev_signal_stop(w->loop, &w->sigterm);
+		ev_timer_stop(w->loop, &w->drain_poll);
+		ev_timer_stop(w->loop, &w->drain_deadline);
+		ev_loop_destroy(w->loop);
+	}
+	/* After the kernel: no micro-process may run app code past fini. */
+	if (w->apps)
+		worker_fini_apps(w);
+	free(w->apps);
+	free(w->listeners);
+}
+
+int vkd_worker_run(const struct vkd_worker_args *args)
+{
+	struct worker w = {.args = args};
+	int status = 1;
+
+	worker_set_title(args);
+	if (worker_prepare(&w) < 0 || worker_report_ready(&w) < 0)
+		goto out;
+	vkd_debug("ready, pid %ld", (long)getpid());
+	vk_kern_run(w.kern);
+	status = 0;
+out:
+	worker_cleanup(&w);
+	return status;
+}

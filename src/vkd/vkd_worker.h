@@ -1,0 +1,39 @@
+/*
+ * vkd_worker: one worker process.
+ *
+ * Forked by the master, a worker names itself, raises its descriptor limit,
+ * drops privileges, loads its modules and calls their init hooks, makes its
+ * virtual kernel with its counters in the shared slot, accepts on the
+ * inherited listeners and tells the master it is ready. SIGTERM (also sent
+ * when the master dies) makes it drain: stop accepting, let the live
+ * connections finish, exit when none is left or at drain_timeout.
+ */
+#ifndef VKD_WORKER_H
+#define VKD_WORKER_H
+
+#include <sys/types.h>
+
+#include "vkd_config.h"
+#include "vkd_counters.h"
+
+struct vkd_worker_args {
+	const struct vkd_config *config;
+	unsigned index;	     /* N of "worker N" */
+	unsigned generation; /* G of "(gen G)" */
+	struct vkd_slot *slot;
+	/* Listening descriptors, one per listen address in config order. */
+	const int *fds;
+	size_t fd_count;
+	int ready_fd; /* write one byte here once accepting */
+	pid_t master;
+	char **argv; /* the process's argv, overwritten with the title; may be NULL */
+};
+
+/*
+ * Run the worker in a freshly forked child. Every descriptor the master
+ * does not want the worker to have must already be closed. Returns the
+ * exit status for the child: 0 after a drain, 1 when it could not start.
+ */
+int vkd_worker_run(const struct vkd_worker_args *args);
+
+#endif

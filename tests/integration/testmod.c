@@ -1,0 +1,103 @@
+/*
+ * testmod: modules for the integration tests, one source built several
+ * ways (see tests/vkd.mk):
+ *
+ *  crashmod   [app crash], an echo app whose init hook fails or crashes as
+ *             opt.crash says: "init" (refuse with EIO), "abort" (SIGABRT),
+ *             anything else or unset (start normally)
+ *  badmagic   a descriptor with the wrong magic
+ *  badabi     a descriptor with the wrong ABI major
+ *  nodesc     no descriptor at all
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vk_app.h"
+#include "vk_socket.h"
+
+static void echo_main(struct vk_thread *that)
+{
+	struct {
+		char line[1024];
+		ssize_t n;
+	} * self;
+
+	vk_begin();
+	for (;;) {
+		vk_readline(self->n, self->line, sizeof(self->line));
+		if (self->n == 0)
+			break;
+		vk_write(self->line, (size_t)self->n);
+	}
+	vk_finally();
+	vk_clear_error();
+	vk_end();
+}
+
+#if defined(TESTMOD_CRASH)
+
+/* Append the CLOCK_MONOTONIC ms of this start to opt.stamp, if set. */
+static void stamp(const char *path)
+{
+	struct timespec ts;
+	char line[32];
+	int fd, n;
+
+	if (!path || clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return;
+	n = snprintf(line, sizeof(line), "%lld\n",
+		     (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (write(fd, line, (size_t)n) != n)
+		n = -1;
+	close(fd);
+}
+
+static void *crash_init(const struct vk_app_context *context, int *error)
+{
+	const char *how = context->option(context, "crash");
+
+	stamp(context->option(context, "stamp"));
+	if (how && strcmp(how, "init") == 0)
+		*error = 5; /* EIO */
+	if (how && strcmp(how, "abort") == 0)
+		abort();
+	return NULL;
+}
+
+VK_APP_FULL("crash", echo_main, 65536, crash_init, NULL);
+
+#elif defined(TESTMOD_BADMAGIC)
+
+__attribute__((visibility("default"))) const struct vk_app vk_app_descriptor = {
+    .magic = 0xdeadbeefu,
+    .abi_major = VK_APP_ABI_MAJOR,
+    .abi_minor = VK_APP_ABI_MINOR,
+    .name = "badmagic",
+    .main = echo_main,
+    .heap_size = 65536,
+};
+
+#elif defined(TESTMOD_BADABI)
+
+__attribute__((visibility("default"))) const struct vk_app vk_app_descriptor = {
+    .magic = VK_APP_MAGIC,
+    .abi_major = VK_APP_ABI_MAJOR + 1,
+    .abi_minor = 0,
+    .name = "badabi",
+    .main = echo_main,
+    .heap_size = 65536,
+};
+
+#else /* TESTMOD_NODESC */
+
+__attribute__((visibility("default"))) void (*testmod_not_a_descriptor)(struct vk_thread *) =
+    echo_main;
+
+#endif

@@ -1,0 +1,350 @@
+/*
+ * vkclient: the integration tests' client and helpers.
+ *
+ *	vkclient port
+ *		bind a free loopback TCP port and print it (the port is free
+ *		again when this exits; a race with others is possible but rare)
+ *	vkclient load PORT CLIENTS LINES
+ *		CLIENTS concurrent connections to 127.0.0.1:PORT, each sending
+ *		LINES lines of random length (1..8000 bytes) and checking that
+ *		every byte comes back; exit 1 with a message on a mismatch
+ *	vkclient hold PORT
+ *		connect and echo one line; print "held" and the local port, wait for a line on
+ *		stdin; then echo another line and print "ok"; exit 1 on failure
+ *	vkclient notify PATH OUT
+ *		bind an AF_UNIX datagram socket at PATH and append every
+ *		message received to OUT, one message a line (newlines in a
+ *		message become spaces); exit on SIGTERM
+ *	vkclient wait PORT MS
+ *		exit 0 as soon as 127.0.0.1:PORT accepts a connection, 1 after MS
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LINE_MAX_LEN 8000
+#define LOAD_TIMEOUT_MS 15000
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int die(const char *what)
+{
+	fprintf(stderr, "vkclient: %s: %s\n", what, strerror(errno));
+	return 1;
+}
+
+static int connect_port(int port, int nonblock)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM | (nonblock ? SOCK_NONBLOCK : 0), 0);
+
+	if (fd < 0)
+		return -1;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 && errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int cmd_port(void)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		return die("socket");
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0)
+		return die("bind");
+	printf("%d\n", ntohs(sin.sin_port));
+	close(fd);
+	return 0;
+}
+
+static int cmd_wait(int port, int ms)
+{
+	long end = now_ms() + ms;
+
+	while (now_ms() < end) {
+		int fd = connect_port(port, 0);
+
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		usleep(20000);
+	}
+	fprintf(stderr, "vkclient: port %d not accepting after %d ms\n", port, ms);
+	return 1;
+}
+
+/* ---- load ---- */
+
+struct client {
+	int fd;
+	char *out;  /* everything to send */
+	size_t len; /* its length */
+	size_t sent;
+	size_t got; /* bytes echoed and checked */
+	int done;
+};
+
+static void make_lines(struct client *c, int lines, unsigned *seed)
+{
+	c->out = malloc((size_t)lines * (LINE_MAX_LEN + 1));
+	if (!c->out) {
+		fprintf(stderr, "vkclient: out of memory\n");
+		exit(1);
+	}
+	c->len = 0;
+	for (int i = 0; i < lines; i++) {
+		size_t n = 1 + (size_t)(rand_r(seed) % LINE_MAX_LEN);
+
+		for (size_t j = 0; j < n; j++)
+			c->out[c->len++] = (char)('!' + rand_r(seed) % 90);
+		c->out[c->len++] = '\n';
+	}
+}
+
+static int client_step(struct client *c, short revents, int index)
+{
+	char buf[65536];
+
+	if ((revents & POLLOUT) && c->sent < c->len) {
+		ssize_t n = send(c->fd, c->out + c->sent, c->len - c->sent, MSG_NOSIGNAL);
+
+		if (n < 0 && errno != EAGAIN)
+			return die("send");
+		if (n > 0)
+			c->sent += (size_t)n;
+	}
+	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+		return 0;
+	for (;;) {
+		ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n < 0)
+			return die("recv");
+		if (n == 0) {
+			fprintf(stderr, "vkclient: client %d: closed after %zu of %zu bytes\n",
+				index, c->got, c->len);
+			return 1;
+		}
+		if (c->got + (size_t)n > c->len || memcmp(buf, c->out + c->got, (size_t)n) != 0) {
+			fprintf(stderr, "vkclient: client %d: echo differs at byte %zu\n", index,
+				c->got);
+			return 1;
+		}
+		c->got += (size_t)n;
+		if (c->got == c->len) {
+			c->done = 1;
+			close(c->fd);
+			c->fd = -1;
+			return 0;
+		}
+	}
+}
+
+static int cmd_load(int port, int count, int lines)
+{
+	struct client *clients = calloc((size_t)count, sizeof(*clients));
+	struct pollfd *pfd = calloc((size_t)count, sizeof(*pfd));
+	unsigned seed = (unsigned)getpid();
+	long end = now_ms() + LOAD_TIMEOUT_MS;
+	int left = count;
+
+	for (int i = 0; i < count; i++) {
+		clients[i].fd = connect_port(port, 1);
+		if (clients[i].fd < 0)
+			return die("connect");
+		make_lines(&clients[i], lines, &seed);
+	}
+	while (left > 0) {
+		int rc;
+
+		for (int i = 0; i < count; i++) {
+			pfd[i].fd = clients[i].fd;
+			pfd[i].events = POLLIN | (clients[i].sent < clients[i].len ? POLLOUT : 0);
+		}
+		rc = poll(pfd, (nfds_t)count, 1000);
+		if (rc < 0 && errno != EINTR)
+			return die("poll");
+		if (now_ms() > end) {
+			fprintf(stderr, "vkclient: %d of %d clients not done in time\n", left,
+				count);
+			return 1;
+		}
+		for (int i = 0; rc > 0 && i < count; i++) {
+			if (clients[i].fd < 0 || !pfd[i].revents)
+				continue;
+			if (client_step(&clients[i], pfd[i].revents, i))
+				return 1;
+		}
+		left = 0;
+		for (int i = 0; i < count; i++)
+			left += !clients[i].done;
+	}
+	for (int i = 0; i < count; i++)
+		free(clients[i].out);
+	free(clients);
+	free(pfd);
+	return 0;
+}
+
+/* ---- hold ---- */
+
+static int echo_once(int fd, const char *line)
+{
+	size_t len = strlen(line), got = 0;
+	char buf[256];
+
+	if (send(fd, line, len, MSG_NOSIGNAL) != (ssize_t)len)
+		return die("send");
+	while (got < len) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&pfd, 1, 5000) <= 0) {
+			fprintf(stderr, "vkclient: no echo in 5 s\n");
+			return 1;
+		}
+		n = recv(fd, buf + got, sizeof(buf) - got, 0);
+		if (n <= 0) {
+			fprintf(stderr, "vkclient: connection lost: %s\n",
+				n == 0 ? "closed by the server" : strerror(errno));
+			return 1;
+		}
+		got += (size_t)n;
+	}
+	if (got != len || memcmp(buf, line, len) != 0) {
+		fprintf(stderr, "vkclient: wrong echo\n");
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_hold(int port)
+{
+	char line[64];
+	int fd = connect_port(port, 0);
+
+	if (fd < 0)
+		return die("connect");
+	struct sockaddr_in self;
+	socklen_t len = sizeof(self);
+
+	if (echo_once(fd, "first line\n"))
+		return 1;
+	if (getsockname(fd, (struct sockaddr *)&self, &len) < 0)
+		return die("getsockname");
+	printf("held %d\n", ntohs(self.sin_port));
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin)) {
+		fprintf(stderr, "vkclient: stdin closed\n");
+		return 1;
+	}
+	if (echo_once(fd, "second line\n"))
+		return 1;
+	printf("ok\n");
+	fflush(stdout);
+	close(fd);
+	return 0;
+}
+
+/* ---- notify ---- */
+
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int cmd_notify(const char *path, const char *out)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct sigaction sa;
+	FILE *f = fopen(out, "a");
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	char buf[4096];
+	socklen_t len;
+
+	if (!f || fd < 0)
+		return die("open");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	len = (socklen_t)sizeof(sun);
+	if (path[0] == '@') {
+		/* Abstract namespace: a leading NUL, and the length says where it ends. */
+		sun.sun_path[0] = '\0';
+		len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	} else {
+		unlink(path);
+	}
+	if (bind(fd, (struct sockaddr *)&sun, len) < 0)
+		return die("bind");
+	while (!stop) {
+		ssize_t n = recv(fd, buf, sizeof(buf) - 1, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return die("recv");
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] == '\n')
+				buf[i] = ' ';
+		buf[n] = '\0';
+		fprintf(f, "%s\n", buf);
+		fflush(f);
+	}
+	fclose(f);
+	close(fd);
+	if (path[0] != '@')
+		unlink(path);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "port") == 0)
+		return cmd_port();
+	if (argc == 5 && strcmp(argv[1], "load") == 0)
+		return cmd_load(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+	if (argc == 3 && strcmp(argv[1], "hold") == 0)
+		return cmd_hold(atoi(argv[2]));
+	if (argc == 4 && strcmp(argv[1], "notify") == 0)
+		return cmd_notify(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "wait") == 0)
+		return cmd_wait(atoi(argv[2]), atoi(argv[3]));
+	fprintf(stderr, "usage: vkclient port | load PORT CLIENTS LINES | hold PORT | "
+			"notify PATH OUT | wait PORT MS\n");
+	return 2;
+}

@@ -1,0 +1,31 @@
+#!/bin/sh
+# A worker whose module refuses to start is respawned with a growing
+# delay: the first time at once, then 100 ms, 200 ms, ... (with jitter).
+# The test module appends the monotonic time of each start to a file.
+. "$top_srcdir/tests/integration/lib.sh"
+
+PORT=$(free_port) || exit 1
+c=$T/vkd.ini
+vkd_section 1 >"$c"
+cat >>"$c" <<EOT
+[app crash]
+module = $TESTMODDIR/crashmod.so
+listen = 127.0.0.1:$PORT
+opt.crash = init
+opt.stamp = $T/starts
+EOT
+start_vkd "$c"
+sleep 3.5
+kill -0 "$VKD_PID" 2>/dev/null || fail "the master died"
+starts=$(wc -l <"$T/starts")
+# Without backoff: thousands of starts. With it: 0, 100, 200, 400, 800,
+# 1600 ms apart, so 6 or 7 in 3.5 s.
+[ "$starts" -ge 5 ] || fail "only $starts starts in 3.5 s: not respawned"
+[ "$starts" -le 10 ] || fail "$starts starts in 3.5 s: no backoff"
+# The gaps between starts (from the second on) grow every time.
+awk 'NR > 1 { gap = $1 - prev; if (NR > 2 && gap <= last) bad = 1;
+	printf "%d ", gap; last = gap } { prev = $1 }
+	END { print ""; exit bad }' "$T/starts" >"$T/gaps" ||
+	fail "restart intervals do not grow: $(cat "$T/gaps")"
+stop_vkd
+exit 0

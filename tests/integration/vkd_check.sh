@@ -1,0 +1,100 @@
+#!/bin/sh
+# vkd -t: every broken configuration or module gives exit 1 and an error
+# naming the file at fault; a good one gives 0; usage errors give 2. A bad
+# module also stops a real start (exit 1, nothing listens).
+. "$top_srcdir/tests/integration/lib.sh"
+
+PORT=$(free_port) || exit 1
+PORT2=$(free_port) || exit 1
+
+# expect STATUS NAME CONFIG MUST_MENTION
+expect() {
+	out=$("$VKD" -t -c "$3" 2>&1)
+	rc=$?
+	[ "$rc" -eq "$1" ] || fail "$2: exit $rc, want $1; output: $out"
+	case $out in
+	*"$4"*) ;;
+	*) fail "$2: output does not name $4: $out" ;;
+	esac
+}
+
+# app NAME MODULE [LISTEN]: an [app] section.
+app() {
+	printf '[app %s]\nmodule = %s\nlisten = %s\n' "$1" "$2" "${3:-127.0.0.1:$PORT}"
+}
+
+good=$T/good.ini
+{ vkd_section 1; app echo echo.so; } >"$good"
+expect 0 "good config" "$good" "OK"
+
+c=$T/missing.ini
+{ vkd_section 1; app echo "$T/nowhere/echo.so"; } >"$c"
+expect 1 "missing module" "$c" "$T/nowhere/echo.so"
+
+echo "not a shared object" >"$T/x.so"
+c=$T/notelf.ini
+{ vkd_section 1; app x "$T/x.so"; } >"$c"
+expect 1 "not an ELF" "$c" "$T/x.so"
+
+c=$T/nodesc.ini
+{ vkd_section 1; app nodesc "$TESTMODDIR/nodesc.so"; } >"$c"
+expect 1 "no descriptor" "$c" "nodesc.so"
+
+c=$T/badmagic.ini
+{ vkd_section 1; app badmagic "$TESTMODDIR/badmagic.so"; } >"$c"
+expect 1 "wrong magic" "$c" "badmagic.so"
+
+c=$T/badabi.ini
+{ vkd_section 1; app badabi "$TESTMODDIR/badabi.so"; } >"$c"
+expect 1 "wrong ABI major" "$c" "badabi.so"
+
+c=$T/wrongname.ini
+{ vkd_section 1; app other echo.so; } >"$c"
+expect 1 "wrong name" "$c" "echo.so"
+
+c=$T/badkey.ini
+{ vkd_section 1; echo "frobnicate = 1"; app echo echo.so; } >"$c"
+expect 1 "bad key" "$c" "$c"
+
+c=$T/badvalue.ini
+{ vkd_section 1; app echo echo.so; echo "heap = lots"; } >"$c"
+expect 1 "bad value" "$c" "$c"
+
+c=$T/dupapp.ini
+{ vkd_section 1; app echo echo.so; app echo echo.so "127.0.0.1:$PORT2"; } >"$c"
+expect 1 "duplicate app" "$c" "$c"
+
+c=$T/sameaddr.ini
+{ vkd_section 1; app echo echo.so; app crash "$TESTMODDIR/crashmod.so"; } >"$c"
+expect 1 "two apps on one address" "$c" "$c"
+
+c=$T/noapps.ini
+vkd_section 1 >"$c"
+expect 1 "no apps" "$c" "$c"
+
+expect 1 "missing file" "$T/absent.ini" "$T/absent.ini"
+mkdir "$T/dir.ini"
+expect 1 "unreadable file" "$T/dir.ini" "$T/dir.ini"
+
+# Usage errors.
+"$VKD" -x >/dev/null 2>&1
+rc=$?
+[ "$rc" -eq 2 ] || fail "unknown option: exit $rc, want 2"
+"$VKD" -c >/dev/null 2>&1
+rc=$?
+[ "$rc" -eq 2 ] || fail "missing argument: exit $rc, want 2"
+"$VKD" -t -c "$good" extra >/dev/null 2>&1
+rc=$?
+[ "$rc" -eq 2 ] || fail "extra argument: exit $rc, want 2"
+"$VKD" -V | grep -q . || fail "-V prints nothing"
+"$VKD" -h | grep -q usage || fail "-h prints no usage"
+
+# A real start with a bad module fails at once and listens on nothing.
+c=$T/startbad.ini
+{ vkd_section 1; app badabi "$TESTMODDIR/badabi.so"; } >"$c"
+start_vkd "$c"
+wait_exit "$VKD_PID" 5000 || fail "vkd with a bad module did not exit"
+[ "$EXIT_STATUS" -eq 1 ] || fail "vkd with a bad module exited $EXIT_STATUS, want 1"
+VKD_PID=""
+"$VKCLIENT" wait "$PORT" 200 2>/dev/null && fail "port $PORT accepts after a failed start"
+exit 0

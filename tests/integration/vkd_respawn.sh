@@ -1,0 +1,55 @@
+#!/bin/sh
+# kill -9 one worker: a new worker serves within 1 s, and a connection
+# held open on the other worker still echoes afterwards.
+. "$top_srcdir/tests/integration/lib.sh"
+
+PORT=$(free_port) || exit 1
+c=$T/vkd.ini
+vkd_section 2 >"$c"
+printf '[app echo]\nmodule = echo.so\nlisten = 127.0.0.1:%s\n' "$PORT" >>"$c"
+start_vkd "$c"
+wait_port "$PORT"
+workers=$(wait_workers 2) || exit 1
+note_pids $workers
+
+# A held connection: vkclient echoes a line, says "held", waits on a fifo.
+mkfifo "$T/go"
+"$VKCLIENT" hold "$PORT" <"$T/go" >"$T/hold.out" 2>&1 &
+HOLD=$!
+note_pids "$HOLD"
+exec 3>"$T/go"
+end=$(($(now_ms) + 5000))
+until grep -q held "$T/hold.out"; do
+	[ "$(now_ms)" -lt "$end" ] || fail "hold client: $(cat "$T/hold.out")"
+	sleep 0.02
+done
+
+# Which worker serves it: the client's port in /proc/net/tcp gives the inode.
+cport=$(awk '/held/ { print $2 }' "$T/hold.out")
+inode=$(server_inode "$cport" "$PORT")
+holder=$(owner_of_inode "$inode" $workers) || fail "no worker holds the connection"
+victim=$(echo "$workers" | grep -vx "$holder")
+
+# Freeze the holder so that only a new worker can answer, then kill the other.
+kill -STOP "$holder"
+start=$(now_ms)
+kill -KILL "$victim"
+while :; do
+	now=$(workers_of "$VKD_PID" | grep -vx "$holder" | grep -vx "$victim")
+	[ -n "$now" ] && break
+	[ $(($(now_ms) - start)) -lt 1000 ] || { kill -CONT "$holder"; fail "no new worker in 1 s"; }
+	sleep 0.01
+done
+note_pids $now
+"$VKCLIENT" load "$PORT" 3 2 || { kill -CONT "$holder"; fail "the new worker does not serve"; }
+elapsed=$(($(now_ms) - start))
+kill -CONT "$holder"
+[ "$elapsed" -le 1000 ] || fail "a new worker served only after $elapsed ms"
+
+# The held connection on the other worker is untouched.
+echo go >&3
+exec 3>&-
+wait "$HOLD" || fail "held connection broken: $(cat "$T/hold.out")"
+grep -q ok "$T/hold.out" || fail "held connection: $(cat "$T/hold.out")"
+stop_vkd
+exit 0
