@@ -250,7 +250,7 @@ START_TEST(test_defaults)
 	ck_assert_int_ge(asprintf(&mod, "%s/a.so", VKD_MODULE_DIR), 0);
 	ck_assert_str_eq(a->module_path, mod);
 	free(mod);
-	ck_assert_uint_eq(a->heap_size, 64 * 1024);
+	ck_assert_uint_eq(a->heap_size, 0); /* the module decides */
 	ck_assert_uint_eq(a->max_connections, 10000);
 	ck_assert_uint_eq(a->idle_timeout_ms, 60000);
 	ck_assert_int_eq(a->isolation, 1);

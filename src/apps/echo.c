@@ -8,12 +8,19 @@
 static void echo_main(struct vk_thread *that)
 {
 	struct {
-		char line[4096];
+		struct iovec held[2];
 		ssize_t n;
+		char line[1024];
 	} *self;
 
 	vk_begin();
 	for (;;) {
+		/* Between lines a drain may let the connection go (vk_await_idle). */
+		if (vk_socket_peek_iov(that->socket, self->held) == 0) {
+			vk_await_idle(self->n);
+			if (self->n == 0)
+				break;
+		}
 		vk_readline(self->n, self->line, sizeof(self->line));
 		if (self->n == 0)
 			break;

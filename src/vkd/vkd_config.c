@@ -1072,7 +1072,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 static void app_defaults(struct vkd_app_config *app)
 {
 	memset(app, 0, sizeof(*app));
-	app->heap_size = VKD_DEFAULT_HEAP;
+	app->heap_size = 0; /* the module's own default applies */
 	app->max_connections = VKD_DEFAULT_MAX_CONNECTIONS;
 	app->idle_timeout_ms = VKD_DEFAULT_IDLE_TIMEOUT_MS;
 	app->isolation = VKD_DEFAULT_ISOLATION;

@@ -44,7 +44,6 @@ const char *vkd_log_level_name(enum vkd_log_level level);
 #define VKD_DEFAULT_CONTROL_MODE 0660
 #define VKD_DEFAULT_LOG_LEVEL VKD_LOG_INFO
 #define VKD_DEFAULT_DRAIN_TIMEOUT_MS 30000u
-#define VKD_DEFAULT_HEAP ((size_t)64 << 10)
 #define VKD_DEFAULT_MAX_CONNECTIONS 10000u
 #define VKD_DEFAULT_IDLE_TIMEOUT_MS 60000u
 #define VKD_DEFAULT_ISOLATION 1
@@ -84,7 +83,7 @@ struct vkd_app_config {
 	char *module_path; /* absolute as written, else module_dir/module */
 	struct vkd_listen *listen;
 	size_t listen_count;	  /* >= 1 */
-	size_t heap_size;	  /* rounded up to the page size, VKD_HEAP_MIN..VKD_HEAP_MAX */
+	size_t heap_size;	  /* page multiple in VKD_HEAP_MIN..VKD_HEAP_MAX; 0: the module's */
 	unsigned max_connections; /* per worker */
 	unsigned idle_timeout_ms; /* 0: no idle timeout */
 	int isolation;		  /* 1: heap protected while not running; 0: left open */
