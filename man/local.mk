@@ -1,3 +1,4 @@
 # man
 dist_man_MANS += man/vkd.ini.5
 dist_man_MANS += man/vkd.8
+dist_man_MANS += man/vk.3
