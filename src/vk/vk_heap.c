@@ -33,7 +33,7 @@ static size_t round_up(size_t n, size_t to)
 	return (n + to - 1) / to * to;
 }
 
-int vk_heap_map(struct vk_heap *heap, size_t size)
+int vk_heap_map(struct vk_heap *heap, size_t size, int accessible)
 {
 	size_t page = vk_page_size();
 	size_t usable;
@@ -44,8 +44,8 @@ int vk_heap_map(struct vk_heap *heap, size_t size)
 		return -1;
 	}
 	usable = round_up(size, page);
-	base = mmap(NULL, usable + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-		    0);
+	base = mmap(NULL, usable + page, accessible ? PROT_READ | PROT_WRITE : PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (base == MAP_FAILED)
 		return -1;
 	if (mprotect(base + usable, page, PROT_READ) == -1) {
@@ -57,7 +57,7 @@ int vk_heap_map(struct vk_heap *heap, size_t size)
 	}
 	heap->base = base;
 	heap->size = usable;
-	heap->accessible = 1;
+	heap->accessible = accessible;
 	heap->pool_next = NULL;
 	vk_heap_reset(heap);
 	return 0;
@@ -88,17 +88,15 @@ void vk_heap_reset(struct vk_heap *heap)
 	heap->high_water = 0;
 }
 
-void vk_heap_trim(struct vk_heap *heap, size_t keep)
+void vk_heap_trim(struct vk_heap *heap)
 {
-	size_t page = vk_page_size();
-	size_t from = round_up(keep, page);
-	size_t to = round_up(heap->high_water, page);
+	size_t to = round_up(heap->high_water, vk_page_size());
 
 	if (to > heap->size)
 		to = heap->size;
-	if (to > from)
-		madvise(heap->base + from, to - from, MADV_DONTNEED);
-	heap->high_water = keep < heap->high_water ? keep : heap->high_water;
+	if (to)
+		madvise(heap->base, to, MADV_DONTNEED);
+	heap->high_water = 0;
 }
 
 static struct vk_block *block_at(const struct vk_heap *heap, size_t offset)

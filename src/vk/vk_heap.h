@@ -42,11 +42,11 @@ struct vk_heap {
 #define VK_HEAP_ALIGN 16
 
 /*
- * Map a heap of at least `size` bytes (rounded up to pages), accessible.
- * Returns 0, or -1 with errno set (ENOMEM also when vm.max_map_count is
- * reached).
+ * Map a heap of at least `size` bytes (rounded up to pages), accessible or
+ * not. Returns 0, or -1 with errno set (ENOMEM also when vm.max_map_count
+ * is reached).
  */
-int vk_heap_map(struct vk_heap *heap, size_t size);
+int vk_heap_map(struct vk_heap *heap, size_t size, int accessible);
 
 /* Unmap a heap. */
 void vk_heap_unmap(struct vk_heap *heap);
@@ -61,11 +61,11 @@ int vk_heap_set_access(struct vk_heap *heap, int accessible);
 void vk_heap_reset(struct vk_heap *heap);
 
 /*
- * Give back to the kernel the pages past the first `keep` bytes that were
- * touched since the last reset, so that a pooled heap does not pin the
- * memory a large request once needed.
+ * Give back to the kernel every page touched since the last reset: they
+ * read as zeros when next touched, so nothing of one micro-process reaches
+ * the next user of the heap, and a pooled heap pins no memory.
  */
-void vk_heap_trim(struct vk_heap *heap, size_t keep);
+void vk_heap_trim(struct vk_heap *heap);
 
 /*
  * Allocate `size` bytes aligned to VK_HEAP_ALIGN. The memory is not zeroed.

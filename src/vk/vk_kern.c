@@ -16,12 +16,6 @@
 
 /* Heaps kept mapped for reuse, per kernel. */
 #define VK_POOL_MAX 256
-/*
- * Bytes of a heap kept resident when it goes back to the pool: the main
- * socket's send ring and the hot page after it (vk_socket_create_main()),
- * which the next connection touches again at once.
- */
-#define VK_POOL_KEEP (VK_SOCKET_RING_DEFAULT + 2 * 4096)
 /* Mappings left for the rest of the process under vm.max_map_count. */
 #define VK_MAP_RESERVE 1024
 /* Connections accepted per readiness event, so one listener cannot starve the loop. */
@@ -283,7 +277,7 @@ static int set_access(struct vk_kern *kern, struct vk_heap *heap, int accessible
 	return vk_heap_set_access(heap, accessible);
 }
 
-static int heap_acquire(struct vk_kern *kern, struct vk_heap *heap, size_t size)
+static int heap_acquire(struct vk_kern *kern, struct vk_heap *heap, size_t size, int isolation)
 {
 	size_t rounded = (size + vk_page_size() - 1) / vk_page_size() * vk_page_size();
 	struct vk_heap **link = &kern->pool;
@@ -308,7 +302,8 @@ static int heap_acquire(struct vk_kern *kern, struct vk_heap *heap, size_t size)
 		errno = ENOMEM;
 		return -1;
 	}
-	if (vk_heap_map(heap, size) == -1) {
+	/* An isolated heap is born closed: it opens when its process first runs. */
+	if (vk_heap_map(heap, size, !isolation) == -1) {
 		int saved = errno;
 
 		kern->stats->heap_failures++;
@@ -328,7 +323,8 @@ static void heap_release(struct vk_kern *kern, struct vk_heap *heap, int reuse)
 	if (reuse && kern->pool_count < VK_POOL_MAX) {
 		pooled = malloc(sizeof(*pooled));
 		if (pooled) {
-			vk_heap_trim(heap, VK_POOL_KEEP);
+			/* One madvise per connection buys that no byte outlives it. */
+			vk_heap_trim(heap);
 			*pooled = *heap;
 			pooled->pool_next = kern->pool;
 			kern->pool = pooled;
@@ -392,7 +388,7 @@ struct vk_proc *vk_kern_spawn(struct vk_kern *kern, const struct vk_proc_config 
 {
 	struct vk_proc *proc = proc_alloc(kern);
 
-	if (!proc || heap_acquire(kern, &proc->heap, config->heap_size) == -1) {
+	if (!proc || heap_acquire(kern, &proc->heap, config->heap_size, config->isolation) == -1) {
 		int saved = proc ? errno : ENOMEM;
 
 		free(proc);
@@ -401,6 +397,9 @@ struct vk_proc *vk_kern_spawn(struct vk_kern *kern, const struct vk_proc_config 
 		errno = saved;
 		return NULL;
 	}
+	/* A pooled heap of a process without isolation comes open: close it. */
+	if (config->isolation && proc->heap.accessible)
+		set_access(kern, &proc->heap, 0);
 	proc->kern = kern;
 	proc->config = *config;
 	if (!proc->config.ring_size)

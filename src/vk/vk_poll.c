@@ -81,6 +81,26 @@ void vk_poll_close(struct vk_fd *entry)
 	entry->socket = NULL;
 }
 
+void vk_poll_detach(struct vk_fd *entry)
+{
+	struct vk_proc *proc = entry->proc;
+	struct vk_fd **link = &proc->fds;
+
+	while (*link && *link != entry)
+		link = &(*link)->proc_next;
+	if (*link)
+		*link = entry->proc_next;
+	/* A pending event would be taken for whoever gets this number next. */
+	for (link = &proc->pending; *link; link = &(*link)->pending_next) {
+		if (*link == entry) {
+			*link = entry->pending_next;
+			break;
+		}
+	}
+	entry->pending = 0;
+	vk_poll_close(entry);
+}
+
 void vk_poll_want_read(struct vk_fd *entry)
 {
 	if (entry->reading)

@@ -51,6 +51,9 @@ int vk_poll_attach(struct vk_proc *proc, struct vk_socket *socket, int fd, int l
 /* Stop watching and close a descriptor of a process. */
 void vk_poll_close(struct vk_fd *entry);
 
+/* vk_poll_close(), and take the descriptor off its process's list. */
+void vk_poll_detach(struct vk_fd *entry);
+
 /* The table entry of a descriptor. */
 struct vk_fd *vk_poll_entry(struct vk_kern *kern, int fd);
 

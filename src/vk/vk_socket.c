@@ -71,16 +71,29 @@ int vk_socket_ensure_rx(struct vk_heap *heap, struct vk_socket *s)
 int vk_socket_pipe(struct vk_thread *that, struct vk_socket **a, struct vk_socket **b,
 		   size_t ring_size)
 {
-	struct vk_socket *first = vk_socket_create(that, ring_size);
-	struct vk_socket *second = first ? vk_socket_create(that, ring_size) : NULL;
+	struct vk_heap *heap = heap_of(that);
+	struct vk_socket *first = vk_heap_calloc(heap, 1, sizeof(*first));
+	struct vk_socket *second = first ? vk_heap_calloc(heap, 1, sizeof(*second)) : NULL;
+	char *one = second ? vk_heap_alloc(heap, ring_size) : NULL;
+	char *other = one ? vk_heap_alloc(heap, ring_size) : NULL;
 
-	if (!second) {
+	if (!other) {
+		/* Give back what was taken, in reverse order: the heap is a stack. */
+		vk_heap_free(heap, one);
+		vk_heap_free(heap, second);
+		vk_heap_free(heap, first);
 		errno = ENOMEM;
 		return -1;
 	}
-	/* Each side reads what the other writes: share one ring a direction. */
-	second->rx = first->tx;
-	first->rx = second->tx;
+	/* One ring a direction: each side reads what the other writes. */
+	vk_vectoring_init(&first->tx_own, one, ring_size);
+	vk_vectoring_init(&second->tx_own, other, ring_size);
+	first->tx = &first->tx_own;
+	first->rx = &second->tx_own;
+	second->tx = &second->tx_own;
+	second->rx = &first->tx_own;
+	first->fd = -1;
+	second->fd = -1;
 	*a = first;
 	*b = second;
 	return 0;
@@ -89,6 +102,24 @@ int vk_socket_pipe(struct vk_thread *that, struct vk_socket **a, struct vk_socke
 int vk_socket_bind_fd(struct vk_thread *that, struct vk_socket *socket, int fd)
 {
 	return vk_poll_attach(that->proc, socket, fd, 0);
+}
+
+int vk_socket_close(struct vk_thread *that, struct vk_socket *socket)
+{
+	struct vk_fd *entry;
+
+	if (socket->fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	entry = vk_poll_entry(that->proc->kern, socket->fd);
+	if (!entry || entry->proc != that->proc) {
+		errno = EBADF;
+		return -1;
+	}
+	vk_poll_detach(entry);
+	socket->fd = -1;
+	return 0;
 }
 
 static struct vk_fd *entry_of(struct vk_thread *that, const struct vk_socket *s)
@@ -211,8 +242,11 @@ ssize_t vk_socket_write_step(struct vk_thread *that, struct vk_socket *s, const 
 
 		if (tx->error)
 			return -tx->error;
-		if (tx->eof && s->fd < 0)
-			return -EPIPE; /* a hung-up pipe message not yet read */
+		if (tx->eof && s->fd < 0) {
+			/* The end of our last message is not read yet: wait for readhup. */
+			vk_thread_block(that, &tx->writer);
+			return -EAGAIN;
+		}
 		n = vk_vectoring_put(tx, buf + that->op_done, len - that->op_done);
 		that->op_done += n;
 		if (n && tx->reader)
@@ -251,8 +285,17 @@ ssize_t vk_socket_flush_step(struct vk_thread *that, struct vk_socket *s)
 
 ssize_t vk_socket_hup_step(struct vk_thread *that, struct vk_socket *s)
 {
-	ssize_t n = vk_socket_flush_step(that, s);
+	ssize_t n;
 	struct vk_fd *entry;
+
+	if (s->fd < 0) {
+		/* A pipe: the bytes are the reader's already; mark the end after them. */
+		s->tx->eof = 1;
+		if (s->tx->reader)
+			vk_thread_wake(s->tx->reader, 0);
+		return 0;
+	}
+	n = vk_socket_flush_step(that, s);
 
 	if (n != 0)
 		return n;
@@ -303,11 +346,14 @@ ssize_t vk_socket_accept_step(struct vk_thread *that, struct vk_socket *s)
 
 	if (!entry)
 		return -ENOTSOCK;
+	/* Readiness on this descriptor means a connection to accept, not bytes. */
+	entry->listener = 1;
 	fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd >= 0)
 		return fd;
 	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 		return -errno;
+	vk_poll_want_read(entry);
 	vk_thread_block(that, &s->rx->reader);
 	return -EAGAIN;
 }

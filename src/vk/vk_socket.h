@@ -68,6 +68,19 @@ int vk_socket_pipe(struct vk_thread *that, struct vk_socket **a, struct vk_socke
  */
 int vk_socket_bind_fd(struct vk_thread *that, struct vk_socket *socket, int fd);
 
+/*
+ * Close the descriptor bound to a socket now, rather than when the
+ * micro-process ends (say, each connection a coroutine accepted). Unsent
+ * bytes are dropped: vk_flush() first. Returns 0, or -1 with EBADF.
+ */
+int vk_socket_close(struct vk_thread *that, struct vk_socket *socket);
+
+/*
+ * Make `s` this coroutine's default socket, the one vk_read() and friends
+ * use; coroutines it spawns afterwards inherit it.
+ */
+#define vk_use_socket(s) (that->socket = (s))
+
 /* Internal operation steps: >= 0 done, -EAGAIN blocked (registered), -errno. */
 ssize_t vk_socket_read_step(struct vk_thread *that, struct vk_socket *s, char *buf, size_t len,
 			    int mode);

@@ -170,6 +170,8 @@ void vk_thread_wake(struct vk_thread *thread, int error)
 		unlink_sender(thread);
 	thread->receiving = 0;
 	thread->sleeping = 0;
+	/* Whatever woke it, it waits for no response any more. */
+	thread->awaiting_reply = 0;
 	vk_proc_untime(thread);
 	thread->wake_error = error;
 	vk_proc_enqueue(thread->proc, thread);
