@@ -245,6 +245,7 @@ struct echo_job {
 	const struct vk_http_request *req;
 	const struct http_config *config;
 	int keep_alive; /* in: as decided; out: 0 if the connection must close */
+	int status;     /* out: an error status to answer instead, or 0 */
 };
 
 /* Answer POST /echo: copy the body back, framed like the request's. */
@@ -263,6 +264,7 @@ static void http_echo(struct vk_thread *that)
 		const char *span;
 		size_t span_len;
 		size_t used;
+		int head_sent;
 	} *self;
 
 	vk_begin();
@@ -294,14 +296,15 @@ static void http_echo(struct vk_thread *that)
 		}
 		vk_return();
 	}
-	/* Chunked body: decode it, and echo it chunked (1.1) or close-delimited. */
+	/*
+	 * Chunked body: decode it, and echo it chunked (1.1) or close-delimited.
+	 * The head waits for the first good span, so that a bad first chunk
+	 * still gets its 400 or 413; a later bad chunk can only cut the reply.
+	 */
 	self->chunked_out = self->job->req->version >= 11;
 	if (!self->chunked_out)
 		self->job->keep_alive = 0;
 	vk_http_chunked_init(&self->chunked, &self->job->config->limits);
-	self->out_len = format_head(self->out, 200, self->job->req->version, self->job->keep_alive,
-				    -1, (time_t)vk_now(that), 0);
-	vk_write(self->out, self->out_len);
 	for (;;) {
 		if (vk_socket_peek_iov(that->socket, self->iov)) {
 			self->used = 0;
@@ -309,15 +312,24 @@ static void http_echo(struct vk_thread *that)
 							      self->iov[0].iov_len, &self->used,
 							      &self->span, &self->span_len);
 			if (self->result < 0) {
-				/* The 200 head is out already: all we can do is cut it short. */
 				self->job->keep_alive = 0;
+				if (!self->head_sent)
+					self->job->status = -self->result;
 				vk_return();
+			}
+			if (self->result > 0 && !self->head_sent) {
+				self->head_sent = 1;
+				self->out_len = format_head(self->out, 200, self->job->req->version,
+							    self->job->keep_alive, -1,
+							    (time_t)vk_now(that), 0);
+				vk_write(self->out, self->out_len);
 			}
 			if (self->result == 1) {
 				if (self->chunked_out) {
 					self->out_len = chunk_header(self->out, self->span_len);
 					vk_write(self->out, self->out_len);
 				}
+				/* The span stays in the ring until consumed, even if we block. */
 				vk_write(self->span, self->span_len);
 				if (self->chunked_out)
 					vk_write_literal("\r\n");
@@ -354,6 +366,8 @@ static void http_main(struct vk_thread *that)
 		uint32_t idle_timeout_ms;
 		size_t lingered;
 		int reading_head;
+		double head_deadline; /* when a started head must be complete */
+		double left_ms;
 		enum http_route route;
 		struct echo_job echo;
 		/* Most heads fit here, in the connection's hot page (see http.c top). */
@@ -370,6 +384,7 @@ static void http_main(struct vk_thread *that)
 				     &self->config->limits);
 		self->fed = 0;
 		self->result = 0;
+		self->head_deadline = 0;
 		self->reading_head = 1;
 		vk_set_timeout(self->idle_timeout_ms);
 		for (;;) {
@@ -387,9 +402,19 @@ static void http_main(struct vk_thread *that)
 			}
 			if (self->result != 0)
 				break;
-			/* A started head must finish within the header timeout. */
-			if (self->fed)
-				vk_set_timeout(self->config->header_timeout_ms);
+			/*
+			 * A started head must be complete within the header timeout
+			 * of its first byte, however slowly it trickles in.
+			 */
+			if (self->fed && !self->head_deadline)
+				self->head_deadline = vk_now(that) +
+						      self->config->header_timeout_ms / 1000.0;
+			if (self->head_deadline) {
+				self->left_ms = (self->head_deadline - vk_now(that)) * 1000.0;
+				if (self->left_ms < 1)
+					vk_raise(ETIMEDOUT);
+				vk_set_timeout((uint32_t)self->left_ms);
+			}
 			/* Between requests a drain may let us go; ENOBUFS: head > ring. */
 			if (self->fed == 0 && vk_socket_peek_iov(that->socket, self->iov) == 0)
 				vk_await_idle(self->rc);
@@ -441,8 +466,13 @@ static void http_main(struct vk_thread *that)
 			self->echo.req = &self->req;
 			self->echo.config = self->config;
 			self->echo.keep_alive = self->keep_alive;
+			self->echo.status = 0;
 			vk_call(http_echo, &self->echo);
 			self->keep_alive = self->echo.keep_alive;
+			if (self->echo.status) {
+				self->status = self->echo.status;
+				break;
+			}
 		}
 		if (!self->keep_alive)
 			break;
