@@ -583,6 +583,12 @@ void vk_kern_dispatch(struct vk_kern *kern)
 {
 	struct vk_proc *proc;
 
+	/*
+	 * Deadlines are set from the loop's clock: refresh it once a round, so
+	 * that the time callbacks took does not make timeouts fire early.
+	 */
+	if (kern->ready_head)
+		ev_now_update(kern->loop);
 	/* A fault anywhere below comes back here, with kern->running set. */
 	if (sigsetjmp(kern->fault_jump, 0)) {
 		proc = kern->running;
