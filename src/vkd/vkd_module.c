@@ -157,27 +157,66 @@ static void write_all(int fd, const char *buf, size_t len)
 	}
 }
 
+static const char *module_option(const struct vk_app_context *context, const char *key)
+{
+	return vkd_app_option(context->opaque, key);
+}
+
+int vkd_module_init(struct vkd_module *module, const struct vkd_app_config *app,
+		    struct vk_app_context *context, void **state)
+{
+	int error = 0;
+
+	context->name = app->name;
+	context->option = module_option;
+	context->opaque = app;
+	*state = NULL;
+	if (!module->app->init)
+		return 0;
+	*state = module->app->init(context, &error);
+	return error;
+}
+
+/* Report one bad module to the master, as "CONFIG:LINE: app NAME: ..." */
+static void check_report(int fd, const struct vkd_config *config,
+			 const struct vkd_app_config *app, const char *what, const char *reason)
+{
+	char line[1024];
+	int n = snprintf(line, sizeof(line), "%s:%d: app %s: %s: %s\n", config->path, app->line,
+			 app->name, what, reason);
+
+	if (n > 0)
+		write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
 /* The checking child: one line per bad module, then exit. */
 static void __attribute__((noreturn)) check_child(const struct vkd_config *config, int fd)
 {
-	char reason[512], line[1024];
+	char reason[512];
 	int bad = 0;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	for (size_t i = 0; i < config->app_count; i++) {
 		const struct vkd_app_config *app = &config->apps[i];
 		struct vkd_module module;
-		int n;
+		struct vk_app_context context;
+		void *state;
+		int error;
 
-		if (vkd_module_open(&module, app->module_path, app->name, reason, sizeof(reason)) ==
-		    0)
+		if (vkd_module_open(&module, app->module_path, app->name, reason, sizeof(reason)) <
+		    0) {
+			bad = 1;
+			check_report(fd, config, app, app->module_path, reason);
 			continue;
-		bad = 1;
-		n = snprintf(line, sizeof(line), "%s:%d: app %s: %s: %s\n", config->path, app->line,
-			     app->name, app->module_path, reason);
-		if (n > 0)
-			write_all(fd, line,
-				  (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		}
+		error = vkd_module_init(&module, app, &context, &state);
+		if (error) {
+			bad = 1;
+			check_report(fd, config, app, "init refused its options", strerror(error));
+			continue;
+		}
+		if (module.app->fini)
+			module.app->fini(state);
 	}
 	/* _exit: the child must not run the master's exit handlers or flush its stdio. */
 	_exit(bad);

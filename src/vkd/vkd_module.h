@@ -32,6 +32,15 @@ struct vkd_module {
 int vkd_module_open(struct vkd_module *module, const char *path, const char *name, char *reason,
 		    size_t size);
 
+/*
+ * Run the module's init hook for `app`: fill `context` (which the caller
+ * keeps for as long as the app runs) with the app's name and its opt.*
+ * values, and call init. Returns 0 with init's result in *state (NULL
+ * when there is no hook), or the positive errno init refused with.
+ */
+int vkd_module_init(struct vkd_module *module, const struct vkd_app_config *app,
+		    struct vk_app_context *context, void **state);
+
 /* Messages found by vkd_module_check(). */
 struct vkd_module_errors {
 	char **messages; /* "CONFIG:LINE: app NAME: MODULE: reason" */
@@ -41,7 +50,10 @@ struct vkd_module_errors {
 void vkd_module_errors_free(struct vkd_module_errors *errors);
 
 /*
- * Check every module of `config` in a forked child (bounded by a timeout).
+ * Check every module of `config` in a forked child (bounded by a timeout):
+ * each loads (vkd_module_open) and accepts its app's options (its init
+ * hook runs, then its fini hook), so that a bad opt.* value is a
+ * configuration error and not a crash loop of workers.
  * Returns 0 when all are good, else -1 with the messages in `errors` (also
  * on a failure of the check itself, e.g. fork()). `errors` is the
  * caller's, zeroed before the call.

@@ -185,11 +185,6 @@ static int worker_watch_master(pid_t master)
 	return 0;
 }
 
-static const char *worker_option(const struct vk_app_context *context, const char *key)
-{
-	return vkd_app_option(context->opaque, key);
-}
-
 static int worker_load(struct worker *w)
 {
 	const struct vkd_config *config = w->args->config;
@@ -214,18 +209,11 @@ static int worker_init_apps(struct worker *w)
 
 	for (size_t i = 0; i < config->app_count; i++) {
 		struct worker_app *wa = &w->apps[i];
-		int error = 0;
+		int error = vkd_module_init(&wa->module, &config->apps[i], &wa->context, &wa->state);
 
-		wa->context.name = config->apps[i].name;
-		wa->context.option = worker_option;
-		wa->context.opaque = &config->apps[i];
-		if (wa->module.app->init) {
-			wa->state = wa->module.app->init(&wa->context, &error);
-			if (error) {
-				vkd_error("app %s: init failed: %s", config->apps[i].name,
-					  strerror(error));
-				return -1;
-			}
+		if (error) {
+			vkd_error("app %s: init failed: %s", config->apps[i].name, strerror(error));
+			return -1;
 		}
 		wa->inited = 1;
 	}

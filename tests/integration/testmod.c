@@ -4,7 +4,9 @@
  *
  *  crashmod   [app crash], an echo app whose init hook fails or crashes as
  *             opt.crash says: "init" (refuse with EIO), "abort" (SIGABRT),
- *             anything else or unset (start normally)
+ *             "workers" (refuse with EIO every time but the first, which
+ *             is vkd's module check: workers then crash-loop), anything
+ *             else or unset (start normally)
  *  badmagic   a descriptor with the wrong magic
  *  badabi     a descriptor with the wrong ABI major
  *  nodesc     no descriptor at all
@@ -40,32 +42,39 @@ static void echo_main(struct vk_thread *that)
 
 #if defined(TESTMOD_CRASH)
 
-/* Append the CLOCK_MONOTONIC ms of this start to opt.stamp, if set. */
-static void stamp(const char *path)
+/*
+ * Append the CLOCK_MONOTONIC ms of this start to opt.stamp, if set.
+ * Returns whether this was the first start recorded there.
+ */
+static int stamp(const char *path)
 {
 	struct timespec ts;
 	char line[32];
-	int fd, n;
+	int fd, n, first;
 
 	if (!path || clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-		return;
+		return 1;
+	first = access(path, F_OK) != 0;
 	n = snprintf(line, sizeof(line), "%lld\n",
 		     (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return;
+		return first;
 	if (write(fd, line, (size_t)n) != n)
 		n = -1;
 	close(fd);
+	return first;
 }
 
 static void *crash_init(const struct vk_app_context *context, int *error)
 {
 	const char *how = context->option(context, "crash");
+	int first = stamp(context->option(context, "stamp"));
 
-	stamp(context->option(context, "stamp"));
 	if (how && strcmp(how, "init") == 0)
 		*error = 5; /* EIO */
+	if (how && strcmp(how, "workers") == 0 && !first)
+		*error = 5;
 	if (how && strcmp(how, "abort") == 0)
 		abort();
 	return NULL;

@@ -1,0 +1,121 @@
+#!/bin/sh
+# Every error status of the HTTP app, each on its own connection: the
+# status, Connection: close, Date and Server, and then the server closes
+# the connection (recv returns b'' after the response). Request smuggling
+# shapes are refused with 400, never guessed. Errors inside a chunked
+# body are in http-chunked.sh.
+. "$top_srcdir/tests/integration/http-lib.sh"
+
+http_config 1 'opt.max_body = 1k' >"$HT/vkd.ini"
+http_start "$HT/vkd.ini"
+
+http_py <<'EOF'
+failures = []
+
+
+def case(name, data, status):
+    try:
+        expect_error(PORT, data, status, name)
+    except (AssertionError, OSError, EOFError) as e:
+        failures.append(str(e) if str(e).startswith(name) else "%s: %s" % (name, e))
+
+
+H = "Host: localhost"
+# ---- 400: malformed request line ----
+case("request line without target", b"GET\r\n\r\n", 400)
+case("request line with two spaces", b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400)
+case("request line with trailing junk", b"GET / HTTP/1.1 x\r\nHost: a\r\n\r\n", 400)
+case("lower-case version", b"GET / http/1.1\r\nHost: a\r\n\r\n", 400)
+case("control character in target", b"GET /\x01 HTTP/1.1\r\nHost: a\r\n\r\n", 400)
+case("not a token method", b"G(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400)
+# ---- 400: bare LF / bare CR ----
+case("bare LF everywhere", b"GET / HTTP/1.1\nHost: a\n\n", 400)
+case("bare LF after a field", b"GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n", 400)
+case("bare LF ending the head", b"GET / HTTP/1.1\r\nHost: a\r\n\n", 400)
+case("bare CR in a field", b"GET / HTTP/1.1\r\nHost: a\rX: y\r\n\r\n", 400)
+# ---- 400: field syntax ----
+case("obs-fold", b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n", 400)
+case("obs-fold with a tab", b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n\tc\r\n\r\n", 400)
+case("space before the colon", b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400)
+case("field without a colon", b"GET / HTTP/1.1\r\nHost: a\r\nXYZ\r\n\r\n", 400)
+case("NUL in a field value", b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x00b\r\n\r\n", 400)
+# ---- 400: framing (request smuggling) ----
+case("Content-Length and Transfer-Encoding",
+     b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+     b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 400)
+case("Transfer-Encoding and Content-Length",
+     b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+     b"Content-Length: 5\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 400)
+case("two differing Content-Length",
+     b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400)
+case("differing Content-Length list",
+     b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\nhello!", 400)
+case("signed Content-Length",
+     b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello", 400)
+case("Transfer-Encoding chunked twice",
+     b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400)
+case("Transfer-Encoding not ending in chunked",
+     b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 400)
+case("Transfer-Encoding in HTTP/1.0",
+     b"POST /echo HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400)
+# ---- 400: Host ----
+case("HTTP/1.1 without Host", b"GET / HTTP/1.1\r\n\r\n", 400)
+case("two Host fields", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400)
+case("bad Host value", b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400)
+# ---- 400: end of stream inside a head ----
+try:
+    c = Conn(PORT)
+    c.send(b"GET / HTTP/1.1\r\nHost: a\r\n")
+    c.sock.shutdown(socket.SHUT_WR)
+    r = c.read_response()
+    check(r.status == 400, "half-closed inside a head: expected 400, got %r" % r)
+    c.expect_closed()
+    c.close()
+except (AssertionError, OSError, EOFError) as e:
+    failures.append("end of stream inside a head: %s" % e)
+# ---- 413: body over opt.max_body (1k here) ----
+case("Content-Length over max_body",
+     b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1025\r\n\r\n", 413)
+case("Content-Length over max_body with Expect",
+     b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\nExpect: 100-continue\r\n\r\n", 413)
+# ---- 414 / 431: line and head sizes (max_line 8k, max_head 16k) ----
+case("request line over max_line", get("/" + "a" * 9000), 414)
+case("field line over max_line", get("/", headers=["X-Long: " + "b" * 9000]), 431)
+case("too many fields", get("/", headers=["X-F%d: v" % i for i in range(120)]), 431)
+case("head over max_head", get("/", headers=["X-F%d: %s" % (i, "c" * 1000) for i in range(24)]), 431)
+# ---- 501: unknown method, unsupported coding ----
+case("unknown method BREW", b"BREW / HTTP/1.1\r\nHost: a\r\n\r\n", 501)
+case("unknown method on 1.0", b"BREW /pot HTTP/1.0\r\n\r\n", 501)
+case("gzip before chunked",
+     b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501)
+# ---- 505: HTTP version ----
+case("HTTP/2.0 request line", b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505)
+case("HTTP/0.9 style version", b"GET / HTTP/0.9\r\n\r\n", 505)
+case("HTTP/3.1 request line", b"GET / HTTP/3.1\r\nHost: a\r\n\r\n", 505)
+
+# ---- an error after a good request on the same connection: in order ----
+try:
+    c = Conn(PORT)
+    c.send(get("/") + b"GET / HTTP/1.1\r\n\r\n" + get("/"))
+    check_hello(c.read_response())
+    r = c.read_response()
+    check(r.status == 400 and r.closes(), "pipelined bad request: expected 400 close, got %r" % r)
+    c.expect_closed()
+    c.close()
+except (AssertionError, OSError, EOFError) as e:
+    failures.append("good then bad request: %s" % e)
+
+# ---- the server still serves after all that ----
+c = Conn(PORT)
+c.send(get("/"))
+check_hello(c.read_response())
+c.close()
+
+if failures:
+    print("%d error case(s) failed:" % len(failures))
+    for f in failures:
+        print("  " + f)
+    sys.exit(1)
+EOF
+http_stop
+exit 0

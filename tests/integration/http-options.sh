@@ -1,0 +1,83 @@
+#!/bin/sh
+# The HTTP app's opt.* limits are honoured, on both sides of each limit:
+# opt.max_line (414 for the request line, 431 for a field line),
+# opt.max_headers (431), opt.max_head (431; heads past the in-state buffer
+# still parse up to it) and opt.max_body (413).
+. "$top_srcdir/tests/integration/http-lib.sh"
+
+http_config 1 'opt.max_line = 300' 'opt.max_headers = 6' 'opt.max_head = 1k' \
+	'opt.max_body = 100' >"$HT/vkd.ini"
+http_start "$HT/vkd.ini"
+
+http_py <<'EOF'
+failures = []
+
+
+def ok(name, data, body=HELLO):
+    try:
+        c = Conn(PORT)
+        c.send(data)
+        r = c.read_response()
+        check(r.status == 200 and r.body == body, "expected 200, got %r" % r)
+        c.send(get("/"))
+        check_hello(c.read_response())
+        c.close()
+    except (AssertionError, OSError, EOFError) as e:
+        failures.append("%s: %s" % (name, e))
+
+
+def refused(name, data, status):
+    try:
+        expect_error(PORT, data, status, name)
+    except (AssertionError, OSError, EOFError) as e:
+        failures.append(str(e) if str(e).startswith(name) else "%s: %s" % (name, e))
+
+
+def line(n):
+    """A request line of exactly n bytes, CRLF included."""
+    target = "/?" + "a" * (n - len("GET /? HTTP/1.1\r\n"))
+    return target
+
+
+# opt.max_line = 300: lines of 300 bytes pass (404: the target is not /),
+# 301 do not.
+try:
+    c = Conn(PORT)
+    c.send(get(line(300)))
+    r = c.read_response()
+    check(r.status == 404, "300-byte request line: expected 404, got %r" % r)
+    c.close()
+except (AssertionError, OSError, EOFError) as e:
+    failures.append("request line at max_line: %s" % e)
+refused("request line over max_line", get(line(301)), 414)
+field = "X-F: " + "v" * (300 - len("X-F: \r\n"))
+ok("field line at max_line", get("/", headers=[field]))
+refused("field line over max_line", get("/", headers=[field + "v"]), 431)
+# opt.max_headers = 6 (Host is one of them).
+ok("6 fields", get("/", headers=["X-%d: v" % i for i in range(5)]))
+refused("7 fields", get("/", headers=["X-%d: v" % i for i in range(6)]), 431)
+# opt.max_head = 1k: a head of 1024 bytes passes, 1025 does not (in 5
+# fields, each line under max_line).
+names = ["X-A", "X-B", "X-C", "X-D"]
+fill = 1024 - len(get("/", headers=[n + ": " for n in names]))
+heads = [n + ": " + n[-1] * (fill // 4 + (i < fill % 4)) for i, n in enumerate(names)]
+check(len(get("/", headers=heads)) == 1024, "test bug: head of %d" % len(get("/", headers=heads)))
+ok("head of max_head", get("/", headers=heads))
+refused("head over max_head", get("/", headers=heads[:3] + [heads[3] + "D"]), 431)
+# opt.max_body = 100.
+ok("body at max_body", get("/echo", method="POST", headers=["Content-Length: 100"], body=b"e" * 100),
+   body=b"e" * 100)
+refused("body over max_body", get("/echo", method="POST", headers=["Content-Length: 101"]), 413)
+ok("chunked body at max_body",
+   get("/echo", method="POST", headers=["Transfer-Encoding: chunked"],
+       body=b"32\r\n" + b"x" * 50 + b"\r\n32\r\n" + b"y" * 50 + b"\r\n0\r\n\r\n"),
+   body=b"x" * 50 + b"y" * 50)
+
+if failures:
+    print("%d option case(s) failed:" % len(failures))
+    for f in failures:
+        print("  " + f)
+    sys.exit(1)
+EOF
+http_stop
+exit 0

@@ -1,0 +1,87 @@
+#!/bin/sh
+# Pipelining: 100 requests in one write, answered in order. The requests
+# follow a known pattern of GET / (200), GET /nope-N (404), HEAD / and
+# POST /echo with a numbered body, so that any reordering, loss or
+# duplication shows. Then the same split at awkward places, and a
+# pipeline that ends in Connection: close.
+. "$top_srcdir/tests/integration/http-lib.sh"
+
+http_config 2 >"$HT/vkd.ini"
+http_start "$HT/vkd.ini"
+
+http_py <<'EOF'
+def pattern(n):
+    reqs = []
+    for i in range(n):
+        k = i % 4
+        if k == 0:
+            reqs.append(("GET", get("/")))
+        elif k == 1:
+            reqs.append(("NOPE", get("/nope-%d" % i)))
+        elif k == 2:
+            reqs.append(("HEAD", get("/", method="HEAD")))
+        else:
+            body = b"request %d" % i
+            reqs.append((body, get("/echo", method="POST",
+                                   headers=["Content-Length: %d" % len(body)], body=body)))
+    return reqs
+
+
+def check_answers(c, reqs, what):
+    for i, (kind, _) in enumerate(reqs):
+        try:
+            r = c.read_response(head=kind == "HEAD")
+        except (EOFError, OSError) as e:
+            raise AssertionError("%s: response %d of %d: %s" % (what, i + 1, len(reqs), e))
+        where = "%s: response %d" % (what, i + 1)
+        if kind == "GET":
+            check(r.status == 200 and r.body == HELLO, "%s: expected GET / 200, got %r" % (where, r))
+        elif kind == "NOPE":
+            check(r.status == 404 and r.body == NOT_FOUND, "%s: expected 404, got %r" % (where, r))
+        elif kind == "HEAD":
+            check(r.status == 200 and r.header("Content-Length") == b"14" and not r.body,
+                  "%s: expected HEAD 200, got %r" % (where, r))
+        else:
+            check(r.status == 200 and r.body == kind, "%s: expected echo %r, got %r" % (where, kind, r))
+        check(not r.closes(), "%s: unexpected close %r" % (where, r.raw_head))
+
+
+# ---- 100 requests, one sendall ----
+reqs = pattern(100)
+c = Conn(PORT, timeout=10)
+c.send(b"".join(w for _, w in reqs))
+check_answers(c, reqs, "100 in one write")
+c.expect_open(0.2)
+# ... and the connection goes on after it.
+c.send(get("/"))
+check_hello(c.read_response())
+c.close()
+
+# ---- the same bytes split at odd places (across heads and bodies) ----
+wire = b"".join(w for _, w in reqs)
+c = Conn(PORT, timeout=10)
+for i in range(0, len(wire), 61):
+    c.send(wire[i:i + 61])
+check_answers(c, reqs, "100 in 61-byte writes")
+c.close()
+
+# ---- 1000 small requests in one write: more than one ring of answers ----
+reqs = pattern(1000)
+c = Conn(PORT, timeout=20)
+c.send(b"".join(w for _, w in reqs))
+check_answers(c, reqs, "1000 in one write")
+c.close()
+
+# ---- a pipeline whose 5th request says close: exactly 5 answers, then close ----
+reqs = pattern(4)
+c = Conn(PORT)
+c.send(b"".join(w for _, w in reqs) + get("/", headers=["Connection: close"]) + get("/") * 3)
+check_answers(c, reqs, "before close")
+r = c.read_response()
+check_hello(r)
+check(r.closes(), "request with Connection: close answered without it: %r" % r.raw_head)
+c.expect_closed()
+c.close()
+EOF
+http_stop
+exit 0

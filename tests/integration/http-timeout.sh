@@ -1,0 +1,148 @@
+#!/bin/sh
+# Timeouts: opt.header_timeout (1s here) bounds a started request head:
+# a partial head, or one trickled a byte at a time, gets 408 and a close.
+# idle_timeout (2s here) closes a keep-alive connection that sends
+# nothing, silently; a connection that keeps busy is not cut by it.
+. "$top_srcdir/tests/integration/http-lib.sh"
+
+http_config 1 'idle_timeout = 2s' 'opt.header_timeout = 1s' >"$HT/vkd.ini"
+http_start "$HT/vkd.ini"
+
+http_py <<'EOF'
+import threading
+
+failures = []
+
+
+def run(name, fn):
+    try:
+        fn()
+    except (AssertionError, OSError, EOFError) as e:
+        failures.append("%s: %s" % (name, e))
+
+
+def expect_408(c, t0, what, latest):
+    c.sock.settimeout(latest + 1)
+    try:
+        r = c.read_response()
+    except EOFError as e:
+        raise AssertionError("%s: closed without 408: %s" % (what, e))
+    except socket.timeout:
+        raise AssertionError("%s: no answer within %g s (header_timeout = 1s)" % (what, latest + 1))
+    took = time.time() - t0
+    check(r.status == 408, "%s: expected 408, got %r" % (what, r))
+    check(r.closes(), "%s: 408 without Connection: close" % what)
+    check(0.8 <= took <= latest, "%s: 408 after %.2f s (header_timeout = 1s)" % (what, took))
+    c.expect_closed()
+
+
+def partial_head():
+    c = Conn(PORT, timeout=8)
+    t0 = time.time()
+    c.send(b"GET / HTTP/1.1\r\nHost: a\r\nX-Partial: ")
+    expect_408(c, t0, "partial head", 3.0)
+    c.close()
+
+
+def partial_request_line():
+    c = Conn(PORT, timeout=8)
+    t0 = time.time()
+    c.send(b"GE")
+    expect_408(c, t0, "partial request line", 3.0)
+    c.close()
+
+
+def after_a_request():
+    # The header timeout starts with the next head's first byte, not with
+    # the connection: a kept connection that starts a head late gets 408
+    # one header_timeout after that byte.
+    c = Conn(PORT, timeout=8)
+    c.send(get("/"))
+    check_hello(c.read_response())
+    time.sleep(0.7)
+    t0 = time.time()
+    c.send(b"GET / HT")
+    expect_408(c, t0, "second head", 3.0)
+    c.close()
+
+
+def trickle():
+    # A slow client (one byte every 0.25 s) must not stretch the head past
+    # header_timeout: the deadline is for the whole head.
+    c = Conn(PORT, timeout=8)
+    head = get("/", headers=["X-Slow: " + "s" * 40])
+    stop = threading.Event()
+
+    def sender():
+        for b in head[:-4]:
+            if stop.is_set():
+                return
+            try:
+                c.send(bytes([b]))
+            except OSError:
+                return
+            time.sleep(0.25)
+
+    t0 = time.time()
+    th = threading.Thread(target=sender, daemon=True)
+    th.start()
+    try:
+        expect_408(c, t0, "trickled head", 3.0)
+    finally:
+        stop.set()
+        th.join()
+        c.close()
+
+
+def idle():
+    c = Conn(PORT, timeout=8)
+    c.send(get("/"))
+    check_hello(c.read_response())
+    t0 = time.time()
+    c.expect_open(1.3)  # within idle_timeout: still open
+    c.expect_closed(4.0)
+    took = time.time() - t0
+    check(1.5 <= took <= 4.0, "idle keep-alive closed after %.2f s (idle_timeout = 2s)" % took)
+    c.close()
+
+
+def idle_fresh():
+    # A connection that never sends a byte is idle, not a started head: no 408.
+    c = Conn(PORT, timeout=8)
+    t0 = time.time()
+    c.expect_closed(4.0)
+    took = time.time() - t0
+    check(1.5 <= took <= 4.0, "silent connection closed after %.2f s (idle_timeout = 2s)" % took)
+    c.close()
+
+
+def busy():
+    # Requests every 0.5 s for 3 s: longer than idle_timeout in total, but
+    # never idle that long.
+    c = Conn(PORT, timeout=8)
+    for _ in range(6):
+        c.send(get("/"))
+        check_hello(c.read_response())
+        time.sleep(0.5)
+    c.send(get("/"))
+    check_hello(c.read_response())
+    c.close()
+
+
+# Run them side by side: the timings are each its own.
+threads = [threading.Thread(target=run, args=(f.__name__, f))
+           for f in (partial_head, partial_request_line, after_a_request, trickle, idle,
+                     idle_fresh, busy)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+
+if failures:
+    print("%d timeout case(s) failed:" % len(failures))
+    for f in failures:
+        print("  " + f)
+    sys.exit(1)
+EOF
+http_stop
+exit 0

@@ -1,0 +1,223 @@
+"""Raw HTTP/1.x client helpers for the vkd HTTP integration tests.
+
+Imported by the python checks that tests/integration/http-*.sh run through
+http_py (see http-lib.sh). Only the standard library: a socket, a buffer,
+and a strict response reader, so that what the server sends is checked
+byte for byte rather than through a forgiving client library.
+"""
+import re
+import socket
+import time
+from email.utils import parsedate_to_datetime
+
+HELLO = b"Hello, World!\n"
+NOT_FOUND = b"Not Found\n"
+IMF_FIXDATE = re.compile(
+    rb"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d "
+    rb"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT$")
+
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def get(target="/", host="localhost", version="HTTP/1.1", headers=(), method="GET", body=b""):
+    """Build a request. Host is added for HTTP/1.1 unless host is None."""
+    lines = ["%s %s %s" % (method, target, version)]
+    if host is not None and version == "HTTP/1.1":
+        lines.append("Host: " + host)
+    lines.extend(headers)
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+class Response:
+    def __init__(self, version, status, reason, headers, body, raw_head):
+        self.version = version
+        self.status = status
+        self.reason = reason
+        self.headers = headers  # [(name bytes, value bytes)] in order
+        self.body = body
+        self.raw_head = raw_head
+
+    def header(self, name):
+        """The value of the first field called name (case-insensitive), or None."""
+        name = name.lower().encode()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return None
+
+    def count(self, name):
+        name = name.lower().encode()
+        return sum(1 for k, _ in self.headers if k.lower() == name)
+
+    def names(self):
+        return [k.lower() for k, _ in self.headers]
+
+    def closes(self):
+        v = self.header("Connection")
+        return v is not None and b"close" in v.lower()
+
+    def __repr__(self):
+        return "<%d %r body=%d bytes>" % (self.status, self.raw_head[:300], len(self.body))
+
+
+class Conn:
+    def __init__(self, port, timeout=5.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.timeout = timeout
+        self.buf = bytearray()
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def close(self):
+        self.sock.close()
+
+    def _fill(self):
+        data = self.sock.recv(1 << 16)
+        if not data:
+            raise EOFError("connection closed by the server (%d bytes unparsed: %r)"
+                           % (len(self.buf), bytes(self.buf[:200])))
+        self.buf += data
+
+    def _until(self, sep, limit=1 << 20):
+        while True:
+            i = self.buf.find(sep)
+            if i >= 0:
+                out = bytes(self.buf[:i])
+                del self.buf[:i + len(sep)]
+                return out
+            check(len(self.buf) < limit, "no %r within %d bytes" % (sep, limit))
+            self._fill()
+
+    def _exact(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
+        return out
+
+    def read_response(self, head=False):
+        """Read one response (a 1xx too: the caller reads on). head: the
+        request was HEAD, so no body follows whatever the fields say."""
+        raw = self._until(b"\r\n\r\n")
+        lines = raw.split(b"\r\n")
+        m = re.match(rb"^(HTTP/1\.[01]) (\d{3}) ?(.*)$", lines[0])
+        check(m, "bad status line %r" % lines[0])
+        version, status, reason = m.group(1), int(m.group(2)), m.group(3)
+        headers = []
+        for line in lines[1:]:
+            check(b":" in line and line[:1] not in (b" ", b"\t"), "bad field line %r" % line)
+            k, v = line.split(b":", 1)
+            check(re.match(rb"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", k), "bad field name %r" % k)
+            headers.append((k, v.strip(b" \t")))
+        r = Response(version, status, reason, headers, b"", raw)
+        if head or status < 200 or status in (204, 304):
+            return r
+        try:
+            self._read_body(r)
+        except EOFError as e:
+            raise EOFError("%s, after the head %r" % (e, raw[:200]))
+        return r
+
+    def _read_body(self, r):
+        te = r.header("Transfer-Encoding")
+        cl = r.header("Content-Length")
+        if te is not None:
+            check(te.lower() == b"chunked", "unexpected Transfer-Encoding %r" % te)
+            check(cl is None, "both Content-Length and Transfer-Encoding in %r" % r.raw_head)
+            body = bytearray()
+            while True:
+                size_line = self._until(b"\r\n", 4096)
+                size = int(size_line.split(b";")[0], 16)
+                if size == 0:
+                    while self._until(b"\r\n", 8192) != b"":
+                        pass
+                    break
+                body += self._exact(size)
+                check(self._exact(2) == b"\r\n", "chunk not followed by CRLF")
+            r.body = bytes(body)
+        elif cl is not None:
+            r.body = self._exact(int(cl))
+        else:
+            # Close-delimited.
+            try:
+                while True:
+                    self._fill()
+            except EOFError:
+                pass
+            r.body = bytes(self.buf)
+            self.buf.clear()
+
+    def expect_closed(self, timeout=5.0):
+        """The server must close the connection cleanly (FIN, no reset)
+        with no more bytes after what was read."""
+        check(not self.buf, "unexpected bytes after the response: %r" % bytes(self.buf[:200]))
+        self.sock.settimeout(timeout)
+        try:
+            data = self.sock.recv(4096)
+        except socket.timeout:
+            raise AssertionError("server did not close the connection within %gs" % timeout)
+        except ConnectionResetError:
+            raise AssertionError("connection reset instead of closed")
+        finally:
+            self.sock.settimeout(self.timeout)
+        check(data == b"", "unexpected bytes instead of a close: %r" % data[:200])
+
+    def expect_open(self, wait=0.3):
+        """Nothing arrives and the connection stays open for `wait` s."""
+        check(not self.buf, "unexpected bytes: %r" % bytes(self.buf[:200]))
+        self.sock.settimeout(wait)
+        try:
+            data = self.sock.recv(4096)
+        except socket.timeout:
+            return
+        finally:
+            self.sock.settimeout(self.timeout)
+        raise AssertionError("expected the connection to stay open, got %r"
+                             % (data[:200] if data else "a close"))
+
+
+def check_hello(r, version=b"HTTP/1.1"):
+    check(r.status == 200, "expected 200, got %r" % r)
+    check(r.version == version, "expected %s, got %r" % (version, r))
+    check(r.body == HELLO, "bad body %r" % r.body)
+
+
+def check_date_server(r):
+    check(r.count("Server") == 1, "Server: missing or repeated in %r" % r.raw_head)
+    check(r.header("Server"), "empty Server in %r" % r.raw_head)
+    check(r.count("Date") == 1, "Date: missing or repeated in %r" % r.raw_head)
+    date = r.header("Date")
+    check(IMF_FIXDATE.match(date), "Date is not an IMF-fixdate: %r" % date)
+    skew = abs(parsedate_to_datetime(date.decode()).timestamp() - time.time())
+    check(skew < 60, "Date %r is %d s off" % (date, skew))
+
+
+def expect_error(port, data, status, name=None, delay=0.0):
+    """Send data on a new connection: the answer must be `status` (or one
+    of a tuple of them), with Connection: close, and then the server must
+    close the connection."""
+    what = name or repr(data[:60])
+    allowed = status if isinstance(status, tuple) else (status,)
+    c = Conn(port)
+    try:
+        c.send(data)
+        if delay:
+            time.sleep(delay)
+        try:
+            r = c.read_response()
+        except EOFError as e:
+            raise AssertionError("%s: expected %s, connection closed: %s" % (what, status, e))
+        check(r.status in allowed, "%s: expected %s, got %r" % (what, status, r))
+        check(r.closes(), "%s: %d without Connection: close: %r" % (what, r.status, r))
+        check_date_server(r)
+        try:
+            c.expect_closed()
+        except AssertionError as e:
+            raise AssertionError("%s: after %d: %s" % (what, r.status, e))
+    finally:
+        c.close()
