@@ -376,8 +376,16 @@ static void poke(struct reader *r, int manual)
 static double cycle(int mode, long n, double *ops)
 {
 	const struct vk_kern_stats *st = vk_kern_stats(kern);
-	uint64_t d0 = st->dispatches, p0 = st->protections;
+	uint64_t d0, p0;
 	int isolation = mode == 1, manual = mode == 2;
+
+	/*
+	 * The last dispatch leaves its heap open; start and end with none open
+	 * so that every dispatch counts its open and the close it causes.
+	 */
+	vk_kern_close_heaps(kern);
+	d0 = st->dispatches;
+	p0 = st->protections;
 	struct rusage ru0, ru1;
 	double t0;
 
@@ -399,6 +407,7 @@ static double cycle(int mode, long n, double *ops)
 	}
 	*ops = 2.0 * (double)n;
 	cycle_faults[mode] = (double)(ru1.ru_minflt - ru0.ru_minflt) / *ops;
+	vk_kern_close_heaps(kern);
 	if (st->dispatches - d0 != 2 * (uint64_t)n)
 		fail("one dispatch per byte written");
 	if (st->protections - p0 != (isolation ? 2 * (st->dispatches - d0) : 0))
