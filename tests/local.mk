@@ -10,3 +10,4 @@ include tests/http.mk
 include tests/vkd.mk
 include tests/bench/bench.mk
 include tests/integration/http.mk
+include tests/ctl.mk

@@ -1,1 +1,8 @@
-# vkctl
+# vkctl: the control CLI. It reads the socket's path from the same
+# configuration file as vkd, with vkd's own loader.
+sbin_PROGRAMS += vkctl/vkctl
+vkctl_vkctl_SOURCES = vkctl/vkctl.c \
+	src/vkd/vkd_config.c src/vkd/vkd_config.h src/vkd/vkd_control.h
+vkctl_vkctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/vkd
+vkctl_vkctl_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS)
+vkctl_vkctl_LDADD = $(INIH_LIBS)

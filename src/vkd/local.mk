@@ -7,6 +7,7 @@ sbin_PROGRAMS += src/vkd/vkd
 src_vkd_vkd_SOURCES = \
 	src/vkd/vkd_main.c \
 	src/vkd/vkd_config.c src/vkd/vkd_config.h \
+	src/vkd/vkd_control.c src/vkd/vkd_control.h \
 	src/vkd/vkd_counters.c src/vkd/vkd_counters.h \
 	src/vkd/vkd_listen.c src/vkd/vkd_listen.h \
 	src/vkd/vkd_log.c src/vkd/vkd_log.h \

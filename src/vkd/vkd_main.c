@@ -16,11 +16,10 @@
 #include <unistd.h>
 
 #include "vkd_config.h"
+#include "vkd_control.h"
 #include "vkd_log.h"
 #include "vkd_master.h"
 #include "vkd_module.h"
-
-#define VKD_DEFAULT_CONFIG VKD_SYSCONF_DIR "/vkd.ini"
 
 enum { EXIT_USAGE = 2 };
 

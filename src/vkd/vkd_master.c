@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vkd_control.h"
 #include "vkd_counters.h"
 #include "vkd_listen.h"
 #include "vkd_log.h"
@@ -79,6 +80,8 @@ struct master {
 	struct gen *pending; /* a reload's generation until it is ready */
 	struct vkd_listeners listeners;
 	struct vkd_counters counters;
+	struct vkd_control *control;
+	long started_ms;
 	int sigfd;
 	int ready_pipe[2];
 	unsigned next_gen;
@@ -176,6 +179,7 @@ static void __attribute__((noreturn)) worker_child(struct master *m, struct work
 
 	close(m->sigfd);
 	close(m->ready_pipe[0]);
+	vkd_control_close_fds(m->control);
 	/* Another generation's listener, if kept open here, would queue
 	 * connections that nobody accepts once that generation is gone. */
 	vkd_listeners_close_except(&m->listeners, g->fds, g->listener_count);
@@ -264,6 +268,19 @@ static void worker_signal(struct worker *w, int sig)
 		vkd_error("kill(%ld, %d): %s", (long)w->pid, sig, strerror(errno));
 }
 
+/* Append a message to a "\n"-separated list for a control client; err
+ * may be NULL (a reload from SIGHUP has nobody to tell). */
+static void err_add(char *err, size_t size, const char *message)
+{
+	size_t len;
+
+	if (!err || size == 0)
+		return;
+	len = strlen(err);
+	if (len + 1 < size)
+		snprintf(err + len, size - len, "%s%s", len ? "\n" : "", message);
+}
+
 /* ---- generations ---- */
 
 static void gen_free(struct master *m, struct gen *g)
@@ -287,10 +304,11 @@ static size_t config_listen_count(const struct vkd_config *config)
 }
 
 /* Get (bind or share) every listener of the configuration. */
-static int gen_bind(struct master *m, struct gen *g)
+static int gen_bind(struct master *m, struct gen *g, char *err, size_t size)
 {
 	const struct vkd_config *config = g->config;
 	const char *what = "";
+	char text[512];
 
 	for (size_t i = 0; i < config->app_count; i++) {
 		const struct vkd_app_config *app = &config->apps[i];
@@ -300,9 +318,12 @@ static int gen_bind(struct master *m, struct gen *g)
 
 			l = vkd_listeners_get(&m->listeners, &app->listen[j], app->backlog, &what);
 			if (!l) {
-				vkd_error("%s:%d: app %s: cannot listen on %s: %s: %s",
-					  config->path, app->listen[j].line, app->name,
-					  app->listen[j].text, what, strerror(errno));
+				snprintf(text, sizeof(text),
+					 "%s:%d: app %s: cannot listen on %s: %s: %s", config->path,
+					 app->listen[j].line, app->name, app->listen[j].text, what,
+					 strerror(errno));
+				vkd_error("%s", text);
+				err_add(err, size, text);
 				return -1;
 			}
 			g->listeners[g->listener_count] = l;
@@ -312,8 +333,9 @@ static int gen_bind(struct master *m, struct gen *g)
 	return 0;
 }
 
-/* A generation for `config` (owned from now on) with its listeners bound. */
-static struct gen *gen_create(struct master *m, struct vkd_config *config)
+/* A generation for `config` (owned from now on) with its listeners bound.
+ * Why it failed goes to the log and to err (may be NULL). */
+static struct gen *gen_create(struct master *m, struct vkd_config *config, char *err, size_t size)
 {
 	size_t listen_count = config_listen_count(config);
 	struct gen *g = calloc(1, sizeof(*g));
@@ -321,6 +343,7 @@ static struct gen *gen_create(struct master *m, struct vkd_config *config)
 	if (!g) {
 		vkd_config_free(config);
 		vkd_error("out of memory");
+		err_add(err, size, "out of memory");
 		return NULL;
 	}
 	g->config = config;
@@ -332,10 +355,11 @@ static struct gen *gen_create(struct master *m, struct vkd_config *config)
 	g->workers = calloc(g->worker_count, sizeof(*g->workers));
 	if (!g->listeners || !g->fds || !g->workers) {
 		vkd_error("out of memory");
+		err_add(err, size, "out of memory");
 		gen_free(m, g);
 		return NULL;
 	}
-	if (gen_bind(m, g) < 0) {
+	if (gen_bind(m, g, err, size) < 0) {
 		gen_free(m, g);
 		return NULL;
 	}
@@ -443,6 +467,7 @@ static void gen_activate(struct master *m, struct gen *g)
 	if (old)
 		gen_stop(m, old, SIGTERM);
 	master_announce_ready(m);
+	vkd_control_reload_done(m->control, g->number, NULL, now_ms());
 }
 
 /* ---- reload ---- */
@@ -467,58 +492,98 @@ static void reload_abandon(struct master *m, const char *why)
 	m->pending = NULL;
 	gen_stop(m, g, SIGTERM);
 	reload_done_badly(m, why);
+	vkd_control_reload_done(m->control, 0, why, now_ms());
 }
 
-static struct vkd_config *reload_config(struct master *m)
+/* Log an error and keep it for the control client. */
+static void reload_error(char *err, size_t size, const char *message)
+{
+	vkd_error("%s", message);
+	err_add(err, size, message);
+}
+
+static struct vkd_config *reload_config(struct master *m, char *err, size_t size)
 {
 	struct vkd_module_errors merrs = {0};
 	struct vkd_config_errors errs;
 	struct vkd_config *config;
+	char text[64];
 
 	config = vkd_config_load(m->path, &errs);
 	for (size_t i = 0; i < errs.count; i++)
-		vkd_error("%s", errs.messages[i]);
-	if (errs.dropped)
-		vkd_error("%zu more errors not shown", errs.dropped);
+		reload_error(err, size, errs.messages[i]);
+	if (errs.dropped) {
+		snprintf(text, sizeof(text), "%zu more errors not shown", errs.dropped);
+		reload_error(err, size, text);
+	}
+	if (!config && errs.count == 0) {
+		snprintf(text, sizeof(text), "%s", strerror(errno));
+		reload_error(err, size, text);
+	}
 	vkd_config_errors_free(&errs);
 	if (!config)
 		return NULL;
 	if (vkd_module_check(config, &merrs) == 0)
 		return config;
 	for (size_t i = 0; i < merrs.count; i++)
-		vkd_error("%s", merrs.messages[i]);
+		reload_error(err, size, merrs.messages[i]);
 	vkd_module_errors_free(&merrs);
 	vkd_config_free(config);
 	return NULL;
 }
 
-static void master_reload(struct master *m)
+/* The control socket is made once: say so when its keys change. */
+static void reload_check_control(const struct vkd_config *old, const struct vkd_config *config)
+{
+	const char *og = old->control_group ? old->control_group : "";
+	const char *ng = config->control_group ? config->control_group : "";
+
+	if (strcmp(old->control_path, config->control_path) != 0 ||
+	    old->control_mode != config->control_mode || strcmp(og, ng) != 0)
+		vkd_warn("reload: control, control_mode and control_group take effect at the "
+			 "next start; the control socket stays %s",
+			 old->control_path);
+}
+
+/*
+ * Start a reload: the new generation's number, or 0 when nothing changed,
+ * with the reason in err (may be NULL).
+ */
+static unsigned master_reload(struct master *m, char *err, size_t size)
 {
 	struct vkd_config *config;
 	struct gen *g;
 
-	if (m->stopping)
-		return;
+	if (m->stopping) {
+		err_add(err, size, "vkd is stopping");
+		return 0;
+	}
 	if (m->pending) {
 		vkd_warn("reload: generation %u is still starting; ignored", m->pending->number);
-		return;
+		if (err)
+			snprintf(err, size, "a reload is in progress: generation %u is starting",
+				 m->pending->number);
+		return 0;
 	}
 	vkd_info("reloading %s", m->path);
 	if (vkd_notify_reloading() < 0)
 		vkd_warn("sd_notify(RELOADING=1): %s", strerror(errno));
-	config = reload_config(m);
+	config = reload_config(m, err, size);
 	if (!config) {
 		reload_done_badly(m, "configuration or module errors");
-		return;
+		return 0;
 	}
-	g = gen_create(m, config);
+	if (m->current)
+		reload_check_control(m->current->config, config);
+	g = gen_create(m, config, err, size);
 	if (!g) {
 		reload_done_badly(m, "cannot listen");
-		return;
+		return 0;
 	}
 	g->deadline_ms = now_ms() + VKD_RELOAD_TIMEOUT_MS;
 	m->pending = g;
 	gen_start(m, g);
+	return g->number;
 }
 
 /* ---- events ---- */
@@ -602,6 +667,8 @@ static void master_stop(struct master *m, int sig)
 		 sig == SIGKILL ? "killing the workers" : "draining the workers");
 	if (!m->stopping && vkd_notify_stopping() < 0)
 		vkd_warn("sd_notify(STOPPING=1): %s", strerror(errno));
+	if (!m->stopping && m->pending)
+		vkd_control_reload_done(m->control, 0, "vkd is stopping", now_ms());
 	m->stopping = 1;
 	for (struct gen *g = m->gens, *next; g; g = next) {
 		next = g->next;
@@ -623,7 +690,7 @@ static void master_signal(struct master *m, int sig)
 		master_stop(m, SIGKILL);
 		break;
 	case SIGHUP:
-		master_reload(m);
+		master_reload(m, NULL, 0);
 		break;
 	case SIGUSR1:
 		vkd_log_reopen();
@@ -669,6 +736,7 @@ static void master_timers(struct master *m)
 		reload_abandon(m, "the new generation was not ready in time");
 	if (m->status_ms <= now)
 		master_status(m);
+	vkd_control_timers(m->control, now);
 }
 
 static long min_deadline(long a, long b)
@@ -680,7 +748,8 @@ static long min_deadline(long a, long b)
 static int master_timeout(const struct master *m)
 {
 	long next = m->status_ms;
-	long left;
+	long now = now_ms();
+	long left, control;
 
 	for (const struct gen *g = m->gens; g; g = g->next) {
 		for (unsigned i = 0; i < g->worker_count; i++) {
@@ -694,7 +763,10 @@ static int master_timeout(const struct master *m)
 	}
 	if (m->pending)
 		next = min_deadline(m->pending->deadline_ms, next);
-	left = next - now_ms();
+	control = vkd_control_timeout(m->control, now);
+	if (control >= 0)
+		next = min_deadline(now + control, next);
+	left = next - now;
 	if (left < 0)
 		return 0;
 	return left > 60000 ? 60000 : (int)left;
@@ -703,11 +775,13 @@ static int master_timeout(const struct master *m)
 static void master_loop(struct master *m)
 {
 	while (!(m->stopping && !m->gens)) {
-		struct pollfd pfd[2] = {
+		struct pollfd pfd[2 + VKD_CONTROL_POLLFDS] = {
 		    {.fd = m->sigfd, .events = POLLIN},
 		    {.fd = m->ready_pipe[0], .events = POLLIN},
 		};
-		int rc = poll(pfd, 2, master_timeout(m));
+		size_t n =
+		    2 + vkd_control_pollfds(m->control, pfd + 2, VKD_CONTROL_POLLFDS, now_ms());
+		int rc = poll(pfd, n, master_timeout(m));
 
 		if (rc < 0 && errno != EINTR) {
 			vkd_error("poll: %s", strerror(errno));
@@ -717,9 +791,66 @@ static void master_loop(struct master *m)
 			master_signals(m);
 		if (rc > 0 && pfd[1].revents)
 			master_ready_reports(m);
+		if (rc > 0)
+			vkd_control_handle(m->control, pfd + 2, n - 2, now_ms());
 		master_timers(m);
 	}
 }
+
+/* ---- the control socket's commands ---- */
+
+static void control_info(void *ctx, struct vkd_control_info *info)
+{
+	struct master *m = ctx;
+
+	info->pid = m->pid;
+	info->generation = m->current ? m->current->number : 0;
+	info->reloading = m->pending ? m->pending->number : 0;
+	info->stopping = m->stopping;
+	info->uptime_ms = now_ms() - m->started_ms;
+}
+
+static unsigned control_reload(void *ctx, char *err, size_t size)
+{
+	return master_reload(ctx, err, size);
+}
+
+static void control_stop(void *ctx)
+{
+	master_stop(ctx, SIGTERM);
+}
+
+static int control_kill(void *ctx, unsigned index, int sig, pid_t *pid, char *err, size_t size)
+{
+	struct master *m = ctx;
+	struct gen *g = m->current;
+	struct worker *w;
+
+	if (!g || index == 0 || index > g->worker_count) {
+		snprintf(err, size, "kill: no worker %u in generation %u (workers are 1 to %u)",
+			 index, g ? g->number : 0, g ? g->worker_count : 0);
+		return -1;
+	}
+	w = &g->workers[index - 1];
+	if (w->pid == 0) {
+		snprintf(err, size, "kill: worker %u (gen %u) is not running", index, g->number);
+		return -1;
+	}
+	if (kill(w->pid, sig) < 0) {
+		snprintf(err, size, "kill: worker %u pid %ld: %s", index, (long)w->pid,
+			 strerror(errno));
+		return -1;
+	}
+	*pid = w->pid;
+	return 0;
+}
+
+static const struct vkd_control_ops control_ops = {
+    .info = control_info,
+    .reload = control_reload,
+    .stop = control_stop,
+    .kill = control_kill,
+};
 
 /* ---- setup ---- */
 
@@ -748,6 +879,7 @@ static int master_setup(struct master *m)
 {
 	m->sigfd = m->ready_pipe[0] = m->ready_pipe[1] = -1;
 	m->pid = getpid();
+	m->started_ms = now_ms();
 	srandom((unsigned)m->pid ^ (unsigned)time(NULL));
 	if (master_setup_signals(m) < 0) {
 		vkd_error("signals: %s", strerror(errno));
@@ -772,6 +904,7 @@ static void master_cleanup(struct master *m)
 		m->gens = g->next;
 		gen_free(m, g);
 	}
+	vkd_control_close(m->control);
 	vkd_listeners_free(&m->listeners);
 	vkd_counters_unmap(&m->counters);
 	if (m->sigfd >= 0)
@@ -785,6 +918,7 @@ static void master_cleanup(struct master *m)
 int vkd_master_run(const char *path, struct vkd_config *config, char **argv)
 {
 	struct master m = {.path = path, .argv = argv};
+	char err[512];
 	int status = 1;
 
 	vkd_log_set_level(config->log_level);
@@ -792,9 +926,17 @@ int vkd_master_run(const char *path, struct vkd_config *config, char **argv)
 		vkd_config_free(config);
 		goto out;
 	}
-	m.current = gen_create(&m, config);
+	m.current = gen_create(&m, config, NULL, 0);
 	if (!m.current)
 		goto out;
+	/* After the listeners (a bind error is the likelier one), before the
+	 * workers, so that READY=1 means vkctl can talk to us. */
+	m.control =
+	    vkd_control_open(m.current->config, &m.counters, &control_ops, &m, err, sizeof(err));
+	if (!m.control) {
+		vkd_error("%s", err);
+		goto out;
+	}
 	gen_start(&m, m.current);
 	master_status(&m);
 	master_loop(&m);

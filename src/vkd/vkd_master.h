@@ -14,7 +14,10 @@
  *    drains. On any error nothing changes;
  *  - SIGTERM and SIGINT drain every worker and exit 0 when all are gone
  *    (stragglers are killed after drain_timeout); SIGQUIT kills the
- *    workers and exits at once; SIGUSR1 reopens the logs.
+ *    workers and exits at once; SIGUSR1 reopens the logs;
+ *  - the control socket (vkd_control), opened once the listeners are
+ *    bound, serves vkctl: status from the counters, reload (answered when
+ *    it started or, with `wait`, when it ended), stop, and kill N.
  *
  * The service manager hears READY=1, RELOADING=1, STOPPING=1 and STATUS=
  * through vkd_notify.

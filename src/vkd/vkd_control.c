@@ -1,0 +1,1137 @@
+/*
+ * vkd_control: the master's control socket; see vkd_control.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vkd_control.h"
+#include "vkd_counters.h"
+#include "vkd_log.h"
+
+#define CONTROL_BACKLOG 64
+/* Accepts per wake-up, so that a flood cannot starve the master's loop. */
+#define CONTROL_ACCEPT_BURST 16
+/* After EMFILE and the like the socket stays readable: rest before retrying. */
+#define CONTROL_PAUSE_MS 100L
+/* Unread bytes discarded before a close, so that the peer sees EOF after
+ * its reply rather than ECONNRESET (Linux resets when input is left). */
+#define CONTROL_DISCARD_MAX 65536
+/* A `reload wait` is answered by the reload's end, which the master bounds
+ * (60 s); this only guards against a reload that never reports. */
+#define CONTROL_WAIT_MS 80000L
+#define CONTROL_ERROR_MAX 4096
+#define CONTROL_WORDS_MAX 8
+/* Bytes of a bad word quoted back in an error. */
+#define CONTROL_SHOW 64
+#define CONTROL_PWBUF 16384
+
+enum client_state {
+	CLIENT_FREE = 0,
+	CLIENT_READ,  /* waiting for the request line */
+	CLIENT_WAIT,  /* `reload wait`: until vkd_control_reload_done() */
+	CLIENT_WRITE, /* sending the reply */
+};
+
+struct client {
+	enum client_state state;
+	int fd;
+	pid_t pid; /* the peer's, for logs */
+	uid_t uid;
+	long deadline_ms;
+	size_t len;
+	char line[VKD_CONTROL_LINE_MAX + 1];
+	char *reply;
+	size_t reply_len;
+	size_t reply_off;
+	int reply_static; /* reply is not ours to free */
+};
+
+struct vkd_control {
+	int fd;
+	char *path;
+	dev_t dev; /* of the file we made: unlink only that one */
+	ino_t ino;
+	uid_t uid; /* the master's */
+	gid_t gid; /* control_group's, or (gid_t)-1 */
+	const struct vkd_counters *counters;
+	const struct vkd_control_ops *ops;
+	void *ctx;
+	long pause_until_ms;
+	struct client clients[VKD_CONTROL_CLIENTS_MAX];
+};
+
+static const char oom_reply[] = "{\"ok\":false,\"error\":\"out of memory\"}\n";
+
+/* ---- JSON output ---- */
+
+/* A growing string; after a failed allocation it only remembers that. */
+struct jbuf {
+	char *data;
+	size_t len;
+	size_t size;
+	int failed;
+};
+
+static int jb_reserve(struct jbuf *b, size_t more)
+{
+	size_t size;
+	char *data;
+
+	if (b->failed)
+		return -1;
+	if (b->len + more < b->size)
+		return 0;
+	size = b->size ? b->size : 256;
+	while (size <= b->len + more)
+		size *= 2;
+	data = realloc(b->data, size);
+	if (!data) {
+		b->failed = 1;
+		return -1;
+	}
+	b->data = data;
+	b->size = size;
+	return 0;
+}
+
+static void jb_mem(struct jbuf *b, const char *s, size_t n)
+{
+	if (jb_reserve(b, n) < 0)
+		return;
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+static void jb_raw(struct jbuf *b, const char *s)
+{
+	jb_mem(b, s, strlen(s));
+}
+
+/*
+ * A JSON string. Everything outside printable ASCII is escaped, bytes of
+ * 0x80 and up as \u00XX: the output is ASCII and valid JSON whatever a
+ * client sent us to quote back.
+ */
+static void jb_str(struct jbuf *b, const char *s)
+{
+	jb_raw(b, "\"");
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		char esc[8];
+
+		if (*p == '"' || *p == '\\') {
+			esc[0] = '\\';
+			esc[1] = (char)*p;
+			jb_mem(b, esc, 2);
+		} else if (*p == '\n') {
+			jb_raw(b, "\\n");
+		} else if (*p == '\t') {
+			jb_raw(b, "\\t");
+		} else if (*p < 0x20 || *p >= 0x7f) {
+			snprintf(esc, sizeof(esc), "\\u%04x", *p);
+			jb_raw(b, esc);
+		} else {
+			jb_mem(b, (const char *)p, 1);
+		}
+	}
+	jb_raw(b, "\"");
+}
+
+/* `"key":`, after a comma unless it opens its object. */
+static void jb_key(struct jbuf *b, const char *key)
+{
+	if (b->len && b->data[b->len - 1] != '{' && b->data[b->len - 1] != '[')
+		jb_raw(b, ",");
+	jb_str(b, key);
+	jb_raw(b, ":");
+}
+
+static void jb_u64(struct jbuf *b, const char *key, uint64_t value)
+{
+	char num[24];
+
+	jb_key(b, key);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)value);
+	jb_raw(b, num);
+}
+
+static void jb_string(struct jbuf *b, const char *key, const char *value)
+{
+	jb_key(b, key);
+	jb_str(b, value);
+}
+
+static void jb_bool(struct jbuf *b, const char *key, int value)
+{
+	jb_key(b, key);
+	jb_raw(b, value ? "true" : "false");
+}
+
+/* ---- clients ---- */
+
+/* Close, after discarding what the peer sent beyond its line. */
+static void client_end(struct client *c)
+{
+	char sink[4096];
+	size_t total = 0;
+	ssize_t n;
+
+	while (total < CONTROL_DISCARD_MAX &&
+	       (n = recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT)) > 0)
+		total += (size_t)n;
+	if (close(c->fd) < 0 && errno != EINTR)
+		vkd_debug("control: close: %s", strerror(errno));
+	if (!c->reply_static)
+		free(c->reply);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+/* Send what is left of the reply; end the client once all of it went. */
+static void client_write(struct client *c, long now)
+{
+	while (c->reply_off < c->reply_len) {
+		ssize_t n = send(c->fd, c->reply + c->reply_off, c->reply_len - c->reply_off,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (c->state != CLIENT_WRITE)
+				c->deadline_ms = now + VKD_CONTROL_TIMEOUT_MS;
+			c->state = CLIENT_WRITE;
+			return;
+		}
+		if (n < 0) {
+			/* The peer left: nobody to tell. */
+			vkd_debug("control: reply to pid %ld: %s", (long)c->pid, strerror(errno));
+			break;
+		}
+		c->reply_off += (size_t)n;
+	}
+	client_end(c);
+}
+
+/* Take the object in b as the reply (freeing b's buffer) and send it. */
+static void client_reply(struct client *c, struct jbuf *b, long now)
+{
+	jb_raw(b, "\n");
+	if (b->failed) {
+		free(b->data);
+		c->reply = (char *)oom_reply;
+		c->reply_len = sizeof(oom_reply) - 1;
+		c->reply_static = 1;
+	} else {
+		c->reply = b->data;
+		c->reply_len = b->len;
+	}
+	c->reply_off = 0;
+	client_write(c, now);
+}
+
+static void __attribute__((format(printf, 3, 4)))
+client_error(struct client *c, long now, const char *format, ...)
+{
+	char text[CONTROL_ERROR_MAX];
+	struct jbuf b = {0};
+	va_list ap;
+
+	va_start(ap, format);
+	vsnprintf(text, sizeof(text), format, ap);
+	va_end(ap);
+	jb_raw(&b, "{");
+	jb_bool(&b, "ok", 0);
+	jb_string(&b, "error", text);
+	jb_raw(&b, "}");
+	client_reply(c, &b, now);
+}
+
+/* ---- commands ---- */
+
+static const char *slot_state_name(uint32_t state)
+{
+	switch (state) {
+	case VKD_SLOT_STARTING:
+		return "starting";
+	case VKD_SLOT_READY:
+		return "ready";
+	case VKD_SLOT_DRAINING:
+		return "draining";
+	default:
+		return "free";
+	}
+}
+
+static int slot_order(const void *a, const void *b)
+{
+	const struct vkd_slot *x = *(const struct vkd_slot *const *)a;
+	const struct vkd_slot *y = *(const struct vkd_slot *const *)b;
+
+	if (x->generation != y->generation)
+		return x->generation < y->generation ? -1 : 1;
+	if (x->index != y->index)
+		return x->index < y->index ? -1 : 1;
+	return 0;
+}
+
+/* Sums for "totals", in the order they are printed. */
+struct sums {
+	uint64_t workers, ready, draining, restarts, connections, connections_total, faults;
+	uint64_t bytes_in, bytes_out, refused;
+};
+
+static void status_worker(struct jbuf *b, const struct vkd_slot *s, struct sums *t)
+{
+	uint32_t state = vkd_slot_state(s);
+	uint64_t restarts = vkd_slot_read(&s->restarts);
+	uint64_t now = vkd_slot_read(&s->stats.procs_now);
+	uint64_t total = vkd_slot_read(&s->stats.accepted);
+	uint64_t faults = vkd_slot_read(&s->stats.faults);
+	uint64_t in = vkd_slot_read(&s->stats.bytes_in);
+	uint64_t out = vkd_slot_read(&s->stats.bytes_out);
+	uint64_t refused = vkd_slot_read(&s->stats.refused);
+
+	jb_raw(b, b->data && b->data[b->len - 1] == '[' ? "{" : ",{");
+	jb_u64(b, "index", s->index);
+	jb_u64(b, "pid", (uint64_t)__atomic_load_n(&s->pid, __ATOMIC_RELAXED));
+	jb_u64(b, "generation", s->generation);
+	jb_string(b, "state", slot_state_name(state));
+	jb_u64(b, "restarts", restarts);
+	jb_u64(b, "connections", now);
+	jb_u64(b, "connections_total", total);
+	jb_u64(b, "faults", faults);
+	jb_u64(b, "bytes_in", in);
+	jb_u64(b, "bytes_out", out);
+	jb_u64(b, "refused", refused);
+	jb_raw(b, "}");
+	t->workers++;
+	t->ready += state == VKD_SLOT_READY;
+	t->draining += state == VKD_SLOT_DRAINING;
+	t->restarts += restarts;
+	t->connections += now;
+	t->connections_total += total;
+	t->faults += faults;
+	t->bytes_in += in;
+	t->bytes_out += out;
+	t->refused += refused;
+}
+
+static void status_totals(struct jbuf *b, const struct sums *t)
+{
+	jb_key(b, "totals");
+	jb_raw(b, "{");
+	jb_u64(b, "workers", t->workers);
+	jb_u64(b, "ready", t->ready);
+	jb_u64(b, "draining", t->draining);
+	jb_u64(b, "restarts", t->restarts);
+	jb_u64(b, "connections", t->connections);
+	jb_u64(b, "connections_total", t->connections_total);
+	jb_u64(b, "faults", t->faults);
+	jb_u64(b, "bytes_in", t->bytes_in);
+	jb_u64(b, "bytes_out", t->bytes_out);
+	jb_u64(b, "refused", t->refused);
+	jb_raw(b, "}");
+}
+
+/* The slots in use, in status order. Only the master frees or takes
+ * slots, and it is us: the list cannot change while we read it. */
+static const struct vkd_slot **status_slots(const struct vkd_counters *counters, size_t *count)
+{
+	const struct vkd_slot **list = calloc(counters->count ? counters->count : 1, sizeof(*list));
+	size_t n = 0;
+
+	if (!list)
+		return NULL;
+	for (size_t i = 0; i < counters->count; i++)
+		if (vkd_slot_state(&counters->slots[i]) != VKD_SLOT_FREE)
+			list[n++] = &counters->slots[i];
+	qsort(list, n, sizeof(*list), slot_order);
+	*count = n;
+	return list;
+}
+
+static void cmd_status(struct vkd_control *ctl, struct client *c, long now)
+{
+	struct vkd_control_info info = {0};
+	const struct vkd_slot **slots;
+	struct sums sums = {0};
+	struct jbuf b = {0};
+	size_t count = 0;
+
+	ctl->ops->info(ctl->ctx, &info);
+	slots = status_slots(ctl->counters, &count);
+	if (!slots) {
+		client_error(c, now, "out of memory");
+		return;
+	}
+	jb_raw(&b, "{");
+	jb_bool(&b, "ok", 1);
+	jb_string(&b, "version", PACKAGE_VERSION);
+	jb_u64(&b, "pid", (uint64_t)info.pid);
+	jb_u64(&b, "generation", info.generation);
+	jb_u64(&b, "reloading", info.reloading);
+	jb_bool(&b, "stopping", info.stopping);
+	jb_u64(&b, "uptime_s", (uint64_t)(info.uptime_ms > 0 ? info.uptime_ms / 1000 : 0));
+	jb_key(&b, "workers");
+	jb_raw(&b, "[");
+	for (size_t i = 0; i < count; i++)
+		status_worker(&b, slots[i], &sums);
+	jb_raw(&b, "]");
+	status_totals(&b, &sums);
+	jb_raw(&b, "}");
+	free(slots);
+	client_reply(c, &b, now);
+}
+
+static void reply_generation(struct client *c, unsigned generation, const char *state, long now)
+{
+	struct jbuf b = {0};
+
+	jb_raw(&b, "{");
+	jb_bool(&b, "ok", 1);
+	jb_u64(&b, "generation", generation);
+	if (state)
+		jb_string(&b, "state", state);
+	jb_raw(&b, "}");
+	client_reply(c, &b, now);
+}
+
+static void cmd_reload(struct vkd_control *ctl, struct client *c, char **argv, int argc, long now)
+{
+	char err[CONTROL_ERROR_MAX] = "";
+	int wait = argc == 2;
+	unsigned generation;
+
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "wait") != 0)) {
+		client_error(c, now, "reload: unexpected argument '%.*s' (usage: reload [wait])",
+			     CONTROL_SHOW, argv[argc == 2 ? 1 : 2]);
+		return;
+	}
+	vkd_info("control: reload%s asked by pid %ld uid %ld", wait ? " wait" : "", (long)c->pid,
+		 (long)c->uid);
+	/* Waiting before the call, so that an end reported from inside it
+	 * still finds this client. */
+	c->state = CLIENT_WAIT;
+	c->deadline_ms = now + CONTROL_WAIT_MS;
+	generation = ctl->ops->reload(ctl->ctx, err, sizeof(err));
+	if (c->state != CLIENT_WAIT)
+		return;
+	if (generation == 0)
+		client_error(c, now, "%s", err[0] ? err : "reload failed");
+	else if (!wait)
+		reply_generation(c, generation, "starting", now);
+}
+
+static void cmd_stop(struct vkd_control *ctl, struct client *c, char **argv, int argc, long now)
+{
+	struct jbuf b = {0};
+
+	if (argc > 1) {
+		client_error(c, now, "stop: unexpected argument '%.*s'", CONTROL_SHOW, argv[1]);
+		return;
+	}
+	vkd_info("control: stop asked by pid %ld uid %ld", (long)c->pid, (long)c->uid);
+	jb_raw(&b, "{\"ok\":true}");
+	client_reply(c, &b, now);
+	ctl->ops->stop(ctl->ctx);
+}
+
+/* Decimal digits only, no sign, no overflow. */
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long n = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		if (n > (max - (unsigned long)(*s - '0')) / 10)
+			return -1;
+		n = n * 10 + (unsigned long)(*s - '0');
+	}
+	*out = n;
+	return 0;
+}
+
+/* "TERM", "sigterm", "15": the signal number, or -1. */
+static int parse_signal(const char *s)
+{
+	unsigned long n;
+
+	if (parse_uint(s, (unsigned long)SIGRTMAX, &n) == 0)
+		return n >= 1 ? (int)n : -1;
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (int sig = 1; sig < NSIG; sig++) {
+		const char *name = sigabbrev_np(sig);
+
+		if (name && strcasecmp(name, s) == 0)
+			return sig;
+	}
+	return -1;
+}
+
+static void cmd_kill(struct vkd_control *ctl, struct client *c, char **argv, int argc, long now)
+{
+	char err[CONTROL_ERROR_MAX] = "";
+	struct jbuf b = {0};
+	const char *name;
+	unsigned long index;
+	int sig = SIGTERM;
+	pid_t pid = 0;
+	char num[16];
+
+	if (argc < 2 || argc > 3) {
+		client_error(c, now,
+			     "kill: expected a worker number and an optional signal "
+			     "(usage: kill N [SIGNAL])");
+		return;
+	}
+	if (parse_uint(argv[1], UINT_MAX, &index) < 0) {
+		client_error(c, now, "kill: bad worker number '%.*s'", CONTROL_SHOW, argv[1]);
+		return;
+	}
+	if (argc == 3 && (sig = parse_signal(argv[2])) < 0) {
+		client_error(c, now, "kill: unknown signal '%.*s'", CONTROL_SHOW, argv[2]);
+		return;
+	}
+	if (ctl->ops->kill(ctl->ctx, (unsigned)index, sig, &pid, err, sizeof(err)) < 0) {
+		client_error(c, now, "%s", err[0] ? err : "kill failed");
+		return;
+	}
+	name = sigabbrev_np(sig);
+	if (!name) {
+		snprintf(num, sizeof(num), "%d", sig);
+		name = num;
+	}
+	vkd_info("control: SIG%s sent to worker %lu pid %ld, asked by pid %ld uid %ld", name, index,
+		 (long)pid, (long)c->pid, (long)c->uid);
+	jb_raw(&b, "{");
+	jb_bool(&b, "ok", 1);
+	jb_u64(&b, "worker", index);
+	jb_u64(&b, "pid", (uint64_t)pid);
+	jb_string(&b, "signal", name);
+	jb_raw(&b, "}");
+	client_reply(c, &b, now);
+}
+
+static void cmd_version(struct client *c, char **argv, int argc, long now)
+{
+	struct jbuf b = {0};
+
+	if (argc > 1) {
+		client_error(c, now, "version: unexpected argument '%.*s'", CONTROL_SHOW, argv[1]);
+		return;
+	}
+	jb_raw(&b, "{");
+	jb_bool(&b, "ok", 1);
+	jb_string(&b, "version", PACKAGE_VERSION);
+	jb_raw(&b, "}");
+	client_reply(c, &b, now);
+}
+
+/* Split on spaces and tabs, in place. Returns the count, or -1 if too many. */
+static int split_words(char *line, char **argv)
+{
+	char *save = NULL;
+	int argc = 0;
+
+	for (char *p = strtok_r(line, " \t", &save); p; p = strtok_r(NULL, " \t", &save)) {
+		if (argc == CONTROL_WORDS_MAX)
+			return -1;
+		argv[argc++] = p;
+	}
+	return argc;
+}
+
+static void client_command(struct vkd_control *ctl, struct client *c, char *line, long now)
+{
+	char *argv[CONTROL_WORDS_MAX];
+	int argc = split_words(line, argv);
+
+	if (argc < 0) {
+		client_error(c, now, "too many words in the request (at most %d)",
+			     CONTROL_WORDS_MAX);
+		return;
+	}
+	if (argc == 0) {
+		client_error(c, now, "empty request");
+		return;
+	}
+	vkd_debug("control: '%.*s' from pid %ld uid %ld", CONTROL_SHOW, argv[0], (long)c->pid,
+		  (long)c->uid);
+	if (strcmp(argv[0], "status") == 0 && argc == 1)
+		cmd_status(ctl, c, now);
+	else if (strcmp(argv[0], "status") == 0)
+		client_error(c, now, "status: unexpected argument '%.*s'", CONTROL_SHOW, argv[1]);
+	else if (strcmp(argv[0], "reload") == 0)
+		cmd_reload(ctl, c, argv, argc, now);
+	else if (strcmp(argv[0], "stop") == 0)
+		cmd_stop(ctl, c, argv, argc, now);
+	else if (strcmp(argv[0], "kill") == 0)
+		cmd_kill(ctl, c, argv, argc, now);
+	else if (strcmp(argv[0], "version") == 0)
+		cmd_version(c, argv, argc, now);
+	else
+		client_error(c, now, "unknown command '%.*s'", CONTROL_SHOW, argv[0]);
+}
+
+/* The line is c->line[0..len), without its newline. */
+static void client_request(struct vkd_control *ctl, struct client *c, size_t len, long now)
+{
+	char *line = c->line;
+
+	if (len && line[len - 1] == '\r')
+		len--;
+	line[len] = '\0';
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)line[i];
+
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+			client_error(
+			    c, now, "the request is not a line of text (byte 0x%02x at offset %zu)",
+			    ch, i);
+			return;
+		}
+	}
+	client_command(ctl, c, line, now);
+}
+
+static void client_read(struct vkd_control *ctl, struct client *c, long now)
+{
+	size_t room = VKD_CONTROL_LINE_MAX - c->len;
+	ssize_t n;
+	char *nl;
+
+	do
+		n = recv(c->fd, c->line + c->len, room, MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	if (n < 0) {
+		vkd_debug("control: read from pid %ld: %s", (long)c->pid, strerror(errno));
+		client_end(c);
+		return;
+	}
+	/* End of file ends the line too: `printf status | nc -U` works. */
+	if (n == 0) {
+		client_request(ctl, c, c->len, now);
+		return;
+	}
+	nl = memchr(c->line + c->len, '\n', (size_t)n);
+	c->len += (size_t)n;
+	if (nl) {
+		client_request(ctl, c, (size_t)(nl - c->line), now);
+		return;
+	}
+	if (c->len == VKD_CONTROL_LINE_MAX)
+		client_error(c, now, "request line too long (at most %d bytes with the newline)",
+			     VKD_CONTROL_LINE_MAX);
+}
+
+static void client_event(struct vkd_control *ctl, struct client *c, short revents, long now)
+{
+	switch (c->state) {
+	case CLIENT_READ:
+		if (revents & (POLLIN | POLLHUP | POLLERR))
+			client_read(ctl, c, now);
+		break;
+	case CLIENT_WRITE:
+		if (revents & (POLLOUT | POLLHUP | POLLERR))
+			client_write(c, now);
+		break;
+	case CLIENT_WAIT:
+		/* Only hang-ups are polled for: the waiter left. */
+		if (revents & (POLLHUP | POLLERR)) {
+			vkd_debug("control: pid %ld stopped waiting for the reload", (long)c->pid);
+			client_end(c);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- accepting ---- */
+
+/*
+ * Whether the user `uid` (primary group `gid`) has `want` in its groups.
+ * The lookups go through NSS and may be slow where users are remote; they
+ * are only made for a peer that is neither root nor our user, when
+ * control_group is set, and the group id alone did not decide.
+ */
+static int user_in_group(uid_t uid, gid_t gid, gid_t want)
+{
+	struct passwd pw, *found = NULL;
+	char *buf = malloc(CONTROL_PWBUF);
+	gid_t groups[64], *list = groups;
+	int n = 64, member = 0;
+
+	if (!buf)
+		return 0;
+	if (getpwuid_r(uid, &pw, buf, CONTROL_PWBUF, &found) != 0 || !found)
+		goto out;
+	if (getgrouplist(pw.pw_name, gid, list, &n) < 0) {
+		/* n is now the real count: try again with room for all. */
+		list = calloc((size_t)n, sizeof(*list));
+		if (!list || getgrouplist(pw.pw_name, gid, list, &n) < 0)
+			goto out;
+	}
+	for (int i = 0; i < n && !member; i++)
+		member = list[i] == want;
+out:
+	if (list != groups)
+		free(list);
+	free(buf);
+	return member;
+}
+
+static int peer_allowed(const struct vkd_control *ctl, const struct ucred *cred)
+{
+	if (cred->uid == 0 || cred->uid == ctl->uid)
+		return 1;
+	if (ctl->gid == (gid_t)-1)
+		return 0;
+	if (cred->gid == ctl->gid)
+		return 1;
+	return user_in_group(cred->uid, cred->gid, ctl->gid);
+}
+
+/* A one-shot answer to a connection that gets no client slot. Fresh
+ * sockets have room for it, so one non-blocking send does. */
+static void refuse(int fd, const char *reply)
+{
+	if (send(fd, reply, strlen(reply), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		vkd_debug("control: refusal not sent: %s", strerror(errno));
+	if (close(fd) < 0 && errno != EINTR)
+		vkd_debug("control: close: %s", strerror(errno));
+}
+
+static struct client *client_free_slot(struct vkd_control *ctl)
+{
+	for (size_t i = 0; i < VKD_CONTROL_CLIENTS_MAX; i++)
+		if (ctl->clients[i].state == CLIENT_FREE)
+			return &ctl->clients[i];
+	return NULL;
+}
+
+static void control_admit(struct vkd_control *ctl, int fd, long now)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct client *c;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		vkd_warn("control: SO_PEERCRED: %s", strerror(errno));
+		refuse(fd, "{\"ok\":false,\"error\":\"cannot identify the peer\"}\n");
+		return;
+	}
+	if (!peer_allowed(ctl, &cred)) {
+		vkd_warn("control: refused pid %ld uid %ld gid %ld: not allowed", (long)cred.pid,
+			 (long)cred.uid, (long)cred.gid);
+		refuse(fd, "{\"ok\":false,\"error\":\"permission denied\"}\n");
+		return;
+	}
+	c = client_free_slot(ctl);
+	if (!c) {
+		vkd_warn("control: %d connections already: refused pid %ld",
+			 VKD_CONTROL_CLIENTS_MAX, (long)cred.pid);
+		refuse(fd, "{\"ok\":false,\"error\":\"busy: too many control connections\"}\n");
+		return;
+	}
+	memset(c, 0, sizeof(*c));
+	c->state = CLIENT_READ;
+	c->fd = fd;
+	c->pid = cred.pid;
+	c->uid = cred.uid;
+	c->deadline_ms = now + VKD_CONTROL_TIMEOUT_MS;
+}
+
+static void control_accept(struct vkd_control *ctl, long now)
+{
+	for (int i = 0; i < CONTROL_ACCEPT_BURST; i++) {
+		int fd = accept4(ctl->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			control_admit(ctl, fd, now);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		/* Out of descriptors or memory: the connection stays queued. */
+		vkd_warn("control: accept: %s", strerror(errno));
+		ctl->pause_until_ms = now + CONTROL_PAUSE_MS;
+		return;
+	}
+}
+
+/* ---- the socket ---- */
+
+static void __attribute__((format(printf, 3, 4)))
+say(char *err, size_t size, const char *format, ...)
+{
+	va_list ap;
+
+	va_start(ap, format);
+	vsnprintf(err, size, format, ap);
+	va_end(ap);
+}
+
+/* Connect to path without blocking: 0 if something answers, else -1. */
+static int control_probe(const struct sockaddr_un *sun)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int rc, saved;
+
+	if (fd < 0)
+		return -1;
+	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	saved = errno;
+	close(fd);
+	/* EAGAIN: a listener whose queue is full still answers. */
+	if (rc == 0 || saved == EAGAIN)
+		return 0;
+	errno = saved;
+	return -1;
+}
+
+/* Clear the way for bind(): nothing there, or a stale socket removed. */
+static int control_clear(const struct sockaddr_un *sun, char *err, size_t size)
+{
+	const char *path = sun->sun_path;
+	struct stat st;
+
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		say(err, size, "control socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		errno = EEXIST;
+		say(err, size, "control socket %s: exists and is not a socket", path);
+		return -1;
+	}
+	if (control_probe(sun) == 0) {
+		errno = EADDRINUSE;
+		say(err, size, "control socket %s: another vkd answers on it", path);
+		return -1;
+	}
+	if (errno != ECONNREFUSED) {
+		say(err, size, "control socket %s: cannot tell whether it is in use: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		say(err, size, "control socket %s: removing the stale socket: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	vkd_info("control socket %s: removed a stale socket", path);
+	return 0;
+}
+
+/* Make the socket's folder when it is missing (only the last level:
+ * /run/vkd under a fresh /run, without systemd's RuntimeDirectory=). */
+static int control_mkdir(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return -1;
+	*slash = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* bind() under a umask that leaves the file 0600 until chmod says more. */
+static int control_bind(int fd, const struct sockaddr_un *sun)
+{
+	mode_t old = umask(0177);
+	int rc = bind(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	int saved = errno;
+
+	if (rc < 0 && saved == ENOENT && control_mkdir(sun->sun_path) == 0) {
+		rc = bind(fd, (const struct sockaddr *)sun, sizeof(*sun));
+		saved = errno;
+	}
+	umask(old);
+	errno = saved;
+	return rc;
+}
+
+/* Group, then mode, then listen; remember which file is ours. */
+static int control_setup(struct vkd_control *ctl, const struct vkd_config *config,
+			 const char **what)
+{
+	struct stat st;
+
+	*what = "chown";
+	if (ctl->gid != (gid_t)-1 && lchown(ctl->path, (uid_t)-1, ctl->gid) < 0)
+		return -1;
+	*what = "chmod";
+	if (chmod(ctl->path, config->control_mode) < 0)
+		return -1;
+	*what = "stat";
+	if (lstat(ctl->path, &st) < 0)
+		return -1;
+	ctl->dev = st.st_dev;
+	ctl->ino = st.st_ino;
+	*what = "listen";
+	return listen(ctl->fd, CONTROL_BACKLOG);
+}
+
+static int control_listen(struct vkd_control *ctl, const struct vkd_config *config, char *err,
+			  size_t size)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	const char *what = "socket";
+	int saved;
+
+	if (strlen(ctl->path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		say(err, size, "control socket %s: path too long", ctl->path);
+		return -1;
+	}
+	memcpy(sun.sun_path, ctl->path, strlen(ctl->path) + 1);
+	if (control_clear(&sun, err, size) < 0)
+		return -1;
+	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (ctl->fd < 0)
+		goto fail;
+	what = "bind";
+	if (control_bind(ctl->fd, &sun) < 0)
+		goto fail;
+	if (control_setup(ctl, config, &what) == 0)
+		return 0;
+	saved = errno;
+	unlink(ctl->path);
+	errno = saved;
+fail:
+	saved = errno;
+	say(err, size, "control socket %s: %s: %s", ctl->path, what, strerror(saved));
+	errno = saved;
+	return -1;
+}
+
+struct vkd_control *vkd_control_open(const struct vkd_config *config,
+				     const struct vkd_counters *counters,
+				     const struct vkd_control_ops *ops, void *ctx, char *err,
+				     size_t size)
+{
+	struct vkd_control *ctl = calloc(1, sizeof(*ctl));
+	int saved;
+
+	if (!ctl) {
+		say(err, size, "control socket: out of memory");
+		return NULL;
+	}
+	ctl->fd = -1;
+	for (size_t i = 0; i < VKD_CONTROL_CLIENTS_MAX; i++)
+		ctl->clients[i].fd = -1;
+	ctl->uid = geteuid();
+	ctl->gid = config->control_group ? config->control_gid : (gid_t)-1;
+	ctl->counters = counters;
+	ctl->ops = ops;
+	ctl->ctx = ctx;
+	ctl->path = strdup(config->control_path);
+	if (!ctl->path) {
+		say(err, size, "control socket: out of memory");
+		free(ctl);
+		return NULL;
+	}
+	if (control_listen(ctl, config, err, size) < 0) {
+		saved = errno;
+		if (ctl->fd >= 0)
+			close(ctl->fd);
+		free(ctl->path);
+		free(ctl);
+		errno = saved;
+		return NULL;
+	}
+	vkd_info("control socket %s (mode %04o%s%s)", ctl->path, (unsigned)config->control_mode,
+		 config->control_group ? ", group " : "",
+		 config->control_group ? config->control_group : "");
+	return ctl;
+}
+
+void vkd_control_close(struct vkd_control *ctl)
+{
+	struct stat st;
+
+	if (!ctl)
+		return;
+	for (size_t i = 0; i < VKD_CONTROL_CLIENTS_MAX; i++)
+		if (ctl->clients[i].state != CLIENT_FREE)
+			client_end(&ctl->clients[i]);
+	if (ctl->fd >= 0 && close(ctl->fd) < 0 && errno != EINTR)
+		vkd_debug("control: close: %s", strerror(errno));
+	/* Someone may have put another file there since: leave theirs alone. */
+	if (lstat(ctl->path, &st) == 0 && st.st_dev == ctl->dev && st.st_ino == ctl->ino &&
+	    unlink(ctl->path) < 0)
+		vkd_warn("control socket %s: unlink: %s", ctl->path, strerror(errno));
+	free(ctl->path);
+	free(ctl);
+}
+
+void vkd_control_close_fds(struct vkd_control *ctl)
+{
+	if (!ctl)
+		return;
+	for (size_t i = 0; i < VKD_CONTROL_CLIENTS_MAX; i++)
+		if (ctl->clients[i].state != CLIENT_FREE)
+			close(ctl->clients[i].fd);
+	close(ctl->fd);
+}
+
+/* ---- the master's loop ---- */
+
+/* A waiter polls for nothing: POLLHUP, always reported, says it left. */
+static short client_events(const struct client *c)
+{
+	switch (c->state) {
+	case CLIENT_READ:
+		return POLLIN;
+	case CLIENT_WRITE:
+		return POLLOUT;
+	default:
+		return 0;
+	}
+}
+
+size_t vkd_control_pollfds(struct vkd_control *ctl, struct pollfd *pfd, size_t max, long now)
+{
+	size_t n = 0;
+
+	if (!ctl)
+		return 0;
+	for (size_t i = 0; i < VKD_CONTROL_CLIENTS_MAX && n < max; i++) {
+		const struct client *c = &ctl->clients[i];
+
+		if (c->state == CLIENT_FREE)
+			continue;
+		pfd[n].fd = c->fd;
+		pfd[n].events = client_events(c);
+		pfd[n++].revents = 0;
+	}
+	if (n < max && ctl->pause_until_ms <= now) {
+		pfd[n].fd = ctl->fd;
+		pfd[n].events = POLLIN;
+		pfd[n++].revents = 0;
+	}
+	return n;
+}
+
+static struct client *client_by_fd(struct vkd_control *ctl, int fd)
+{
+	for (size_t i = 0; i < VKD_CONTROL_CLIENTS_MAX; i++)
+		if (ctl->clients[i].state != CLIENT_FREE && ctl->clients[i].fd == fd)
+			return &ctl->clients[i];
+	return NULL;
+}
+
+void vkd_control_handle(struct vkd_control *ctl, const struct pollfd *pfd, size_t count, long now)
+{
+	short listener = 0;
+
+	if (!ctl)
+		return;
+	/* Clients first: the listener's accepts could reuse a closed client's
+	 * descriptor number while its entry is still in pfd. A client ended
+	 * since poll() (by a reload's end) is not found and is skipped. */
+	for (size_t i = 0; i < count; i++) {
+		struct client *c;
+
+		if (pfd[i].fd == ctl->fd) {
+			listener = pfd[i].revents;
+			continue;
+		}
+		if (!pfd[i].revents)
+			continue;
+		c = client_by_fd(ctl, pfd[i].fd);
+		if (c)
+			client_event(ctl, c, pfd[i].revents, now);
+	}
+	if (listener & POLLIN)
+		control_accept(ctl, now);
+}
+
+long vkd_control_timeout(const struct vkd_control *ctl, long now)
+{
+	long next = 0;
+
+	if (!ctl)
+		return -1;
+	for (size_t i = 0; i < VKD_CONTROL_CLIENTS_MAX; i++) {
+		const struct client *c = &ctl->clients[i];
+
+		if (c->state != CLIENT_FREE && (!next || c->deadline_ms < next))
+			next = c->deadline_ms;
+	}
+	if (ctl->pause_until_ms > now && (!next || ctl->pause_until_ms < next))
+		next = ctl->pause_until_ms;
+	if (!next)
+		return -1;
+	return next > now ? next - now : 0;
+}
+
+void vkd_control_timers(struct vkd_control *ctl, long now)
+{
+	if (!ctl)
+		return;
+	for (size_t i = 0; i < VKD_CONTROL_CLIENTS_MAX; i++) {
+		struct client *c = &ctl->clients[i];
+
+		if (c->state == CLIENT_FREE || c->deadline_ms > now)
+			continue;
+		if (c->state == CLIENT_READ) {
+			vkd_debug("control: pid %ld sent no request in time", (long)c->pid);
+			client_error(c, now, "no request line within %ld ms",
+				     VKD_CONTROL_TIMEOUT_MS);
+		} else if (c->state == CLIENT_WAIT) {
+			client_error(c, now, "the reload did not report its end in time");
+		} else {
+			vkd_debug("control: pid %ld did not take its reply in time", (long)c->pid);
+			client_end(c);
+		}
+	}
+}
+
+void vkd_control_reload_done(struct vkd_control *ctl, unsigned generation, const char *error,
+			     long now)
+{
+	if (!ctl)
+		return;
+	for (size_t i = 0; i < VKD_CONTROL_CLIENTS_MAX; i++) {
+		struct client *c = &ctl->clients[i];
+
+		if (c->state != CLIENT_WAIT)
+			continue;
+		if (error)
+			client_error(c, now, "%s", error);
+		else
+			reply_generation(c, generation, NULL, now);
+	}
+}

@@ -1,0 +1,147 @@
+/*
+ * vkd_control: the master's control socket, which vkctl(8) talks to.
+ *
+ * A Unix stream socket at the configuration's `control` path, created by
+ * the master after it has bound the listeners and before it forks the
+ * first workers. A socket file that nobody answers on is stale and is
+ * removed first; if something answers, another vkd owns the path and the
+ * master refuses to start. The file is made 0600 by bind() (under a tight
+ * umask), then given `control_group` and finally `control_mode`, so it is
+ * never more open than configured. These three keys are read at start
+ * only; a reload that changes them is logged and has no effect on the
+ * socket until vkd restarts.
+ *
+ * Who may talk: SO_PEERCRED of each connection is checked at accept. Root,
+ * the master's own uid, and, when control_group is set, a peer whose gid
+ * is that group or whose user has it among its groups (getgrouplist(3) of
+ * the peer uid's name) are allowed. Anyone else gets one error reply
+ * {"ok":false,"error":"permission denied"} and the connection is closed.
+ *
+ * Protocol: the client sends one request line of at most
+ * VKD_CONTROL_LINE_MAX bytes, newline included ("\r\n" is accepted too,
+ * and end of file ends the line as well). The master answers with one
+ * JSON object on one line and closes the connection. Every reply has
+ * "ok": true or false; a false one has "error": a message for people
+ * (several messages are separated by "\n" inside the string). Words are
+ * separated by spaces or tabs:
+ *
+ *   status        {"ok":true,"version":V,"pid":P,"generation":G,
+ *                  "reloading":G2 (0 if not),"stopping":bool,"uptime_s":S,
+ *                  "workers":[{"index":N,"pid":P,"generation":G,
+ *                  "state":"starting|ready|draining","restarts":R,
+ *                  "connections":C,"connections_total":A,"faults":F,
+ *                  "bytes_in":I,"bytes_out":O,"refused":X}, ...],
+ *                  "totals":{"workers":W,"ready":W,"draining":W, and the
+ *                  sums of the per-worker numbers}}
+ *                 Workers of every live generation, sorted by generation
+ *                 then index, read from the shared counters page. A
+ *                 worker waiting to be respawned is not listed.
+ *   reload        start a generation swap, as SIGHUP does. The reply comes
+ *                 once the new generation is forked: {"ok":true,
+ *                 "generation":G,"state":"starting"}, or an error (the
+ *                 configuration's or modules' "file:line: message" lines)
+ *                 and nothing changed.
+ *   reload wait   the same, but the reply comes when generation G is ready
+ *                 and the old one was told to drain ({"ok":true,
+ *                 "generation":G}), or when the new generation failed.
+ *   stop          {"ok":true} is sent, then a graceful stop begins (SIGTERM).
+ *   kill N [SIG]  send SIG (a name, with or without "SIG", any case, or a
+ *                 number; TERM by default) to worker N of the serving
+ *                 generation; supervision respawns it as after any death.
+ *                 {"ok":true,"worker":N,"pid":P,"signal":"TERM"}
+ *   version       {"ok":true,"version":"PACKAGE_VERSION"}
+ *
+ * Anything else, a line that is too long, a line with control bytes and
+ * bad arguments get {"ok":false,"error":"..."} naming what was wrong.
+ *
+ * The master never blocks on a client: every descriptor is non-blocking
+ * and polled in the master's loop, at most VKD_CONTROL_CLIENTS_MAX clients
+ * are served at once (more are told so and closed), and a client has
+ * VKD_CONTROL_TIMEOUT_MS to send its line and again to take its reply.
+ * A `reload wait` client is bounded by the reload's own deadline instead.
+ */
+#ifndef VKD_CONTROL_H
+#define VKD_CONTROL_H
+
+#include <poll.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "vkd_config.h"
+
+/* The configuration vkd reads, and vkctl reads for the socket's path. */
+#define VKD_DEFAULT_CONFIG VKD_SYSCONF_DIR "/vkd.ini"
+
+#define VKD_CONTROL_LINE_MAX 1024    /* bytes of a request, newline included */
+#define VKD_CONTROL_CLIENTS_MAX 32   /* connections served at once */
+#define VKD_CONTROL_TIMEOUT_MS 5000L /* to send the request; to read the reply */
+/* Descriptors vkd_control_pollfds() may fill: the clients and the socket. */
+#define VKD_CONTROL_POLLFDS (VKD_CONTROL_CLIENTS_MAX + 1)
+
+/* What the master tells about itself for `status`. */
+struct vkd_control_info {
+	pid_t pid;
+	unsigned generation; /* serving */
+	unsigned reloading;  /* a reload's generation still starting; 0: none */
+	int stopping;
+	long uptime_ms;
+};
+
+/*
+ * The master's side of the commands. Each is called from
+ * vkd_control_handle() with `ctx`. Messages go into err (size bytes,
+ * always terminated); several messages are separated by "\n".
+ */
+struct vkd_control_ops {
+	void (*info)(void *ctx, struct vkd_control_info *info);
+	/* Start a reload: the new generation's number, or 0 with err set. */
+	unsigned (*reload)(void *ctx, char *err, size_t size);
+	/* Begin a graceful stop. */
+	void (*stop)(void *ctx);
+	/* Signal worker `index` of the serving generation: 0 with its pid in
+	 * *pid, or -1 with err set. */
+	int (*kill)(void *ctx, unsigned index, int sig, pid_t *pid, char *err, size_t size);
+};
+
+struct vkd_control;
+struct vkd_counters;
+
+/*
+ * Create the socket for config's control keys (see above). Returns the
+ * server, or NULL with errno set and a message in err.
+ */
+struct vkd_control *vkd_control_open(const struct vkd_config *config,
+				     const struct vkd_counters *counters,
+				     const struct vkd_control_ops *ops, void *ctx, char *err,
+				     size_t size);
+
+/* Close every connection and the socket, remove the socket file if it is
+ * still the one we made, and free. NULL is allowed. */
+void vkd_control_close(struct vkd_control *ctl);
+
+/* In a forked child: close the descriptors only (the file stays, the
+ * memory is the parent's copy and is left alone). NULL is allowed. */
+void vkd_control_close_fds(struct vkd_control *ctl);
+
+/*
+ * Fill at most max entries of pfd with what to poll; returns how many.
+ * After poll(), give the same entries to vkd_control_handle().
+ */
+size_t vkd_control_pollfds(struct vkd_control *ctl, struct pollfd *pfd, size_t max, long now_ms);
+void vkd_control_handle(struct vkd_control *ctl, const struct pollfd *pfd, size_t count,
+			long now_ms);
+
+/* Milliseconds until a client's deadline (0 when one is due), or -1. */
+long vkd_control_timeout(const struct vkd_control *ctl, long now_ms);
+
+/* End clients whose deadline has passed. */
+void vkd_control_timers(struct vkd_control *ctl, long now_ms);
+
+/*
+ * A reload ended: generation `generation` serves and the old one drains
+ * (error NULL), or it failed with `error`. Answers every `reload wait`.
+ */
+void vkd_control_reload_done(struct vkd_control *ctl, unsigned generation, const char *error,
+			     long now_ms);
+
+#endif
