@@ -11,3 +11,7 @@ include tests/vkd.mk
 include tests/bench/bench.mk
 include tests/integration/http.mk
 include tests/ctl.mk
+
+# Packaging checks: manual pages and the systemd unit.
+TESTS += tests/man-lint.sh tests/systemd-verify.sh
+EXTRA_DIST += tests/man-lint.sh tests/systemd-verify.sh
