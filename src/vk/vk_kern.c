@@ -553,10 +553,11 @@ static void contain_fault(struct vk_kern *kern, struct vk_proc *proc)
 	vk_kern_log(kern, 3, "micro-process %llu ended by %s at address %p",
 		    (unsigned long long)proc->id, signal_name(kern->fault_signal),
 		    kern->fault_address);
-	/* Its heap may hold anything now: unmap it rather than reuse it. */
-	if (kern->open == proc)
-		kern->open = NULL;
-	proc_end(kern, proc, 0);
+	/*
+	 * Its heap may hold anything now; back in the pool it is trimmed to
+	 * zero pages (heap_release), so the next user sees none of it.
+	 */
+	proc_end(kern, proc, 1);
 }
 
 static struct vk_proc *next_ready(struct vk_kern *kern)
