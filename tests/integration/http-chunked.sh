@@ -8,18 +8,11 @@
 # with no last-chunk, and closes.
 . "$top_srcdir/tests/integration/http-lib.sh"
 
-http_config 1 'opt.max_body = 64k' >"$HT/vkd.ini"
-http_start "$HT/vkd.ini"
+serve_http 1 'opt.max_body = 64k'
 
 http_py <<'EOF'
-failures = []
-
-
-def run(name, fn):
-    try:
-        fn()
-    except (AssertionError, OSError, EOFError) as e:
-        failures.append("%s: %s" % (name, e))
+cases = Cases(PORT)
+run, refused = cases.run, cases.refused
 
 
 POST = b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -57,20 +50,13 @@ run("many chunks, split writes", lambda: echo_ok(wire, big, pieces=97))
 run("byte by byte", lambda: echo_ok(b"5\r\nhello\r\n0\r\n\r\n", b"hello", pieces=100))
 
 
-def refused(name, body_wire, status):
-    try:
-        expect_error(PORT, POST + body_wire, status, name)
-    except (AssertionError, OSError, EOFError) as e:
-        failures.append(str(e) if str(e).startswith(name) else "%s: %s" % (name, e))
-
-
 # Refused before any answer: the 200 must not go out first.
-refused("bad chunk size", b"zz\r\nhello\r\n0\r\n\r\n", 400)
-refused("negative chunk size", b"-5\r\nhello\r\n0\r\n\r\n", 400)
-refused("chunk size with bare LF", b"5\nhello\r\n0\r\n\r\n", 400)
+refused("bad chunk size", POST + b"zz\r\nhello\r\n0\r\n\r\n", 400)
+refused("negative chunk size", POST + b"-5\r\nhello\r\n0\r\n\r\n", 400)
+refused("chunk size with bare LF", POST + b"5\nhello\r\n0\r\n\r\n", 400)
 # Over 64 bits is also over any max_body: either answer is right.
-refused("chunk size overflowing 64 bits", b"10000000000000000\r\n", (400, 413))
-refused("first chunk over max_body", b"100000\r\n", 413)
+refused("chunk size overflowing 64 bits", POST + b"10000000000000000\r\n", (400, 413))
+refused("first chunk over max_body", POST + b"100000\r\n", 413)
 
 
 def cut_short(name, body_wire):
@@ -98,16 +84,8 @@ run("body over max_body in a later chunk",
                                         b"8001\r\n" + b"b" * 0x8001 + b"\r\n0\r\n\r\n")))
 
 # The server still serves.
-c = Conn(PORT)
-c.send(get("/"))
-check_hello(c.read_response())
-c.close()
-
-if failures:
-    print("%d chunked case(s) failed:" % len(failures))
-    for f in failures:
-        print("  " + f)
-    sys.exit(1)
+check_serves(PORT)
+cases.report("chunked")
 EOF
-http_stop
+stop_vkd
 exit 0

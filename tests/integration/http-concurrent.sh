@@ -5,9 +5,8 @@
 . "$top_srcdir/tests/integration/http-lib.sh"
 
 for isolation in on off; do
-	: >"$HLOG"
-	http_config 2 "isolation = $isolation" 'opt.max_body = 1M' >"$HT/vkd.ini"
-	http_start "$HT/vkd.ini"
+	new_log
+	serve_http 2 "isolation = $isolation" 'opt.max_body = 1M'
 	ISOLATION=$isolation http_py <<'EOF'
 import threading
 import random
@@ -54,6 +53,6 @@ if errors:
         print("  " + e)
     sys.exit(1)
 EOF
-	http_stop
+	stop_vkd
 done
 exit 0

@@ -7,10 +7,7 @@
 . "$top_srcdir/tests/integration/http-lib.sh"
 
 # ---- the next request after SIGTERM is answered, with Connection: close ----
-http_config 2 >"$HT/vkd.ini"
-http_start "$HT/vkd.ini"
-http_note_workers
-export HVKD_PID
+serve_http 2
 http_py <<'EOF'
 import signal
 conns = []
@@ -24,7 +21,7 @@ mid = Conn(PORT)
 mid.send(get("/"))
 check_hello(mid.read_response())
 mid.send(b"GET / HTTP/1.1\r\nHo")
-os.kill(int(os.environ["HVKD_PID"]), signal.SIGTERM)
+os.kill(VKD_PID, signal.SIGTERM)
 # Late enough for the workers to have seen the signal, and well inside
 # the grace a draining worker gives idle connections.
 time.sleep(0.3)
@@ -32,40 +29,21 @@ for c in conns:
     c.send(get("/"))
 mid.send(b"st: a\r\n\r\n")
 for i, c in enumerate(conns):
-    r = c.read_response()
-    check_hello(r)
-    check(r.closes(), "connection %d: request after SIGTERM without Connection: close: %r"
-          % (i, r.raw_head))
-    c.expect_closed()
-    c.close()
-r = mid.read_response()
-check_hello(r)
-check(r.closes(), "request spanning SIGTERM without Connection: close: %r" % r.raw_head)
-mid.expect_closed()
-mid.close()
+    check_hello_closes(c, "connection %d: request after SIGTERM" % i)
+check_hello_closes(mid, "request spanning SIGTERM")
 EOF
-http_wait_gone "$HVKD_PID" 5000 || hfail "vkd did not exit after its connections closed"
-rc=0
-wait "$HVKD_PID" || rc=$?
-[ "$rc" -eq 0 ] || hfail "vkd exited with $rc after SIGTERM"
-for p in $HPIDS; do
-	http_alive "$p" && hfail "vkd process $p outlived the drain"
-done
-HVKD_PID=""
+expect_vkd_exit 5000 "after its connections closed"
 
 # ---- an idle keep-alive connection does not hold the drain up ----
-: >"$HLOG"
-http_config 1 'idle_timeout = 60s' >"$HT/vkd.ini"
-http_start "$HT/vkd.ini"
-http_note_workers
-export HVKD_PID
+new_log
+serve_http 1 'idle_timeout = 60s'
 http_py <<'EOF'
 import signal
 c = Conn(PORT)
 c.send(get("/"))
 check_hello(c.read_response())
 t0 = time.time()
-os.kill(int(os.environ["HVKD_PID"]), signal.SIGTERM)
+os.kill(VKD_PID, signal.SIGTERM)
 # The server lets the idle client go (a close, no answer) well before
 # drain_timeout (10s) or idle_timeout (60s).
 c.expect_closed(5.0)
@@ -74,12 +52,5 @@ check(took < 4.0, "idle keep-alive connection closed %.1f s after SIGTERM "
       "(drain_timeout = 10s): it held the drain up" % took)
 c.close()
 EOF
-http_wait_gone "$HVKD_PID" 3000 || hfail "vkd did not exit after its idle connection was let go"
-rc=0
-wait "$HVKD_PID" || rc=$?
-[ "$rc" -eq 0 ] || hfail "vkd exited with $rc after SIGTERM"
-for p in $HPIDS; do
-	http_alive "$p" && hfail "vkd process $p outlived the drain"
-done
-HVKD_PID=""
+expect_vkd_exit 3000 "after its idle connection was let go"
 exit 0

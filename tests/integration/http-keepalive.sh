@@ -5,39 +5,35 @@
 # Date and Server headers.
 . "$top_srcdir/tests/integration/http-lib.sh"
 
-command -v curl >/dev/null 2>&1 || {
-	echo "SKIP: no curl" >&2
-	exit 77
-}
+need_cmd curl
 
-http_config 2 >"$HT/vkd.ini"
-http_start "$HT/vkd.ini"
-URL=http://127.0.0.1:$HPORT
+serve_http 2
+URL=http://127.0.0.1:$PORT
 
 # ---- curl: three fetches in one invocation reuse one connection ----
 out=$(curl -sS --max-time 10 -w '[%{http_code} %{num_connects}]' "$URL/" "$URL/" "$URL/" 2>&1) ||
-	hfail "curl failed: $out"
+	fail "curl failed: $out"
 expected='Hello, World!
 [200 1]Hello, World!
 [200 0]Hello, World!
 [200 0]'
-[ "$out" = "$expected" ] || hfail "curl keep-alive: expected one connect for three 200s, got: $out"
+[ "$out" = "$expected" ] || fail "curl keep-alive: expected one connect for three 200s, got: $out"
 
 # curl sees the same with HTTP/1.0 keep-alive asked for.
 out=$(curl -sS --max-time 10 -0 -H 'Connection: keep-alive' -w '[%{http_code} %{num_connects}]' \
-	"$URL/" "$URL/" 2>&1) || hfail "curl -0 failed: $out"
+	"$URL/" "$URL/" 2>&1) || fail "curl -0 failed: $out"
 expected='Hello, World!
 [200 1]Hello, World!
 [200 0]'
-[ "$out" = "$expected" ] || hfail "curl HTTP/1.0 keep-alive: got: $out"
+[ "$out" = "$expected" ] || fail "curl HTTP/1.0 keep-alive: got: $out"
 
 # A 404 keeps the connection too.
 out=$(curl -sS --max-time 10 -w '[%{http_code} %{num_connects}]' "$URL/nope" "$URL/" 2>&1) ||
-	hfail "curl failed: $out"
+	fail "curl failed: $out"
 expected='Not Found
 [404 1]Hello, World!
 [200 0]'
-[ "$out" = "$expected" ] || hfail "curl 404 then 200: got: $out"
+[ "$out" = "$expected" ] || fail "curl 404 then 200: got: $out"
 
 http_py <<'EOF'
 # ---- python http.client: many requests on one connection ----
@@ -88,11 +84,7 @@ c.close()
 # ---- HTTP/1.1 Connection: close ----
 c = Conn(PORT)
 c.send(get("/", headers=["Connection: close"]))
-r = c.read_response()
-check_hello(r)
-check(r.closes(), "Connection: close not echoed: %r" % r.raw_head)
-c.expect_closed()
-c.close()
+check_hello_closes(c, "Connection: close answered")
 
 # ---- HTTP/1.0 without keep-alive: closed after the response ----
 c = Conn(PORT)
@@ -168,5 +160,5 @@ r = c.read_response()
 check(r.status == 200 and r.body == b"xyz", "duplicate identical Content-Length: %r" % r)
 c.close()
 EOF
-http_stop
+stop_vkd
 exit 0

@@ -5,16 +5,16 @@
 # still parse up to it) and opt.max_body (413).
 . "$top_srcdir/tests/integration/http-lib.sh"
 
-http_config 1 'opt.max_line = 300' 'opt.max_headers = 6' 'opt.max_head = 1k' \
-	'opt.max_body = 100' >"$HT/vkd.ini"
-http_start "$HT/vkd.ini"
+serve_http 1 'opt.max_line = 300' 'opt.max_headers = 6' 'opt.max_head = 1k' \
+	'opt.max_body = 100'
 
 http_py <<'EOF'
-failures = []
+cases = Cases(PORT)
+refused = cases.refused
 
 
 def ok(name, data, body=HELLO):
-    try:
+    def exchange():
         c = Conn(PORT)
         c.send(data)
         r = c.read_response()
@@ -22,15 +22,8 @@ def ok(name, data, body=HELLO):
         c.send(get("/"))
         check_hello(c.read_response())
         c.close()
-    except (AssertionError, OSError, EOFError) as e:
-        failures.append("%s: %s" % (name, e))
 
-
-def refused(name, data, status):
-    try:
-        expect_error(PORT, data, status, name)
-    except (AssertionError, OSError, EOFError) as e:
-        failures.append(str(e) if str(e).startswith(name) else "%s: %s" % (name, e))
+    cases.run(name, exchange)
 
 
 def line(n):
@@ -41,14 +34,15 @@ def line(n):
 
 # opt.max_line = 300: lines of 300 bytes pass (404: the target is not /),
 # 301 do not.
-try:
+def line_at_max_line():
     c = Conn(PORT)
     c.send(get(line(300)))
     r = c.read_response()
     check(r.status == 404, "300-byte request line: expected 404, got %r" % r)
     c.close()
-except (AssertionError, OSError, EOFError) as e:
-    failures.append("request line at max_line: %s" % e)
+
+
+cases.run("request line at max_line", line_at_max_line)
 refused("request line over max_line", get(line(301)), 414)
 field = "X-F: " + "v" * (300 - len("X-F: \r\n"))
 ok("field line at max_line", get("/", headers=[field]))
@@ -73,11 +67,7 @@ ok("chunked body at max_body",
        body=b"32\r\n" + b"x" * 50 + b"\r\n32\r\n" + b"y" * 50 + b"\r\n0\r\n\r\n"),
    body=b"x" * 50 + b"y" * 50)
 
-if failures:
-    print("%d option case(s) failed:" % len(failures))
-    for f in failures:
-        print("  " + f)
-    sys.exit(1)
+cases.report("option")
 EOF
-http_stop
+stop_vkd
 exit 0

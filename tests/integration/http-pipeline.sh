@@ -6,8 +6,7 @@
 # pipeline that ends in Connection: close.
 . "$top_srcdir/tests/integration/http-lib.sh"
 
-http_config 2 >"$HT/vkd.ini"
-http_start "$HT/vkd.ini"
+serve_http 2
 
 http_py <<'EOF'
 def pattern(n):
@@ -77,11 +76,7 @@ reqs = pattern(4)
 c = Conn(PORT)
 c.send(b"".join(w for _, w in reqs) + get("/", headers=["Connection: close"]) + get("/") * 3)
 check_answers(c, reqs, "before close")
-r = c.read_response()
-check_hello(r)
-check(r.closes(), "request with Connection: close answered without it: %r" % r.raw_head)
-c.expect_closed()
-c.close()
+check_hello_closes(c, "request with Connection: close answered")
 EOF
-http_stop
+stop_vkd
 exit 0

@@ -4,52 +4,48 @@
 # with a GET; a body over opt.max_body (16M here) is refused with 413.
 . "$top_srcdir/tests/integration/http-lib.sh"
 
-command -v curl >/dev/null 2>&1 || {
-	echo "SKIP: no curl" >&2
-	exit 77
-}
+need_cmd curl
 
-http_config 1 'opt.max_body = 16M' >"$HT/vkd.ini"
-http_start "$HT/vkd.ini"
-URL=http://127.0.0.1:$HPORT
+serve_http 1 'opt.max_body = 16M'
+URL=http://127.0.0.1:$PORT
 
-head -c 10485760 /dev/urandom >"$HT/up" || hfail "cannot make the upload file"
-want=$(sha256sum <"$HT/up" | cut -d' ' -f1)
+head -c 10485760 /dev/urandom >"$T/up" || fail "cannot make the upload file"
+want=$(sha256sum <"$T/up" | cut -d' ' -f1)
 
 # ---- 10 MB chunked ----
-code=$(curl -sS --max-time 30 -H 'Transfer-Encoding: chunked' --data-binary @"$HT/up" \
-	-D "$HT/h1" -o "$HT/down1" -w '%{http_code}' "$URL/echo") || hfail "curl chunked upload failed"
-[ "$code" = 200 ] || hfail "chunked upload: status $code"
-got=$(sha256sum <"$HT/down1" | cut -d' ' -f1)
-[ "$got" = "$want" ] || hfail "chunked upload: echoed $(wc -c <"$HT/down1") bytes, sha256 differs"
-grep -qi '^transfer-encoding: *chunked' "$HT/h1" || hfail "chunked upload not echoed chunked: $(cat "$HT/h1")"
+code=$(curl -sS --max-time 30 -H 'Transfer-Encoding: chunked' --data-binary @"$T/up" \
+	-D "$T/h1" -o "$T/down1" -w '%{http_code}' "$URL/echo") || fail "curl chunked upload failed"
+[ "$code" = 200 ] || fail "chunked upload: status $code"
+got=$(sha256sum <"$T/down1" | cut -d' ' -f1)
+[ "$got" = "$want" ] || fail "chunked upload: echoed $(wc -c <"$T/down1") bytes, sha256 differs"
+grep -qi '^transfer-encoding: *chunked' "$T/h1" || fail "chunked upload not echoed chunked: $(cat "$T/h1")"
 
 # ---- 10 MB Content-Length ----
-code=$(curl -sS --max-time 30 --data-binary @"$HT/up" -D "$HT/h2" -o "$HT/down2" \
-	-w '%{http_code}' "$URL/echo") || hfail "curl Content-Length upload failed"
-[ "$code" = 200 ] || hfail "Content-Length upload: status $code"
-got=$(sha256sum <"$HT/down2" | cut -d' ' -f1)
-[ "$got" = "$want" ] || hfail "Content-Length upload: echoed $(wc -c <"$HT/down2") bytes, sha256 differs"
-grep -qi '^content-length: *10485760' "$HT/h2" || hfail "echo without the length: $(cat "$HT/h2")"
+code=$(curl -sS --max-time 30 --data-binary @"$T/up" -D "$T/h2" -o "$T/down2" \
+	-w '%{http_code}' "$URL/echo") || fail "curl Content-Length upload failed"
+[ "$code" = 200 ] || fail "Content-Length upload: status $code"
+got=$(sha256sum <"$T/down2" | cut -d' ' -f1)
+[ "$got" = "$want" ] || fail "Content-Length upload: echoed $(wc -c <"$T/down2") bytes, sha256 differs"
+grep -qi '^content-length: *10485760' "$T/h2" || fail "echo without the length: $(cat "$T/h2")"
 
 # ---- without Expect: 100-continue, and both uploads plus a GET on one connection ----
 out=$(curl -sS --max-time 60 -H 'Expect:' -w '[%{http_code} %{num_connects}]' \
-	--data-binary @"$HT/up" -o "$HT/down3" "$URL/echo" \
+	--data-binary @"$T/up" -o "$T/down3" "$URL/echo" \
 	--next -H 'Expect:' -H 'Transfer-Encoding: chunked' -w '[%{http_code} %{num_connects}]' \
-	--data-binary @"$HT/up" -o "$HT/down4" "$URL/echo" \
-	--next -w '[%{http_code} %{num_connects}]' "$URL/") || hfail "curl --next failed: $out"
+	--data-binary @"$T/up" -o "$T/down4" "$URL/echo" \
+	--next -w '[%{http_code} %{num_connects}]' "$URL/") || fail "curl --next failed: $out"
 [ "$out" = '[200 1][200 0]Hello, World!
-[200 0]' ] || hfail "uploads on one connection: $out"
+[200 0]' ] || fail "uploads on one connection: $out"
 for f in down3 down4; do
-	got=$(sha256sum <"$HT/$f" | cut -d' ' -f1)
-	[ "$got" = "$want" ] || hfail "$f: echoed $(wc -c <"$HT/$f") bytes, sha256 differs"
+	got=$(sha256sum <"$T/$f" | cut -d' ' -f1)
+	[ "$got" = "$want" ] || fail "$f: echoed $(wc -c <"$T/$f") bytes, sha256 differs"
 done
 
 # ---- over max_body: 413, and the body is not read ----
-head -c 17825792 /dev/zero >"$HT/big"
-code=$(curl -sS --max-time 30 --data-binary @"$HT/big" -o /dev/null -w '%{http_code}' \
-	"$URL/echo" 2>"$HT/err") || true
-[ "$code" = 413 ] || hfail "17 MB upload: expected 413, got '$code' $(cat "$HT/err")"
+head -c 17825792 /dev/zero >"$T/big"
+code=$(curl -sS --max-time 30 --data-binary @"$T/big" -o /dev/null -w '%{http_code}' \
+	"$URL/echo" 2>"$T/err") || true
+[ "$code" = 413 ] || fail "17 MB upload: expected 413, got '$code' $(cat "$T/err")"
 
-http_stop
+stop_vkd
 exit 0

@@ -1,12 +1,15 @@
 """Raw HTTP/1.x client helpers for the vkd HTTP integration tests.
 
 Imported by the python checks that tests/integration/http-*.sh run through
-http_py (see http-lib.sh). Only the standard library: a socket, a buffer,
-and a strict response reader, so that what the server sends is checked
-byte for byte rather than through a forgiving client library.
+http_py (see http-lib.sh), which also gives them PORT, T and VKD_PID. Only
+the standard library: a socket, a buffer, and a strict response reader, so
+that what the server sends is checked byte for byte rather than through a
+forgiving client library. Cases runs a list of named cases and reports
+every failing one.
 """
 import re
 import socket
+import sys
 import time
 from email.utils import parsedate_to_datetime
 
@@ -221,3 +224,53 @@ def expect_error(port, data, status, name=None, delay=0.0):
             raise AssertionError("%s: after %d: %s" % (what, r.status, e))
     finally:
         c.close()
+
+
+def check_hello_closes(c, what):
+    """The next response on c is GET /'s, with Connection: close, and then
+    the server closes the connection (closed here too)."""
+    r = c.read_response()
+    check_hello(r)
+    check(r.closes(), "%s without Connection: close: %r" % (what, r.raw_head))
+    c.expect_closed()
+    c.close()
+
+
+def check_serves(port):
+    """The server still answers GET / on a new connection."""
+    c = Conn(port)
+    c.send(get("/"))
+    check_hello(c.read_response())
+    c.close()
+
+
+class Cases:
+    """Named cases against the server on port that do not stop at the first
+    failure: each failing case is noted, and report() lists them all, so
+    that one run shows every broken case."""
+
+    def __init__(self, port):
+        self.port = port
+        self.failures = []  # list.append is atomic: cases may run in threads
+
+    def run(self, name, fn):
+        """Run fn(); a failed check (or a socket error) fails the case."""
+        try:
+            fn()
+        except (AssertionError, OSError, EOFError) as e:
+            self.failures.append("%s: %s" % (name, e))
+
+    def refused(self, name, data, status):
+        """expect_error() as a case (its message names the case already)."""
+        try:
+            expect_error(self.port, data, status, name)
+        except (AssertionError, OSError, EOFError) as e:
+            self.failures.append(str(e) if str(e).startswith(name) else "%s: %s" % (name, e))
+
+    def report(self, what):
+        """Exit 1 with the list of failed cases, if any."""
+        if self.failures:
+            print("%d %s case(s) failed:" % (len(self.failures), what))
+            for f in self.failures:
+                print("  " + f)
+            sys.exit(1)

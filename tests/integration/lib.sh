@@ -1,9 +1,19 @@
-# Shared by the vkd integration tests: sourced, never run.
+# Shared by every integration test in this folder (vkd_*.sh directly,
+# http-*.sh through http-lib.sh, vkctl_*.sh through vkctl_lib.sh):
+# sourced, never run.
 #
-# Every test gets a temp dir ($T), free ports, its own config, the real
-# vkd started in the background, and a trap that kills by pid whatever it
-# started and fails if anything is left (a process, or a sanitizer report
-# in the log). Tests assert on behaviour, never on log wording.
+# Every test gets a temp dir ($T), a free loopback port ($PORT), its own
+# config, the real vkd started in the background, and an EXIT trap that
+# stops by pid whatever it started (vkd: SIGTERM, then SIGKILL) and fails
+# the test if anything is left (a process, or a sanitizer report in the
+# log). Tests assert on behaviour, never on log wording; the log is only
+# shown when a test fails. A missing prerequisite skips (exit 77).
+#
+#	. "$top_srcdir/tests/integration/lib.sh"
+#	serve_echo 2
+#	"$VKCLIENT" load "$PORT" 10 3 || fail "echo"
+#	stop_vkd
+#	exit 0
 
 set -u
 
@@ -11,21 +21,50 @@ set -u
 VKD=$top_builddir/src/vkd/vkd
 VKCLIENT=$top_builddir/tests/integration/vkclient
 MODDIR=$top_builddir/src/apps/.libs
+# shellcheck disable=SC2034 # for the tests that source this file
 TESTMODDIR=$top_builddir/tests/integration/.libs
 VKD_MODULE_DIR=$MODDIR
 export VKD_MODULE_DIR
 # Keep the test's processes out of any service manager's view.
-unset NOTIFY_SOCKET JOURNAL_STREAM
+unset NOTIFY_SOCKET JOURNAL_STREAM LISTEN_FDS LISTEN_PID
+
+# skip WHY: the test cannot run here: exit 77 (SKIP, not FAIL).
+skip() {
+	echo "SKIP: $*" >&2
+	exit 77
+}
+
+# need_cmd CMD...: skip unless every CMD is installed.
+need_cmd() {
+	for _c in "$@"; do
+		command -v "$_c" >/dev/null 2>&1 || skip "no $_c"
+	done
+}
+
+# need_python: $PYTHON, the interpreter itself rather than a wrapper
+# script (tests run it often); skip without one.
+need_python() {
+	PYTHON=$("${PYTHON:-python3}" -c 'import sys; print(sys.executable)' 2>/dev/null)
+	[ -n "$PYTHON" ] || skip "python3 is needed"
+}
+
+[ -x "$VKD" ] || skip "$VKD is not built"
+[ -x "$VKCLIENT" ] || skip "$VKCLIENT is not built"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/vkd-test.XXXXXX") || exit 99
 LOG=$T/vkd.log
-PIDS=""       # every process the test started
-VKD_PID=""
+CONF=$T/vkd.ini
+SOCK=$T/ctl.sock
+PIDS=""        # every process the test started or saw: checked at exit
+VKD_PID=""     # the master running now
+VKD_WORKERS="" # every worker seen of that master
+WORKERS=""     # its workers as wait_workers last saw them, one a line
 
+# fail WHY: the test fails, with the log's last lines.
 fail() {
 	echo "FAIL: $*" >&2
 	if [ -s "$LOG" ]; then
-		echo "--- vkd log" >&2
+		echo "--- vkd log (last lines)" >&2
 		tail -n 60 "$LOG" >&2
 	fi
 	exit 1
@@ -35,9 +74,35 @@ now_ms() {
 	echo $(($(date +%s%N) / 1000000))
 }
 
+# Children of pid $1 (the workers of a master, and any other child).
+children_of() {
+	ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' '
+}
+
 # Worker pids of master $1 (children named "vkd worker N").
 workers_of() {
 	ps -o pid=,comm= --ppid "$1" 2>/dev/null | awk '$2 == "vkd" && $3 == "worker" { print $1 }'
+}
+
+# alive PID: it exists and is not a zombie.
+alive() {
+	kill -0 "$1" 2>/dev/null || return 1
+	[ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" != Z ]
+}
+
+# is_vkd PID: it exists (a zombie too) and is a vkd master or worker.
+is_vkd() {
+	case $(cat "/proc/$1/comm" 2>/dev/null) in
+	vkd | "vkd "* | lt-vkd) return 0 ;;
+	esac
+	return 1
+}
+
+# SIGKILL pid $1 if it is still one of ours (a pid may have been reused).
+kill_ours() {
+	case $(cat "/proc/$1/comm" 2>/dev/null) in
+	vkd* | vkclient* | lt-vk*) kill -KILL "$1" 2>/dev/null ;;
+	esac
 }
 
 # Remember pids so that cleanup checks they are gone.
@@ -45,64 +110,168 @@ note_pids() {
 	PIDS="$PIDS $*"
 }
 
+# note_workers [PID...]: remember PIDs (by default the master's children
+# now) as workers of the running master: they must not outlive it.
+note_workers() {
+	[ -n "$VKD_PID" ] || return 0
+	if [ $# -eq 0 ]; then
+		# shellcheck disable=SC2046 # one pid a word
+		set -- $(children_of "$VKD_PID")
+	fi
+	VKD_WORKERS="$VKD_WORKERS $*"
+	note_pids "$@"
+}
+
+# free_port: a free loopback TCP port (bound and released by vkclient).
 free_port() {
 	"$VKCLIENT" port || fail "no free port"
+}
+
+# vkd_section WORKERS [DRAIN_TIMEOUT]: print a [vkd] section; the test
+# appends its apps.
+vkd_section() {
+	cat <<EOT
+[vkd]
+workers = $1
+log_level = debug
+drain_timeout = ${2:-10s}
+control = $SOCK
+EOT
+}
+
+# echo_config WORKERS [EXTRA] [DRAIN_TIMEOUT]: a config with one echo app
+# on $PORT; EXTRA lines go into the [vkd] section.
+echo_config() {
+	vkd_section "$1" "${3:-}"
+	if [ -n "${2:-}" ]; then
+		printf '%s\n' "$2"
+	fi
+	printf '[app echo]\nmodule = echo.so\nlisten = 127.0.0.1:%s\n' "$PORT"
 }
 
 # start_vkd CONFIG: vkd in the foreground, in our background.
 start_vkd() {
 	"$VKD" -f -c "$1" >>"$LOG" 2>&1 &
 	VKD_PID=$!
+	VKD_WORKERS=""
 	note_pids "$VKD_PID"
 }
 
-# wait_port PORT [MS]: until the port accepts.
+# wait_port PORT [MS]: until the port accepts; fails at once if the master
+# exits meanwhile.
 wait_port() {
-	"$VKCLIENT" wait "$1" "${2:-5000}" || fail "port $1 does not accept"
+	_end=$(($(now_ms) + ${2:-5000}))
+	until "$VKCLIENT" wait "$1" 100 2>/dev/null; do
+		[ -z "$VKD_PID" ] || alive "$VKD_PID" || fail "vkd exited before port $1 accepted"
+		[ "$(now_ms)" -lt "$_end" ] || fail "port $1 does not accept"
+	done
 }
 
-# wait_workers N [MS]: until the master has N workers; prints their pids.
+# wait_workers N [MS]: until the master has N workers; their pids in
+# $WORKERS.
 wait_workers() {
 	_end=$(($(now_ms) + ${2:-5000}))
 	while :; do
-		_pids=$(workers_of "$VKD_PID")
-		if [ "$(echo "$_pids" | grep -c .)" -eq "$1" ]; then
-			note_pids $_pids
-			echo "$_pids"
+		WORKERS=$(workers_of "$VKD_PID")
+		if [ "$(echo "$WORKERS" | grep -c .)" -eq "$1" ]; then
+			# shellcheck disable=SC2086 # one pid a word
+			note_workers $WORKERS
 			return 0
 		fi
-		[ "$(now_ms)" -lt "$_end" ] || fail "expected $1 workers, have: $_pids"
+		[ "$(now_ms)" -lt "$_end" ] || fail "expected $1 workers, have: $WORKERS"
 		sleep 0.02
 	done
 }
 
-# wait_exit PID MS: until PID is gone; its status (if our child) in $EXIT_STATUS.
-wait_exit() {
+# serve CONFIG WORKERS: vkd on CONFIG, until $PORT accepts and the master
+# has WORKERS workers ($WORKERS).
+serve() {
+	start_vkd "$1"
+	wait_port "$PORT"
+	wait_workers "$2"
+}
+
+# serve_echo WORKERS [EXTRA] [DRAIN_TIMEOUT]: serve an echo_config, kept
+# in $CONF.
+serve_echo() {
+	echo_config "$@" >"$CONF"
+	serve "$CONF" "$1"
+}
+
+# wait_gone PID MS: until PID is gone (a zombie counts as gone); 1 if it
+# is still there after MS.
+wait_gone() {
 	_end=$(($(now_ms) + $2))
-	while kill -0 "$1" 2>/dev/null; do
-		# A zombie child counts as gone: wait reaps it below.
-		if [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" = Z ]; then
-			break
-		fi
+	while alive "$1"; do
 		[ "$(now_ms)" -lt "$_end" ] || return 1
 		sleep 0.02
 	done
-	EXIT_STATUS=0
-	wait "$1" 2>/dev/null || EXIT_STATUS=$?
 	return 0
 }
 
-# stop_vkd: SIGTERM, and vkd must exit 0 within 10 s.
-stop_vkd() {
-	_workers=$(workers_of "$VKD_PID")
-	note_pids $_workers
-	kill -TERM "$VKD_PID" || fail "vkd is not running"
-	wait_exit "$VKD_PID" 10000 || fail "vkd did not stop in 10 s"
-	[ "$EXIT_STATUS" -eq 0 ] || fail "vkd exited with $EXIT_STATUS after SIGTERM"
-	for p in $_workers; do
-		kill -0 "$p" 2>/dev/null && fail "worker $p outlived the master"
+# wait_exit PID MS: until PID is gone; its status (if our child) in
+# $EXIT_STATUS, the time it was seen gone (now_ms) in $EXIT_MS.
+wait_exit() {
+	wait_gone "$1" "$2" || return 1
+	EXIT_STATUS=0
+	wait "$1" 2>/dev/null || EXIT_STATUS=$?
+	# shellcheck disable=SC2034 # for the tests that source this file
+	EXIT_MS=$(now_ms)
+	return 0
+}
+
+# expect_vkd_exit MS WHEN: the master, told to stop, must exit 0 within MS
+# and leave nothing behind: no worker of its own (not even a zombie: it
+# reaps them) and no vkd process noted before. WHEN ends the failure
+# messages ("after SIGTERM").
+expect_vkd_exit() {
+	note_workers
+	wait_exit "$VKD_PID" "$1" || fail "vkd did not exit $2 (in $1 ms)"
+	[ "$EXIT_STATUS" -eq 0 ] || fail "vkd exited with $EXIT_STATUS $2"
+	for _p in $VKD_WORKERS; do
+		kill -0 "$_p" 2>/dev/null && fail "worker $_p outlived the master"
+	done
+	for _p in $PIDS; do
+		alive "$_p" && is_vkd "$_p" && fail "vkd process $_p outlived the master"
 	done
 	VKD_PID=""
+	VKD_WORKERS=""
+}
+
+# stop_vkd: SIGTERM, and vkd must exit 0 within 10 s, leaving nothing.
+stop_vkd() {
+	note_workers
+	kill -TERM "$VKD_PID" || fail "vkd is not running"
+	expect_vkd_exit 10000 "after SIGTERM"
+}
+
+SANITIZER_RE='Sanitizer|runtime error:'
+
+# new_log: an empty log for the next vkd, so that a failure shows only
+# its lines; a sanitizer report in the old one fails the test first (the
+# cleanup shows it).
+new_log() {
+	if grep -qE "$SANITIZER_RE" "$LOG" 2>/dev/null; then
+		exit 1
+	fi
+	: >"$LOG"
+}
+
+# hold_start: a held connection to $PORT (pid in $HOLD): vkclient echoes a
+# line, prints "held" and its local port to $T/hold.out, then waits for a
+# line on the fifo $T/go, which the test writes through fd 3.
+hold_start() {
+	rm -f "$T/go" "$T/hold.out"
+	mkfifo "$T/go"
+	"$VKCLIENT" hold "$PORT" <"$T/go" >"$T/hold.out" 2>&1 &
+	HOLD=$!
+	note_pids "$HOLD"
+	exec 3>"$T/go"
+	_end=$(($(now_ms) + 5000))
+	until grep -q held "$T/hold.out"; do
+		[ "$(now_ms)" -lt "$_end" ] || fail "hold client: $(cat "$T/hold.out")"
+		sleep 0.02
+	done
 }
 
 # The socket inode of the server side of a loopback connection whose
@@ -117,65 +286,73 @@ server_inode() {
 owner_of_inode() {
 	_inode=$1
 	shift
-	for p in "$@"; do
-		if ls -l "/proc/$p/fd" 2>/dev/null | grep -q "socket:\[$_inode\]"; then
-			echo "$p"
+	for _p in "$@"; do
+		if find "/proc/$_p/fd" -lname "socket:\[$_inode\]" 2>/dev/null | grep -q .; then
+			echo "$_p"
 			return 0
 		fi
 	done
 	return 1
 }
 
-# SIGKILL pid $1 if it is still one of ours (a pid may have been reused).
-kill_ours() {
-	case $(cat "/proc/$1/comm" 2>/dev/null) in
-	vkd* | vkclient* | lt-vk*) kill -KILL "$1" 2>/dev/null ;;
-	esac
-}
-
 cleanup() {
-	rc=$?
-	left=""
+	_rc=$?
+	_left=""
 	trap - EXIT
-	# Workers first: with the master gone they would drain, not vanish.
-	if [ -n "$VKD_PID" ]; then
-		for p in $(workers_of "$VKD_PID"); do
-			kill_ours "$p"
-		done
+	# A closed stdout or stderr (| head) must not stop the cleanup.
+	trap '' PIPE
+	# Clients first: a connection they hold would hold the drain up.
+	for _p in $PIDS; do
+		is_vkd "$_p" || kill_ours "$_p"
+	done
+	# A master still running: SIGTERM (it stops its workers), SIGKILL
+	# after 10 s.
+	_grace=0
+	if [ -n "$VKD_PID" ] && alive "$VKD_PID"; then
+		_grace=3000
+		note_workers
+		kill -TERM "$VKD_PID" 2>/dev/null
+		if ! wait_gone "$VKD_PID" 10000; then
+			echo "vkd $VKD_PID ignored SIGTERM: killing" >&2
+			# Workers first: with the master gone they would drain, not vanish.
+			for _p in $VKD_WORKERS; do
+				kill_ours "$_p"
+			done
+			kill_ours "$VKD_PID"
+		fi
 	fi
-	for p in $PIDS; do
-		kill_ours "$p"
+	# Workers may take a moment to go after a master stopped just now; any
+	# other vkd process must be gone already. One still there is left behind.
+	for _p in $PIDS; do
+		if is_vkd "$_p" && ! wait_gone "$_p" "$_grace"; then
+			_left="$_left $_p"
+		fi
+	done
+	# Whatever of ours is still there goes now; what survives that is left.
+	for _p in $PIDS; do
+		kill_ours "$_p"
 	done
 	wait 2>/dev/null
 	sleep 0.1
-	for p in $PIDS; do
-		if kill -0 "$p" 2>/dev/null && [ "$(ps -o stat= -p "$p" | cut -c1)" != Z ]; then
-			left="$left $p"
-		fi
+	for _p in $PIDS; do
+		case " $_left " in
+		*" $_p "*) ;;
+		*) if alive "$_p"; then _left="$_left $_p"; fi ;;
+		esac
 	done
-	if [ -n "$left" ]; then
-		echo "FAIL: processes left behind:$left" >&2
-		rc=1
+	if [ -n "$_left" ]; then
+		echo "FAIL: processes left behind:$_left" >&2
+		_rc=1
 	fi
-	if grep -qE 'Sanitizer|runtime error:' "$LOG" 2>/dev/null; then
+	if grep -qE "$SANITIZER_RE" "$LOG" 2>/dev/null; then
 		echo "FAIL: sanitizer report in the vkd log:" >&2
-		grep -E -A20 'Sanitizer|runtime error:' "$LOG" | head -n 60 >&2
-		rc=1
+		grep -E -A20 "$SANITIZER_RE" "$LOG" | head -n 60 >&2
+		_rc=1
 	fi
 	rm -rf "$T"
-	exit $rc
+	exit $_rc
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+trap 'exit 1' INT TERM HUP PIPE
 
-# vkd_section WORKERS [DRAIN_TIMEOUT]: print a [vkd] section; the test
-# appends its apps.
-vkd_section() {
-	cat <<EOT
-[vkd]
-workers = $1
-log_level = debug
-drain_timeout = ${2:-10s}
-control = $T/ctl.sock
-EOT
-}
+PORT=$(free_port) || exit 1

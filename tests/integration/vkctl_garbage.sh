@@ -6,13 +6,7 @@
 # others meanwhile and never dies (same pid, status works).
 . "$top_srcdir/tests/integration/vkctl_lib.sh"
 
-PORT=$(free_port) || exit 1
-c=$T/vkd.ini
-echo_config 1 >"$c"
-start_vkd "$c"
-wait_port "$PORT"
-note_pids $(wait_workers 1)
-wait_ready 1
+serve_ready 1
 
 cat >"$T/raw.py" <<'EOT'
 # raw.py SOCKET MODE [OK [TEXT]]: send MODE's bytes and print the reply.
@@ -135,7 +129,7 @@ raw() {
 # expect MODE OK [TEXT]: see raw.py; and the master is still there.
 expect() {
 	raw "$@" >"$T/reply" 2>"$T/raw.err" || fail "$(cat "$T/raw.err")"
-	kill -0 "$VKD_PID" || fail "master died on $1"
+	alive "$VKD_PID" || fail "master died on $1"
 }
 
 expect long false 'too long'

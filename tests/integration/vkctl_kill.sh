@@ -4,13 +4,7 @@
 # numbers and signal names are errors (exit 1) that change nothing.
 . "$top_srcdir/tests/integration/vkctl_lib.sh"
 
-PORT=$(free_port) || exit 1
-c=$T/vkd.ini
-echo_config 2 >"$c"
-start_vkd "$c"
-wait_port "$PORT"
-note_pids $(wait_workers 2)
-wait_ready 2
+serve_ready 2
 
 # worker_field N KEY: KEY of worker N of the serving generation.
 worker_field() {
@@ -34,7 +28,7 @@ kill_and_check() {
 		[ "$(now_ms)" -lt "$end" ] || fail "worker $n not respawned: $(cat "$T/status.json")"
 		sleep 0.05
 	done
-	note_pids "$new"
+	note_workers "$new"
 	[ "$(worker_field "$n" restarts)" -eq $((restarts + 1)) ] ||
 		fail "restarts of worker $n: was $restarts, now $(worker_field "$n" restarts)"
 	[ "$(worker_field $((3 - n)) pid)" = "$other" ] || fail "kill $n touched the other worker"

@@ -1,16 +1,14 @@
-# Shared by the vkctl integration tests (sourced, never run): lib.sh, plus
-# vkctl on the test's control socket and python3 to read its JSON.
+# What the vkctl integration tests (tests/integration/vkctl_*.sh) add to
+# lib.sh: sourced, never run. vkctl on the test's control socket, and
+# python3 to read its JSON.
+# top_srcdir comes from make check (tests/local.mk).
+# shellcheck source=tests/integration/lib.sh disable=SC2154
 . "$top_srcdir/tests/integration/lib.sh"
 
 VKCTL=$top_builddir/vkctl/vkctl
-SOCK=$T/ctl.sock
-
-# The interpreter itself, not a wrapper script: tests run it often.
-PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
-if [ -z "$PYTHON" ]; then
-	echo "SKIP: python3 is needed to check the JSON replies"
-	exit 77
-fi
+[ -x "$VKCTL" ] || skip "$VKCTL is not built"
+# To check the JSON replies.
+need_python
 
 # ctl ARGS: vkctl on this test's socket.
 ctl() {
@@ -63,10 +61,9 @@ wait_ready() {
 	done
 }
 
-# echo_config WORKERS [EXTRA]: a config with one echo app on $PORT; EXTRA
-# lines go into the [vkd] section.
-echo_config() {
-	vkd_section "$1"
-	[ -n "${2:-}" ] && printf '%s\n' "$2"
-	printf '[app echo]\nmodule = echo.so\nlisten = 127.0.0.1:%s\n' "$PORT"
+# serve_ready WORKERS [EXTRA]: serve_echo, then until status shows the
+# workers ready.
+serve_ready() {
+	serve_echo "$@"
+	wait_ready "$1"
 }

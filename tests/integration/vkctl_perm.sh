@@ -6,24 +6,12 @@
 # second user run only as root (vkctl as nobody, through setpriv).
 . "$top_srcdir/tests/integration/vkctl_lib.sh"
 
-PORT=$(free_port) || exit 1
-c=$T/vkd.ini
-
-# run_with EXTRA: vkd with EXTRA lines in [vkd], ready.
-run_with() {
-	echo_config 1 "$1" >"$c"
-	start_vkd "$c"
-	wait_port "$PORT"
-	note_pids $(wait_workers 1)
-	wait_ready 1
-}
-
 # The mode as configured, and 0660 by default.
-run_with "control_mode = 0640"
+serve_ready 1 "control_mode = 0640"
 [ "$(stat -c %a "$SOCK")" = 640 ] || fail "socket mode $(stat -c %a "$SOCK"), want 640"
 ctl status >/dev/null || fail "status by the daemon's own user"
 stop_vkd
-run_with ""
+serve_ready 1
 [ "$(stat -c %a "$SOCK")" = 660 ] || fail "default socket mode $(stat -c %a "$SOCK"), want 660"
 stop_vkd
 
@@ -53,7 +41,7 @@ getent group "$other" >/dev/null || other=""
 
 # Anyone may connect (0666), no control_group: nobody is refused by the
 # master, which keeps serving.
-run_with "control_mode = 0666"
+serve_ready 1 "control_mode = 0666"
 as_nobody nogroup "$VKCTL" -s "$SOCK" status >"$T/out" 2>"$T/err"
 rc=$?
 [ $rc -eq 1 ] || fail "nobody without the group: exit $rc, want 1 ($(cat "$T/err"))"
@@ -61,13 +49,13 @@ grep -q 'permission denied' "$T/err" || fail "refusal message: $(cat "$T/err")"
 [ -s "$T/out" ] && fail "a refused client got output: $(cat "$T/out")"
 as_nobody nogroup "$VKCTL" -s "$SOCK" --json stop >"$T/out" 2>/dev/null
 jget 'd["ok"]' <"$T/out" | grep -qx false || fail "refusal is not a JSON error: $(cat "$T/out")"
-kill -0 "$VKD_PID" || fail "a refused stop stopped vkd"
+alive "$VKD_PID" || fail "a refused stop stopped vkd"
 [ "$(status_json | jget 'd["pid"]')" = "$VKD_PID" ] || fail "status after a refusal"
 stop_vkd
 
 # control_group = nogroup: the socket's group; a peer in it passes, a
 # peer in another group is refused.
-run_with "control_mode = 0666
+serve_ready 1 "control_mode = 0666
 control_group = nogroup"
 [ "$(stat -c %G "$SOCK")" = nogroup ] || fail "socket group $(stat -c %G "$SOCK"), want nogroup"
 as_nobody nogroup "$VKCTL" -s "$SOCK" --json status >"$T/out" 2>"$T/err" ||
@@ -82,7 +70,7 @@ fi
 stop_vkd
 
 # The file's mode is enforced too: 0600 keeps nobody out at connect (exit 3).
-run_with "control_mode = 0600
+serve_ready 1 "control_mode = 0600
 control_group = nogroup"
 [ "$(stat -c %a "$SOCK")" = 600 ] || fail "socket mode $(stat -c %a "$SOCK"), want 600"
 as_nobody nogroup "$VKCTL" -s "$SOCK" status >/dev/null 2>"$T/err"

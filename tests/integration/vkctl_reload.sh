@@ -7,12 +7,7 @@
 # the new generation starts.
 . "$top_srcdir/tests/integration/vkctl_lib.sh"
 
-PORT=$(free_port) || exit 1
-c=$T/vkd.ini
-echo_config 2 >"$c"
-start_vkd "$c"
-wait_port "$PORT"
-note_pids $(wait_workers 2)
+serve_echo 2
 wait_ready 2 1
 old=$(status_pids)
 
@@ -42,7 +37,7 @@ gen=$(jget 'd["generation"]' <"$T/reload.json")
 [ "$(status_json | jget 'd["reloading"]')" = 0 ] || fail "still reloading at the reply"
 wait_ready 2 2
 new=$(status_pids)
-note_pids $new
+note_workers $new
 [ -z "$(printf '%s\n%s\n' "$old" "$new" | sort | uniq -d)" ] ||
 	fail "workers survived the reload: old $old, new $new"
 [ "$new" = "$(sorted_workers)" ] || fail "status and children disagree after reload"
@@ -55,20 +50,20 @@ wait "$LOADER"
 [ "$(cat "$T/load-rounds")" -ge 3 ] || fail "too few client rounds to mean anything"
 
 # A broken configuration: exit 1, the file:line error; nothing changes.
-cp "$c" "$T/good.ini"
-sed -i 's/^workers = .*/workers = many/' "$c"
-line=$(grep -n '^workers = many' "$c" | cut -d: -f1)
+cp "$CONF" "$T/good.ini"
+sed -i 's/^workers = .*/workers = many/' "$CONF"
+line=$(grep -n '^workers = many' "$CONF" | cut -d: -f1)
 for how in --wait ""; do
 	ctl reload $how >"$T/out" 2>"$T/err"
 	rc=$?
 	[ $rc -eq 1 ] || fail "reload $how of a broken config: exit $rc, want 1"
-	grep -q "^vkctl: $c:$line: workers" "$T/err" ||
-		fail "reload $how: no $c:$line error: $(cat "$T/err")"
+	grep -q "^vkctl: $CONF:$line: workers" "$T/err" ||
+		fail "reload $how: no $CONF:$line error: $(cat "$T/err")"
 done
 # The same through -c, which still finds the socket in the broken file.
-"$VKCTL" -c "$c" reload --wait 2>"$T/err"
+"$VKCTL" -c "$CONF" reload --wait 2>"$T/err"
 [ $? -eq 1 ] || fail "vkctl -c on a broken config: not exit 1"
-grep -q "$c:$line:" "$T/err" || fail "vkctl -c: $(cat "$T/err")"
+grep -q "$CONF:$line:" "$T/err" || fail "vkctl -c: $(cat "$T/err")"
 [ "$(status_pids)" = "$new" ] || fail "a failed reload changed the workers"
 [ "$(sorted_workers)" = "$new" ] || fail "a failed reload changed the children"
 [ "$(status_json | jget 'd["generation"]')" = 2 ] || fail "a failed reload changed the generation"
@@ -77,9 +72,9 @@ grep -q "$c:$line:" "$T/err" || fail "vkctl -c: $(cat "$T/err")"
 # A new generation that cannot start (its init hook passes vkd's module
 # check, then fails in every worker): reload --wait waits for that and
 # fails with the reason; the old workers go on.
-cp "$T/good.ini" "$c"
+cp "$T/good.ini" "$CONF"
 printf '[app crash]\nmodule = %s\nlisten = 127.0.0.1:%s\nopt.crash = workers\nopt.stamp = %s\n' \
-	"$TESTMODDIR/crashmod.so" "$(free_port)" "$T/crash.stamp" >>"$c"
+	"$TESTMODDIR/crashmod.so" "$(free_port)" "$T/crash.stamp" >>"$CONF"
 ctl reload --wait >"$T/out" 2>"$T/err"
 rc=$?
 [ $rc -eq 1 ] || fail "reload --wait of a generation that dies: exit $rc ($(cat "$T/out"))"
@@ -91,7 +86,7 @@ wait_ready 2 2
 "$VKCLIENT" load "$PORT" 10 3 || fail "echo after a generation failed to start"
 
 # A plain reload answers while the generation starts; it then serves.
-cp "$T/good.ini" "$c"
+cp "$T/good.ini" "$CONF"
 ctl --json reload >"$T/reload.json" 2>"$T/err" || fail "reload: $(cat "$T/err")"
 gen=$(jget 'd["generation"]' <"$T/reload.json")
 [ "$gen" -gt 3 ] || fail "reload: $(cat "$T/reload.json")"
@@ -102,7 +97,7 @@ until [ "$(status_json | jget 'd["generation"]')" = "$gen" ]; do
 	sleep 0.05
 done
 wait_ready 2 "$gen"
-note_pids $(status_pids)
+note_workers $(status_pids)
 "$VKCLIENT" load "$PORT" 10 3 || fail "echo after the plain reload"
 
 stop_vkd

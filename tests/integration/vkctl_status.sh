@@ -4,13 +4,7 @@
 # nobody listens on is exit 3 naming the path.
 . "$top_srcdir/tests/integration/vkctl_lib.sh"
 
-PORT=$(free_port) || exit 1
-c=$T/vkd.ini
-echo_config 3 >"$c"
-start_vkd "$c"
-wait_port "$PORT"
-note_pids $(wait_workers 3)
-wait_ready 3
+serve_ready 3
 
 # JSON: valid, the master's pid, one entry per real child, same pids.
 status_json | "$PYTHON" -m json.tool >/dev/null || fail "status is not valid JSON"
@@ -37,7 +31,7 @@ rows=$(awk '$1 ~ /^[0-9]+$/ { print $3 }' "$T/table" | sort -n)
 grep -q '^total' "$T/table" || fail "no total row: $(cat "$T/table")"
 
 # -c: the socket's path from the config file.
-"$VKCTL" -c "$c" --json status | jget 'd["pid"]' >"$T/pid" || fail "vkctl -c status failed"
+"$VKCTL" -c "$CONF" --json status | jget 'd["pid"]' >"$T/pid" || fail "vkctl -c status failed"
 [ "$(cat "$T/pid")" = "$VKD_PID" ] || fail "vkctl -c reached another daemon"
 
 # version: the daemon's, which is vkd -V's.

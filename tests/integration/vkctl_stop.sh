@@ -5,31 +5,18 @@
 # socket, refuses to start and leaves both alone.
 . "$top_srcdir/tests/integration/vkctl_lib.sh"
 
-PORT=$(free_port) || exit 1
-c=$T/vkd.ini
-echo_config 2 >"$c"
-start_vkd "$c"
-wait_port "$PORT"
-note_pids $(wait_workers 2)
-wait_ready 2
+serve_ready 2
 [ -S "$SOCK" ] || fail "no control socket at $SOCK"
 
-workers=$(sorted_workers)
 ctl stop >"$T/out" 2>&1 || fail "vkctl stop: $(cat "$T/out")"
-wait_exit "$VKD_PID" 10000 || fail "vkd did not stop in 10 s"
-[ "$EXIT_STATUS" -eq 0 ] || fail "vkd exited with $EXIT_STATUS after vkctl stop"
-for p in $workers; do
-	kill -0 "$p" 2>/dev/null && fail "worker $p outlived the master"
-done
+expect_vkd_exit 10000 "after vkctl stop"
 [ -e "$SOCK" ] && fail "control socket left after stop"
 ctl status 2>/dev/null
 [ $? -eq 3 ] || fail "status after stop: not exit 3"
 
 # Killed outright, vkd leaves its socket file; the next one replaces it.
-start_vkd "$c"
-wait_port "$PORT"
-note_pids $(wait_workers 2)
-workers=$(sorted_workers)
+serve "$CONF" 2
+workers=$WORKERS
 for p in $workers; do kill -KILL "$p"; done
 kill -KILL "$VKD_PID"
 wait_exit "$VKD_PID" 5000 || fail "vkd survived SIGKILL"
@@ -38,9 +25,7 @@ for p in $workers; do
 	wait_exit "$p" 5000 || fail "worker $p survived SIGKILL"
 done
 [ -S "$SOCK" ] || fail "expected a stale socket file"
-start_vkd "$c"
-wait_port "$PORT"
-note_pids $(wait_workers 2)
+serve "$CONF" 2
 wait_ready 2
 [ "$(status_json | jget 'd["pid"]')" = "$VKD_PID" ] || fail "stale socket not replaced"
 
@@ -67,7 +52,5 @@ wait_exit "$third" 5000 || fail "vkd on a regular file kept running"
 [ "$(cat "$T/file.sock")" = precious ] || fail "vkd replaced a regular file"
 
 ctl stop >/dev/null || fail "vkctl stop"
-wait_exit "$VKD_PID" 10000 || fail "vkd did not stop in 10 s"
-[ "$EXIT_STATUS" -eq 0 ] || fail "vkd exited with $EXIT_STATUS after vkctl stop"
-VKD_PID=""
+expect_vkd_exit 10000 "after vkctl stop"
 exit 0

@@ -6,19 +6,17 @@
 # one (the workers).
 . "$top_srcdir/tests/integration/lib.sh"
 
-PORT=$(free_port) || exit 1
-c=$T/vkd.ini
-vkd_section 1 >"$c"
-cat >>"$c" <<EOT
+vkd_section 1 >"$CONF"
+cat >>"$CONF" <<EOT
 [app crash]
 module = $TESTMODDIR/crashmod.so
 listen = 127.0.0.1:$PORT
 opt.crash = workers
 opt.stamp = $T/starts
 EOT
-start_vkd "$c"
+start_vkd "$CONF"
 sleep 3.5
-kill -0 "$VKD_PID" 2>/dev/null || fail "the master died"
+alive "$VKD_PID" || fail "the master died"
 # The first line is the module check, the rest are worker starts.
 sed 1d "$T/starts" >"$T/worker-starts"
 starts=$(wc -l <"$T/worker-starts")

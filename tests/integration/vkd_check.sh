@@ -4,7 +4,6 @@
 # module also stops a real start (exit 1, nothing listens).
 . "$top_srcdir/tests/integration/lib.sh"
 
-PORT=$(free_port) || exit 1
 PORT2=$(free_port) || exit 1
 
 # expect STATUS NAME CONFIG MUST_MENTION
@@ -23,34 +22,25 @@ app() {
 	printf '[app %s]\nmodule = %s\nlisten = %s\n' "$1" "$2" "${3:-127.0.0.1:$PORT}"
 }
 
+# expect_bad_app NAME APP MODULE MUST_MENTION: a config whose one app (APP
+# on MODULE) vkd must refuse: exit 1, naming MUST_MENTION.
+expect_bad_app() {
+	c=$T/bad-$2.ini
+	{ vkd_section 1; app "$2" "$3"; } >"$c"
+	expect 1 "$1" "$c" "$4"
+}
+
 good=$T/good.ini
 { vkd_section 1; app echo echo.so; } >"$good"
 expect 0 "good config" "$good" "OK"
 
-c=$T/missing.ini
-{ vkd_section 1; app echo "$T/nowhere/echo.so"; } >"$c"
-expect 1 "missing module" "$c" "$T/nowhere/echo.so"
-
+expect_bad_app "missing module" echo "$T/nowhere/echo.so" "$T/nowhere/echo.so"
 echo "not a shared object" >"$T/x.so"
-c=$T/notelf.ini
-{ vkd_section 1; app x "$T/x.so"; } >"$c"
-expect 1 "not an ELF" "$c" "$T/x.so"
-
-c=$T/nodesc.ini
-{ vkd_section 1; app nodesc "$TESTMODDIR/nodesc.so"; } >"$c"
-expect 1 "no descriptor" "$c" "nodesc.so"
-
-c=$T/badmagic.ini
-{ vkd_section 1; app badmagic "$TESTMODDIR/badmagic.so"; } >"$c"
-expect 1 "wrong magic" "$c" "badmagic.so"
-
-c=$T/badabi.ini
-{ vkd_section 1; app badabi "$TESTMODDIR/badabi.so"; } >"$c"
-expect 1 "wrong ABI major" "$c" "badabi.so"
-
-c=$T/wrongname.ini
-{ vkd_section 1; app other echo.so; } >"$c"
-expect 1 "wrong name" "$c" "echo.so"
+expect_bad_app "not an ELF" x "$T/x.so" "$T/x.so"
+expect_bad_app "no descriptor" nodesc "$TESTMODDIR/nodesc.so" "nodesc.so"
+expect_bad_app "wrong magic" badmagic "$TESTMODDIR/badmagic.so" "badmagic.so"
+expect_bad_app "wrong ABI major" badabi "$TESTMODDIR/badabi.so" "badabi.so"
+expect_bad_app "wrong name" other echo.so "echo.so"
 
 c=$T/badkey.ini
 { vkd_section 1; echo "frobnicate = 1"; app echo echo.so; } >"$c"

@@ -4,14 +4,8 @@
 # after a stop no child of vkd is alive.
 . "$top_srcdir/tests/integration/lib.sh"
 
-PORT=$(free_port) || exit 1
-c=$T/vkd.ini
-vkd_section 2 >"$c"
-printf '[app echo]\nmodule = echo.so\nlisten = 127.0.0.1:%s\n' "$PORT" >>"$c"
-start_vkd "$c"
-wait_port "$PORT"
-workers=$(wait_workers 2) || exit 1
-note_pids $workers
+serve_echo 2
+workers=$WORKERS
 
 fds() {
 	for p in "$VKD_PID" $workers; do

@@ -5,8 +5,6 @@
 # reload replaces every worker and the service never stops answering.
 . "$top_srcdir/tests/integration/lib.sh"
 
-PORT=$(free_port) || exit 1
-
 # run SOCKET: one life of vkd talking to SOCKET.
 run() {
 	sock=$1
@@ -16,13 +14,11 @@ run() {
 	RECV=$!
 	note_pids "$RECV"
 	sleep 0.1
-	c=$T/vkd.ini
-	vkd_section 2 >"$c"
-	printf '[app echo]\nmodule = echo.so\nlisten = 127.0.0.1:%s\n' "$PORT" >>"$c"
-	NOTIFY_SOCKET=$sock start_vkd "$c"
+	echo_config 2 >"$CONF"
+	NOTIFY_SOCKET=$sock start_vkd "$CONF"
 	wait_for_line "$out" READY=1 1
-	old=$(wait_workers 2) || exit 1
-	note_pids $old
+	wait_workers 2
+	old=$WORKERS
 	"$VKCLIENT" load "$PORT" 10 3 || fail "echo before reload"
 
 	# Clients keep coming during the reload: none may fail.
@@ -41,7 +37,7 @@ run() {
 		[ "$(now_ms)" -lt "$end" ] || fail "old workers not replaced: old $old, now $new"
 		sleep 0.05
 	done
-	note_pids $new
+	note_workers $new
 	"$VKCLIENT" load "$PORT" 10 3 || fail "echo after reload"
 
 	stop_vkd

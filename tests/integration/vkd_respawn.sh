@@ -3,26 +3,11 @@
 # held open on the other worker still echoes afterwards.
 . "$top_srcdir/tests/integration/lib.sh"
 
-PORT=$(free_port) || exit 1
-c=$T/vkd.ini
-vkd_section 2 >"$c"
-printf '[app echo]\nmodule = echo.so\nlisten = 127.0.0.1:%s\n' "$PORT" >>"$c"
-start_vkd "$c"
-wait_port "$PORT"
-workers=$(wait_workers 2) || exit 1
-note_pids $workers
+serve_echo 2
+workers=$WORKERS
 
 # A held connection: vkclient echoes a line, says "held", waits on a fifo.
-mkfifo "$T/go"
-"$VKCLIENT" hold "$PORT" <"$T/go" >"$T/hold.out" 2>&1 &
-HOLD=$!
-note_pids "$HOLD"
-exec 3>"$T/go"
-end=$(($(now_ms) + 5000))
-until grep -q held "$T/hold.out"; do
-	[ "$(now_ms)" -lt "$end" ] || fail "hold client: $(cat "$T/hold.out")"
-	sleep 0.02
-done
+hold_start
 
 # Which worker serves it: the client's port in /proc/net/tcp gives the inode.
 cport=$(awk '/held/ { print $2 }' "$T/hold.out")
@@ -40,7 +25,7 @@ while :; do
 	[ $(($(now_ms) - start)) -lt 1000 ] || { kill -CONT "$holder"; fail "no new worker in 1 s"; }
 	sleep 0.01
 done
-note_pids $now
+note_workers $now
 "$VKCLIENT" load "$PORT" 3 2 || { kill -CONT "$holder"; fail "the new worker does not serve"; }
 elapsed=$(($(now_ms) - start))
 kill -CONT "$holder"
