@@ -11,7 +11,7 @@ static void echo_main(struct vk_thread *that)
 		struct iovec held[2];
 		ssize_t n;
 		char line[1024];
-	} *self;
+	} * self;
 
 	vk_begin();
 	for (;;) {

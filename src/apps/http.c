@@ -121,8 +121,7 @@ static int option_number(const struct vk_app_context *context, const char *key, 
 		return 0;
 	if ((duration ? parse_duration_ms(text, value) : parse_size(text, value)) == -1 ||
 	    *value < min || *value > max) {
-		fprintf(stderr, "http: app %s: opt.%s: bad value '%s'\n", context->name, key,
-			text);
+		fprintf(stderr, "http: app %s: opt.%s: bad value '%s'\n", context->name, key, text);
 		return -1;
 	}
 	return 0;
@@ -245,7 +244,7 @@ struct echo_job {
 	const struct vk_http_request *req;
 	const struct http_config *config;
 	int keep_alive; /* in: as decided; out: 0 if the connection must close */
-	int status;     /* out: an error status to answer instead, or 0 */
+	int status;	/* out: an error status to answer instead, or 0 */
 };
 
 /* Answer POST /echo: copy the body back, framed like the request's. */
@@ -265,7 +264,7 @@ static void http_echo(struct vk_thread *that)
 		size_t span_len;
 		size_t used;
 		int head_sent;
-	} *self;
+	} * self;
 
 	vk_begin();
 	self->job = vk_arg();
@@ -275,15 +274,17 @@ static void http_echo(struct vk_thread *that)
 	}
 	if (vk_http_request_body(self->job->req) != VK_HTTP_BODY_CHUNKED) {
 		/* Content-Length (or empty) body: copy it through the rings. */
-		self->left = self->job->req->has_content_length ? self->job->req->content_length : 0;
-		self->out_len = format_head(self->out, 200, self->job->req->version,
-					    self->job->keep_alive, (int64_t)self->left,
-					    (time_t)vk_now(that), 0);
+		self->left =
+		    self->job->req->has_content_length ? self->job->req->content_length : 0;
+		self->out_len =
+		    format_head(self->out, 200, self->job->req->version, self->job->keep_alive,
+				(int64_t)self->left, (time_t)vk_now(that), 0);
 		vk_write(self->out, self->out_len);
 		while (self->left) {
 			if (vk_socket_peek_iov(that->socket, self->iov)) {
-				self->used = self->iov[0].iov_len < self->left ? self->iov[0].iov_len
-									       : self->left;
+				self->used = self->iov[0].iov_len < self->left
+						 ? self->iov[0].iov_len
+						 : self->left;
 				/* The bytes stay in the ring until consumed, even if we block. */
 				vk_write(self->iov[0].iov_base, self->used);
 				vk_socket_consume(that, that->socket, self->used);
@@ -319,9 +320,9 @@ static void http_echo(struct vk_thread *that)
 			}
 			if (self->result > 0 && !self->head_sent) {
 				self->head_sent = 1;
-				self->out_len = format_head(self->out, 200, self->job->req->version,
-							    self->job->keep_alive, -1,
-							    (time_t)vk_now(that), 0);
+				self->out_len =
+				    format_head(self->out, 200, self->job->req->version,
+						self->job->keep_alive, -1, (time_t)vk_now(that), 0);
 				vk_write(self->out, self->out_len);
 			}
 			if (self->result == 1) {
@@ -359,9 +360,9 @@ static void http_main(struct vk_thread *that)
 		char out[HTTP_OUT_MAX];
 		size_t out_len;
 		ssize_t rc;
-		size_t fed;      /* bytes of the ring fed to the parser */
-		int result;      /* of the last parse step */
-		int status;      /* error status to answer, 0 if none */
+		size_t fed; /* bytes of the ring fed to the parser */
+		int result; /* of the last parse step */
+		int status; /* error status to answer, 0 if none */
 		int keep_alive;
 		uint32_t idle_timeout_ms;
 		size_t lingered;
@@ -372,7 +373,7 @@ static void http_main(struct vk_thread *that)
 		struct echo_job echo;
 		/* Most heads fit here, in the connection's hot page (see http.c top). */
 		char small_head[HTTP_SMALL_HEAD];
-	} *self;
+	} * self;
 
 	vk_begin();
 	self->config = vk_arg();
@@ -407,8 +408,8 @@ static void http_main(struct vk_thread *that)
 			 * of its first byte, however slowly it trickles in.
 			 */
 			if (self->fed && !self->head_deadline)
-				self->head_deadline = vk_now(that) +
-						      self->config->header_timeout_ms / 1000.0;
+				self->head_deadline =
+				    vk_now(that) + self->config->header_timeout_ms / 1000.0;
 			if (self->head_deadline) {
 				self->left_ms = (self->head_deadline - vk_now(that)) * 1000.0;
 				if (self->left_ms < 1)
@@ -442,9 +443,9 @@ static void http_main(struct vk_thread *that)
 		vk_set_timeout(self->idle_timeout_ms);
 		self->route = route(&self->req);
 		if (self->route == ROUTE_HELLO) {
-			self->out_len = format_head(self->out, 200, self->req.version,
-						    self->keep_alive, sizeof(hello) - 1,
-						    (time_t)vk_now(that), 1);
+			self->out_len =
+			    format_head(self->out, 200, self->req.version, self->keep_alive,
+					sizeof(hello) - 1, (time_t)vk_now(that), 1);
 			if (self->req.method != VK_HTTP_HEAD) {
 				memcpy(self->out + self->out_len, hello, sizeof(hello) - 1);
 				self->out_len += sizeof(hello) - 1;
@@ -480,8 +481,8 @@ static void http_main(struct vk_thread *that)
 
 	if (self->status) {
 		/* ---- error reply, then a lingering close ---- */
-		self->out_len = format_head(self->out, self->status, 11, 0, 0, (time_t)vk_now(that),
-					    0);
+		self->out_len =
+		    format_head(self->out, self->status, 11, 0, 0, (time_t)vk_now(that), 0);
 		vk_write(self->out, self->out_len);
 	}
 	/*
@@ -500,12 +501,11 @@ static void http_main(struct vk_thread *that)
 	}
 
 	vk_finally();
-	if (self->reading_head && self->fed &&
-	    (vk_error() == ETIMEDOUT || vk_error() == ENOBUFS)) {
+	if (self->reading_head && self->fed && (vk_error() == ETIMEDOUT || vk_error() == ENOBUFS)) {
 		/* A head started but did not finish in time, or outgrew the ring. */
 		self->status = vk_error() == ETIMEDOUT ? 408 : 431;
-		self->out_len = format_head(self->out, self->status, 11, 0, 0,
-					    (time_t)vk_now(that), 0);
+		self->out_len =
+		    format_head(self->out, self->status, 11, 0, 0, (time_t)vk_now(that), 0);
 		vk_write(self->out, self->out_len);
 		vk_hup();
 	}

@@ -37,8 +37,8 @@ struct vk_app {
 	uint16_t abi_major;
 	uint16_t abi_minor;
 	const char *name;
-	vk_func main;      /* runs once per connection, on its descriptor */
-	size_t heap_size;  /* default micro-heap size */
+	vk_func main;	  /* runs once per connection, on its descriptor */
+	size_t heap_size; /* default micro-heap size */
 	/*
 	 * Optional: called once per worker after loading, before accepting.
 	 * Returns a pointer given to each main coroutine as vk_arg() (or NULL),
@@ -49,16 +49,16 @@ struct vk_app {
 	void (*fini)(void *state);
 };
 
-#define VK_APP_FULL(app_name, main_fn, heap, init_fn, fini_fn)                                    \
-	__attribute__((visibility("default"))) const struct vk_app vk_app_descriptor = {         \
-		.magic = VK_APP_MAGIC,                                                             \
-		.abi_major = VK_APP_ABI_MAJOR,                                                     \
-		.abi_minor = VK_APP_ABI_MINOR,                                                     \
-		.name = (app_name),                                                                \
-		.main = (main_fn),                                                                 \
-		.heap_size = (heap),                                                               \
-		.init = (init_fn),                                                                 \
-		.fini = (fini_fn),                                                                 \
+#define VK_APP_FULL(app_name, main_fn, heap, init_fn, fini_fn)                           \
+	__attribute__((visibility("default"))) const struct vk_app vk_app_descriptor = { \
+	    .magic = VK_APP_MAGIC,                                                       \
+	    .abi_major = VK_APP_ABI_MAJOR,                                               \
+	    .abi_minor = VK_APP_ABI_MINOR,                                               \
+	    .name = (app_name),                                                          \
+	    .main = (main_fn),                                                           \
+	    .heap_size = (heap),                                                         \
+	    .init = (init_fn),                                                           \
+	    .fini = (fini_fn),                                                           \
 	}
 
 #define VK_APP(app_name, main_fn, heap) VK_APP_FULL(app_name, main_fn, heap, NULL, NULL)

@@ -21,29 +21,29 @@ void vk_future_request_begin(struct vk_thread *that, struct vk_thread *to, intpt
 void vk_future_respond(struct vk_thread *that, struct vk_thread *to, intptr_t message);
 
 /* Hand `msg` (a pointer or integer) to coroutine `to`; wait until taken. */
-#define vk_send(to, msg)                                                                           \
-	do {                                                                                       \
-		if (vk_future_send_begin(that, (to), (intptr_t)(msg)))                             \
-			vk_wait_();                                                                \
+#define vk_send(to, msg)                                               \
+	do {                                                           \
+		if (vk_future_send_begin(that, (to), (intptr_t)(msg))) \
+			vk_wait_();                                    \
 	} while (0)
 
 /* Wait for a message; `msg` gets it and vk_sender() its sender. */
-#define vk_receive(msg)                                                                            \
-	do {                                                                                       \
-		if (vk_future_receive_begin(that))                                                 \
-			vk_wait_();                                                                \
-		(msg) = (__typeof__(msg))that->message;                                            \
+#define vk_receive(msg)                                 \
+	do {                                            \
+		if (vk_future_receive_begin(that))      \
+			vk_wait_();                     \
+		(msg) = (__typeof__(msg))that->message; \
 	} while (0)
 
 /* Who sent the message last received. */
 #define vk_sender() (that->message_from)
 
 /* Send `msg` to `to` and wait for its vk_respond(); `reply` gets the answer. */
-#define vk_request(to, msg, reply)                                                                 \
-	do {                                                                                       \
-		vk_future_request_begin(that, (to), (intptr_t)(msg));                              \
-		vk_wait_();                                                                        \
-		(reply) = (__typeof__(reply))that->message;                                        \
+#define vk_request(to, msg, reply)                                    \
+	do {                                                          \
+		vk_future_request_begin(that, (to), (intptr_t)(msg)); \
+		vk_wait_();                                           \
+		(reply) = (__typeof__(reply))that->message;           \
 	} while (0)
 
 /* Answer a coroutine blocked in vk_request(); never blocks. */

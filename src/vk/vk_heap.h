@@ -29,12 +29,12 @@
 #include <stdint.h>
 
 struct vk_heap {
-	char *base;          /* start of the mapping (page aligned) */
-	size_t size;         /* usable bytes, excluding the guard page */
-	size_t top;          /* offset of the first free byte */
-	size_t last;         /* offset of the last block's header, or SIZE_MAX */
-	size_t high_water;   /* largest top reached since the heap was reset */
-	int accessible;      /* current protection: 1 = read/write, 0 = none */
+	char *base;	   /* start of the mapping (page aligned) */
+	size_t size;	   /* usable bytes, excluding the guard page */
+	size_t top;	   /* offset of the first free byte */
+	size_t last;	   /* offset of the last block's header, or SIZE_MAX */
+	size_t high_water; /* largest top reached since the heap was reset */
+	int accessible;	   /* current protection: 1 = read/write, 0 = none */
 	struct vk_heap *pool_next;
 };
 

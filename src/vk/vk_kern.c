@@ -38,7 +38,7 @@ struct vk_kern {
 	struct vk_proc *ready_head;
 	struct vk_proc **ready_tail;
 	struct vk_proc *running; /* whose code runs now: owns any fault */
-	struct vk_proc *open;    /* whose heap is accessible now */
+	struct vk_proc *open;	 /* whose heap is accessible now */
 	struct vk_proc *all;
 	struct vk_proc *spare_procs;
 	struct vk_heap *pool;
@@ -296,8 +296,7 @@ static int heap_acquire(struct vk_kern *kern, struct vk_heap *heap, size_t size,
 	}
 	if (kern->heaps_mapped >= kern->heap_limit) {
 		kern->stats->heap_failures++;
-		vk_kern_log(kern, 4,
-			    "micro-heap limit reached (%zu heaps; raise vm.max_map_count)",
+		vk_kern_log(kern, 4, "micro-heap limit reached (%zu heaps; raise vm.max_map_count)",
 			    kern->heap_limit);
 		errno = ENOMEM;
 		return -1;

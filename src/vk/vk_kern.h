@@ -26,16 +26,16 @@
  * them without locks: each is one aligned 64-bit word.
  */
 struct vk_kern_stats {
-	uint64_t procs_now;      /* micro-processes alive */
-	uint64_t procs_total;    /* micro-processes started */
-	uint64_t faults;         /* micro-processes ended by a fault */
-	uint64_t bytes_in;       /* bytes read from descriptors */
-	uint64_t bytes_out;      /* bytes written to descriptors */
-	uint64_t accepted;       /* connections accepted */
-	uint64_t refused;        /* connections closed at once: over a limit */
-	uint64_t heap_failures;  /* micro-heaps that could not be mapped */
-	uint64_t dispatches;     /* micro-process dispatches */
-	uint64_t protections;    /* mprotect calls */
+	uint64_t procs_now;	/* micro-processes alive */
+	uint64_t procs_total;	/* micro-processes started */
+	uint64_t faults;	/* micro-processes ended by a fault */
+	uint64_t bytes_in;	/* bytes read from descriptors */
+	uint64_t bytes_out;	/* bytes written to descriptors */
+	uint64_t accepted;	/* connections accepted */
+	uint64_t refused;	/* connections closed at once: over a limit */
+	uint64_t heap_failures; /* micro-heaps that could not be mapped */
+	uint64_t dispatches;	/* micro-process dispatches */
+	uint64_t protections;	/* mprotect calls */
 };
 
 struct vk_kern;
@@ -124,6 +124,6 @@ struct vk_kern_stats *vk_kern_counters(struct vk_kern *kern);
 
 /* Internal: write one log line through the kernel's logger. */
 void vk_kern_log(struct vk_kern *kern, int level, const char *format, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -28,18 +28,18 @@ struct vk_kern;
 
 struct vk_fd {
 	struct ev_io io;
-	struct vk_proc *proc;     /* owner; NULL when the slot is free */
+	struct vk_proc *proc;	  /* owner; NULL when the slot is free */
 	struct vk_socket *socket; /* in the owner's heap */
 	struct vk_fd *proc_next;
 	struct vk_fd *pending_next;
 	int fd;
-	int revents;          /* events seen since the last dispatch */
-	uint8_t pending;      /* on the owner's pending list */
-	uint8_t drained;      /* the last read came back short */
-	uint8_t reading;      /* EV_READ is wanted */
-	uint8_t writing;      /* EV_WRITE is wanted */
-	uint8_t listener;     /* a listening socket: readiness means accept */
-	uint8_t shut_write;   /* shutdown(SHUT_WR) done */
+	int revents;	    /* events seen since the last dispatch */
+	uint8_t pending;    /* on the owner's pending list */
+	uint8_t drained;    /* the last read came back short */
+	uint8_t reading;    /* EV_READ is wanted */
+	uint8_t writing;    /* EV_WRITE is wanted */
+	uint8_t listener;   /* a listening socket: readiness means accept */
+	uint8_t shut_write; /* shutdown(SHUT_WR) done */
 };
 
 /*

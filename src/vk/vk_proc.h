@@ -28,7 +28,7 @@ struct vk_fd;
 struct vk_proc_config {
 	size_t heap_size;    /* bytes of micro-heap (rounded up to pages) */
 	uint32_t timeout_ms; /* the main coroutine's vk_set_timeout(); 0 = none */
-	int isolation;       /* protect the heap while the process does not run */
+	int isolation;	     /* protect the heap while the process does not run */
 	size_t ring_size;    /* each direction of the main socket; 0 = default */
 };
 
@@ -42,8 +42,8 @@ struct vk_proc {
 	struct vk_thread *run_head; /* coroutines in the heap, run in order */
 	struct vk_thread **run_tail;
 	struct vk_thread *timed;    /* coroutines with a deadline */
-	struct vk_fd *fds;          /* descriptors this process owns */
-	struct vk_fd *pending;      /* descriptors with events to take in */
+	struct vk_fd *fds;	    /* descriptors this process owns */
+	struct vk_fd *pending;	    /* descriptors with events to take in */
 	struct vk_proc *ready_next; /* the kernel's queue of processes to run */
 	struct vk_proc *all_next;
 	struct vk_proc **all_prev;

@@ -107,67 +107,67 @@ void vk_socket_consume(struct vk_thread *that, struct vk_socket *s, size_t n);
 enum { VK_READ_ALL, VK_READ_SOME, VK_READ_LINE };
 
 /* Internal: run `step` until it stops saying -EAGAIN; raise a -errno. */
-#define vk_socket_op_(rc, step)                                                                    \
-	do {                                                                                       \
-		that->op_done = 0;                                                                 \
-		for (;;) {                                                                         \
-			ssize_t vk_r_ = (step);                                                    \
-			if (vk_r_ >= 0) {                                                          \
-				(rc) = vk_r_;                                                      \
-				break;                                                             \
-			}                                                                          \
-			if (vk_r_ != -EAGAIN)                                                      \
-				vk_raise((int)-vk_r_);                                             \
-			vk_wait_();                                                                \
-		}                                                                                  \
+#define vk_socket_op_(rc, step)                        \
+	do {                                           \
+		that->op_done = 0;                     \
+		for (;;) {                             \
+			ssize_t vk_r_ = (step);        \
+			if (vk_r_ >= 0) {              \
+				(rc) = vk_r_;          \
+				break;                 \
+			}                              \
+			if (vk_r_ != -EAGAIN)          \
+				vk_raise((int)-vk_r_); \
+			vk_wait_();                    \
+		}                                      \
 	} while (0)
 
 /*
  * Read exactly `len` bytes into `buf` unless the stream ends first; `rc`
  * gets the count (less than `len` only at end of stream).
  */
-#define vk_socket_read(s, rc, buf, len)                                                            \
+#define vk_socket_read(s, rc, buf, len) \
 	vk_socket_op_(rc, vk_socket_read_step(that, (s), (buf), (len), VK_READ_ALL))
 /* Read what is there, at least one byte; `rc` is 0 only at end of stream. */
-#define vk_socket_read_some(s, rc, buf, len)                                                       \
+#define vk_socket_read_some(s, rc, buf, len) \
 	vk_socket_op_(rc, vk_socket_read_step(that, (s), (buf), (len), VK_READ_SOME))
 /*
  * Read one line, newline included, into `buf` (not NUL-terminated). Stops
  * early when `len` bytes are read, or the ring is full, or the stream ends.
  * `rc` is 0 only at end of stream.
  */
-#define vk_socket_readline(s, rc, buf, len)                                                        \
+#define vk_socket_readline(s, rc, buf, len) \
 	vk_socket_op_(rc, vk_socket_read_step(that, (s), (buf), (len), VK_READ_LINE))
 /* Queue all `len` bytes for sending; blocks only while the ring is full. */
-#define vk_socket_write(s, buf, len)                                                               \
-	do {                                                                                       \
-		ssize_t vk_w_;                                                                     \
-		vk_socket_op_(vk_w_, vk_socket_write_step(that, (s), (buf), (len)));               \
-		(void)vk_w_;                                                                       \
+#define vk_socket_write(s, buf, len)                                                 \
+	do {                                                                         \
+		ssize_t vk_w_;                                                       \
+		vk_socket_op_(vk_w_, vk_socket_write_step(that, (s), (buf), (len))); \
+		(void)vk_w_;                                                         \
 	} while (0)
 /* Wait until everything queued has been handed to the peer. */
-#define vk_socket_flush(s)                                                                         \
-	do {                                                                                       \
-		ssize_t vk_f_;                                                                     \
-		vk_socket_op_(vk_f_, vk_socket_flush_step(that, (s)));                             \
-		(void)vk_f_;                                                                       \
+#define vk_socket_flush(s)                                             \
+	do {                                                           \
+		ssize_t vk_f_;                                         \
+		vk_socket_op_(vk_f_, vk_socket_flush_step(that, (s))); \
+		(void)vk_f_;                                           \
 	} while (0)
 /* End of message: flush, then the peer reads end of stream. */
-#define vk_socket_hup(s)                                                                           \
-	do {                                                                                       \
-		ssize_t vk_h_;                                                                     \
-		vk_socket_op_(vk_h_, vk_socket_hup_step(that, (s)));                               \
-		(void)vk_h_;                                                                       \
+#define vk_socket_hup(s)                                             \
+	do {                                                         \
+		ssize_t vk_h_;                                       \
+		vk_socket_op_(vk_h_, vk_socket_hup_step(that, (s))); \
+		(void)vk_h_;                                         \
 	} while (0)
 /*
  * Wait for the end of the message being received (bytes before it are
  * discarded), and consume it, so a pipe can carry the next message.
  */
-#define vk_socket_readhup(s)                                                                       \
-	do {                                                                                       \
-		ssize_t vk_h_;                                                                     \
-		vk_socket_op_(vk_h_, vk_socket_readhup_step(that, (s)));                           \
-		(void)vk_h_;                                                                       \
+#define vk_socket_readhup(s)                                             \
+	do {                                                             \
+		ssize_t vk_h_;                                           \
+		vk_socket_op_(vk_h_, vk_socket_readhup_step(that, (s))); \
+		(void)vk_h_;                                             \
 	} while (0)
 /* Accept a connection on a listening socket; `rc` gets the new descriptor. */
 #define vk_socket_accept(s, rc) vk_socket_op_(rc, vk_socket_accept_step(that, (s)))

@@ -60,33 +60,34 @@ void *vk_thread_begin(struct vk_thread *that, size_t size);
 /* Internal: a coroutine's function reached vk_end(). */
 void vk_thread_end(struct vk_thread *that);
 
-#define vk_begin()                                                                                 \
-	vk_dispatch_ : __attribute__((unused));                                                    \
-	self = that->self;                                                                         \
-	switch (that->line) {                                                                      \
-	case VK_LINE_START:                                                                        \
-		self = vk_thread_begin(that, sizeof(*self));                                       \
-		if (!self)                                                                         \
+#define vk_begin()                                           \
+	vk_dispatch_:                                        \
+	__attribute__((unused));                             \
+	self = that->self;                                   \
+	switch (that->line) {                                \
+	case VK_LINE_START:                                  \
+		self = vk_thread_begin(that, sizeof(*self)); \
+		if (!self)                                   \
 			return;
 
-#define vk_finally()                                                                               \
-	__attribute__((fallthrough));                                                              \
-	case VK_LINE_FINALLY:                                                                      \
+#define vk_finally()                  \
+	__attribute__((fallthrough)); \
+	case VK_LINE_FINALLY:         \
 		that->unwinding = 1;
 
-#define vk_end()                                                                                   \
-	__attribute__((fallthrough));                                                              \
-	default:;                                                                                  \
-		}                                                                                  \
-		vk_thread_end(that);                                                               \
+#define vk_end()                      \
+	__attribute__((fallthrough)); \
+	default:;                     \
+		}                     \
+		vk_thread_end(that);  \
 		return
 
 /* Raise error `e` (a positive errno value): go to vk_finally(). */
-#define vk_raise(e)                                                                                \
-	do {                                                                                       \
-		that->error = (e);                                                                 \
-		that->line = that->unwinding ? VK_LINE_END : VK_LINE_FINALLY;                      \
-		goto vk_dispatch_;                                                                 \
+#define vk_raise(e)                                                           \
+	do {                                                                  \
+		that->error = (e);                                            \
+		that->line = that->unwinding ? VK_LINE_END : VK_LINE_FINALLY; \
+		goto vk_dispatch_;                                            \
 	} while (0)
 
 /* End the coroutine from anywhere, without error (through vk_finally()). */
@@ -99,24 +100,24 @@ void vk_thread_end(struct vk_thread *that);
 #define vk_clear_error() (that->error = 0)
 
 /* Internal: leave the function with `status`; resume at a fresh label. */
-#define vk_suspend_at_(n, st)                                                                      \
-	do {                                                                                       \
-		that->line = (n);                                                                  \
-		that->status = (st);                                                               \
-		return;                                                                            \
-	case (n):;                                                                                 \
+#define vk_suspend_at_(n, st)        \
+	do {                         \
+		that->line = (n);    \
+		that->status = (st); \
+		return;              \
+	case (n):;                   \
 	} while (0)
 #define vk_suspend_(st) vk_suspend_at_(__COUNTER__ + 1, st)
 
 /* Internal: block until woken; raise what the waker handed over. */
-#define vk_wait_()                                                                                 \
-	do {                                                                                       \
-		vk_suspend_(VK_THREAD_BLOCKED);                                                    \
-		if (that->wake_error) {                                                            \
-			int vk_e_ = that->wake_error;                                              \
-			that->wake_error = 0;                                                      \
-			vk_raise(vk_e_);                                                           \
-		}                                                                                  \
+#define vk_wait_()                                    \
+	do {                                          \
+		vk_suspend_(VK_THREAD_BLOCKED);       \
+		if (that->wake_error) {               \
+			int vk_e_ = that->wake_error; \
+			that->wake_error = 0;         \
+			vk_raise(vk_e_);              \
+		}                                     \
 	} while (0)
 
 /* Let every other runnable coroutine of this micro-process run first. */
@@ -128,47 +129,47 @@ void vk_thread_end(struct vk_thread *that);
  * blocks or yields. `t` (a struct vk_thread * lvalue) receives its handle,
  * to pass to vk_join(). Raises ENOMEM when the heap is full.
  */
-#define vk_spawn(t, fn, a)                                                                         \
-	do {                                                                                       \
-		(t) = vk_thread_spawn(that, (fn), (a), 0);                                         \
-		if (!(t))                                                                          \
-			vk_raise(ENOMEM);                                                          \
+#define vk_spawn(t, fn, a)                                 \
+	do {                                               \
+		(t) = vk_thread_spawn(that, (fn), (a), 0); \
+		if (!(t))                                  \
+			vk_raise(ENOMEM);                  \
 	} while (0)
 
 /* Like vk_spawn(), but nobody joins: the coroutine is freed when it ends. */
-#define vk_spawn_detached(fn, a)                                                                   \
-	do {                                                                                       \
-		if (!vk_thread_spawn(that, (fn), (a), 1))                                          \
-			vk_raise(ENOMEM);                                                          \
+#define vk_spawn_detached(fn, a)                          \
+	do {                                              \
+		if (!vk_thread_spawn(that, (fn), (a), 1)) \
+			vk_raise(ENOMEM);                 \
 	} while (0)
 
 /* Wait for a coroutine from vk_spawn() to end; raise its error if any. */
-#define vk_join(t)                                                                                 \
-	do {                                                                                       \
-		if (vk_thread_join_begin(that, (t)))                                               \
-			vk_suspend_(VK_THREAD_BLOCKED);                                            \
-		if (that->child_error)                                                             \
-			vk_raise(that->child_error);                                               \
+#define vk_join(t)                                      \
+	do {                                            \
+		if (vk_thread_join_begin(that, (t)))    \
+			vk_suspend_(VK_THREAD_BLOCKED); \
+		if (that->child_error)                  \
+			vk_raise(that->child_error);    \
 	} while (0)
 
 /* Run `fn(arg)` as a child coroutine and wait for it to end. */
-#define vk_call(fn, a)                                                                             \
-	do {                                                                                       \
-		if (!vk_thread_call_begin(that, (fn), (a)))                                        \
-			vk_raise(ENOMEM);                                                          \
-		vk_suspend_(VK_THREAD_BLOCKED);                                                    \
-		if (that->child_error)                                                             \
-			vk_raise(that->child_error);                                               \
+#define vk_call(fn, a)                                      \
+	do {                                                \
+		if (!vk_thread_call_begin(that, (fn), (a))) \
+			vk_raise(ENOMEM);                   \
+		vk_suspend_(VK_THREAD_BLOCKED);             \
+		if (that->child_error)                      \
+			vk_raise(that->child_error);        \
 	} while (0)
 
 /* The argument the spawner passed. */
 #define vk_arg() (that->arg)
 
 /* Sleep for `ms` milliseconds of the event loop's clock. */
-#define vk_sleep(ms)                                                                               \
-	do {                                                                                       \
-		vk_thread_sleep_begin(that, (ms));                                                 \
-		vk_wait_();                                                                        \
+#define vk_sleep(ms)                               \
+	do {                                       \
+		vk_thread_sleep_begin(that, (ms)); \
+		vk_wait_();                        \
 	} while (0)
 
 /*
@@ -182,11 +183,11 @@ void vk_thread_end(struct vk_thread *that);
  * ENOMEM when the heap is full. Free with vk_free(), ideally in reverse
  * order of allocation (the heap is a stack).
  */
-#define vk_calloc(p, n)                                                                            \
-	do {                                                                                       \
-		(p) = vk_thread_calloc(that, (n), sizeof(*(p)));                                   \
-		if (!(p))                                                                          \
-			vk_raise(ENOMEM);                                                          \
+#define vk_calloc(p, n)                                          \
+	do {                                                     \
+		(p) = vk_thread_calloc(that, (n), sizeof(*(p))); \
+		if (!(p))                                        \
+			vk_raise(ENOMEM);                        \
 	} while (0)
 #define vk_free(p) vk_thread_free(that, (p))
 
@@ -194,11 +195,11 @@ void vk_thread_end(struct vk_thread *that);
  * Like vk_calloc() but not zeroed: for buffers, so that their untouched
  * pages stay out of the resident set and cost no memset per connection.
  */
-#define vk_alloc(p, n)                                                                             \
-	do {                                                                                       \
-		(p) = vk_thread_alloc(that, (n), sizeof(*(p)));                                    \
-		if (!(p))                                                                          \
-			vk_raise(ENOMEM);                                                          \
+#define vk_alloc(p, n)                                          \
+	do {                                                    \
+		(p) = vk_thread_alloc(that, (n), sizeof(*(p))); \
+		if (!(p))                                       \
+			vk_raise(ENOMEM);                       \
 	} while (0)
 
 /* Functions behind the macros; usable from plain C helpers too. */

@@ -18,11 +18,11 @@ struct vk_thread;
 struct vk_vectoring {
 	char *buf;
 	size_t size;
-	size_t start; /* offset of the first byte held */
-	size_t len;   /* bytes held */
+	size_t start;  /* offset of the first byte held */
+	size_t len;    /* bytes held */
 	size_t origin; /* where start goes back to when the ring empties */
-	int eof;      /* the writer hung up after the bytes held */
-	int error;    /* sticky errno from the fd behind this ring, 0 if none */
+	int eof;       /* the writer hung up after the bytes held */
+	int error;     /* sticky errno from the fd behind this ring, 0 if none */
 	/* Coroutines blocked on this ring (pipes; fds wake through the poller). */
 	struct vk_thread *reader;
 	struct vk_thread *writer;

@@ -10,6 +10,7 @@ src_vkd_vkd_SOURCES = \
 	src/vkd/vkd_control.c src/vkd/vkd_control.h \
 	src/vkd/vkd_counters.c src/vkd/vkd_counters.h \
 	src/vkd/vkd_listen.c src/vkd/vkd_listen.h \
+	src/vkd/vkd_io.c src/vkd/vkd_io.h \
 	src/vkd/vkd_log.c src/vkd/vkd_log.h \
 	src/vkd/vkd_master.c src/vkd/vkd_master.h \
 	src/vkd/vkd_module.c src/vkd/vkd_module.h \

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vkd_io.h"
 #include "vkd_log.h"
 
 #define VKD_LOG_LINE_MAX 2048
@@ -69,21 +70,6 @@ static void log_stamp(char *buf, size_t size)
 	snprintf(buf + n, size - n, ".%03ldZ", now.tv_nsec / 1000000);
 }
 
-/* Write all of buf, retrying on EINTR; a log failure is not reported. */
-static void log_write(const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(STDERR_FILENO, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= (size_t)n;
-	}
-}
-
 static size_t log_prefix(char *buf, size_t size, enum vkd_log_level level)
 {
 	char stamp[40];
@@ -123,7 +109,8 @@ static void log_vline(enum vkd_log_level level, const char *format, va_list ap)
 		if (line[i] == '\n' || line[i] == '\r')
 			line[i] = ' ';
 	line[len++] = '\n';
-	log_write(line, len);
+	/* A log line that cannot be written has nowhere else to go. */
+	(void)vkd_write_all(STDERR_FILENO, line, len);
 }
 
 void vkd_log(enum vkd_log_level level, const char *format, ...)

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vkd_io.h"
 #include "vkd_module.h"
 
 /* How long the checking child may take to load every module. */
@@ -142,21 +143,6 @@ static int errors_add(struct vkd_module_errors *errors, const char *format, ...)
 	return -1;
 }
 
-/* Write all of buf to fd; a short report is better than none. */
-static void write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= (size_t)n;
-	}
-}
-
 static const char *module_option(const struct vk_app_context *context, const char *key)
 {
 	return vkd_app_option(context->opaque, key);
@@ -178,15 +164,17 @@ int vkd_module_init(struct vkd_module *module, const struct vkd_app_config *app,
 }
 
 /* Report one bad module to the master, as "CONFIG:LINE: app NAME: ..." */
-static void check_report(int fd, const struct vkd_config *config,
-			 const struct vkd_app_config *app, const char *what, const char *reason)
+static void check_report(int fd, const struct vkd_config *config, const struct vkd_app_config *app,
+			 const char *what, const char *reason)
 {
 	char line[1024];
 	int n = snprintf(line, sizeof(line), "%s:%d: app %s: %s: %s\n", config->path, app->line,
 			 app->name, what, reason);
 
 	if (n > 0)
-		write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		/* A short report is better than none: the master reads what came. */
+		(void)vkd_write_all(fd, line,
+				    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 /* The checking child: one line per bad module, then exit. */

@@ -209,7 +209,8 @@ static int worker_init_apps(struct worker *w)
 
 	for (size_t i = 0; i < config->app_count; i++) {
 		struct worker_app *wa = &w->apps[i];
-		int error = vkd_module_init(&wa->module, &config->apps[i], &wa->context, &wa->state);
+		int error =
+		    vkd_module_init(&wa->module, &config->apps[i], &wa->context, &wa->state);
 
 		if (error) {
 			vkd_error("app %s: init failed: %s", config->apps[i].name, strerror(error));
