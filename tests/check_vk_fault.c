@@ -34,13 +34,13 @@ static volatile int g_zero;
 static volatile int g_seven = 7; /* not 1: GCC turns 1 / x into compares */
 static volatile int g_sink;
 
-__attribute__((noinline, no_sanitize_address, no_sanitize_undefined)) static void
+__attribute__((noinline, no_sanitize("address", "undefined"))) static void
 fault_segv(void)
 {
 	*g_null = 1;
 }
 
-__attribute__((noinline, no_sanitize_undefined)) static void fault_fpe(void)
+__attribute__((noinline, no_sanitize("undefined"))) static void fault_fpe(void)
 {
 	g_sink = g_seven / g_zero;
 }
