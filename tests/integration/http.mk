@@ -11,7 +11,8 @@ HTTP_IT_TESTS = \
 	tests/integration/http-badopt.sh \
 	tests/integration/http-timeout.sh \
 	tests/integration/http-drain.sh \
-	tests/integration/http-concurrent.sh
+	tests/integration/http-concurrent.sh \
+	tests/integration/http-reload.sh
 TESTS += $(HTTP_IT_TESTS)
 EXTRA_DIST += $(HTTP_IT_TESTS) \
 	tests/integration/http-lib.sh \
