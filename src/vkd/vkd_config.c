@@ -657,7 +657,9 @@ static struct passwd *find_user(const char *name)
 	return pw;
 }
 
-static void set_control_group(struct loader *l, const char *key, const char *value)
+/* Resolve a group key into *gid and *name, or report it unknown. */
+static void set_group_key(struct loader *l, const char *key, const char *value, gid_t *gid,
+			  char **name)
 {
 	struct group *gr = find_group(value);
 
@@ -665,9 +667,14 @@ static void set_control_group(struct loader *l, const char *key, const char *val
 		add_error(l, l->line, "%s: no such group '%.*s'", key, SHOW, value);
 		return;
 	}
-	l->cfg->control_gid = gr->gr_gid;
-	free(l->cfg->control_group);
-	l->cfg->control_group = dup_or_flag(l, value);
+	*gid = gr->gr_gid;
+	free(*name);
+	*name = dup_or_flag(l, value);
+}
+
+static void set_control_group(struct loader *l, const char *key, const char *value)
+{
+	set_group_key(l, key, value, &l->cfg->control_gid, &l->cfg->control_group);
 }
 
 static void set_user(struct loader *l, const char *key, const char *value)
@@ -686,15 +693,7 @@ static void set_user(struct loader *l, const char *key, const char *value)
 
 static void set_group(struct loader *l, const char *key, const char *value)
 {
-	struct group *gr = find_group(value);
-
-	if (!gr) {
-		add_error(l, l->line, "%s: no such group '%.*s'", key, SHOW, value);
-		return;
-	}
-	l->group_gid = gr->gr_gid;
-	free(l->cfg->group);
-	l->cfg->group = dup_or_flag(l, value);
+	set_group_key(l, key, value, &l->group_gid, &l->cfg->group);
 }
 
 static void set_log_level(struct loader *l, const char *key, const char *value)

@@ -100,14 +100,20 @@ static void notify_flatten(char *buf, size_t size, const char *status)
 			*p = ' ';
 }
 
-int vkd_notify_ready(const char *status)
+/* Send `head` (may be "") followed by STATUS=, the status on one line. */
+static int notify_with_status(const char *head, const char *status)
 {
 	char flat[VKD_NOTIFY_MAX - 32];
 	char msg[VKD_NOTIFY_MAX];
 
 	notify_flatten(flat, sizeof(flat), status);
-	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s", flat);
+	snprintf(msg, sizeof(msg), "%sSTATUS=%s", head, flat);
 	return notify_send(msg);
+}
+
+int vkd_notify_ready(const char *status)
+{
+	return notify_with_status("READY=1\n", status);
 }
 
 int vkd_notify_reloading(void)
@@ -130,10 +136,5 @@ int vkd_notify_stopping(void)
 
 int vkd_notify_status(const char *status)
 {
-	char flat[VKD_NOTIFY_MAX - 32];
-	char msg[VKD_NOTIFY_MAX];
-
-	notify_flatten(flat, sizeof(flat), status);
-	snprintf(msg, sizeof(msg), "STATUS=%s", flat);
-	return notify_send(msg);
+	return notify_with_status("", status);
 }
