@@ -203,9 +203,9 @@ static void readline_main(struct vk_thread *that)
 	vk_begin();
 	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) == -1)
 		vk_raise(errno);
-	that->socket = self->a; /* inherited by the writer */
+	vk_use_socket(self->a); /* inherited by the writer */
 	vk_spawn(self->w, writer_string, vk_arg());
-	that->socket = self->b;
+	vk_use_socket(self->b);
 	self->len = sizeof(self->buf);
 	for (;;) {
 		vk_readline(self->n, self->buf, self->len);
@@ -278,9 +278,9 @@ static void short_read_main(struct vk_thread *that)
 	vk_begin();
 	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) == -1)
 		vk_raise(errno);
-	that->socket = self->a;
+	vk_use_socket(self->a);
 	vk_spawn(self->w, writer_string, "hello");
-	that->socket = self->b;
+	vk_use_socket(self->b);
 	ck_assert(!vk_eof());
 	vk_read(self->n, self->buf, 10);
 	vkt_tracef("%d", (int)self->n);
@@ -351,9 +351,9 @@ static void two_messages_main(struct vk_thread *that)
 	vk_begin();
 	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) == -1)
 		vk_raise(errno);
-	that->socket = self->a;
+	vk_use_socket(self->a);
 	vk_spawn(self->w, writer_two_messages, NULL);
-	that->socket = self->b;
+	vk_use_socket(self->b);
 	read_message(self->buf, self->n, self->total);
 	vkt_trace(self->buf);
 	ck_assert(vk_eof());
@@ -401,9 +401,9 @@ static void discard_main(struct vk_thread *that)
 	vk_begin();
 	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) == -1)
 		vk_raise(errno);
-	that->socket = self->a;
+	vk_use_socket(self->a);
 	vk_spawn(self->w, writer_two_messages, NULL);
-	that->socket = self->b;
+	vk_use_socket(self->b);
 	vk_readhup(); /* "hello", unread */
 	read_message(self->buf, self->n, self->total);
 	vkt_trace(self->buf);
@@ -460,9 +460,9 @@ static void ping_main(struct vk_thread *that)
 	vk_begin();
 	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) == -1)
 		vk_raise(errno);
-	that->socket = self->b;
+	vk_use_socket(self->b);
 	vk_spawn(self->p, ponger, NULL);
-	that->socket = self->a;
+	vk_use_socket(self->a);
 	for (self->i = 0; self->i < 100; self->i++) {
 		char expect[32];
 
