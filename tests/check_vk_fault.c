@@ -683,6 +683,40 @@ START_TEST(test_destroy_with_live_processes)
 }
 END_TEST
 
+/*
+ * vm.max_map_count bounds how many heaps a worker may map (two mappings
+ * each): by default the limit is derived from it, and past the limit a
+ * spawn fails with ENOMEM, is counted and logged, and the live processes
+ * are untouched. A pooled heap counts as mapped, and is reused first.
+ */
+START_TEST(test_heap_limit)
+{
+	struct vkt_kern k = vkt_kern_new();
+	struct vk_proc_config config = vkt_config(HEAP, 1);
+	unsigned long maps = 0;
+	FILE *file = fopen("/proc/sys/vm/max_map_count", "r");
+
+	ck_assert_ptr_nonnull(file);
+	ck_assert_int_eq(fscanf(file, "%lu", &maps), 1);
+	fclose(file);
+	/* Two mappings a heap, leaving some for the rest of the process. */
+	ck_assert_uint_le(vk_kern_heap_limit(k.kern), maps / 2);
+	ck_assert_uint_ge(vk_kern_heap_limit(k.kern), maps / 4);
+
+	vk_kern_set_heap_limit(k.kern, 2);
+	vkt_spawn(&k, HEAP, 1, idle_proc, NULL);
+	vkt_spawn(&k, HEAP, 1, idle_proc, NULL);
+	errno = 0;
+	ck_assert_ptr_null(vk_kern_spawn(k.kern, &config, idle_proc, NULL, -1));
+	ck_assert_int_eq(errno, ENOMEM);
+	ck_assert_uint_eq(vk_kern_stats(k.kern)->heap_failures, 1);
+	ck_assert_int_ge(vkt_log_lines, 1);
+	vk_kern_dispatch(k.kern);
+	ck_assert_uint_eq(vk_kern_stats(k.kern)->procs_now, 2);
+	vkt_kern_free(&k);
+}
+END_TEST
+
 static Suite *fault_suite(void)
 {
 	Suite *s = suite_create("vk_fault");
@@ -710,6 +744,7 @@ static Suite *fault_suite(void)
 	tc = tcase_create("kernel");
 	tcase_add_test(tc, test_one_kernel_per_process);
 	tcase_add_test(tc, test_destroy_with_live_processes);
+	tcase_add_test(tc, test_heap_limit);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("protection");
