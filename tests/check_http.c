@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "check_run.h"
 #include "vk_http.h"
 
 #define RAW(s) .raw = (s), .len = sizeof(s) - 1
@@ -1101,11 +1102,5 @@ static Suite *http_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(http_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(http_suite());
 }

@@ -1305,11 +1305,5 @@ static Suite *vk_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(vk_suite());
-	int failed;
-
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(vk_suite());
 }

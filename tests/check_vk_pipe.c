@@ -562,11 +562,5 @@ static Suite *pipe_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(pipe_suite());
-	int failed;
-
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(pipe_suite());
 }

@@ -373,11 +373,5 @@ static Suite *vectoring_suite(void)
 
 int main(void)
 {
-	SRunner *runner = srunner_create(vectoring_suite());
-	int failed;
-
-	srunner_run_all(runner, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(vectoring_suite());
 }

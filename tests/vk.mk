@@ -5,14 +5,15 @@ VK_CHECK_PROGS = \
 	tests/check_vk_vectoring \
 	tests/check_vk_pipe \
 	tests/check_vk_fault \
-	tests/check_vk_echo
+	tests/check_vk_echo \
+	tests/check_vk_parse
 check_PROGRAMS += $(VK_CHECK_PROGS)
 TESTS += $(VK_CHECK_PROGS)
 
 VK_CHECK_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 VK_CHECK_LDADD = src/vk/libvk.la $(EV_LIBS) $(CHECK_LIBS)
 
-tests_check_vk_SOURCES = tests/check_vk.c tests/vk_check.h
+tests_check_vk_SOURCES = tests/check_vk.c tests/vk_check.h tests/check_run.h
 tests_check_vk_CFLAGS = $(VK_CHECK_CFLAGS)
 tests_check_vk_LDADD = $(VK_CHECK_LDADD)
 
@@ -31,3 +32,7 @@ tests_check_vk_fault_LDADD = $(VK_CHECK_LDADD)
 tests_check_vk_echo_SOURCES = tests/check_vk_echo.c tests/vk_check.h
 tests_check_vk_echo_CFLAGS = $(VK_CHECK_CFLAGS)
 tests_check_vk_echo_LDADD = $(VK_CHECK_LDADD)
+
+tests_check_vk_parse_SOURCES = tests/check_vk_parse.c tests/check_run.h
+tests_check_vk_parse_CFLAGS = $(VK_CHECK_CFLAGS)
+tests_check_vk_parse_LDADD = $(VK_CHECK_LDADD)

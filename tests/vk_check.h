@@ -20,6 +20,7 @@
 
 #include "vk_heap.h" /* first: vk_socket.h may name struct vk_heap */
 #include "vk.h"
+#include "check_run.h"
 
 /*
  * Cheap assertions for hot loops: Check's ck_assert_*() record a checkpoint

@@ -2,7 +2,8 @@
 # configuration file as vkd, with vkd's own loader.
 sbin_PROGRAMS += vkctl/vkctl
 vkctl_vkctl_SOURCES = vkctl/vkctl.c \
-	src/vkd/vkd_config.c src/vkd/vkd_config.h src/vkd/vkd_control.h
+	src/vkd/vkd_config.c src/vkd/vkd_config.h src/vkd/vkd_control.h \
+	src/vk/vk_parse.c src/vk/vk_parse.h
 vkctl_vkctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/vkd
 vkctl_vkctl_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS)
 vkctl_vkctl_LDADD = $(INIH_LIBS)

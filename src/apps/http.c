@@ -27,6 +27,7 @@
 
 #include "vk_app.h"
 #include "vk_http.h"
+#include "vk_parse.h"
 #include "vk_socket.h"
 
 #define HTTP_HEAD_DEFAULT 16384
@@ -53,77 +54,33 @@ struct http_config {
 	uint32_t header_timeout_ms;
 };
 
-/* Parse "123", "16k", "1M"; 0 on success. */
-static int parse_size(const char *text, uint64_t *out)
-{
-	char *end;
-	unsigned long long value;
-	unsigned shift = 0;
-
-	errno = 0;
-	value = strtoull(text, &end, 10);
-	if (end == text || errno || text[0] == '-')
-		return -1;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		shift = 10;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		end++;
-		break;
-	}
-	if (*end || value > (UINT64_MAX >> shift))
-		return -1;
-	*out = (uint64_t)value << shift;
-	return 0;
-}
-
-/* Parse "500ms", "30s", "2m" or "30" (seconds) into milliseconds. */
-static int parse_duration_ms(const char *text, uint64_t *out)
-{
-	char *end;
-	unsigned long long value;
-	uint64_t scale = 1000;
-
-	errno = 0;
-	value = strtoull(text, &end, 10);
-	if (end == text || errno || text[0] == '-')
-		return -1;
-	if (strcmp(end, "ms") == 0)
-		scale = 1;
-	else if (strcmp(end, "s") == 0 || *end == '\0')
-		scale = 1000;
-	else if (strcmp(end, "m") == 0)
-		scale = 60000;
-	else
-		return -1;
-	if (value > UINT32_MAX / scale)
-		return -1;
-	*out = value * scale;
-	return 0;
-}
-
+/*
+ * opt.KEY, when set, as a size ("16k") or a duration in milliseconds
+ * ("30s"), in min..max: the grammar of every other value in vkd.ini.
+ */
 static int option_number(const struct vk_app_context *context, const char *key, int duration,
 			 uint64_t min, uint64_t max, uint64_t *value)
 {
 	const char *text = context->option(context, key);
+	uint64_t parsed;
+	size_t size;
+	unsigned ms;
+	int rc;
 
 	if (!text)
 		return 0;
-	if ((duration ? parse_duration_ms(text, value) : parse_size(text, value)) == -1 ||
-	    *value < min || *value > max) {
+	if (duration) {
+		rc = vk_parse_duration_ms(text, &ms);
+		parsed = ms;
+	} else {
+		rc = vk_parse_size(text, &size);
+		parsed = size;
+	}
+	if (rc == -1 || parsed < min || parsed > max) {
 		fprintf(stderr, "http: app %s: opt.%s: bad value '%s'\n", context->name, key, text);
 		return -1;
 	}
+	*value = parsed;
 	return 0;
 }
 

@@ -10,7 +10,8 @@ src_vk_libvk_la_SOURCES = \
 	src/vk/vk_socket.c \
 	src/vk/vk_proc.c \
 	src/vk/vk_poll.c \
-	src/vk/vk_kern.c
+	src/vk/vk_kern.c \
+	src/vk/vk_parse.c
 src_vk_libvk_la_LIBADD = $(EV_LIBS)
 
 pkginclude_HEADERS += \
@@ -24,7 +25,8 @@ pkginclude_HEADERS += \
 	src/vk/vk_socket.h \
 	src/vk/vk_proc.h \
 	src/vk/vk_poll.h \
-	src/vk/vk_kern.h
+	src/vk/vk_kern.h \
+	src/vk/vk_parse.h
 
 pkgconfig_DATA += src/vk/libvk.pc
 EXTRA_DIST += src/vk/libvk.pc.in

@@ -54,6 +54,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "vk_parse.h"
+
 #ifndef VKD_MODULE_DIR
 /* Makefile.am defines it as $(pkglibdir); this only keeps odd builds going. */
 #define VKD_MODULE_DIR "/usr/local/lib/mnvkd"
@@ -173,135 +175,6 @@ static void trim_end(char *s)
 
 	while (n > 0 && isspace((unsigned char)s[n - 1]))
 		s[--n] = '\0';
-}
-
-/*
- * Digits only: no sign, no blanks, no "0x". Consumes every digit, then
- * reports ERANGE if the number did not fit; *end is the first non-digit.
- */
-static int parse_digits(const char *s, uint64_t *out, const char **end)
-{
-	uint64_t n = 0;
-	int overflow = 0;
-
-	if (!isdigit((unsigned char)*s)) {
-		errno = EINVAL;
-		return -1;
-	}
-	for (; isdigit((unsigned char)*s); s++) {
-		unsigned d = (unsigned)(*s - '0');
-
-		if (n > (UINT64_MAX - d) / 10)
-			overflow = 1;
-		else
-			n = n * 10 + d;
-	}
-	*end = s;
-	*out = n;
-	if (overflow) {
-		errno = ERANGE;
-		return -1;
-	}
-	return 0;
-}
-
-/* A plain decimal number in min..max. */
-static int parse_number(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	uint64_t n;
-	const char *end;
-
-	if (parse_digits(s, &n, &end) < 0)
-		return -1;
-	if (*end) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (n < min || n > max) {
-		errno = ERANGE;
-		return -1;
-	}
-	*out = n;
-	return 0;
-}
-
-int vkd_parse_size(const char *text, size_t *out)
-{
-	uint64_t n;
-	const char *end;
-	unsigned shift = 0;
-	int rc = parse_digits(text, &n, &end);
-
-	if (rc < 0 && errno != ERANGE)
-		return -1;
-	switch (*end) {
-	case '\0':
-		break;
-	case 'k':
-	case 'K':
-		shift = 10;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		break;
-	default:
-		errno = EINVAL;
-		return -1;
-	}
-	if (shift && end[1] != '\0') {
-		errno = EINVAL;
-		return -1;
-	}
-	/* Garbage is reported before overflow: "99999999999999999999x" is EINVAL. */
-	if (rc < 0 || n > (uint64_t)(SIZE_MAX >> shift)) {
-		errno = ERANGE;
-		return -1;
-	}
-	*out = (size_t)(n << shift);
-	return 0;
-}
-
-static int duration_unit(const char *unit, uint64_t *ms)
-{
-	static const struct {
-		const char *name;
-		uint64_t ms;
-	} units[] = {
-	    {"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000},
-	};
-
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(unit, units[i].name) == 0) {
-			*ms = units[i].ms;
-			return 0;
-		}
-	}
-	errno = EINVAL;
-	return -1;
-}
-
-int vkd_parse_duration_ms(const char *text, unsigned *out)
-{
-	uint64_t n;
-	uint64_t scale;
-	const char *end;
-	int rc = parse_digits(text, &n, &end);
-
-	if (rc < 0 && errno != ERANGE)
-		return -1;
-	if (duration_unit(end, &scale) < 0)
-		return -1;
-	if (rc < 0 || n > UINT_MAX / scale) {
-		errno = ERANGE;
-		return -1;
-	}
-	*out = (unsigned)(n * scale);
-	return 0;
 }
 
 static int parse_bool(const char *s, int *out)
@@ -438,7 +311,7 @@ static int parse_port(const char *s, in_port_t *port)
 {
 	uint64_t n;
 
-	if (parse_number(s, 1, 65535, &n) < 0)
+	if (vk_parse_uint(s, 1, 65535, &n) < 0)
 		return -1;
 	*port = (in_port_t)n;
 	return 0;
@@ -593,7 +466,7 @@ static void set_workers(struct loader *l, const char *key, const char *value)
 		l->cfg->workers_auto = 1;
 		return;
 	}
-	if (parse_number(value, 1, VKD_WORKERS_MAX, &n) < 0) {
+	if (vk_parse_uint(value, 1, VKD_WORKERS_MAX, &n) < 0) {
 		add_error(l, l->line, "%s: expected a number from 1 to %d or 'auto', got '%.*s'",
 			  key, VKD_WORKERS_MAX, SHOW, value);
 		return;
@@ -642,7 +515,7 @@ static struct group *find_group(const char *name)
 	struct group *gr = getgrnam(name);
 	uint64_t n;
 
-	if (!gr && parse_number(name, 0, (gid_t)-2, &n) == 0)
+	if (!gr && vk_parse_uint(name, 0, (gid_t)-2, &n) == 0)
 		gr = getgrgid((gid_t)n);
 	return gr;
 }
@@ -652,7 +525,7 @@ static struct passwd *find_user(const char *name)
 	struct passwd *pw = getpwnam(name);
 	uint64_t n;
 
-	if (!pw && parse_number(name, 0, (uid_t)-2, &n) == 0)
+	if (!pw && vk_parse_uint(name, 0, (uid_t)-2, &n) == 0)
 		pw = getpwuid((uid_t)n);
 	return pw;
 }
@@ -705,7 +578,7 @@ static void set_log_level(struct loader *l, const char *key, const char *value)
 
 static void set_timeout(struct loader *l, const char *key, const char *value, unsigned *out)
 {
-	if (vkd_parse_duration_ms(value, out) == 0)
+	if (vk_parse_duration_ms(value, out) == 0)
 		return;
 	if (errno == ERANGE)
 		add_error(l, l->line, "%s: '%.*s' is too long (at most 49 days)", key, SHOW, value);
@@ -812,7 +685,7 @@ static void set_heap(struct loader *l, const char *key, const char *value)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	size_t n = 0;
-	int rc = vkd_parse_size(value, &n);
+	int rc = vk_parse_size(value, &n);
 
 	if (rc < 0 && errno == EINVAL) {
 		add_error(l, l->line, "%s: expected a size such as 64k or 1M, got '%.*s'", key,
@@ -835,7 +708,7 @@ static void set_heap(struct loader *l, const char *key, const char *value)
 static int set_ranged(struct loader *l, const char *key, const char *value, uint64_t min,
 		      uint64_t max, uint64_t *out)
 {
-	if (parse_number(value, min, max, out) == 0)
+	if (vk_parse_uint(value, min, max, out) == 0)
 		return 0;
 	add_error(l, l->line, "%s: expected a number from %llu to %llu, got '%.*s'", key,
 		  (unsigned long long)min, (unsigned long long)max, SHOW, value);

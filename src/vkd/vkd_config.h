@@ -164,19 +164,6 @@ const char *vkd_app_option(const struct vkd_app_config *app, const char *name);
 const struct vkd_app_config *vkd_config_app(const struct vkd_config *config, const char *name);
 
 /*
- * Value parsers, shared with apps that read opt.* values. All return 0 on
- * success, or -1 with errno EINVAL (empty, sign, garbage, unknown suffix)
- * or ERANGE (does not fit), leaving *out untouched on failure.
- *
- * Size: decimal digits and an optional suffix k/K, m/M, g/G (powers of
- * 1024): "512", "64k", "1M".
- * Duration: decimal digits and an optional unit ms, s, m, h; no unit
- * means seconds: "30" = "30s" = 30000 ms, "250ms", "2m", "1h".
- */
-int vkd_parse_size(const char *text, size_t *out);
-int vkd_parse_duration_ms(const char *text, unsigned *out);
-
-/*
  * Parse one listen address (the syntax of the listen key). On failure
  * returns -1 with errno EINVAL and, if reason is not NULL, *reason set to
  * a static phrase saying why. out->line is set to 0.

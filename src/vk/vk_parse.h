@@ -1,0 +1,35 @@
+/*
+ * vk_parse: the grammar of numbers, sizes and durations in vkd.ini.
+ *
+ * vkd reads its own keys with these, and an app reads its opt.* values
+ * with them too, so that "64k" or "30s" mean the same thing on every line
+ * of the file.
+ *
+ * Every function returns 0 and stores the value, or returns -1 with errno
+ * EINVAL (empty, a sign, a blank, "0x", garbage or an unknown suffix) or
+ * ERANGE (well-formed but out of range), leaving *out untouched. Garbage
+ * wins over range: "99999999999999999999x" is EINVAL.
+ */
+#ifndef VK_PARSE_H
+#define VK_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Decimal digits only, in min..max: "8", "65535". */
+int vk_parse_uint(const char *text, uint64_t min, uint64_t max, uint64_t *out);
+
+/*
+ * Decimal digits and an optional suffix k/K, m/M, g/G, in powers of 1024:
+ * "512", "64k", "1M".
+ */
+int vk_parse_size(const char *text, size_t *out);
+
+/*
+ * Decimal digits and an optional unit ms, s, m or h; no unit means
+ * seconds: "30" = "30s" = 30000 ms, "250ms", "2m", "1h". At most UINT_MAX
+ * milliseconds (about 49 days).
+ */
+int vk_parse_duration_ms(const char *text, unsigned *out);
+
+#endif
