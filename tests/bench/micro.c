@@ -28,7 +28,10 @@
  *     pages) while it is protected. A second baseline, "by hand": isolation
  *     0 and the benchmark itself does the same pair around
  *     vk_kern_dispatch(), so the ratio to it is what libvk adds over the
- *     two system calls where they have to happen. Also checked:
+ *     two system calls where they have to happen. A third, with no libvk
+ *     at all: the bare pair after a one-byte write+read on a socketpair,
+ *     minus that write+read alone, which shows what the same two calls
+ *     cost next to socket calls rather than in a tight loop. Also checked:
  *     vk_kern_stats() counts one dispatch per byte and exactly 2
  *     protections per dispatch with isolation, 0 without.
  *  4. RSS: N = 10,000 micro-processes with a 64 KiB heap, each on one
@@ -447,6 +450,47 @@ static double bench_bare_pair(long n, double *ops)
 	return now_ns() - t0;
 }
 
+/*
+ * The same pair with no libvk around it, between a one-byte write and read
+ * on a socketpair of the benchmark's own: bench_socket_pair minus
+ * bench_socket_only is what the pair costs where a dispatch has it, in
+ * between socket system calls.
+ */
+static int bare_socket[2] = {-1, -1};
+
+static void bare_socket_round_trip(void)
+{
+	char byte = 'x';
+
+	if (write(bare_socket[0], &byte, 1) != 1 || read(bare_socket[1], &byte, 1) != 1)
+		die("socketpair write/read");
+}
+
+static double bench_socket_only(long n, double *ops)
+{
+	double t0 = now_ns();
+
+	for (long i = 0; i < n; i++)
+		bare_socket_round_trip();
+	*ops = (double)n;
+	return now_ns() - t0;
+}
+
+static double bench_socket_pair(long n, double *ops)
+{
+	struct vk_heap *heap = &readers[1][0].proc->heap;
+	double t0 = now_ns();
+
+	for (long i = 0; i < n; i++) {
+		bare_socket_round_trip();
+		if (mprotect(heap->base, heap->size, PROT_READ | PROT_WRITE) == -1 ||
+		    mprotect(heap->base, heap->size, PROT_NONE) == -1)
+			die("mprotect");
+	}
+	*ops = (double)n;
+	return now_ns() - t0;
+}
+
 static long resident_pages(const struct vk_heap *heap, long *map)
 {
 	size_t pages = heap->size / vk_page_size();
@@ -704,6 +748,7 @@ struct dispatch_figures {
 	double overhead;    /* cycle[1] - cycle[0], median of per-run differences */
 	double overhead_by_hand; /* cycle[2] - cycle[0], likewise */
 	double bare;        /* the pair in a tight loop */
+	double bare_between; /* the pair between socket calls, no libvk */
 	double faults[3];
 	long pages, n;
 	size_t heap_kib;
@@ -712,7 +757,8 @@ struct dispatch_figures {
 static void section_dispatch(struct dispatch_figures *f)
 {
 	double c[3][MAX_RUNS], in[3][MAX_RUNS], over[MAX_RUNS], over2[MAX_RUNS], bare[MAX_RUNS];
-	long n_bare;
+	double between[MAX_RUNS];
+	long n_bare, n_socket;
 
 	reader_spawn(&readers[0][0], 0);
 	reader_spawn(&readers[0][1], 0);
@@ -723,6 +769,9 @@ static void section_dispatch(struct dispatch_figures *f)
 	calibrate(bench_cycle2);
 	f->n = calibrate(bench_cycle0); /* the fastest: every mode then runs long enough */
 	n_bare = calibrate(bench_bare_pair);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, bare_socket) == -1)
+		die("socketpair");
+	n_socket = calibrate(bench_socket_pair);
 	for (int r = 0; r < opt_runs; r++) {
 		/* Rotate the order so drift does not favour one mode. */
 		for (int k = 0; k < 3; k++) {
@@ -735,7 +784,11 @@ static void section_dispatch(struct dispatch_figures *f)
 		over[r] = c[1][r] - c[0][r];
 		over2[r] = c[2][r] - c[0][r];
 		bare[r] = per_op(bench_bare_pair, n_bare);
+		between[r] =
+		    per_op(bench_socket_pair, n_socket) - per_op(bench_socket_only, n_socket);
 	}
+	close(bare_socket[0]);
+	close(bare_socket[1]);
 	for (int mode = 0; mode < 3; mode++) {
 		f->cycle[mode] = median(c[mode], opt_runs);
 		f->inner[mode] = median(in[mode], opt_runs);
@@ -744,6 +797,7 @@ static void section_dispatch(struct dispatch_figures *f)
 	f->overhead = median(over, opt_runs);
 	f->overhead_by_hand = median(over2, opt_runs);
 	f->bare = median(bare, opt_runs);
+	f->bare_between = median(between, opt_runs);
 	f->pages = resident_pages(&readers[1][0].proc->heap, NULL);
 	f->heap_kib = readers[1][0].proc->heap.size / 1024;
 }
@@ -934,6 +988,8 @@ int main(int argc, char **argv)
 		    di.overhead <= 1.2 * di.bare);
 		row("dispatch: protection overhead", di.overhead, "ns",
 		    "same pair by hand, in place", di.overhead_by_hand, "info", -1);
+		row("dispatch: protection overhead", di.overhead, "ns",
+		    "bare pair between socket calls", di.bare_between, "info", -1);
 		row("  cycle, isolation on", di.cycle[1], "ns", "cycle, isolation off", di.cycle[0],
 		    "info", -1);
 		row("  cycle, pair by hand", di.cycle[2], "ns", "cycle, isolation off", di.cycle[0],
@@ -969,7 +1025,9 @@ int main(int argc, char **argv)
 		printf("  overhead = cycle(isolation 1) - cycle(isolation 0), median of per-run "
 		       "differences; bare pair = mprotect(RW) + mprotect(NONE) of the %zu KiB "
 		       "heap of A (%ld pages resident) in a tight loop; 'by hand' = isolation 0 "
-		       "and the benchmark does the same pair around vk_kern_dispatch()\n",
+		       "and the benchmark does the same pair around vk_kern_dispatch(); 'between "
+		       "socket calls' = the bare pair after a 1-byte write+read on a socketpair, "
+		       "minus that write+read alone (no libvk, no epoll)\n",
 		       di.heap_kib, di.pages);
 		printf("  checked: vk_kern_stats() counts 1 dispatch a byte, 2 protections a "
 		       "dispatch with isolation, 0 without; minor faults a dispatch: %.2f on, "
