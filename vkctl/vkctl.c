@@ -88,9 +88,9 @@ static int request_add(struct options *opts, const char *word)
 		fprintf(stderr, "vkctl: an argument may not contain a line break\n");
 		return -1;
 	}
-	/* Room for the word, a space before it and the newline after all. */
-	if (len + strlen(word) + 2 >= sizeof(opts->request)) {
-		fprintf(stderr, "vkctl: the request is longer than %d bytes\n",
+	/* The daemon takes VKD_CONTROL_LINE_MAX bytes, the newline included. */
+	if (len + (len ? 1 : 0) + strlen(word) + 1 > VKD_CONTROL_LINE_MAX) {
+		fprintf(stderr, "vkctl: the request is longer than %d bytes with its newline\n",
 			VKD_CONTROL_LINE_MAX);
 		return -1;
 	}
@@ -383,9 +383,19 @@ static int jp_unicode(struct jparser *jp, unsigned *cp)
 	return 0;
 }
 
+/*
+ * Control characters other than newline and tab (C0, DEL, C1) that a reply
+ * carries are shown as '?': they end on a terminal, where an escape
+ * sequence quoted back from a config file must not act.
+ */
+static int terminal_control(unsigned cp)
+{
+	return (cp < 0x20 && cp != '\n' && cp != '\t') || (cp >= 0x7f && cp < 0xa0);
+}
+
 static int jp_escape(struct jparser *jp, char *out, size_t *len)
 {
-	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/??\n?\t";
 	const char *hit;
 	unsigned cp;
 
@@ -395,7 +405,7 @@ static int jp_escape(struct jparser *jp, char *out, size_t *len)
 		jp->p++;
 		if (jp_unicode(jp, &cp) < 0)
 			return -1;
-		*len += utf8_put(out + *len, cp);
+		*len += utf8_put(out + *len, terminal_control(cp) ? '?' : cp);
 		return 0;
 	}
 	hit = strchr(from, *jp->p);
@@ -421,6 +431,14 @@ static char *jp_string(struct jparser *jp)
 
 		if (c < 0x20)
 			goto bad;
+		if (c == 0x7f ||
+		    (c == 0xc2 && jp->end - jp->p >= 2 && (unsigned char)jp->p[1] >= 0x80 &&
+		     (unsigned char)jp->p[1] < 0xa0)) {
+			/* DEL or a C1 control sent raw: see terminal_control(). */
+			out[len++] = '?';
+			jp->p += c == 0x7f ? 1 : 2;
+			continue;
+		}
 		if (c != '\\') {
 			out[len++] = (char)c;
 			jp->p++;
@@ -826,8 +844,9 @@ static int exchange(const struct options *opts, const char *path)
 		free(b.data);
 		return EXIT_NOT_OK;
 	}
-	rc = b.len ? handle_reply(opts, path, &b) : EXIT_NOT_OK;
-	if (!b.len)
+	if (b.len)
+		rc = handle_reply(opts, path, &b);
+	else
 		fprintf(stderr, "vkctl: %s: the daemon closed without a reply\n", path);
 	free(b.data);
 	return rc;

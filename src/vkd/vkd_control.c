@@ -124,15 +124,51 @@ static void jb_raw(struct jbuf *b, const char *s)
 }
 
 /*
- * A JSON string. Everything outside printable ASCII is escaped, bytes of
- * 0x80 and up as \u00XX: the output is ASCII and valid JSON whatever a
- * client sent us to quote back.
+ * The length of the well-formed UTF-8 sequence at p (RFC 3629: shortest
+ * form, no surrogates, at most U+10FFFF), or 0 if there is none.
+ */
+static size_t utf8_sequence(const unsigned char *p)
+{
+	size_t n;
+	unsigned cp;
+
+	if (*p >= 0xc2 && *p <= 0xdf) {
+		n = 2;
+		cp = *p & 0x1f;
+	} else if (*p >= 0xe0 && *p <= 0xef) {
+		n = 3;
+		cp = *p & 0x0f;
+	} else if (*p >= 0xf0 && *p <= 0xf4) {
+		n = 4;
+		cp = *p & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80) /* also stops at the terminating NUL */
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/*
+ * A JSON string. Well-formed UTF-8 goes through as it is, so that a
+ * config path or value in a message reads as written; control characters
+ * (C0, DEL, C1) are escaped, and a byte that is not part of well-formed
+ * UTF-8 becomes U+FFFD, so the reply is valid JSON whatever a client or a
+ * config file made us quote back.
  */
 static void jb_str(struct jbuf *b, const char *s)
 {
 	jb_raw(b, "\"");
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
 		char esc[8];
+		size_t n = *p < 0x80 ? 1 : utf8_sequence(p);
+		unsigned cp = n == 2 ? (unsigned)(p[0] & 0x1f) << 6 | (p[1] & 0x3f) : *p;
 
 		if (*p == '"' || *p == '\\') {
 			esc[0] = '\\';
@@ -142,12 +178,16 @@ static void jb_str(struct jbuf *b, const char *s)
 			jb_raw(b, "\\n");
 		} else if (*p == '\t') {
 			jb_raw(b, "\\t");
-		} else if (*p < 0x20 || *p >= 0x7f) {
-			snprintf(esc, sizeof(esc), "\\u%04x", *p);
+		} else if (n == 0) {
+			jb_raw(b, "\\ufffd");
+			n = 1;
+		} else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+			snprintf(esc, sizeof(esc), "\\u%04x", cp);
 			jb_raw(b, esc);
 		} else {
-			jb_mem(b, (const char *)p, 1);
+			jb_mem(b, (const char *)p, n);
 		}
+		p += n;
 	}
 	jb_raw(b, "\"");
 }
@@ -184,18 +224,22 @@ static void jb_bool(struct jbuf *b, const char *key, int value)
 
 /* ---- clients ---- */
 
-/* Close, after discarding what the peer sent beyond its line. */
-static void client_end(struct client *c)
+/* Close, after discarding what the peer sent that we did not read. */
+static void close_discarding(int fd)
 {
 	char sink[4096];
 	size_t total = 0;
 	ssize_t n;
 
-	while (total < CONTROL_DISCARD_MAX &&
-	       (n = recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT)) > 0)
+	while (total < CONTROL_DISCARD_MAX && (n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT)) > 0)
 		total += (size_t)n;
-	if (close(c->fd) < 0 && errno != EINTR)
+	if (close(fd) < 0 && errno != EINTR)
 		vkd_debug("control: close: %s", strerror(errno));
+}
+
+static void client_end(struct client *c)
+{
+	close_discarding(c->fd);
 	if (!c->reply_static)
 		free(c->reply);
 	memset(c, 0, sizeof(*c));
@@ -419,7 +463,7 @@ static void cmd_reload(struct vkd_control *ctl, struct client *c, char **argv, i
 
 	if (argc > 2 || (argc == 2 && strcmp(argv[1], "wait") != 0)) {
 		client_error(c, now, "reload: unexpected argument '%.*s' (usage: reload [wait])",
-			     CONTROL_SHOW, argv[argc == 2 ? 1 : 2]);
+			     CONTROL_SHOW, argv[strcmp(argv[1], "wait") == 0 ? 2 : 1]);
 		return;
 	}
 	vkd_info("control: reload%s asked by pid %ld uid %ld", wait ? " wait" : "", (long)c->pid,
@@ -719,8 +763,7 @@ static void refuse(int fd, const char *reply)
 {
 	if (send(fd, reply, strlen(reply), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		vkd_debug("control: refusal not sent: %s", strerror(errno));
-	if (close(fd) < 0 && errno != EINTR)
-		vkd_debug("control: close: %s", strerror(errno));
+	close_discarding(fd);
 }
 
 static struct client *client_free_slot(struct vkd_control *ctl)

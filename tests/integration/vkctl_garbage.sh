@@ -27,6 +27,8 @@ payloads = {
     "eof": b"version",
     "crlf": b"version\r\n",
     "reloadbad": b"reload now\n",
+    "reloadbad2": b"reload foo bar\n",
+    "control": b"x\xc2\x9by\n",
     "twolines": b"version\nstop\n",
 }
 
@@ -63,7 +65,7 @@ def check(reply, ok, text):
     if len(lines) != 2 or lines[1] != b"":
         sys.exit(f"{mode}: not one reply line: {reply!r}")
     try:
-        d = json.loads(lines[0].decode("ascii"))
+        d = json.loads(lines[0].decode("utf-8"))
     except ValueError as e:
         sys.exit(f"{mode}: invalid JSON ({e}): {reply!r}")
     if d.get("ok") is not (ok == "true"):
@@ -119,7 +121,14 @@ if mode == "eof":
 reply = read_line(s)
 if len(sys.argv) > 3:
     check(reply, sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else "")
-sys.stdout.write(reply.decode("ascii"))
+# Quoted back: well-formed UTF-8 as it was sent, a stray byte as U+FFFD,
+# control characters only as JSON escapes, never raw.
+quoted = {"highbytes": "'\u00e9t\u201c\ufffd'", "control": "'x\x9by'"}
+if mode in quoted:
+    check(reply, "false", quoted[mode])
+    if any(b < 0x20 and b != 0x0a or b == 0x7f for b in reply) or b"\xc2\x9b" in reply:
+        sys.exit(f"{mode}: a raw control character in the reply: {reply!r}")
+sys.stdout.write(reply.decode("utf-8"))
 EOT
 
 raw() {
@@ -141,6 +150,26 @@ expect empty false 'empty request'
 expect spaces false 'empty request'
 expect words false 'too many words'
 expect reloadbad false "unexpected argument 'now'"
+expect reloadbad2 false "unexpected argument 'foo'"
+expect control false 'unknown command'
+
+# vkctl shows what the daemon quotes back, but no control character
+# reaches the terminal, where an escape sequence would act: a C1 control
+# in a command, and an ESC in a config value quoted by a failed reload.
+ctl "$(printf 'x\302\233y')" >"$T/ctl.out" 2>"$T/ctl.err" && fail "vkctl: a bad command succeeded"
+grep -q "unknown command 'x?y'" "$T/ctl.err" || fail "vkctl: $(od -c "$T/ctl.err" | head -5)"
+cp "$CONF" "$T/good.ini"
+printf 'backlog = caf\303\251\033[7mX\n' >>"$CONF"
+ctl reload >"$T/ctl.out" 2>"$T/ctl.err" && fail "vkctl: reload of a bad config succeeded"
+grep -q "caf$(printf '\303\251')?\[7mX" "$T/ctl.err" ||
+	fail "vkctl: reload error: $(od -c "$T/ctl.err" | head -8)"
+if LC_ALL=C grep -q "$(printf '[\033\233]')" "$T/ctl.err" "$T/ctl.out"; then
+	fail "vkctl printed a control character: $(od -c "$T/ctl.err" | head -8)"
+fi
+cp "$T/good.ini" "$CONF"
+ctl "$(printf 'caf\303\251')" 2>"$T/ctl.err" && fail "vkctl: a bad command succeeded"
+grep -q "unknown command 'caf$(printf '\303\251')'" "$T/ctl.err" ||
+	fail "vkctl garbled UTF-8: $(od -c "$T/ctl.err" | head -5)"
 expect eof true
 expect crlf true
 expect twolines true
