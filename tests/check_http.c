@@ -496,6 +496,75 @@ static int parse_with(const char *s, size_t len, size_t cap, const struct vk_htt
 	return vk_http_request_parse(req, s, len, &c);
 }
 
+/* ---- what an app routes on: the path of each target form ---- */
+
+static const struct {
+	const char *line; /* request line, CRLF and Host added */
+	const char *path; /* NULL: no path */
+} paths[] = {
+    {"GET / HTTP/1.1", "/"},
+    {"GET /echo HTTP/1.1", "/echo"},
+    {"GET /a/b?c=d&e HTTP/1.1", "/a/b"},
+    {"GET /?x HTTP/1.1", "/"},
+    {"GET /a?b?c HTTP/1.1", "/a"},
+    {"GET http://h/ HTTP/1.1", "/"},
+    {"GET http://h HTTP/1.1", "/"},
+    {"GET http://h?q HTTP/1.1", "/"},
+    {"GET http://h:8080/echo?q=/x HTTP/1.1", "/echo"},
+    {"GET HTTPS://user@h/a/b HTTP/1.1", "/a/b"},
+    {"GET urn:x/y HTTP/1.1", "x/y"},
+    {"OPTIONS * HTTP/1.1", "*"},
+    {"CONNECT h:443 HTTP/1.1", NULL},
+};
+
+START_TEST(test_request_path)
+{
+	char in[256], buf[512];
+	struct vk_http_request req;
+	const char *path;
+	size_t len = 99;
+	int n = snprintf(in, sizeof(in), "%s\r\nHost: h\r\n\r\n", paths[_i].line);
+
+	ck_assert_int_eq(parse_with(in, (size_t)n, sizeof(buf), NULL, &req, buf), 1);
+	path = vk_http_request_path(&req, &len);
+	if (!paths[_i].path) {
+		ck_assert_uint_eq(len, 0);
+		return;
+	}
+	ck_assert_msg(len == strlen(paths[_i].path) && memcmp(path, paths[_i].path, len) == 0,
+		      "%s: path '%.*s', want '%s'", paths[_i].line, (int)len, path, paths[_i].path);
+}
+END_TEST
+
+/* Empty lines before a request are skipped and start nothing; a byte does. */
+START_TEST(test_request_started)
+{
+	static const struct {
+		const char *in;
+		bool started;
+	} cases[] = {
+	    {"", false},
+	    {"\r", false},
+	    {"\r\n", false},
+	    {"\r\n\r\n\r", false},
+	    {"G", true},
+	    {"\r\nGET / HT", true},
+	    {"GET / HTTP/1.1\r\n", true},
+	    {"GET / HTTP/1.1\r\nHost: a\r\n\r\n", true},
+	};
+	char buf[256];
+	struct vk_http_request req;
+	size_t used;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		vk_http_request_init(&req, buf, sizeof(buf), NULL);
+		vk_http_request_parse(&req, cases[i].in, strlen(cases[i].in), &used);
+		ck_assert_msg(vk_http_request_started(&req) == cases[i].started, "'%s'",
+			      cases[i].in);
+	}
+}
+END_TEST
+
 /* Build "GET /<pad> HTTP/1.1\r\n" + "Host: a\r\n" + extra + "\r\n". */
 static size_t build(char *out, size_t path_len, const char *extra)
 {
@@ -1071,6 +1140,8 @@ static Suite *http_suite(void)
 	tcase_add_loop_test(tc, test_request_table, 0, sizeof(requests) / sizeof(requests[0]));
 	tcase_add_loop_test(tc, test_smuggling_table, 0, sizeof(smuggling) / sizeof(smuggling[0]));
 	tcase_add_test(tc, test_pipelined);
+	tcase_add_loop_test(tc, test_request_path, 0, sizeof(paths) / sizeof(paths[0]));
+	tcase_add_test(tc, test_request_started);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");

@@ -13,7 +13,11 @@
  * Options ([app NAME] keys, all optional):
  *	opt.max_line = 8k          longest request or header line (414/431)
  *	opt.max_headers = 100      header fields per request (431)
- *	opt.max_head = 16k         whole request head (431)
+ *	opt.max_head = 16k         whole request head (431); at most 16k, the
+ *	                           connection's receive ring, which holds a
+ *	                           head until it is complete; a head over 512
+ *	                           bytes needs max_head bytes free in the heap
+ *	                           (heap = 64k leaves room for 16k), else 431
  *	opt.max_body = 1M          request body (413)
  *	opt.header_timeout = 30s   a started request head must arrive by then (408)
  * idle_timeout (a vkd key) bounds the wait for the next request.
@@ -77,7 +81,9 @@ static int option_number(const struct vk_app_context *context, const char *key, 
 		parsed = size;
 	}
 	if (rc == -1 || parsed < min || parsed > max) {
-		fprintf(stderr, "http: app %s: opt.%s: bad value '%s'\n", context->name, key, text);
+		fprintf(stderr, "http: app %s: opt.%s: expected %s from %llu to %llu, got '%s'\n",
+			context->name, key, duration ? "a time (ms)" : "a number",
+			(unsigned long long)min, (unsigned long long)max, text);
 		return -1;
 	}
 	*value = parsed;
@@ -101,7 +107,7 @@ static void *http_init(const struct vk_app_context *context, int *error)
 	header_timeout = HTTP_HEADER_TIMEOUT_DEFAULT;
 	if (option_number(context, "max_line", 0, 64, VK_HTTP_MAX_HEAD, &max_line) ||
 	    option_number(context, "max_headers", 0, 1, VK_HTTP_MAX_FIELDS, &max_headers) ||
-	    option_number(context, "max_head", 0, 256, VK_HTTP_MAX_HEAD, &max_head) ||
+	    option_number(context, "max_head", 0, 256, VK_SOCKET_RING_DEFAULT, &max_head) ||
 	    option_number(context, "max_body", 0, 0, UINT64_MAX, &max_body) ||
 	    option_number(context, "header_timeout", 1, 1, UINT32_MAX, &header_timeout)) {
 		free(config);
@@ -151,13 +157,19 @@ static int parse_held(struct vk_socket *socket, struct vk_http_request *req, siz
 /* What to answer, decided from the parsed head. */
 enum http_route { ROUTE_HELLO, ROUTE_ECHO, ROUTE_NOT_FOUND };
 
+static int path_is(const char *path, size_t len, const char *want)
+{
+	return len == strlen(want) && memcmp(path, want, len) == 0;
+}
+
 static enum http_route route(const struct vk_http_request *req)
 {
-	const char *target = vk_http_request_target(req);
+	size_t len;
+	const char *path = vk_http_request_path(req, &len);
 
-	if ((req->method == VK_HTTP_GET || req->method == VK_HTTP_HEAD) && strcmp(target, "/") == 0)
+	if ((req->method == VK_HTTP_GET || req->method == VK_HTTP_HEAD) && path_is(path, len, "/"))
 		return ROUTE_HELLO;
-	if (req->method == VK_HTTP_POST && strcmp(target, "/echo") == 0)
+	if (req->method == VK_HTTP_POST && path_is(path, len, "/echo"))
 		return ROUTE_ECHO;
 	return ROUTE_NOT_FOUND;
 }
@@ -360,6 +372,11 @@ static void http_main(struct vk_thread *that)
 			}
 			if (self->result != 0)
 				break;
+			if (self->fed && !vk_http_request_started(&self->req)) {
+				/* Empty lines before a request (RFC 9112 2.2): not a start. */
+				vk_socket_consume(that, that->socket, self->fed);
+				self->fed = 0;
+			}
 			/*
 			 * A started head must be complete within the header timeout
 			 * of its first byte, however slowly it trickles in.
@@ -400,6 +417,9 @@ static void http_main(struct vk_thread *that)
 		vk_set_timeout(self->idle_timeout_ms);
 		self->route = route(&self->req);
 		if (self->route == ROUTE_HELLO) {
+			/* A body on GET / is not expected: do not guess, close after. */
+			if (vk_http_request_body(&self->req) != VK_HTTP_BODY_NONE)
+				self->keep_alive = 0;
 			self->out_len =
 			    format_head(self->out, 200, self->req.version, self->keep_alive,
 					sizeof(hello) - 1, (time_t)vk_now(that), 1);
@@ -408,9 +428,6 @@ static void http_main(struct vk_thread *that)
 				self->out_len += sizeof(hello) - 1;
 			}
 			vk_write(self->out, self->out_len);
-			/* A body on GET / is not expected: do not guess, close after. */
-			if (vk_http_request_body(&self->req) != VK_HTTP_BODY_NONE)
-				self->keep_alive = 0;
 		} else if (self->route == ROUTE_NOT_FOUND) {
 			/* Any body is left unread, so the connection cannot go on. */
 			if (vk_http_request_body(&self->req) != VK_HTTP_BODY_NONE)
@@ -458,8 +475,12 @@ static void http_main(struct vk_thread *that)
 	}
 
 	vk_finally();
-	if (self->reading_head && self->fed && (vk_error() == ETIMEDOUT || vk_error() == ENOBUFS)) {
-		/* A head started but did not finish in time, or outgrew the ring. */
+	if (self->reading_head && self->fed &&
+	    (vk_error() == ETIMEDOUT || vk_error() == ENOBUFS || vk_error() == ENOMEM)) {
+		/*
+		 * A head started but did not finish in time, outgrew the ring, or
+		 * found no room for the large head buffer in a small heap.
+		 */
 		self->status = vk_error() == ETIMEDOUT ? 408 : 431;
 		self->out_len =
 		    format_head(self->out, self->status, 11, 0, 0, (time_t)vk_now(that), 0);

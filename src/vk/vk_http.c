@@ -623,6 +623,34 @@ int vk_http_request_parse(struct vk_http_request *req, const char *data, size_t 
 	return 0;
 }
 
+const char *vk_http_request_path(const struct vk_http_request *req, size_t *len)
+{
+	const char *t = vk_http_request_target(req);
+
+	if (req->method == VK_HTTP_CONNECT) {
+		*len = 0;
+		return t + req->target_len;
+	}
+	if (t[0] != '/' && t[0] != '*') {
+		/* absolute-form: the parser saw "scheme:" */
+		t = strchr(t, ':') + 1;
+		if (t[0] == '/' && t[1] == '/')
+			t += 2 + strcspn(t + 2, "/?");
+	}
+	*len = strcspn(t, "?");
+	if (*len == 0) {
+		*len = 1;
+		return "/";
+	}
+	return t;
+}
+
+bool vk_http_request_started(const struct vk_http_request *req)
+{
+	/* A request line never starts with CR: a CR there begins an empty line. */
+	return req->state != REQ_LINE || (req->used > 0 && req->buf[0] != '\r');
+}
+
 enum vk_http_body vk_http_request_body(const struct vk_http_request *req)
 {
 	if (req->chunked)

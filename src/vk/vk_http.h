@@ -236,6 +236,26 @@ static inline const char *vk_http_request_target(const struct vk_http_request *r
 	return req->buf + req->target_off;
 }
 
+/*
+ * vk_http_request_path - the path of the target, what an app routes on.
+ *
+ * Returns a pointer into the target and its length in *len, the query
+ * ("?...") left out. An absolute-form target ("http://host/a?b", which a
+ * server must accept, RFC 9112 3.2.2) gives its path ("/a"), and an empty
+ * path is "/" (RFC 9110 4.2.3). Asterisk-form gives "*"; CONNECT's
+ * authority-form has no path (*len = 0). No percent-decoding. Only
+ * meaningful after parse returned 1.
+ */
+const char *vk_http_request_path(const struct vk_http_request *req, size_t *len);
+
+/*
+ * vk_http_request_started - whether the bytes parsed so far began a
+ * request: false while only empty lines (which the parser skips, RFC 9112
+ * 2.2) or nothing at all arrived. A connection that closes or times out
+ * before a request started had nothing to answer.
+ */
+bool vk_http_request_started(const struct vk_http_request *req);
+
 static inline const char *vk_http_field_name(const struct vk_http_request *req, size_t i)
 {
 	return req->buf + req->fields[i].name_off;

@@ -159,6 +159,45 @@ c.send(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 
 r = c.read_response()
 check(r.status == 200 and r.body == b"xyz", "duplicate identical Content-Length: %r" % r)
 c.close()
+
+# ---- Routes go by the path: absolute-form (RFC 9112 3.2.2), query left out ----
+c = Conn(PORT)
+for target in ("http://127.0.0.1:%d/" % PORT, "http://127.0.0.1:%d" % PORT,
+               "HTTP://example.com/?x=1", "/?a=b"):
+    c.send(get(target))
+    check_hello(c.read_response())
+c.send(get("http://127.0.0.1:%d/echo" % PORT, method="POST", headers=["Content-Length: 2"],
+           body=b"ok"))
+r = c.read_response()
+check(r.status == 200 and r.body == b"ok", "POST to an absolute-form /echo: %r" % r)
+c.send(get("http://127.0.0.1:%d/nope?/" % PORT))
+check(c.read_response().status == 404, "absolute-form /nope?/ was not a 404")
+c.close()
+
+# ---- GET / with a body: announced Connection: close, then closed ----
+c = Conn(PORT)
+c.send(get("/", headers=["Content-Length: 5"], body=b"hello") + get("/"))
+check_hello_closes(c, "GET / with a body")
+c = Conn(PORT)
+c.send(b"HEAD / HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 5\r\n\r\nhello")
+r = c.read_response(head=True)
+check(r.status == 200 and r.closes(), "HEAD / with a body, HTTP/1.0 keep-alive: %r" % r.raw_head)
+c.expect_closed()
+c.close()
+
+# ---- A CRLF after a POST body (RFC 9112 2.2) starts no request ----
+c = Conn(PORT)
+c.send(get("/echo", method="POST", headers=["Content-Length: 5"], body=b"hello") + b"\r\n")
+r = c.read_response()
+check(r.status == 200 and r.body == b"hello", "POST then CRLF: %r" % r)
+c.sock.shutdown(socket.SHUT_WR)
+c.expect_closed()
+c.close()
+c = Conn(PORT)
+c.send(b"\r\n")
+c.sock.shutdown(socket.SHUT_WR)
+c.expect_closed()
+c.close()
 EOF
 stop_vkd
 exit 0
