@@ -44,6 +44,7 @@ VKD_TESTS = \
 	tests/integration/vkd_backoff.sh \
 	tests/integration/vkd_drain.sh \
 	tests/integration/vkd_notify.sh \
-	tests/integration/vkd_leaks.sh
+	tests/integration/vkd_leaks.sh \
+	tests/integration/vkd_emfile.sh
 TESTS += $(VKD_TESTS)
 EXTRA_DIST += $(VKD_TESTS)

@@ -20,11 +20,17 @@
 #define VK_MAP_RESERVE 1024
 /* Connections accepted per readiness event, so one listener cannot starve the loop. */
 #define VK_ACCEPT_BATCH 64
+/* How long accepting pauses after EMFILE and the like. */
+#define VK_ACCEPT_PAUSE_S 0.1
+/* While accept keeps failing (every pause), one warning per this many seconds. */
+#define VK_ACCEPT_WARN_S 10.0
 
 struct vk_listener {
 	struct vk_kern *kern;
 	struct ev_io io;
 	struct ev_timer retry; /* resumes accepting after EMFILE */
+	ev_tstamp warned_at;   /* of the last accept warning */
+	unsigned failures;     /* accept failures since that warning */
 	struct vk_proc_config config;
 	vk_func main;
 	void *arg;
@@ -660,6 +666,27 @@ static void listener_proc_exit(struct vk_proc *proc, void *ctx)
 	listener->active--;
 }
 
+/*
+ * Out of descriptors lasts as long as the connections holding them: a
+ * warning per pause would be ten lines a second for all that time.
+ */
+static void accept_warn(struct vk_listener *listener, int error)
+{
+	ev_tstamp now = ev_now(listener->kern->loop);
+
+	listener->failures++;
+	if (listener->warned_at && now - listener->warned_at < VK_ACCEPT_WARN_S)
+		return;
+	if (listener->failures > 1)
+		vk_kern_log(listener->kern, 4,
+			    "accept: %s; %u failures in %.0f s, pausing 100 ms each",
+			    strerror(error), listener->failures, now - listener->warned_at);
+	else
+		vk_kern_log(listener->kern, 4, "accept: %s; pausing 100 ms", strerror(error));
+	listener->warned_at = now;
+	listener->failures = 0;
+}
+
 static void accept_callback(struct ev_loop *loop, struct ev_io *io, int revents)
 {
 	struct vk_listener *listener = io->data;
@@ -674,8 +701,13 @@ static void accept_callback(struct ev_loop *loop, struct ev_io *io, int revents)
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 			    errno == ENOMEM) {
 				/* Out of descriptors: pause instead of spinning on readiness. */
-				vk_kern_log(kern, 4, "accept: %s; pausing 100 ms", strerror(errno));
+				accept_warn(listener, errno);
 				ev_io_stop(loop, io);
+				/*
+				 * Set again each time: a one-shot timer that fired keeps
+				 * what was left of it (nothing), not its first duration.
+				 */
+				ev_timer_set(&listener->retry, VK_ACCEPT_PAUSE_S, 0.);
 				ev_timer_start(loop, &listener->retry);
 			}
 			return;
@@ -719,7 +751,7 @@ struct vk_listener *vk_kern_listen(struct vk_kern *kern, int fd,
 	listener->max_procs = max_procs ? max_procs : UINT32_MAX;
 	ev_io_init(&listener->io, accept_callback, fd, EV_READ);
 	listener->io.data = listener;
-	ev_timer_init(&listener->retry, retry_callback, 0.1, 0.);
+	ev_timer_init(&listener->retry, retry_callback, VK_ACCEPT_PAUSE_S, 0.);
 	listener->retry.data = listener;
 	ev_io_start(kern->loop, &listener->io);
 	return listener;

@@ -28,6 +28,8 @@
 #define CONTROL_ACCEPT_BURST 16
 /* After EMFILE and the like the socket stays readable: rest before retrying. */
 #define CONTROL_PAUSE_MS 100L
+/* While accept keeps failing, one warning per this many ms (see vk_kern.c). */
+#define CONTROL_WARN_MS 10000L
 /* Unread bytes discarded before a close, so that the peer sees EOF after
  * its reply rather than ECONNRESET (Linux resets when input is left). */
 #define CONTROL_DISCARD_MAX 65536
@@ -72,6 +74,8 @@ struct vkd_control {
 	const struct vkd_control_ops *ops;
 	void *ctx;
 	long pause_until_ms;
+	long accept_warned_ms;	  /* of the last accept warning */
+	unsigned accept_failures; /* since that warning */
 	struct client clients[VKD_CONTROL_CLIENTS_MAX];
 };
 
@@ -806,6 +810,21 @@ static void control_admit(struct vkd_control *ctl, int fd, long now)
 	c->deadline_ms = now + VKD_CONTROL_TIMEOUT_MS;
 }
 
+static void control_accept_warn(struct vkd_control *ctl, int error, long now)
+{
+	ctl->accept_failures++;
+	if (ctl->accept_warned_ms && now - ctl->accept_warned_ms < CONTROL_WARN_MS)
+		return;
+	if (ctl->accept_failures > 1)
+		vkd_warn("control: accept: %s; %u failures in %ld s, pausing 100 ms each",
+			 strerror(error), ctl->accept_failures,
+			 (now - ctl->accept_warned_ms) / 1000);
+	else
+		vkd_warn("control: accept: %s; pausing 100 ms", strerror(error));
+	ctl->accept_warned_ms = now;
+	ctl->accept_failures = 0;
+}
+
 static void control_accept(struct vkd_control *ctl, long now)
 {
 	for (int i = 0; i < CONTROL_ACCEPT_BURST; i++) {
@@ -820,7 +839,7 @@ static void control_accept(struct vkd_control *ctl, long now)
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return;
 		/* Out of descriptors or memory: the connection stays queued. */
-		vkd_warn("control: accept: %s", strerror(errno));
+		control_accept_warn(ctl, errno, now);
 		ctl->pause_until_ms = now + CONTROL_PAUSE_MS;
 		return;
 	}
