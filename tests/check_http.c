@@ -565,6 +565,36 @@ START_TEST(test_request_started)
 }
 END_TEST
 
+/* A method that can no longer be a token is refused before its line ends. */
+START_TEST(test_request_early_400)
+{
+	static const struct {
+		const char *in;
+		size_t len;
+		int rc;
+	} cases[] = {
+	    {"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11, -400}, /* TLS ClientHello */
+	    {" GET", 4, -400},
+	    {"GE@", 3, -400},
+	    {"\r", 1, 0},
+	    {"\rG", 2, -400},
+	    {"GET", 3, 0},
+	    {"GET /\x01", 6, 0}, /* the target is checked when the line ends */
+	    {"FOO-BAR.1~", 10, 0},
+	};
+	char buf[256];
+	struct vk_http_request req;
+	size_t used;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		vk_http_request_init(&req, buf, sizeof(buf), NULL);
+		ck_assert_msg(vk_http_request_parse(&req, cases[i].in, cases[i].len, &used) ==
+				  cases[i].rc,
+			      "case %zu", i);
+	}
+}
+END_TEST
+
 /* Build "GET /<pad> HTTP/1.1\r\n" + "Host: a\r\n" + extra + "\r\n". */
 static size_t build(char *out, size_t path_len, const char *extra)
 {
@@ -1142,6 +1172,7 @@ static Suite *http_suite(void)
 	tcase_add_test(tc, test_pipelined);
 	tcase_add_loop_test(tc, test_request_path, 0, sizeof(paths) / sizeof(paths[0]));
 	tcase_add_test(tc, test_request_started);
+	tcase_add_test(tc, test_request_early_400);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");

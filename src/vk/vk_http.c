@@ -577,6 +577,25 @@ void vk_http_request_init(struct vk_http_request *req, char *buf, size_t cap,
 	req->state = REQ_LINE;
 }
 
+/*
+ * An incomplete request line whose method already holds a byte that no
+ * token may (a TLS ClientHello sent to a plain port, binary noise) can
+ * never parse: say 400 now, not at max_line or the header timeout. A lone
+ * CR may still be the start of an empty line.
+ */
+static bool method_prefix_ok(const struct vk_http_request *req)
+{
+	for (size_t i = 0; i < req->used; i++) {
+		unsigned char c = (unsigned char)req->buf[i];
+
+		if (c == ' ')
+			return i > 0;
+		if (!is_tchar(c))
+			return i == 0 && c == '\r' && req->used == 1;
+	}
+	return true;
+}
+
 static int request_stop(struct vk_http_request *req, int rc)
 {
 	req->state = rc == 1 ? REQ_DONE : REQ_ERROR;
@@ -600,13 +619,20 @@ int vk_http_request_parse(struct vk_http_request *req, const char *data, size_t 
 		int rc;
 
 		if (!lf) {
-			if (len - pos > room) {
-				*consumed = pos + n;
-				return request_stop(req, req->state == REQ_LINE ? -414 : -431);
-			}
+			bool too_long = len - pos > room;
+
 			memcpy(req->buf + req->used, data + pos, n);
 			req->used += n;
 			pos += n;
+			/* Before 414, so that the answer does not depend on the split. */
+			if (req->state == REQ_LINE && !method_prefix_ok(req)) {
+				*consumed = pos;
+				return request_stop(req, -400);
+			}
+			if (too_long) {
+				*consumed = pos;
+				return request_stop(req, req->state == REQ_LINE ? -414 : -431);
+			}
 			break;
 		}
 		n = (size_t)(lf - (data + pos)) + 1;

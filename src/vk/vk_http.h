@@ -190,7 +190,8 @@ void vk_http_request_init(struct vk_http_request *req, char *buf, size_t cap,
  *   -400  malformed: request line, field syntax, framing (see the
  *         strictness list at the top of this file), missing Host, more
  *         than VK_HTTP_MAX_EMPTY_LINES empty lines before the request
- *         line.
+ *         line. A method byte that no token may hold (TLS sent to a plain
+ *         port) is refused at once, before its line ends.
  *   -413  Content-Length larger than limits.max_body.
  *   -414  request line longer than max_line, or than cap.
  *   -431  a field line longer than max_line, a head larger than cap, or

@@ -21,6 +21,10 @@ case("request line with trailing junk", b"GET / HTTP/1.1 x\r\nHost: a\r\n\r\n", 
 case("lower-case version", b"GET / http/1.1\r\nHost: a\r\n\r\n", 400)
 case("control character in target", b"GET /\x01 HTTP/1.1\r\nHost: a\r\n\r\n", 400)
 case("not a token method", b"G(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400)
+# No line end will come: the answer must not wait for the header timeout
+# (30 s here; the client gives up after 5).
+case("TLS ClientHello on a plain port",
+     b"\x16\x03\x01\x00\xc8\x01\x00\x00\xc4\x03\x03" + bytes(range(32)), 400)
 # ---- 400: bare LF / bare CR ----
 case("bare LF everywhere", b"GET / HTTP/1.1\nHost: a\n\n", 400)
 case("bare LF after a field", b"GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n", 400)
