@@ -319,6 +319,36 @@ static void http_echo(struct vk_thread *that)
 	vk_end();
 }
 
+/*
+ * Lingering close: send our end, then read (and drop) what the client
+ * still sends until it closes too, for a bounded time. Closing with
+ * unread bytes would make the kernel answer with a reset that can destroy
+ * the reply before the client has read it: a client still sending a head
+ * too large for us would never see its 431. A timeout or a reset just
+ * ends the wait.
+ */
+static void http_linger(struct vk_thread *that)
+{
+	struct {
+		ssize_t rc;
+		size_t dropped;
+		char sink[512];
+	} * self;
+
+	vk_begin();
+	vk_hup();
+	vk_set_timeout(HTTP_LINGER_MS);
+	while (self->dropped < HTTP_LINGER_BYTES) {
+		vk_read_some(self->rc, self->sink, sizeof(self->sink));
+		if (self->rc == 0)
+			break;
+		self->dropped += (size_t)self->rc;
+	}
+	vk_finally();
+	vk_clear_error();
+	vk_end();
+}
+
 static void http_main(struct vk_thread *that)
 {
 	struct {
@@ -334,7 +364,6 @@ static void http_main(struct vk_thread *that)
 		int status; /* error status to answer, 0 if none */
 		int keep_alive;
 		uint32_t idle_timeout_ms;
-		size_t lingered;
 		int reading_head;
 		double head_deadline; /* when a started head must be complete */
 		double left_ms;
@@ -459,20 +488,7 @@ static void http_main(struct vk_thread *that)
 		    format_head(self->out, self->status, 11, 0, 0, (time_t)vk_now(that), 0);
 		vk_write(self->out, self->out_len);
 	}
-	/*
-	 * Lingering close: send our end, then read (and drop) what the client
-	 * still sends until it closes too, for a bounded time. Closing with
-	 * unread bytes would make the kernel answer with a reset that can
-	 * destroy the reply before the client has read it.
-	 */
-	vk_hup();
-	vk_set_timeout(HTTP_LINGER_MS);
-	while (self->lingered < HTTP_LINGER_BYTES) {
-		vk_read_some(self->rc, self->small_head, sizeof(self->small_head));
-		if (self->rc == 0)
-			break;
-		self->lingered += (size_t)self->rc;
-	}
+	vk_call(http_linger, NULL);
 
 	vk_finally();
 	if (self->reading_head && self->fed &&
@@ -485,7 +501,8 @@ static void http_main(struct vk_thread *that)
 		self->out_len =
 		    format_head(self->out, self->status, 11, 0, 0, (time_t)vk_now(that), 0);
 		vk_write(self->out, self->out_len);
-		vk_hup();
+		vk_flush(); /* out even if the heap has no room for the linger */
+		vk_call(http_linger, NULL);
 	}
 	/* Resets, timeouts and cut bodies end the connection; nothing to report. */
 	vk_clear_error();

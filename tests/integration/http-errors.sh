@@ -81,6 +81,25 @@ case("request line over max_line", get("/" + "a" * 9000), 414)
 case("field line over max_line", get("/", headers=["X-Long: " + "b" * 9000]), 431)
 case("too many fields", get("/", headers=["X-F%d: v" % i for i in range(120)]), 431)
 case("head over max_head", get("/", headers=["X-F%d: %s" % (i, "c" * 1000) for i in range(24)]), 431)
+
+
+# A client still sending a head far too large (200 KB) when the 431 goes
+# out: the server must read and drop the rest before it closes, or the
+# kernel resets the connection and the 431 is lost.
+def huge_head_still_coming():
+    c = Conn(PORT)
+    head = get("/", headers=["X-Pad%d: %s" % (i, "p" * 4000) for i in range(50)])
+    try:
+        c.sock.sendall(head)
+        r = c.read_response()
+    except (BrokenPipeError, ConnectionResetError) as e:
+        raise AssertionError("reset while a too-large head was still coming: %r" % e)
+    check(r.status == 431 and r.closes(), "200 KB head: expected 431 close, got %r" % r)
+    c.expect_closed()
+    c.close()
+
+
+cases.run("head of 200 KB still coming", huge_head_still_coming)
 # ---- 501: unknown method, unsupported coding ----
 case("unknown method BREW", b"BREW / HTTP/1.1\r\nHost: a\r\n\r\n", 501)
 case("unknown method on 1.0", b"BREW /pot HTTP/1.0\r\n\r\n", 501)
