@@ -250,9 +250,15 @@ static void client_end(struct client *c)
 	c->fd = -1;
 }
 
-/* Send what is left of the reply; end the client once all of it went. */
+/*
+ * Send what is left of the reply; end the client once all of it went. The
+ * deadline bounds a stall, not the whole reply: a slow reader of a large
+ * status still gets all of it as long as it keeps reading.
+ */
 static void client_write(struct client *c, long now)
 {
+	size_t start = c->reply_off;
+
 	while (c->reply_off < c->reply_len) {
 		ssize_t n = send(c->fd, c->reply + c->reply_off, c->reply_len - c->reply_off,
 				 MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -260,7 +266,7 @@ static void client_write(struct client *c, long now)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (c->state != CLIENT_WRITE)
+			if (c->state != CLIENT_WRITE || c->reply_off > start)
 				c->deadline_ms = now + VKD_CONTROL_TIMEOUT_MS;
 			c->state = CLIENT_WRITE;
 			return;

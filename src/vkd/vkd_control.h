@@ -57,7 +57,8 @@
  * The master never blocks on a client: every descriptor is non-blocking
  * and polled in the master's loop, at most VKD_CONTROL_CLIENTS_MAX clients
  * are served at once (more are told so and closed), and a client has
- * VKD_CONTROL_TIMEOUT_MS to send its line and again to take its reply.
+ * VKD_CONTROL_TIMEOUT_MS to send its line, and as long again between two
+ * pieces of its reply that it takes.
  * A `reload wait` client is bounded by the reload's own deadline instead.
  */
 #ifndef VKD_CONTROL_H
@@ -74,7 +75,7 @@
 
 #define VKD_CONTROL_LINE_MAX 1024    /* bytes of a request, newline included */
 #define VKD_CONTROL_CLIENTS_MAX 32   /* connections served at once */
-#define VKD_CONTROL_TIMEOUT_MS 5000L /* to send the request; to read the reply */
+#define VKD_CONTROL_TIMEOUT_MS 5000L /* to send the request; a stalled reply */
 /* Descriptors vkd_control_pollfds() may fill: the clients and the socket. */
 #define VKD_CONTROL_POLLFDS (VKD_CONTROL_CLIENTS_MAX + 1)
 
