@@ -529,6 +529,110 @@ START_TEST(test_stream_chunking)
 }
 END_TEST
 
+/* ---- last words: what a process wrote before it ended reaches its peer ---- */
+
+static size_t g_last_words_total;
+
+static unsigned char last_words_byte(size_t i)
+{
+	return (unsigned char)(i * 7 + i / 4099);
+}
+
+/* Writes g_last_words_total bytes and ends at once: no flush, no hup. */
+static void write_then_end(struct vk_thread *that)
+{
+	struct {
+		size_t sent;
+		unsigned char chunk[4096];
+	} *self;
+
+	vk_begin();
+	for (self->sent = 0; self->sent < g_last_words_total; self->sent += sizeof(self->chunk)) {
+		for (size_t i = 0; i < sizeof(self->chunk); i++)
+			self->chunk[i] = last_words_byte(self->sent + i);
+		vk_write((const char *)self->chunk, sizeof(self->chunk));
+	}
+	vk_end();
+}
+
+/* A socketpair whose writing end (p[0]) backs up after a few KiB. */
+static void small_socketpair(int p[2])
+{
+	int small = 4096;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, p), 0);
+	ck_assert_int_eq(setsockopt(p[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	ck_assert_int_eq(setsockopt(p[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+}
+
+/* Read what is there, checking each byte; 1 at the end of the stream. */
+static int read_checked(int fd, size_t *got)
+{
+	unsigned char buf[8192];
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	if (n == 0)
+		return 1;
+	if (n < 0) {
+		ck_assert_msg(errno == EAGAIN, "read: %s", strerror(errno));
+		return 0;
+	}
+	for (ssize_t i = 0; i < n; i++)
+		vkt_eq(buf[i], last_words_byte(*got + (size_t)i));
+	*got += (size_t)n;
+	return 0;
+}
+
+/* The main coroutine returns with 16 KiB still queued: all of it arrives. */
+START_TEST(test_last_words_reach_a_slow_reader)
+{
+	struct vkt_kern k = vkt_kern_new();
+	struct vk_proc_config config = vkt_config(64 * 1024, 1);
+	size_t got = 0;
+	int p[2], eof = 0;
+
+	g_last_words_total = 512 * 1024;
+	small_socketpair(p);
+	ck_assert_ptr_nonnull(vk_kern_spawn(k.kern, &config, write_then_end, NULL, p[0]));
+	/* Bounded: each round runs the loop once and reads at most 8 KiB. */
+	for (long round = 0; round < 10000000 && !eof; round++) {
+		ev_run(k.loop, EVRUN_NOWAIT);
+		eof = read_checked(p[1], &got);
+	}
+	ck_assert_msg(eof, "no end of stream after %zu bytes", got);
+	ck_assert_uint_eq(got, g_last_words_total);
+	ck_assert_uint_eq(vk_kern_stats(k.kern)->procs_now, 0);
+	close(p[1]);
+	vkt_kern_free(&k);
+}
+END_TEST
+
+/* A peer that never reads holds an ended process for 5 s, not for ever. */
+START_TEST(test_last_words_give_up)
+{
+	struct vkt_kern k = vkt_kern_new();
+	struct vk_proc_config config = vkt_config(64 * 1024, 1);
+	size_t got = 0;
+	double start;
+	int p[2], eof = 0;
+
+	g_last_words_total = 16 * 1024; /* fits the ring, not the socket */
+	small_socketpair(p);
+	ck_assert_ptr_nonnull(vk_kern_spawn(k.kern, &config, write_then_end, NULL, p[0]));
+	start = vkt_now_ms();
+	vk_kern_run(k.kern);
+	ck_assert_uint_eq(vk_kern_stats(k.kern)->procs_now, 0);
+	ck_assert_msg(vkt_now_ms() - start >= 4900, "ended after %.0f ms", vkt_now_ms() - start);
+	ck_assert_msg(vkt_now_ms() - start < 8000, "ended after %.0f ms", vkt_now_ms() - start);
+	while (!eof)
+		eof = read_checked(p[1], &got);
+	/* What the socket took came through; the rest was given up. */
+	ck_assert_uint_lt(got, g_last_words_total);
+	close(p[1]);
+	vkt_kern_free(&k);
+}
+END_TEST
+
 static Suite *echo_suite(void)
 {
 	Suite *s = suite_create("vk_echo");
@@ -538,6 +642,8 @@ static Suite *echo_suite(void)
 	tcase_add_test(tc, test_stream_chunking);
 	tcase_add_test(tc, test_echo_1000_clients);
 	tcase_add_test(tc, test_accept_in_coroutine);
+	tcase_add_test(tc, test_last_words_reach_a_slow_reader);
+	tcase_add_test(tc, test_last_words_give_up);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -18,6 +18,8 @@
 #define VK_POOL_MAX 256
 /* Mappings left for the rest of the process under vm.max_map_count. */
 #define VK_MAP_RESERVE 1024
+/* How long a process whose main coroutine ended may take to send what it wrote. */
+#define VK_LAST_WORDS_S 5.0
 /* Connections accepted per readiness event, so one listener cannot starve the loop. */
 #define VK_ACCEPT_BATCH 64
 /* How long accepting pauses after EMFILE and the like. */
@@ -505,6 +507,29 @@ static int open_heap(struct vk_kern *kern, struct vk_proc *proc)
 	return set_access(kern, &proc->heap, 1);
 }
 
+/*
+ * A main coroutine may end with bytes still in its send rings (an app that
+ * writes its last answer and returns, to a peer that reads slowly): the
+ * process stays, reading nothing, until they went, the peer is gone, or
+ * VK_LAST_WORDS_S passed; then it ends. Called again on each write
+ * readiness and at the deadline.
+ */
+static void last_words(struct vk_kern *kern, struct vk_proc *proc)
+{
+	double now = vk_proc_now(proc);
+
+	if (!vk_poll_last_words(proc) || now >= proc->last_words_until) {
+		proc_end(kern, proc, 1);
+		return;
+	}
+	if (proc->timer_at != proc->last_words_until) {
+		ev_timer_stop(kern->loop, &proc->timer);
+		ev_timer_set(&proc->timer, proc->last_words_until - now + 0.0005, 0.);
+		ev_timer_start(kern->loop, &proc->timer);
+		proc->timer_at = proc->last_words_until;
+	}
+}
+
 static void dispatch_one(struct vk_kern *kern, struct vk_proc *proc)
 {
 	kern->stats->dispatches++;
@@ -520,6 +545,11 @@ static void dispatch_one(struct vk_kern *kern, struct vk_proc *proc)
 		return;
 	}
 	vk_poll_take_events(proc);
+	if (proc->last_words_until) {
+		proc->timer_fired = 0;
+		last_words(kern, proc);
+		return;
+	}
 	if (proc->nudged)
 		wake_idle_waiters(proc);
 	if (proc->timer_fired) {
@@ -528,9 +558,8 @@ static void dispatch_one(struct vk_kern *kern, struct vk_proc *proc)
 	}
 	vk_proc_run(proc);
 	if (proc->main->status == VK_THREAD_DONE) {
-		/* Last words: what the app wrote before ending goes out if it can. */
-		vk_poll_flush_all(proc);
-		proc_end(kern, proc, 1);
+		proc->last_words_until = vk_proc_now(proc) + VK_LAST_WORDS_S;
+		last_words(kern, proc);
 		return;
 	}
 	vk_proc_arm_timer(proc);

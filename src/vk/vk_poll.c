@@ -156,6 +156,14 @@ ssize_t vk_poll_fill(struct vk_fd *entry)
 	return n;
 }
 
+static void stop_writing(struct vk_fd *entry)
+{
+	if (!entry->writing)
+		return;
+	entry->writing = 0;
+	update_watch(entry);
+}
+
 ssize_t vk_poll_flush(struct vk_fd *entry)
 {
 	struct vk_vectoring *tx = entry->socket->tx;
@@ -163,8 +171,10 @@ ssize_t vk_poll_flush(struct vk_fd *entry)
 	int count = vk_vectoring_used_iov(tx, iov);
 	ssize_t n;
 
-	if (count == 0)
+	if (count == 0) {
+		stop_writing(entry);
 		return 0;
+	}
 	if (tx->error)
 		return -tx->error;
 	do
@@ -179,6 +189,7 @@ ssize_t vk_poll_flush(struct vk_fd *entry)
 		/* The peer is gone: what is queued can never be delivered. */
 		tx->error = errno;
 		vk_vectoring_consumed(tx, tx->len);
+		stop_writing(entry); /* an error stays writable: no wake-ups for nothing */
 		if (tx->writer)
 			vk_thread_wake(tx->writer, tx->error);
 		return -tx->error;
@@ -188,9 +199,8 @@ ssize_t vk_poll_flush(struct vk_fd *entry)
 	if (tx->len != 0) {
 		entry->writing = 1;
 		update_watch(entry);
-	} else if (entry->writing) {
-		entry->writing = 0;
-		update_watch(entry);
+	} else {
+		stop_writing(entry);
 	}
 	if (tx->writer)
 		vk_thread_wake(tx->writer, 0);
@@ -240,4 +250,23 @@ void vk_poll_flush_all(struct vk_proc *proc)
 		if (entry->socket->tx->len && !entry->writing)
 			vk_poll_flush(entry);
 	}
+}
+
+int vk_poll_last_words(struct vk_proc *proc)
+{
+	int unsent = 0;
+
+	for (struct vk_fd *entry = proc->fds; entry; entry = entry->proc_next) {
+		struct vk_vectoring *tx = entry->socket->tx;
+
+		if (entry->reading) {
+			entry->reading = 0;
+			update_watch(entry);
+		}
+		if (tx->len && !entry->writing)
+			vk_poll_flush(entry);
+		if (tx->len && !tx->error)
+			unsent = 1;
+	}
+	return unsent;
 }

@@ -78,4 +78,12 @@ void vk_poll_take_events(struct vk_proc *proc);
 /* Internal, at the end of a dispatch: flush every socket of the process. */
 void vk_poll_flush_all(struct vk_proc *proc);
 
+/*
+ * Internal, once the main coroutine has ended: stop reading every
+ * descriptor of the process and send what its rings still hold. Returns
+ * 1 while bytes are left that the peer may yet take (the descriptors are
+ * then watched for writing only), 0 when everything went or never can.
+ */
+int vk_poll_last_words(struct vk_proc *proc);
+
 #endif

@@ -47,8 +47,9 @@ struct vk_proc {
 	struct vk_proc *ready_next; /* the kernel's queue of processes to run */
 	struct vk_proc *all_next;
 	struct vk_proc **all_prev;
-	struct ev_timer timer; /* fires at the earliest coroutine deadline */
-	double timer_at;       /* when the timer is armed for, 0 = not armed */
+	struct ev_timer timer;	 /* fires at the earliest coroutine deadline */
+	double timer_at;	 /* when the timer is armed for, 0 = not armed */
+	double last_words_until; /* main ended, sending what is left: until then */
 	uint64_t id;
 	struct vk_proc_config config;
 	vk_func main_func;
