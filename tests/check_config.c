@@ -311,7 +311,7 @@ START_TEST(test_syntax_leniency)
 					     "  [ app   a ]   ; trailing comment\r\n"
 					     "module=a.so\r\n"
 					     "   listen = 127.0.0.1:7000\r\n"
-					     "    heap = 20k\r\n");
+					     "    heap = 48k\r\n");
 
 	ck_assert_uint_eq(c->workers, 2);
 	ck_assert_int_eq(c->log_level, VKD_LOG_WARN);
@@ -319,25 +319,26 @@ START_TEST(test_syntax_leniency)
 	ck_assert_int_eq(c->apps[0].line, 4);
 	ck_assert_int_eq(c->apps[0].listen[0].line, 6);
 	ck_assert_uint_eq(c->apps[0].heap_size % (size_t)sysconf(_SC_PAGESIZE), 0);
-	ck_assert_uint_ge(c->apps[0].heap_size, 20 * 1024);
+	ck_assert_uint_ge(c->apps[0].heap_size, 48 * 1024);
 }
 END_TEST
 
 START_TEST(test_heap_rounding)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	const struct vkd_config *c = load_ok(APP_A "heap = 16385\n");
+	const struct vkd_config *c = load_ok(APP_A "heap = 65537\n");
 
-	ck_assert_uint_eq(c->apps[0].heap_size, (16385 + page - 1) / page * page);
-	c = load_ok(APP_A "heap = 15000\n"); /* rounds up to at least 16k */
-	ck_assert_uint_ge(c->apps[0].heap_size, 16384);
+	ck_assert_uint_eq(c->apps[0].heap_size, (65537 + page - 1) / page * page);
+	c = load_ok(APP_A "heap = 40000\n"); /* rounds up to at least 40k */
+	ck_assert_uint_ge(c->apps[0].heap_size, 40960);
 	ck_assert_uint_eq(c->apps[0].heap_size % page, 0);
-	c = load_ok(APP_A "heap = 16k\n");
-	ck_assert_uint_eq(c->apps[0].heap_size, 16384);
+	c = load_ok(APP_A "heap = 40k\n");
+	ck_assert_uint_eq(c->apps[0].heap_size, 40960);
 	c = load_ok(APP_A "heap = 1G\n");
 	ck_assert_uint_eq(c->apps[0].heap_size, (size_t)1 << 30);
 	expect_one_error(APP_A "heap = 1073741825\n", 4, "1073741825");
 	expect_one_error(APP_A "heap = 8k\n", 4, "8k");
+	expect_one_error(APP_A "heap = 36k\n", 4, "36k");
 	expect_one_error(APP_A "heap = 99999999999999999999999\n", 4, "heap");
 }
 END_TEST

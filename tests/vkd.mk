@@ -45,6 +45,7 @@ VKD_TESTS = \
 	tests/integration/vkd_drain.sh \
 	tests/integration/vkd_notify.sh \
 	tests/integration/vkd_leaks.sh \
-	tests/integration/vkd_emfile.sh
+	tests/integration/vkd_emfile.sh \
+	tests/integration/vkd_max_connections.sh
 TESTS += $(VKD_TESTS)
 EXTRA_DIST += $(VKD_TESTS)

@@ -27,8 +27,20 @@
 /* While accept keeps failing (every pause), one warning per this many seconds. */
 #define VK_ACCEPT_WARN_S 10.0
 
+/*
+ * The limit that listeners share (an app with several addresses has one):
+ * live processes against max_procs. It lives while a listener or a live
+ * process counts in it, so listeners may close in any order.
+ */
+struct vk_listen_group {
+	unsigned active;
+	unsigned max_procs;
+	unsigned refs;
+};
+
 struct vk_listener {
 	struct vk_kern *kern;
+	struct vk_listen_group *group;
 	struct ev_io io;
 	struct ev_timer retry; /* resumes accepting after EMFILE */
 	ev_tstamp warned_at;   /* of the last accept warning */
@@ -36,8 +48,6 @@ struct vk_listener {
 	struct vk_proc_config config;
 	vk_func main;
 	void *arg;
-	unsigned max_procs;
-	unsigned active;
 };
 
 struct vk_kern {
@@ -687,12 +697,19 @@ void vk_kern_destroy(struct vk_kern *kern)
 
 /* ---- listeners ---- */
 
+static void group_release(struct vk_listen_group *group)
+{
+	if (--group->refs == 0)
+		free(group);
+}
+
 static void listener_proc_exit(struct vk_proc *proc, void *ctx)
 {
-	struct vk_listener *listener = ctx;
+	struct vk_listen_group *group = ctx;
 
 	(void)proc;
-	listener->active--;
+	group->active--;
+	group_release(group);
 }
 
 /*
@@ -742,7 +759,7 @@ static void accept_callback(struct ev_loop *loop, struct ev_io *io, int revents)
 			return;
 		}
 		kern->stats->accepted++;
-		if (listener->active >= listener->max_procs) {
+		if (listener->group->active >= listener->group->max_procs) {
 			kern->stats->refused++;
 			close(fd);
 			continue;
@@ -752,8 +769,9 @@ static void accept_callback(struct ev_loop *loop, struct ev_io *io, int revents)
 			kern->stats->refused++;
 			continue;
 		}
-		listener->active++;
-		vk_proc_on_exit(proc, listener_proc_exit, listener);
+		listener->group->active++;
+		listener->group->refs++;
+		vk_proc_on_exit(proc, listener_proc_exit, listener->group);
 	}
 }
 
@@ -770,14 +788,20 @@ struct vk_listener *vk_kern_listen(struct vk_kern *kern, int fd,
 				   unsigned max_procs)
 {
 	struct vk_listener *listener = calloc(1, sizeof(*listener));
+	struct vk_listen_group *group = calloc(1, sizeof(*group));
 
-	if (!listener)
+	if (!listener || !group) {
+		free(listener);
+		free(group);
 		return NULL;
+	}
+	group->max_procs = max_procs ? max_procs : UINT32_MAX;
+	group->refs = 1;
+	listener->group = group;
 	listener->kern = kern;
 	listener->config = *config;
 	listener->main = main;
 	listener->arg = arg;
-	listener->max_procs = max_procs ? max_procs : UINT32_MAX;
 	ev_io_init(&listener->io, accept_callback, fd, EV_READ);
 	listener->io.data = listener;
 	ev_timer_init(&listener->retry, retry_callback, VK_ACCEPT_PAUSE_S, 0.);
@@ -792,15 +816,21 @@ void vk_listener_close(struct vk_listener *listener)
 
 	ev_io_stop(kern->loop, &listener->io);
 	ev_timer_stop(kern->loop, &listener->retry);
-	/* Live processes still point here to count their exit: detach them. */
-	for (struct vk_proc *proc = kern->all; proc; proc = proc->all_next) {
-		if (proc->on_exit == listener_proc_exit && proc->on_exit_ctx == listener)
-			proc->on_exit = NULL;
-	}
+	/* Its live processes hold the group until they end. */
+	group_release(listener->group);
 	free(listener);
 }
 
 unsigned vk_listener_active(const struct vk_listener *listener)
 {
-	return listener->active;
+	return listener->group->active;
+}
+
+void vk_listener_share(struct vk_listener *listener, struct vk_listener *with)
+{
+	if (listener->group == with->group)
+		return;
+	group_release(listener->group);
+	listener->group = with->group;
+	listener->group->refs++;
 }

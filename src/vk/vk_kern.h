@@ -94,8 +94,19 @@ struct vk_listener *vk_kern_listen(struct vk_kern *kern, int fd,
 /* Stop accepting and free the listener (live connections go on). */
 void vk_listener_close(struct vk_listener *listener);
 
-/* Live micro-processes started by the listener. */
+/*
+ * Live micro-processes counted against the listener's limit: its own, and
+ * those of the listeners that share the limit with it.
+ */
 unsigned vk_listener_active(const struct vk_listener *listener);
+
+/*
+ * Make `listener` count its processes against the limit of `with` (whose
+ * max_procs then bounds both together), as an app listening on several
+ * addresses has one limit. Processes it started before keep counting
+ * where they did. Either listener may be closed first.
+ */
+void vk_listener_share(struct vk_listener *listener, struct vk_listener *with);
 
 /*
  * Enter drain: vk_draining() becomes true for every coroutine, so apps

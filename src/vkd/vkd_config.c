@@ -699,7 +699,10 @@ static void set_heap(struct loader *l, const char *key, const char *value)
 	/* mprotect() works on whole pages, so a heap is whole pages. */
 	n = (n + page - 1) / page * page;
 	if (n < VKD_HEAP_MIN) {
-		add_error(l, l->line, "%s: '%.*s' is too small (at least 16k)", key, SHOW, value);
+		add_error(l, l->line,
+			  "%s: '%.*s' is too small (at least 40k: a connection's two 16 KiB "
+			  "rings live in it)",
+			  key, SHOW, value);
 		return;
 	}
 	current_app(l)->heap_size = n;

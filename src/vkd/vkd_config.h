@@ -33,7 +33,8 @@ const char *vkd_log_level_name(enum vkd_log_level level);
 /* Limits. */
 #define VKD_CONFIG_MAX_ERRORS 50 /* messages kept; later ones are counted only */
 #define VKD_WORKERS_MAX 1024
-#define VKD_HEAP_MIN ((size_t)16 << 10)
+/* A connection's two 16 KiB rings live in its heap, with room to spare. */
+#define VKD_HEAP_MIN ((size_t)40 << 10)
 #define VKD_HEAP_MAX ((size_t)1 << 30)
 #define VKD_MAX_CONNECTIONS_MAX 1048576u
 #define VKD_BACKLOG_MAX 65535

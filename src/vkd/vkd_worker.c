@@ -100,7 +100,7 @@ static int worker_signals(void)
 	return sigaction(SIGCHLD, &sa, NULL);
 }
 
-/* Descriptors needed at most: every connection of every listener. */
+/* Descriptors needed at most: every connection of every app, every listener. */
 static rlim_t worker_fds_needed(const struct vkd_config *config)
 {
 	rlim_t needed = VKD_WORKER_FD_RESERVE;
@@ -108,7 +108,7 @@ static rlim_t worker_fds_needed(const struct vkd_config *config)
 	for (size_t i = 0; i < config->app_count; i++) {
 		const struct vkd_app_config *app = &config->apps[i];
 
-		needed += (rlim_t)app->max_connections * app->listen_count + app->listen_count;
+		needed += (rlim_t)app->max_connections + app->listen_count;
 	}
 	return needed;
 }
@@ -235,6 +235,25 @@ static void worker_fini_apps(struct worker *w)
 	}
 }
 
+/*
+ * The config's heap wins; else the module's own default, held to the
+ * bounds the config enforces (a module may ask for less than its rings
+ * need) and rounded to pages like a configured one.
+ */
+static size_t app_heap_size(const struct vkd_app_config *app, const struct vk_app *module)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t size = module->heap_size;
+
+	if (app->heap_size)
+		return app->heap_size;
+	if (size < VKD_HEAP_MIN)
+		size = VKD_HEAP_MIN;
+	if (size > VKD_HEAP_MAX)
+		size = VKD_HEAP_MAX;
+	return (size + page - 1) / page * page;
+}
+
 static int worker_listen(struct worker *w)
 {
 	const struct vkd_config *config = w->args->config;
@@ -244,8 +263,7 @@ static int worker_listen(struct worker *w)
 		const struct vkd_app_config *app = &config->apps[i];
 		struct worker_app *wa = &w->apps[i];
 		struct vk_proc_config pc = {
-		    /* The config's heap wins; else the module's own default. */
-		    .heap_size = app->heap_size ? app->heap_size : wa->module.app->heap_size,
+		    .heap_size = app_heap_size(app, wa->module.app),
 		    .timeout_ms = app->idle_timeout_ms,
 		    .isolation = app->isolation,
 		};
@@ -265,6 +283,9 @@ static int worker_listen(struct worker *w)
 				return -1;
 			}
 			w->listener_count = k + 1;
+			/* max_connections bounds the app, whatever address it came by. */
+			if (j > 0)
+				vk_listener_share(w->listeners[k], w->listeners[k - j]);
 		}
 	}
 	return 0;
