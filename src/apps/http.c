@@ -45,8 +45,8 @@
 #define HTTP_HEADER_TIMEOUT_DEFAULT 30000
 /* Response heads are small: status, Server, Date, type, length, connection. */
 #define HTTP_OUT_MAX 320
-/* After an error reply, how long and how much to read before closing, so
- * that closing with unread bytes does not reset the reply away. */
+/* After an error reply, how long in all and how much to read before
+ * closing, so that closing with unread bytes does not reset the reply away. */
 #define HTTP_LINGER_MS 2000
 #define HTTP_LINGER_BYTES (256 * 1024)
 
@@ -332,13 +332,16 @@ static void http_linger(struct vk_thread *that)
 	struct {
 		ssize_t rc;
 		size_t dropped;
+		double until; /* in all: a trickle must not hold the connection */
 		char sink[512];
 	} * self;
 
 	vk_begin();
-	vk_hup();
+	self->until = vk_now(that) + HTTP_LINGER_MS / 1000.0;
 	vk_set_timeout(HTTP_LINGER_MS);
-	while (self->dropped < HTTP_LINGER_BYTES) {
+	vk_hup();
+	while (self->dropped < HTTP_LINGER_BYTES && vk_now(that) < self->until) {
+		vk_set_timeout((self->until - vk_now(that)) * 1000.0 + 1);
 		vk_read_some(self->rc, self->sink, sizeof(self->sink));
 		if (self->rc == 0)
 			break;

@@ -2,7 +2,8 @@
 # Timeouts: opt.header_timeout (1s here) bounds a started request head:
 # a partial head, or one trickled a byte at a time, gets 408 and a close.
 # idle_timeout (2s here) closes a keep-alive connection that sends
-# nothing, silently; a connection that keeps busy is not cut by it.
+# nothing, silently; a connection that keeps busy is not cut by it. After
+# an error answer, what the client still sends is read for 2 s in all.
 . "$top_srcdir/tests/integration/http-lib.sh"
 
 serve_http 1 'idle_timeout = 2s' 'opt.header_timeout = 1s'
@@ -122,10 +123,34 @@ def busy():
     c.close()
 
 
+def linger_trickle():
+    # After an error answer the server reads what still comes, but for
+    # 2 s in all: a byte every 0.3 s must not keep the connection open.
+    c = Conn(PORT, timeout=8)
+    c.send(b"GET / HTTP/1.1\r\n\r\n")  # no Host: 400
+    r = c.read_response()
+    check(r.status == 400 and r.closes(), "no Host: expected 400 close, got %r" % r)
+    # Our end of stream came with the 400; the server's close shows when a
+    # byte we send is answered with a reset, and the next send fails.
+    t0 = time.time()
+    closed = False
+    while time.time() - t0 < 6 and not closed:
+        try:
+            c.sock.sendall(b"x")
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+            break
+        time.sleep(0.3)
+    took = time.time() - t0
+    check(closed, "a trickle after a 400 held the connection for 6 s")
+    check(took < 3.5, "a trickle after a 400 held the connection for %.1f s (2 s)" % took)
+    c.close()
+
+
 # Run them side by side: the timings are each its own.
 threads = [threading.Thread(target=cases.run, args=(f.__name__, f))
            for f in (partial_head, partial_request_line, after_a_request, trickle, idle,
-                     idle_fresh, busy)]
+                     idle_fresh, busy, linger_trickle)]
 for t in threads:
     t.start()
 for t in threads:
