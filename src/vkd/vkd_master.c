@@ -283,10 +283,17 @@ static void err_add(char *err, size_t size, const char *message)
 
 /* ---- generations ---- */
 
-static void gen_free(struct master *m, struct gen *g)
+/* Give back the generation's addresses: closed once no generation has them. */
+static void gen_put_listeners(struct master *m, struct gen *g)
 {
 	for (size_t i = 0; i < g->listener_count; i++)
 		vkd_listeners_put(&m->listeners, g->listeners[i]);
+	g->listener_count = 0;
+}
+
+static void gen_free(struct master *m, struct gen *g)
+{
+	gen_put_listeners(m, g);
 	vkd_config_free(g->config);
 	free(g->listeners);
 	free(g->fds);
@@ -424,6 +431,12 @@ static void gen_stop(struct master *m, struct gen *g, int sig)
 	if (g->state == GEN_DRAINING && sig != SIGKILL)
 		return;
 	g->state = GEN_DRAINING;
+	/*
+	 * A draining generation never forks again, and its workers close their
+	 * copies as they start to drain: an address no other generation serves
+	 * must refuse connections now, not queue them for nobody.
+	 */
+	gen_put_listeners(m, g);
 	for (unsigned i = 0; i < g->worker_count; i++) {
 		struct worker *w = &g->workers[i];
 
@@ -863,7 +876,8 @@ static int master_setup_signals(struct master *m)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGPIPE, &sa, NULL) < 0)
+	/* SIGUSR2 means nothing here; its default would end the master. */
+	if (sigaction(SIGPIPE, &sa, NULL) < 0 || sigaction(SIGUSR2, &sa, NULL) < 0)
 		return -1;
 	sigemptyset(&set);
 	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
