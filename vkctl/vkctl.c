@@ -33,7 +33,9 @@
 enum { EXIT_NOT_OK = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3 };
 
 /* How long a reply may take: a reload's wait is bounded by the daemon
- * (60 s for the new generation), everything else answers at once. */
+ * (60 s for the new generation), and even a reload without it answers
+ * only after checking the modules (10 s each at most); everything else
+ * answers at once. */
 #define TIMEOUT_WAIT_MS 90000L
 #define TIMEOUT_MS 10000L
 /* A status of the largest daemon is well under this. */
@@ -118,8 +120,7 @@ static int build_request(struct options *opts, int argc, char **argv)
 		if (request_add(opts, word) < 0)
 			return -1;
 	}
-	opts->timeout_ms =
-	    reload && strcmp(opts->request, "reload wait") == 0 ? TIMEOUT_WAIT_MS : TIMEOUT_MS;
+	opts->timeout_ms = reload ? TIMEOUT_WAIT_MS : TIMEOUT_MS;
 	return 0;
 }
 
