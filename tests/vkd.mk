@@ -46,6 +46,7 @@ VKD_TESTS = \
 	tests/integration/vkd_notify.sh \
 	tests/integration/vkd_leaks.sh \
 	tests/integration/vkd_emfile.sh \
-	tests/integration/vkd_max_connections.sh
+	tests/integration/vkd_max_connections.sh \
+	tests/integration/vkd_pinned.sh
 TESTS += $(VKD_TESTS)
 EXTRA_DIST += $(VKD_TESTS)

@@ -947,6 +947,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 static void app_defaults(struct vkd_app_config *app)
 {
 	memset(app, 0, sizeof(*app));
+	app->module_fd = -1;
 	app->heap_size = 0; /* the module's own default applies */
 	app->max_connections = VKD_DEFAULT_MAX_CONNECTIONS;
 	app->idle_timeout_ms = VKD_DEFAULT_IDLE_TIMEOUT_MS;
@@ -1401,6 +1402,8 @@ struct vkd_config *vkd_config_load_buffer(const char *name, const char *data, si
 
 static void app_free(struct vkd_app_config *app)
 {
+	if (app->module_fd >= 0)
+		close(app->module_fd);
 	free(app->name);
 	free(app->module);
 	free(app->module_path);

@@ -82,6 +82,10 @@ struct vkd_app_config {
 	char *name;	   /* NAME of [app NAME] */
 	char *module;	   /* as written */
 	char *module_path; /* absolute as written, else module_dir/module */
+	/* The module file opened once for a generation (vkd_module_pin()), so
+	 * that every load is of that file; -1 when not pinned. Closed by
+	 * vkd_config_free(). */
+	int module_fd;
 	struct vkd_listen *listen;
 	size_t listen_count;	  /* >= 1 */
 	size_t heap_size;	  /* page multiple in VKD_HEAP_MIN..VKD_HEAP_MAX; 0: the module's */

@@ -97,10 +97,14 @@ static struct vkd_config *load_config(const char *path)
 	return config;
 }
 
-static int check_modules(const struct vkd_config *config)
+static int check_modules(struct vkd_config *config)
 {
 	struct vkd_module_errors errors = {0};
-	int rc = vkd_module_check(config, &errors);
+	int rc;
+
+	/* What is checked is what the first generation's workers load. */
+	vkd_module_pin(config);
+	rc = vkd_module_check(config, &errors);
 
 	for (size_t i = 0; i < errors.count; i++)
 		vkd_error("%s", errors.messages[i]);

@@ -183,6 +183,9 @@ static void __attribute__((noreturn)) worker_child(struct master *m, struct work
 	/* Another generation's listener, if kept open here, would queue
 	 * connections that nobody accepts once that generation is gone. */
 	vkd_listeners_close_except(&m->listeners, g->fds, g->listener_count);
+	for (struct gen *other = m->gens; other; other = other->next)
+		if (other != g)
+			vkd_module_unpin(other->config);
 	exit(vkd_worker_run(&args));
 }
 
@@ -536,6 +539,7 @@ static struct vkd_config *reload_config(struct master *m, char *err, size_t size
 	vkd_config_errors_free(&errs);
 	if (!config)
 		return NULL;
+	vkd_module_pin(config);
 	if (vkd_module_check(config, &merrs) == 0)
 		return config;
 	for (size_t i = 0; i < merrs.count; i++)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "vkd_io.h"
+#include "vkd_log.h"
 #include "vkd_module.h"
 
 /* How long the checking child may take to load every module. */
@@ -111,6 +112,54 @@ int vkd_module_open(struct vkd_module *module, const char *path, const char *nam
 	return 0;
 }
 
+/* /proc/self/fd/N names the pinned file itself, whatever its path holds now. */
+static void pinned_path(const struct vkd_app_config *app, char *out, size_t size)
+{
+	snprintf(out, size, "/proc/self/fd/%d", app->module_fd);
+}
+
+int vkd_module_open_app(struct vkd_module *module, const struct vkd_app_config *app, char *reason,
+			size_t size)
+{
+	char path[32];
+
+	if (app->module_fd < 0)
+		return vkd_module_open(module, app->module_path, app->name, reason, size);
+	pinned_path(app, path, sizeof(path));
+	return vkd_module_open(module, path, app->name, reason, size);
+}
+
+void vkd_module_pin(struct vkd_config *config)
+{
+	for (size_t i = 0; i < config->app_count; i++) {
+		struct vkd_app_config *app = &config->apps[i];
+		char path[32];
+
+		if (app->module_fd >= 0)
+			continue;
+		app->module_fd = open(app->module_path, O_RDONLY | O_CLOEXEC);
+		if (app->module_fd < 0)
+			continue; /* loading by path says why */
+		pinned_path(app, path, sizeof(path));
+		if (access(path, R_OK) == 0)
+			continue;
+		/* No /proc here: load by path, as without pinning. */
+		close(app->module_fd);
+		app->module_fd = -1;
+	}
+}
+
+void vkd_module_unpin(struct vkd_config *config)
+{
+	for (size_t i = 0; i < config->app_count; i++) {
+		struct vkd_app_config *app = &config->apps[i];
+
+		if (app->module_fd >= 0 && close(app->module_fd) < 0 && errno != EINTR)
+			vkd_debug("close module file: %s", strerror(errno));
+		app->module_fd = -1;
+	}
+}
+
 void vkd_module_errors_free(struct vkd_module_errors *errors)
 {
 	for (size_t i = 0; i < errors->count; i++)
@@ -191,8 +240,7 @@ static void __attribute__((noreturn)) check_child(const struct vkd_config *confi
 		void *state;
 		int error;
 
-		if (vkd_module_open(&module, app->module_path, app->name, reason, sizeof(reason)) <
-		    0) {
+		if (vkd_module_open_app(&module, app, reason, sizeof(reason)) < 0) {
 			bad = 1;
 			check_report(fd, config, app, app->module_path, reason);
 			continue;

@@ -32,6 +32,10 @@ struct vkd_module {
 int vkd_module_open(struct vkd_module *module, const char *path, const char *name, char *reason,
 		    size_t size);
 
+/* vkd_module_open() for [app NAME] `app`: its pinned file, else its path. */
+int vkd_module_open_app(struct vkd_module *module, const struct vkd_app_config *app, char *reason,
+			size_t size);
+
 /*
  * Run the module's init hook for `app`: fill `context` (which the caller
  * keeps for as long as the app runs) with the app's name and its opt.*
@@ -40,6 +44,18 @@ int vkd_module_open(struct vkd_module *module, const char *path, const char *nam
  */
 int vkd_module_init(struct vkd_module *module, const struct vkd_app_config *app,
 		    struct vk_app_context *context, void **state);
+
+/*
+ * Open every module file of `config` once and keep it open in the config,
+ * so that the check and every worker of the generation, respawned ones
+ * included, load that very file even when its path is replaced meanwhile
+ * (a new version copied in before the reload). Best effort: a file that
+ * does not open stays unpinned, and loading it by path reports why.
+ */
+void vkd_module_pin(struct vkd_config *config);
+
+/* Close the files vkd_module_pin() opened (in a worker, another generation's). */
+void vkd_module_unpin(struct vkd_config *config);
 
 /* Messages found by vkd_module_check(). */
 struct vkd_module_errors {

@@ -193,8 +193,7 @@ static int worker_load(struct worker *w)
 	for (size_t i = 0; i < config->app_count; i++) {
 		const struct vkd_app_config *app = &config->apps[i];
 
-		if (vkd_module_open(&w->apps[i].module, app->module_path, app->name, reason,
-				    sizeof(reason)) < 0) {
+		if (vkd_module_open_app(&w->apps[i].module, app, reason, sizeof(reason)) < 0) {
 			vkd_error("%s:%d: app %s: %s: %s", config->path, app->line, app->name,
 				  app->module_path, reason);
 			return -1;
