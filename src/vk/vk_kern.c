@@ -20,8 +20,14 @@
 #define VK_MAP_RESERVE 1024
 /* How long a process whose main coroutine ended may take to send what it wrote. */
 #define VK_LAST_WORDS_S 5.0
-/* Connections accepted per readiness event, so one listener cannot starve the loop. */
-#define VK_ACCEPT_BATCH 64
+/*
+ * Connections accepted per readiness event. One, as nginx does by default:
+ * workers share one accept queue, and a worker that took a burst of
+ * connections in one go would serve them all while another sat idle (seen:
+ * 100 wrk connections split 100/0 and 64/36 between two workers at 64). A
+ * busy worker comes back to accept later than an idle one, which balances.
+ */
+#define VK_ACCEPT_BATCH 1
 /* How long accepting pauses after EMFILE and the like. */
 #define VK_ACCEPT_PAUSE_S 0.1
 /* While accept keeps failing (every pause), one warning per this many seconds. */
