@@ -27,16 +27,16 @@ def cpu():
     return int(fields[11]) + int(fields[12])
 
 
-def echo(s, line):
-    s.sendall(line)
+def expect_line(s, line, what):
+    """The next bytes on s are `line`, else exit naming `what`."""
     got = b""
     while not got.endswith(b"\n"):
         data = s.recv(4096)
         if not data:
-            sys.exit("closed before the echo of %r" % line)
+            sys.exit("%s: closed before its line came back" % what)
         got += data
     if got != line:
-        sys.exit("echo %r for %r" % (got, line))
+        sys.exit("%s: got %r, want %r" % (what, got, line))
 
 
 socks = []
@@ -60,19 +60,13 @@ if spent > 0.5:
 if grown > 1024:
     sys.exit("the log grew %d bytes in 3 s out of descriptors: it floods" % grown)
 # The connections it has are still served.
-echo(socks[0], b"still here\n")
+socks[0].sendall(b"still here\n")
+expect_line(socks[0], b"still here\n", "a served connection")
 # Free descriptors: every queued connection is served, in a bounded time.
 for s in socks[:4]:
     s.close()
 for i, s in enumerate(socks[4:], 4):
-    got = b""
-    while not got.endswith(b"\n"):
-        data = s.recv(4096)
-        if not data:
-            sys.exit("queued connection %d closed unserved" % i)
-        got += data
-    if got != b"hello %d\n" % i:
-        sys.exit("queued connection %d got %r" % (i, got))
+    expect_line(s, b"hello %d\n" % i, "queued connection %d" % i)
     s.close()  # and one more descriptor for the next in the queue
 EOT
 "$PYTHON" "$T/clients.py" "$PORT" "$LOG" "$worker" || fail "out of descriptors: see above"
