@@ -26,12 +26,26 @@ HTTP_FUZZ_CORPUS = \
 	tests/fuzz/corpus/http/smuggle-chunk-lf.txt
 
 CLEANFILES += tests/fuzz/crash-* tests/fuzz/leak-* tests/fuzz/timeout-* tests/fuzz/oom-*
-EXTRA_DIST += tests/fuzz/run_fuzz.sh tests/fuzz/http.dict $(HTTP_FUZZ_CORPUS)
+# The vkd.ini loader's fuzz target shares the runner.
+CONFIG_FUZZ_CORPUS = \
+	tests/fuzz/corpus/config/bundled.ini \
+	tests/fuzz/corpus/config/two.ini \
+	tests/fuzz/corpus/config/options.ini \
+	tests/fuzz/corpus/config/bad.ini
+EXTRA_DIST += tests/fuzz/run_fuzz.sh tests/fuzz/http.dict $(HTTP_FUZZ_CORPUS) \
+	tests/fuzz/config.dict $(CONFIG_FUZZ_CORPUS)
 
 if FUZZING
-noinst_PROGRAMS += tests/fuzz/fuzz_http
+FUZZ_FLAGS = -g -fsanitize=fuzzer,address,undefined
+noinst_PROGRAMS += tests/fuzz/fuzz_http tests/fuzz/fuzz_config
 tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz_http.c src/vk/vk_http.c
-tests_fuzz_fuzz_http_CFLAGS = $(AM_CFLAGS) -g -fsanitize=fuzzer,address,undefined
-tests_fuzz_fuzz_http_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_http_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_http_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c src/vkd/vkd_config.c \
+	src/vk/vk_parse.c
+tests_fuzz_fuzz_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/vkd
+tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_config_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_config_LDADD = $(INIH_LIBS)
 TESTS += tests/fuzz/run_fuzz.sh
 endif
