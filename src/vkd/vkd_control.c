@@ -929,9 +929,13 @@ static int control_mkdir(const char *path)
 	if (!slash || slash == dir)
 		return -1;
 	*slash = '\0';
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+	if (mkdir(dir, 0755) < 0) {
+		if (errno == EEXIST)
+			return 0;
 		return -1;
-	return 0;
+	}
+	/* Made under control_bind()'s umask: open it up as documented. */
+	return chmod(dir, 0755);
 }
 
 /* bind() under a umask that leaves the file 0600 until chmod says more. */

@@ -21,6 +21,7 @@
 #include "vkd_io.h"
 #include "vkd_log.h"
 #include "vkd_module.h"
+#include "vkd_user.h"
 
 /* How long the checking child may take to load every module. */
 #define VKD_MODULE_CHECK_TIMEOUT_MS 10000
@@ -233,6 +234,17 @@ static void __attribute__((noreturn)) check_child(const struct vkd_config *confi
 	int bad = 0;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/*
+	 * A module's constructors and init hook are application code: they run
+	 * as the workers will (user, group), never as a root master. Without
+	 * root there is nothing to drop, and nothing to gain from trying.
+	 */
+	if (geteuid() == 0 && vkd_user_become(config) < 0) {
+		static const char line[] = "module check: cannot become the configured user\n";
+
+		(void)vkd_write_all(fd, line, sizeof(line) - 1);
+		_exit(1);
+	}
 	for (size_t i = 0; i < config->app_count; i++) {
 		const struct vkd_app_config *app = &config->apps[i];
 		struct vkd_module module;

@@ -19,6 +19,7 @@
 #include "vk_kern.h"
 #include "vkd_log.h"
 #include "vkd_module.h"
+#include "vkd_user.h"
 #include "vkd_worker.h"
 
 /* Descriptors a worker needs besides its connections: stdio, libev, logs. */
@@ -143,29 +144,6 @@ static void worker_raise_nofile(const struct vkd_config *config)
 	if (lim.rlim_cur < needed)
 		vkd_warn("descriptor limit %llu is below the %llu that max_connections needs",
 			 (unsigned long long)lim.rlim_cur, (unsigned long long)needed);
-}
-
-/* Become config->user / config->group, if set; groups first, then the uid. */
-static int worker_drop_privileges(const struct vkd_config *config)
-{
-	gid_t gid = config->gid;
-	uid_t uid = config->uid;
-
-	if (gid != (gid_t)-1 && (gid != getegid() || geteuid() == 0)) {
-		if (geteuid() == 0 && setgroups(1, &gid) < 0) {
-			vkd_error("setgroups(%lu): %s", (unsigned long)gid, strerror(errno));
-			return -1;
-		}
-		if (setresgid(gid, gid, gid) < 0) {
-			vkd_error("setgid(%lu): %s", (unsigned long)gid, strerror(errno));
-			return -1;
-		}
-	}
-	if (uid != (uid_t)-1 && uid != geteuid() && setresuid(uid, uid, uid) < 0) {
-		vkd_error("setuid(%lu): %s", (unsigned long)uid, strerror(errno));
-		return -1;
-	}
-	return 0;
 }
 
 /*
@@ -401,7 +379,7 @@ static int worker_prepare(struct worker *w)
 		return -1;
 	}
 	worker_raise_nofile(args->config);
-	if (worker_drop_privileges(args->config) < 0 || worker_watch_master(args->master) < 0)
+	if (vkd_user_become(args->config) < 0 || worker_watch_master(args->master) < 0)
 		return -1;
 	w->apps = calloc(args->config->app_count, sizeof(*w->apps));
 	w->listeners = calloc(args->fd_count ? args->fd_count : 1, sizeof(*w->listeners));

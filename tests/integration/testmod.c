@@ -5,8 +5,9 @@
  *  crashmod   [app crash], an echo app whose init hook fails or crashes as
  *             opt.crash says: "init" (refuse with EIO), "abort" (SIGABRT),
  *             "workers" (refuse with EIO every time but the first, which
- *             is vkd's module check: workers then crash-loop), anything
- *             else or unset (start normally)
+ *             is vkd's module check: workers then crash-loop), "root"
+ *             (refuse with EACCES when run as root), anything else or
+ *             unset (start normally)
  *  badmagic   a descriptor with the wrong magic
  *  badabi     a descriptor with the wrong ABI major
  *  nodesc     no descriptor at all
@@ -77,6 +78,8 @@ static void *crash_init(const struct vk_app_context *context, int *error)
 		*error = 5;
 	if (how && strcmp(how, "abort") == 0)
 		abort();
+	if (how && strcmp(how, "root") == 0 && geteuid() == 0)
+		*error = 13; /* EACCES */
 	return NULL;
 }
 

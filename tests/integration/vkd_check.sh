@@ -79,6 +79,30 @@ rc=$?
 "$VKD" -V | grep -q . || fail "-V prints nothing"
 "$VKD" -h | grep -q usage || fail "-h prints no usage"
 
+# Module code in the check runs as the configured user, never as root:
+# crashmod's init refuses to run as root (opt.crash = root).
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
+	c=$T/asuser.ini
+	{
+		vkd_section 1
+		echo "user = nobody"
+		app crash "$TESTMODDIR/crashmod.so"
+		echo "opt.crash = root"
+	} >"$c"
+	expect 0 "init hook checked as user nobody" "$c" "OK"
+	c=$T/asroot.ini
+	{ vkd_section 1; app crash "$TESTMODDIR/crashmod.so"; echo "opt.crash = root"; } >"$c"
+	expect 1 "init hook checked as root (the control case)" "$c" "refused"
+fi
+
+# A missing folder for the control socket is made, mode 0755.
+c=$T/ctldir.ini
+sed "s|^control = .*|control = $T/run/ctl.sock|" "$good" >"$c"
+start_vkd "$c"
+wait_port "$PORT"
+[ "$(stat -c %a "$T/run")" = 755 ] || fail "control folder made with mode $(stat -c %a "$T/run")"
+stop_vkd
+
 # A real start with a bad module fails at once and listens on nothing.
 c=$T/startbad.ini
 { vkd_section 1; app badabi "$TESTMODDIR/badabi.so"; } >"$c"
