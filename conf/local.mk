@@ -22,7 +22,14 @@ install-vkd-conf:
 	else \
 		mv "$(DESTDIR)$(vkdconfdir)/vkd.ini.installed" "$(DESTDIR)$(vkdconfdir)/vkd.ini"; \
 	fi
+# Removed only as installed: an edited one is the admin's, and stays.
 uninstall-hook: uninstall-vkd-conf
 uninstall-vkd-conf:
-	rm -f "$(DESTDIR)$(vkdconfdir)/vkd.ini"
+	@f="$(DESTDIR)$(vkdconfdir)/vkd.ini"; \
+	if [ -f "$$f" ] && [ -f conf/vkd.ini.installed ] && \
+	   ! cmp -s "$$f" conf/vkd.ini.installed; then \
+		echo "keeping $$f: it was edited"; \
+	else \
+		rm -f "$$f"; \
+	fi
 .PHONY: install-vkd-conf uninstall-vkd-conf

@@ -47,6 +47,11 @@ static int parse_options(int argc, char **argv, struct options *opts)
 
 	opts->config = VKD_DEFAULT_CONFIG;
 	opterr = 0;
+	/* The long forms people type by habit. */
+	if (argc == 2 && strcmp(argv[1], "--help") == 0)
+		argv[1] = "-h";
+	if (argc == 2 && strcmp(argv[1], "--version") == 0)
+		argv[1] = "-V";
 	while ((c = getopt(argc, argv, ":c:tfVh")) != -1) {
 		switch (c) {
 		case 'c':

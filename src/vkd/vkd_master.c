@@ -102,15 +102,26 @@ static long now_ms(void)
 
 /* ---- status ---- */
 
+/* Workers of generation g that reported ready. */
+static unsigned gen_ready_count(const struct gen *g)
+{
+	unsigned ready = 0;
+
+	for (unsigned i = 0; g && i < g->worker_count; i++)
+		ready += g->workers[i].ready;
+	return ready;
+}
+
 static void master_status_text(struct master *m, char *buf, size_t size)
 {
 	struct vkd_totals t;
 
+	/* The counters sum every generation; "ready" is the serving one's. */
 	vkd_counters_sum(&m->counters, &t);
 	snprintf(buf, size,
 		 "gen %u: %u/%u workers ready, %llu connections, %llu accepted, %llu refused, "
 		 "%llu faults, %llu restarts%s",
-		 m->current ? m->current->number : 0, t.ready,
+		 m->current ? m->current->number : 0, gen_ready_count(m->current),
 		 m->current ? m->current->worker_count : 0, (unsigned long long)t.connections,
 		 (unsigned long long)t.accepted, (unsigned long long)t.refused,
 		 (unsigned long long)t.faults, (unsigned long long)t.restarts,

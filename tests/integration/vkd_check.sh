@@ -78,6 +78,8 @@ rc=$?
 [ "$rc" -eq 2 ] || fail "extra argument: exit $rc, want 2"
 "$VKD" -V | grep -q . || fail "-V prints nothing"
 "$VKD" -h | grep -q usage || fail "-h prints no usage"
+"$VKD" --help | grep -q usage || fail "--help prints no usage"
+"$VKD" --version | grep -q . || fail "--version prints nothing"
 
 # Module code in the check runs as the configured user, never as root:
 # crashmod's init refuses to run as root (opt.crash = root).
