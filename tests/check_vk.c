@@ -876,6 +876,48 @@ START_TEST(test_send_sender_first)
 }
 END_TEST
 
+/* Ends at once, taking nothing. */
+static void ends_at_once(struct vk_thread *that)
+{
+	struct {
+		int unused;
+	} *self;
+
+	vk_begin();
+	vk_end();
+}
+
+/* Sends to a detached coroutine that ends without receiving. */
+static void send_to_ending_main(struct vk_thread *that)
+{
+	struct {
+		struct vk_thread *r;
+	} *self;
+
+	vk_begin();
+	vk_set_timeout(2000);
+	vk_spawn(self->r, ends_at_once, NULL);
+	vk_send(self->r, 42);
+	vkt_trace("M:sent");
+	vk_finally();
+	g_error = vk_error();
+	vk_clear_error();
+	vk_end();
+}
+
+/* The receiver ends with a sender queued: EPIPE, not a hang nor freed memory. */
+START_TEST(test_send_receiver_ends)
+{
+	struct vk_kern_stats stats;
+
+	reset_globals();
+	stats = vkt_run(send_to_ending_main, NULL, HEAP, 1);
+	vkt_assert_clean(stats);
+	ck_assert_int_eq(g_error, EPIPE);
+	vkt_trace_is("");
+}
+END_TEST
+
 static void sender(struct vk_thread *that)
 {
 	struct {
@@ -1288,6 +1330,7 @@ static Suite *vk_suite(void)
 	tcase_add_test(tc, test_send_receiver_first);
 	tcase_add_test(tc, test_send_sender_first);
 	tcase_add_test(tc, test_send_fifo);
+	tcase_add_test(tc, test_send_receiver_ends);
 	tcase_add_test(tc, test_request_respond_requester_first);
 	tcase_add_test(tc, test_request_respond_responder_first);
 	suite_add_tcase(s, tc);

@@ -20,7 +20,10 @@ int vk_future_receive_begin(struct vk_thread *that);
 void vk_future_request_begin(struct vk_thread *that, struct vk_thread *to, intptr_t message);
 void vk_future_respond(struct vk_thread *that, struct vk_thread *to, intptr_t message);
 
-/* Hand `msg` (a pointer or integer) to coroutine `to`; wait until taken. */
+/*
+ * Hand `msg` (a pointer or integer) to coroutine `to`; wait until taken.
+ * Raises EPIPE if `to` ends without taking it.
+ */
 #define vk_send(to, msg)                                               \
 	do {                                                           \
 		if (vk_future_send_begin(that, (to), (intptr_t)(msg))) \

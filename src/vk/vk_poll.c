@@ -121,8 +121,12 @@ ssize_t vk_poll_fill(struct vk_fd *entry)
 		return 0;
 	if (rx->error)
 		return -rx->error;
-	if (vk_socket_ensure_rx(&entry->proc->heap, entry->socket) < 0)
+	if (vk_socket_ensure_rx(&entry->proc->heap, entry->socket) < 0) {
+		/* No ring to read into: stop watching, or readiness spins the process. */
+		entry->reading = 0;
+		update_watch(entry);
 		return -ENOMEM;
+	}
 	count = vk_vectoring_free_iov(rx, iov);
 	room = vk_vectoring_free(rx);
 	if (count == 0) {

@@ -22,10 +22,20 @@ static void thread_release(struct vk_thread *thread)
 	vk_heap_free(&thread->proc->heap, thread);
 }
 
+static void unlink_sender(struct vk_thread *thread);
+
 void vk_thread_end(struct vk_thread *that)
 {
 	struct vk_thread *waiter = that->waiter;
 
+	/* Senders queued here would never be taken, and would point at freed memory. */
+	while (that->senders_head) {
+		struct vk_thread *sender = that->senders_head;
+
+		vk_thread_wake(sender, EPIPE);
+		if (sender->sending_to == that)
+			unlink_sender(sender);
+	}
 	vk_heap_free(&that->proc->heap, that->self);
 	that->self = NULL;
 	that->status = VK_THREAD_DONE;

@@ -173,8 +173,12 @@ void vk_thread_end(struct vk_thread *that);
 	} while (0)
 
 /*
- * Give every later blocking operation of this coroutine a timeout: one that
- * does not finish in `ms` milliseconds raises ETIMEDOUT. 0 turns it off.
+ * Give every later blocking operation of this coroutine a timeout: a wait
+ * with no progress for `ms` milliseconds raises ETIMEDOUT (each wait of an
+ * operation that blocks several times, such as a vk_read() fed a byte at a
+ * time, starts it again: it bounds inactivity, not the whole operation).
+ * vk_call() and vk_join() are not timed: the child has its own. 0 turns it
+ * off.
  */
 #define vk_set_timeout(ms) (that->timeout_ms = (uint32_t)(ms))
 
