@@ -20,9 +20,14 @@ static struct vk_socket *g_a, *g_b;
 #define MAX_MSG 64
 #define TOTAL (MAX_MSG * (MAX_MSG + 1) / 2)
 
+static void writer_string(struct vk_thread *that);
+/* What readline_main() spawns to write its string. */
+static vk_func g_writer;
+
 static void reset(size_t ring)
 {
 	vkt_trace_reset();
+	g_writer = writer_string;
 	g_ring = ring;
 	g_error = -1;
 	g_writer_error = -1;
@@ -184,6 +189,24 @@ static void writer_string(struct vk_thread *that)
 	vk_end();
 }
 
+/* Writes its string in two halves with a vk_flush() between, then hup. */
+static void writer_flush_midline(struct vk_thread *that)
+{
+	struct {
+		size_t half;
+	} *self;
+
+	vk_begin();
+	self->half = strlen(vk_arg()) / 2;
+	vk_write((const char *)vk_arg(), self->half);
+	vk_flush();
+	vk_write((const char *)vk_arg() + self->half, strlen(vk_arg()) - self->half);
+	vk_hup();
+	vk_finally();
+	g_writer_error = vk_error();
+	vk_end();
+}
+
 /*
  * Reads lines of the string vk_arg() into a 64-byte buffer (from the
  * fourth line on, at most 4 bytes at a time), tracing each piece's length,
@@ -204,7 +227,7 @@ static void readline_main(struct vk_thread *that)
 	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) == -1)
 		vk_raise(errno);
 	vk_use_socket(self->a); /* inherited by the writer */
-	vk_spawn(self->w, writer_string, vk_arg());
+	vk_spawn(self->w, g_writer, vk_arg());
 	vk_use_socket(self->b);
 	self->len = sizeof(self->buf);
 	for (;;) {
@@ -252,6 +275,24 @@ END_TEST
  * everything, while vk_readline() waits for a newline or the end of the
  * stream before consuming a partial line: both wait forever.
  */
+/*
+ * A flush in the middle of a line hands the bytes on and returns: it must
+ * not wait for a reader that itself waits for the rest of the line.
+ */
+START_TEST(test_pipe_flush_midline)
+{
+	struct vk_kern_stats stats;
+
+	reset(8);
+	g_writer = writer_flush_midline;
+	stats = vkt_run(readline_main, "hello\n", HEAP, 1);
+	vkt_assert_clean(stats);
+	ck_assert_int_eq(g_writer_error, 0);
+	ck_assert_int_eq(g_error, 0);
+	vkt_trace_is("6 eof");
+}
+END_TEST
+
 START_TEST(test_pipe_readline_unterminated_last_line)
 {
 	struct vk_kern_stats stats;
@@ -551,6 +592,7 @@ static Suite *pipe_suite(void)
 	tcase_add_loop_test(tc, test_pipe_read_some, 0, n);
 	tcase_add_test(tc, test_pipe_readline);
 	tcase_add_test(tc, test_pipe_readline_unterminated_last_line);
+	tcase_add_test(tc, test_pipe_flush_midline);
 	tcase_add_loop_test(tc, test_pipe_short_read_at_eof, 0, n);
 	tcase_add_loop_test(tc, test_pipe_hup_readhup_two_messages, 0, n);
 	tcase_add_loop_test(tc, test_pipe_readhup_discards, 0, n);

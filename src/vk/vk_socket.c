@@ -276,11 +276,17 @@ ssize_t vk_socket_flush_step(struct vk_thread *that, struct vk_socket *s)
 			return n;
 		if (vk_vectoring_used(tx) == 0)
 			return 0;
-	} else if (tx->reader) {
-		vk_thread_wake(tx->reader, 0);
+		vk_thread_block(that, &tx->writer);
+		return -EAGAIN;
 	}
-	vk_thread_block(that, &tx->writer);
-	return -EAGAIN;
+	/*
+	 * A pipe: the bytes are in the reader's ring already, handed on (as
+	 * vk_hup() takes them to be). Waiting for the reader to consume them
+	 * would deadlock a reader that waits for more, such as a readline.
+	 */
+	if (tx->reader)
+		vk_thread_wake(tx->reader, 0);
+	return 0;
 }
 
 ssize_t vk_socket_hup_step(struct vk_thread *that, struct vk_socket *s)
