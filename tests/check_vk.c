@@ -1093,6 +1093,62 @@ static void request_timeout_main(struct vk_thread *that)
 	vk_end();
 }
 
+/* Receives, takes 100 ms, then answers 6 times the message. */
+static void sleepy_responder(struct vk_thread *that)
+{
+	struct {
+		intptr_t msg;
+	} *self;
+
+	vk_begin();
+	vk_receive(self->msg);
+	vk_sleep(100);
+	vk_respond(vk_sender(), self->msg * 6);
+	vk_end();
+}
+
+/*
+ * A request times out; the next one, to another coroutine, is pending when
+ * the first one's late answer comes: that answer is not the second's.
+ */
+static void request_twice_main(struct vk_thread *that)
+{
+	struct {
+		struct vk_thread *r1, *r2;
+		intptr_t reply;
+	} *self;
+
+	vk_begin();
+	vk_spawn(self->r1, slow_responder, NULL);
+	vk_spawn(self->r2, sleepy_responder, NULL);
+	vk_set_timeout(30);
+	vk_request(self->r1, 7, self->reply);
+	vk_finally();
+	if (vk_error() == ETIMEDOUT) {
+		vk_clear_error();
+		vk_set_timeout(0);
+		vk_request(self->r2, 7, self->reply); /* r1 answers 99 meanwhile */
+		g_elapsed[1] = (double)self->reply;
+		vk_join(self->r1);
+		vk_join(self->r2);
+	}
+	g_error = vk_error();
+	vk_end();
+}
+
+START_TEST(test_request_late_answer_not_the_next)
+{
+	struct vk_kern_stats stats;
+
+	reset_globals();
+	g_elapsed[1] = 0;
+	stats = vkt_run(request_twice_main, NULL, HEAP, 1);
+	vkt_assert_clean(stats);
+	ck_assert_int_eq(g_error, 0);
+	ck_assert_double_eq(g_elapsed[1], 42);
+}
+END_TEST
+
 /*
  * Bug repro: vk_request() that times out leaves awaiting_reply set, so the
  * late vk_respond() wakes the requester out of its next wait (the sleep
@@ -1342,6 +1398,7 @@ static Suite *vk_suite(void)
 	tcase_add_test(tc, test_timeout_receive);
 	tcase_add_test(tc, test_timeout_not_expired);
 	tcase_add_test(tc, test_request_timeout_then_late_response);
+	tcase_add_test(tc, test_request_late_answer_not_the_next);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -47,14 +47,15 @@ int vk_future_receive_begin(struct vk_thread *that)
 void vk_future_request_begin(struct vk_thread *that, struct vk_thread *to, intptr_t message)
 {
 	that->awaiting_reply = 1;
+	that->request_to = to;
 	if (!vk_future_send_begin(that, to, message))
 		vk_thread_block(that, NULL);
 }
 
 void vk_future_respond(struct vk_thread *that, struct vk_thread *to, intptr_t message)
 {
-	(void)that;
-	if (!to->awaiting_reply)
+	/* A late answer to an earlier request that timed out is not this one's. */
+	if (!to->awaiting_reply || to->request_to != that)
 		return;
 	to->awaiting_reply = 0;
 	to->message = message;

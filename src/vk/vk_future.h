@@ -49,7 +49,11 @@ void vk_future_respond(struct vk_thread *that, struct vk_thread *to, intptr_t me
 		(reply) = (__typeof__(reply))that->message;           \
 	} while (0)
 
-/* Answer a coroutine blocked in vk_request(); never blocks. */
+/*
+ * Answer a coroutine blocked in a vk_request() made to this one; never
+ * blocks. An answer to a request that is over (timed out), or that went
+ * to another coroutine, is dropped.
+ */
 #define vk_respond(to, reply) vk_future_respond(that, (to), (intptr_t)(reply))
 
 #endif

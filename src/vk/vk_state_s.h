@@ -49,6 +49,7 @@ struct vk_thread {
 	struct vk_thread **senders_tail;
 	struct vk_thread *send_next;
 	struct vk_thread *sending_to; /* whose senders queue we are in */
+	struct vk_thread *request_to; /* whom our pending vk_request() went to */
 	uint8_t receiving;
 	uint8_t awaiting_reply;
 };
