@@ -275,6 +275,72 @@ END_TEST
  * everything, while vk_readline() waits for a newline or the end of the
  * stream before consuming a partial line: both wait forever.
  */
+/* Writes 16 copies of its letter (vk_arg()) to the socket it inherited. */
+static void writer_16(struct vk_thread *that)
+{
+	struct {
+		char buf[16];
+	} *self;
+
+	vk_begin();
+	memset(self->buf, (int)(intptr_t)vk_arg(), sizeof(self->buf));
+	vk_write(self->buf, sizeof(self->buf));
+	vk_flush();
+	vk_finally();
+	if (vk_error())
+		g_writer_error = vk_error();
+	vk_end();
+}
+
+/* Two children write to one inherited pipe end at once; we read all 32. */
+static void two_writers_main(struct vk_thread *that)
+{
+	struct {
+		struct vk_socket *a, *b;
+		struct vk_thread *w1, *w2;
+		char buf[32];
+		int x, y;
+	} *self;
+
+	vk_begin();
+	vk_set_timeout(2000);
+	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) == -1)
+		vk_raise(errno);
+	vk_use_socket(self->a);
+	vk_spawn(self->w1, writer_16, (void *)(intptr_t)'x');
+	vk_spawn(self->w2, writer_16, (void *)(intptr_t)'y');
+	vk_use_socket(self->b);
+	vk_read(self->x, self->buf, sizeof(self->buf));
+	ck_assert_int_eq(self->x, 32);
+	self->x = self->y = 0;
+	for (int i = 0; i < 32; i++) {
+		self->x += self->buf[i] == 'x';
+		self->y += self->buf[i] == 'y';
+	}
+	vkt_tracef("x%d", self->x);
+	vkt_tracef("y%d", self->y);
+	vk_join(self->w1);
+	vk_join(self->w2);
+	vk_finally();
+	g_error = vk_error();
+	vk_end();
+}
+
+/* Waiters on one ring queue up: neither writer is forgotten (4-byte ring). */
+START_TEST(test_pipe_two_writers)
+{
+	struct vk_kern_stats stats;
+
+	reset(4);
+	g_writer_error = 0;
+	stats = vkt_run(two_writers_main, NULL, HEAP, 1);
+	vkt_assert_clean(stats);
+	ck_assert_int_eq(g_error, 0);
+	ck_assert_int_eq(g_writer_error, 0);
+	vkt_trace_is("x16 y16");
+}
+END_TEST
+
 /*
  * A flush in the middle of a line hands the bytes on and returns: it must
  * not wait for a reader that itself waits for the rest of the line.
@@ -593,6 +659,7 @@ static Suite *pipe_suite(void)
 	tcase_add_test(tc, test_pipe_readline);
 	tcase_add_test(tc, test_pipe_readline_unterminated_last_line);
 	tcase_add_test(tc, test_pipe_flush_midline);
+	tcase_add_test(tc, test_pipe_two_writers);
 	tcase_add_loop_test(tc, test_pipe_short_read_at_eof, 0, n);
 	tcase_add_loop_test(tc, test_pipe_hup_readhup_two_messages, 0, n);
 	tcase_add_loop_test(tc, test_pipe_readhup_discards, 0, n);

@@ -147,8 +147,13 @@ static void wake_idle_waiters(struct vk_proc *proc)
 	for (struct vk_fd *entry = proc->fds; entry; entry = entry->proc_next) {
 		struct vk_thread *reader = entry->socket->rx->reader;
 
-		if (reader && reader->idle_wait)
-			vk_thread_wake(reader, 0);
+		while (reader) {
+			struct vk_thread *next = reader->wait_next;
+
+			if (reader->idle_wait)
+				vk_thread_wake(reader, 0);
+			reader = next;
+		}
 	}
 }
 

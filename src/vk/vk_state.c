@@ -135,12 +135,37 @@ void vk_thread_free(struct vk_thread *that, void *ptr)
 	vk_heap_free(&that->proc->heap, ptr);
 }
 
+/* Take a thread out of the waiter list it is in, if any. */
+static void unlink_waiter(struct vk_thread *thread)
+{
+	struct vk_thread **link = thread->wait_slot;
+
+	if (!link)
+		return;
+	while (*link && *link != thread)
+		link = &(*link)->wait_next;
+	if (*link)
+		*link = thread->wait_next;
+	thread->wait_slot = NULL;
+	thread->wait_next = NULL;
+}
+
 void vk_thread_block(struct vk_thread *that, struct vk_thread **slot)
 {
 	uint32_t ms = that->timeout_ms;
 
 	if (slot) {
-		*slot = that;
+		/*
+		 * Queue behind the waiters already there: coroutines sharing a
+		 * socket (a child inherits its parent's) may wait on one ring
+		 * together, and each must be woken in turn, none forgotten.
+		 */
+		struct vk_thread **link = slot;
+
+		unlink_waiter(that);
+		while (*link)
+			link = &(*link)->wait_next;
+		*link = that;
 		that->wait_slot = slot;
 	}
 	/* Between messages, a draining worker waits only a short grace. */
@@ -171,11 +196,7 @@ void vk_thread_wake(struct vk_thread *thread, int error)
 {
 	if (thread->status != VK_THREAD_BLOCKED)
 		return;
-	if (thread->wait_slot) {
-		if (*thread->wait_slot == thread)
-			*thread->wait_slot = NULL;
-		thread->wait_slot = NULL;
-	}
+	unlink_waiter(thread);
 	if (thread->sending_to)
 		unlink_sender(thread);
 	thread->receiving = 0;

@@ -35,7 +35,8 @@ struct vk_thread {
 	struct vk_thread *waiter;     /* blocked in vk_call() or vk_join() on us */
 	struct vk_socket *socket;     /* default socket (stdio) */
 	void *arg;		      /* from the spawner */
-	struct vk_thread **wait_slot; /* where we are registered as a waiter */
+	struct vk_thread **wait_slot; /* the waiter list we are in (a ring's reader/writer) */
+	struct vk_thread *wait_next;  /* next in that list, woken in order */
 	size_t op_done;		      /* progress of the operation in flight */
 	uint32_t timeout_ms;	      /* applied to each blocking operation */
 	int child_error;	      /* error of the child we called or joined */
