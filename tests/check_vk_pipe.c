@@ -476,6 +476,64 @@ static void two_messages_main(struct vk_thread *that)
 	vk_end();
 }
 
+/* "A", an empty message, "B": three ends, the middle one right after the first. */
+static void writer_empty_message(struct vk_thread *that)
+{
+	struct {
+		int unused;
+	} *self;
+
+	vk_begin();
+	vk_write_literal("A");
+	vk_hup();
+	vk_hup();
+	vk_write_literal("B");
+	vk_hup();
+	vk_finally();
+	g_writer_error = vk_error();
+	vk_end();
+}
+
+static void three_messages_main(struct vk_thread *that)
+{
+	struct {
+		struct vk_socket *a, *b;
+		struct vk_thread *w;
+		char buf[32];
+		size_t total;
+		ssize_t n;
+		int i;
+	} *self;
+
+	vk_begin();
+	vk_set_timeout(2000);
+	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) == -1)
+		vk_raise(errno);
+	vk_use_socket(self->a);
+	vk_spawn(self->w, writer_empty_message, NULL);
+	vk_use_socket(self->b);
+	for (self->i = 0; self->i < 3; self->i++) {
+		read_message(self->buf, self->n, self->total);
+		vkt_trace(self->total ? self->buf : "-");
+		vk_readhup();
+	}
+	vk_join(self->w);
+	vk_finally();
+	g_error = vk_error();
+	vk_end();
+}
+
+/* An empty message is a message: two ends in a row are not merged. */
+START_TEST(test_pipe_empty_message)
+{
+	reset(8);
+	finish(three_messages_main, NULL);
+	ck_assert_int_eq(g_error, 0);
+	ck_assert_int_eq(g_writer_error, 0);
+	vkt_trace_is("A - B");
+}
+END_TEST
+
 /*
  * Bug repro (with the seed's vk_socket_write_step): a write after vk_hup()
  * on a pipe raises EPIPE while the reader has not yet consumed the end of
@@ -660,6 +718,7 @@ static Suite *pipe_suite(void)
 	tcase_add_test(tc, test_pipe_readline_unterminated_last_line);
 	tcase_add_test(tc, test_pipe_flush_midline);
 	tcase_add_test(tc, test_pipe_two_writers);
+	tcase_add_test(tc, test_pipe_empty_message);
 	tcase_add_loop_test(tc, test_pipe_short_read_at_eof, 0, n);
 	tcase_add_loop_test(tc, test_pipe_hup_readhup_two_messages, 0, n);
 	tcase_add_loop_test(tc, test_pipe_readhup_discards, 0, n);

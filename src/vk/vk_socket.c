@@ -295,7 +295,15 @@ ssize_t vk_socket_hup_step(struct vk_thread *that, struct vk_socket *s)
 	struct vk_fd *entry;
 
 	if (s->fd < 0) {
-		/* A pipe: the bytes are the reader's already; mark the end after them. */
+		/*
+		 * A pipe: the bytes are the reader's already; mark the end after
+		 * them. An end not read yet would swallow this one (an empty
+		 * message between them would be lost): wait for its readhup.
+		 */
+		if (s->tx->eof) {
+			vk_thread_block(that, &s->tx->writer);
+			return -EAGAIN;
+		}
 		s->tx->eof = 1;
 		if (s->tx->reader)
 			vk_thread_wake(s->tx->reader, 0);
