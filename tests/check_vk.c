@@ -80,7 +80,7 @@ static void nested_main(struct vk_thread *that)
 
 START_TEST(test_nested_macros)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	stats = vkt_run(nested_main, NULL, HEAP, 1);
@@ -113,7 +113,7 @@ static void one_line_main(struct vk_thread *that)
 
 START_TEST(test_one_line_mixed)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	stats = vkt_run(one_line_main, NULL, HEAP, 1);
@@ -167,15 +167,15 @@ static void many_joined_main(struct vk_thread *that)
 	} *self;
 
 	vk_begin();
-	g_avail_before = vk_heap_available(&that->proc->heap);
+	g_avail_before = vk_heap_left();
 	vk_calloc(self->t, MANY);
 	for (self->i = 0; self->i < MANY; self->i++)
 		vk_spawn(self->t[self->i], small_child, NULL);
-	g_avail_peak = vk_heap_available(&that->proc->heap);
+	g_avail_peak = vk_heap_left();
 	for (self->i = 0; self->i < MANY; self->i++)
 		vk_join(self->t[self->i]);
 	vk_free(self->t);
-	g_avail_after = vk_heap_available(&that->proc->heap);
+	g_avail_after = vk_heap_left();
 	vk_finally();
 	g_error = vk_error();
 	vk_end();
@@ -189,13 +189,13 @@ static void many_detached_main(struct vk_thread *that)
 	} *self;
 
 	vk_begin();
-	g_avail_before = vk_heap_available(&that->proc->heap);
+	g_avail_before = vk_heap_left();
 	for (self->i = 0; self->i < MANY; self->i++)
 		vk_spawn_detached(small_child, &self->done);
-	g_avail_peak = vk_heap_available(&that->proc->heap);
+	g_avail_peak = vk_heap_left();
 	while (self->done < MANY)
 		vk_yield();
-	g_avail_after = vk_heap_available(&that->proc->heap);
+	g_avail_after = vk_heap_left();
 	vk_finally();
 	g_error = vk_error();
 	vk_end();
@@ -203,7 +203,7 @@ static void many_detached_main(struct vk_thread *that)
 
 static void check_many(vk_func main_fn)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	g_resumes = 0;
@@ -215,7 +215,7 @@ static void check_many(vk_func main_fn)
 	ck_assert_int_eq(g_ended, MANY);
 	ck_assert_int_eq(g_resumes, 4L * MANY);
 	/* They were all alive at once, each holding at least its thread. */
-	ck_assert_uint_le(g_avail_peak + (size_t)MANY * sizeof(struct vk_thread), g_avail_before);
+	ck_assert_uint_le(g_avail_peak + (size_t)MANY * sizeof(struct vk_task), g_avail_before);
 	/* Everything went back. */
 	ck_assert_uint_eq(g_avail_after, g_avail_before);
 }
@@ -301,7 +301,7 @@ static void call_main(struct vk_thread *that)
 
 START_TEST(test_call_propagates_error)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	stats = vkt_run(call_main, NULL, HEAP, 1);
@@ -327,7 +327,7 @@ static void call_cleared_main(struct vk_thread *that)
 
 START_TEST(test_call_handled_error)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	stats = vkt_run(call_cleared_main, NULL, HEAP, 1);
@@ -363,7 +363,7 @@ static void join_main(struct vk_thread *that)
 
 START_TEST(test_join_propagates_error_blocked)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	stats = vkt_run(join_main, (void *)0, HEAP, 1);
@@ -375,7 +375,7 @@ END_TEST
 
 START_TEST(test_join_propagates_error_done)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	stats = vkt_run(join_main, (void *)1, HEAP, 1);
@@ -402,7 +402,7 @@ static void finally_main(struct vk_thread *that)
 
 START_TEST(test_raise_in_finally_ends)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	stats = vkt_run(finally_main, NULL, HEAP, 1);
@@ -446,7 +446,7 @@ static void normal_finally_main(struct vk_thread *that)
 
 START_TEST(test_raise_in_normal_finally_ends)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	stats = vkt_run(normal_finally_main, NULL, HEAP, 1);
@@ -471,7 +471,7 @@ static void main_raises(struct vk_thread *that)
 
 START_TEST(test_main_error_ends_process)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	stats = vkt_run(main_raises, NULL, HEAP, 1);
 	vkt_assert_clean(stats);
@@ -481,7 +481,7 @@ END_TEST
 
 /* Heap bytes a coroutine's thread takes, header included. */
 #define THREAD_BLOCK                                                                               \
-	(16 + (sizeof(struct vk_thread) + VK_HEAP_ALIGN - 1) / VK_HEAP_ALIGN * VK_HEAP_ALIGN)
+	(16 + (sizeof(struct vk_task) + VK_HEAP_ALIGN - 1) / VK_HEAP_ALIGN * VK_HEAP_ALIGN)
 
 /* ================================================================== */
 /* 3. Heap exhaustion                                                 */
@@ -496,7 +496,7 @@ static void greedy(struct vk_thread *that)
 
 	vk_begin();
 	vk_calloc(self->big, (size_t)vk_arg());
-	vkt_tracef("C:allocated-left%d", (int)vk_heap_available(&that->proc->heap));
+	vkt_tracef("C:allocated-left%d", (int)vk_heap_left());
 	vk_free(self->big);
 	vk_finally();
 	g_child_error = vk_error();
@@ -525,11 +525,11 @@ static void exhaust_main(struct vk_thread *that)
 	} *self;
 
 	vk_begin();
-	self->avail = vk_heap_available(&that->proc->heap);
+	self->avail = vk_heap_left();
 	/* Far too much: raised in the child, handled there. */
 	vk_call(greedy, (void *)(size_t)(1u << 20));
 	vkt_tracef("M:on%d", g_child_error == ENOMEM);
-	ck_assert_uint_eq(vk_heap_available(&that->proc->heap), self->avail);
+	ck_assert_uint_eq(vk_heap_left(), self->avail);
 	/*
 	 * Exactly what is left works, one byte more does not. Left: what
 	 * vk_heap_available() says (it already counts the header of the block
@@ -558,7 +558,7 @@ static void exhaust_main(struct vk_thread *that)
 
 START_TEST(test_heap_exhaustion_calloc)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	stats = vkt_run(exhaust_main, NULL, 64 * 1024, 1);
@@ -572,7 +572,7 @@ END_TEST
 START_TEST(test_heap_exhaustion_calloc_handled)
 {
 	/* The first greedy() alone: ENOMEM seen in the child's finally. */
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	stats = vkt_run(greedy, (void *)(size_t)(1u << 20), 64 * 1024, 1);
@@ -594,8 +594,8 @@ static void fill_then_spawn(struct vk_thread *that)
 	} *self;
 
 	vk_begin();
-	vk_calloc(self->fill, vk_heap_available(&that->proc->heap));
-	ck_assert_uint_eq(vk_heap_available(&that->proc->heap), 0);
+	vk_calloc(self->fill, vk_heap_left());
+	ck_assert_uint_eq(vk_heap_left(), 0);
 	if (vk_arg() == (void *)0)
 		vk_spawn(self->t, ticker, (void *)(intptr_t)1);
 	else if (vk_arg() == (void *)1)
@@ -619,10 +619,10 @@ static void spawn_full_main(struct vk_thread *that)
 	} *self;
 
 	vk_begin();
-	self->avail = vk_heap_available(&that->proc->heap);
+	self->avail = vk_heap_left();
 	for (self->mode = 0; self->mode < 3; self->mode++) {
 		vk_call(fill_then_spawn, (void *)self->mode);
-		ck_assert_uint_eq(vk_heap_available(&that->proc->heap), self->avail);
+		ck_assert_uint_eq(vk_heap_left(), self->avail);
 	}
 	vkt_trace("M:on");
 	vk_spawn(self->t, ticker, (void *)(intptr_t)1);
@@ -634,7 +634,7 @@ static void spawn_full_main(struct vk_thread *that)
 
 START_TEST(test_heap_exhaustion_spawn)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	stats = vkt_run(spawn_full_main, NULL, 64 * 1024, 1);
@@ -666,10 +666,10 @@ static void no_room_for_state_main(struct vk_thread *that)
 
 	vk_begin();
 	/* After the fill: room for exactly one thread block, header included. */
-	vk_calloc(self->fill, vk_heap_available(&that->proc->heap) - THREAD_BLOCK);
-	ck_assert_uint_eq(vk_heap_available(&that->proc->heap), THREAD_BLOCK - 16);
+	vk_calloc(self->fill, vk_heap_left() - THREAD_BLOCK);
+	ck_assert_uint_eq(vk_heap_left(), THREAD_BLOCK - 16);
 	vk_spawn(self->t, big_self, NULL);
-	ck_assert_uint_eq(vk_heap_available(&that->proc->heap), 0);
+	ck_assert_uint_eq(vk_heap_left(), 0);
 	vk_join(self->t);
 	vkt_trace("M:not-reached");
 	vk_finally();
@@ -681,7 +681,7 @@ static void no_room_for_state_main(struct vk_thread *that)
 
 START_TEST(test_heap_exhaustion_begin)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	stats = vkt_run(no_room_for_state_main, NULL, 64 * 1024, 1);
@@ -694,7 +694,7 @@ END_TEST
 START_TEST(test_heap_exhaustion_main_state)
 {
 	/* The main coroutine's own state does not fit: the process just ends. */
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	stats = vkt_run(big_self, NULL, 4096, 1);
@@ -848,7 +848,7 @@ static void send_main(struct vk_thread *that)
 
 START_TEST(test_send_receiver_first)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	g_got_from[0] = NULL;
@@ -863,7 +863,7 @@ END_TEST
 
 START_TEST(test_send_sender_first)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	g_got_from[0] = NULL;
@@ -908,7 +908,7 @@ static void send_to_ending_main(struct vk_thread *that)
 /* The receiver ends with a sender queued: EPIPE, not a hang nor freed memory. */
 START_TEST(test_send_receiver_ends)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	stats = vkt_run(send_to_ending_main, NULL, HEAP, 1);
@@ -960,7 +960,7 @@ static void fifo_main(struct vk_thread *that)
 
 START_TEST(test_send_fifo)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	stats = vkt_run(fifo_main, NULL, HEAP, 1);
@@ -1020,7 +1020,7 @@ static void request_main(struct vk_thread *that)
 
 START_TEST(test_request_respond_requester_first)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	stats = vkt_run(request_main, (void *)0, HEAP, 1);
@@ -1034,7 +1034,7 @@ END_TEST
 
 START_TEST(test_request_respond_responder_first)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	stats = vkt_run(request_main, (void *)1, HEAP, 1);
@@ -1138,7 +1138,7 @@ static void request_twice_main(struct vk_thread *that)
 
 START_TEST(test_request_late_answer_not_the_next)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	g_elapsed[1] = 0;
@@ -1156,7 +1156,7 @@ END_TEST
  */
 START_TEST(test_request_timeout_then_late_response)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	stats = vkt_run(request_timeout_main, NULL, HEAP, 1);
@@ -1205,7 +1205,7 @@ static void sleep_main(struct vk_thread *that)
 
 START_TEST(test_sleep_order)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 	double start = vkt_now_ms();
 
 	reset_globals();
@@ -1232,7 +1232,7 @@ static void timeout_read_main(struct vk_thread *that)
 	} *self;
 
 	vk_begin();
-	if (vk_socket_pipe(that, &self->a, &self->b, 8) == -1)
+	if (vk_socket_pipe(that, &self->a, &self->b, 8) < 0)
 		vk_raise(errno);
 	vk_set_timeout(50);
 	self->start = vkt_now_ms();
@@ -1247,7 +1247,7 @@ static void timeout_read_main(struct vk_thread *that)
 
 START_TEST(test_timeout_pipe_read)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	stats = vkt_run(timeout_read_main, NULL, HEAP, 1);
@@ -1280,7 +1280,7 @@ static void timeout_receive_main(struct vk_thread *that)
 
 START_TEST(test_timeout_receive)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	stats = vkt_run(timeout_receive_main, NULL, HEAP, 1);
@@ -1316,7 +1316,7 @@ static void timeout_in_time_main(struct vk_thread *that)
 	} *self;
 
 	vk_begin();
-	if (vk_socket_pipe(that, &self->a, &self->b, 8) == -1)
+	if (vk_socket_pipe(that, &self->a, &self->b, 8) < 0)
 		vk_raise(errno);
 	vk_set_timeout(100);
 	vk_spawn(self->t, late_writer, self->a);
@@ -1333,7 +1333,7 @@ static void timeout_in_time_main(struct vk_thread *that)
 
 START_TEST(test_timeout_not_expired)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_globals();
 	stats = vkt_run(timeout_in_time_main, NULL, HEAP, 1);

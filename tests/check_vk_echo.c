@@ -34,7 +34,7 @@
 /* ---- the server ---- */
 
 struct shared {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 	uint64_t errors; /* connections that ended with an error */
 	uint64_t lines;  /* complete lines echoed */
 	uint64_t accepted_by_coroutine;
@@ -98,6 +98,7 @@ static void acceptor(struct vk_thread *that)
 {
 	struct {
 		ssize_t fd;
+		int rc;
 		struct vk_socket *s;
 	} *self;
 
@@ -107,8 +108,9 @@ static void acceptor(struct vk_thread *that)
 		self->s = vk_socket_create(that, 1024);
 		if (!self->s)
 			vk_raise(ENOMEM);
-		if (vk_socket_bind_fd(that, self->s, (int)self->fd) == -1)
-			vk_raise(errno);
+		self->rc = vk_socket_bind_fd(that, self->s, (int)self->fd);
+		if (self->rc < 0)
+			vk_raise(-self->rc);
 		vk_spawn_detached(conn_echo, self->s);
 		g_shared->accepted_by_coroutine++;
 	}
@@ -138,7 +140,7 @@ static void server(int listen_fd, int use_accept)
 		config.heap_size = 1024 * 1024;
 		if (!vk_kern_spawn(kern, &config, acceptor, NULL, listen_fd))
 			_exit(4);
-	} else if (!vk_kern_listen(kern, listen_fd, &config, echo_main, NULL, 0)) {
+	} else if (!vk_listener_open(kern, listen_fd, &config, echo_main, NULL, 0)) {
 		_exit(4);
 	}
 	vk_kern_run(kern);

@@ -109,7 +109,7 @@ START_TEST(test_cross_heap_read)
 {
 	int a_isolated = _i & 1, b_isolated = (_i >> 1) & 1;
 	struct vkt_kern k;
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_cross();
 	k = vkt_kern_new();
@@ -231,7 +231,7 @@ static void proc_b_reads_fresh(struct vk_thread *that)
 START_TEST(test_fresh_heap_protected_before_first_run)
 {
 	struct vkt_kern k;
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_cross();
 	k = vkt_kern_new();
@@ -303,10 +303,10 @@ static void faulter(struct vk_thread *that)
 	vk_end();
 }
 
-static struct vk_kern_stats run_with_faulters(int nfaulters, const int *signals)
+static struct vk_stats run_with_faulters(int nfaulters, const int *signals)
 {
 	struct vkt_kern k;
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset_faults();
 	k = vkt_kern_new();
@@ -466,7 +466,7 @@ struct cost {
 
 static struct cost cost_now(struct vkt_kern *k)
 {
-	const struct vk_kern_stats *stats = vk_kern_stats(k->kern);
+	const struct vk_stats *stats = vk_kern_stats(k->kern);
 	struct cost c = {stats->protections, g_mprotect_calls, stats->dispatches};
 
 	return c;

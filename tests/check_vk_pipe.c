@@ -36,7 +36,7 @@ static void reset(size_t ring)
 
 static void finish(vk_func main_fn, void *arg)
 {
-	struct vk_kern_stats stats = vkt_run(main_fn, arg, HEAP, 1);
+	struct vk_stats stats = vkt_run(main_fn, arg, HEAP, 1);
 
 	ck_assert_int_eq(g_writer_error, 0);
 	ck_assert_int_eq(g_error, 0);
@@ -77,7 +77,7 @@ static void read_exact_main(struct vk_thread *that)
 	} *self;
 
 	vk_begin();
-	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) == -1)
+	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) < 0)
 		vk_raise(errno);
 	g_a = self->a;
 	g_b = self->b;
@@ -137,7 +137,7 @@ static void read_some_main(struct vk_thread *that)
 	} *self;
 
 	vk_begin();
-	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) == -1)
+	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) < 0)
 		vk_raise(errno);
 	g_a = self->a;
 	g_b = self->b;
@@ -224,7 +224,7 @@ static void readline_main(struct vk_thread *that)
 	} *self;
 
 	vk_begin();
-	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) == -1)
+	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) < 0)
 		vk_raise(errno);
 	vk_use_socket(self->a); /* inherited by the writer */
 	vk_spawn(self->w, g_writer, vk_arg());
@@ -258,7 +258,7 @@ START_TEST(test_pipe_readline)
 	 * bytes at a time.
 	 */
 	{
-		struct vk_kern_stats stats = vkt_run(
+		struct vk_stats stats = vkt_run(
 			readline_main, "ab\n\n0123456789abcdefghi\n#123456789\nz\n", HEAP, 1);
 
 		vkt_assert_clean(stats);
@@ -304,7 +304,7 @@ static void two_writers_main(struct vk_thread *that)
 
 	vk_begin();
 	vk_set_timeout(2000);
-	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) == -1)
+	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) < 0)
 		vk_raise(errno);
 	vk_use_socket(self->a);
 	vk_spawn(self->w1, writer_16, (void *)(intptr_t)'x');
@@ -329,7 +329,7 @@ static void two_writers_main(struct vk_thread *that)
 /* Waiters on one ring queue up: neither writer is forgotten (4-byte ring). */
 START_TEST(test_pipe_two_writers)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset(4);
 	g_writer_error = 0;
@@ -347,7 +347,7 @@ END_TEST
  */
 START_TEST(test_pipe_flush_midline)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset(8);
 	g_writer = writer_flush_midline;
@@ -361,7 +361,7 @@ END_TEST
 
 START_TEST(test_pipe_readline_unterminated_last_line)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset(8);
 	stats = vkt_run(readline_main, "ab\nxyz", HEAP, 1);
@@ -383,7 +383,7 @@ static void short_read_main(struct vk_thread *that)
 	} *self;
 
 	vk_begin();
-	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) == -1)
+	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) < 0)
 		vk_raise(errno);
 	vk_use_socket(self->a);
 	vk_spawn(self->w, writer_string, "hello");
@@ -456,7 +456,7 @@ static void two_messages_main(struct vk_thread *that)
 	} *self;
 
 	vk_begin();
-	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) == -1)
+	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) < 0)
 		vk_raise(errno);
 	vk_use_socket(self->a);
 	vk_spawn(self->w, writer_two_messages, NULL);
@@ -507,7 +507,7 @@ static void three_messages_main(struct vk_thread *that)
 
 	vk_begin();
 	vk_set_timeout(2000);
-	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) == -1)
+	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) < 0)
 		vk_raise(errno);
 	vk_use_socket(self->a);
 	vk_spawn(self->w, writer_empty_message, NULL);
@@ -564,7 +564,7 @@ static void discard_main(struct vk_thread *that)
 	} *self;
 
 	vk_begin();
-	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) == -1)
+	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) < 0)
 		vk_raise(errno);
 	vk_use_socket(self->a);
 	vk_spawn(self->w, writer_two_messages, NULL);
@@ -623,7 +623,7 @@ static void ping_main(struct vk_thread *that)
 	} *self;
 
 	vk_begin();
-	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) == -1)
+	if (vk_socket_pipe(that, &self->a, &self->b, g_ring) < 0)
 		vk_raise(errno);
 	vk_use_socket(self->b);
 	vk_spawn(self->p, ponger, NULL);
@@ -671,21 +671,22 @@ static void pipe_enomem_main(struct vk_thread *that)
 	struct {
 		char *fill;
 		size_t left;
+		int rc;
 		struct vk_socket *a, *b;
 	} *self;
 
 	vk_begin();
 	/* Leave room for one socket, not two. */
 	vk_calloc(self->fill,
-		  vk_heap_available(&that->proc->heap) - SOCKET_COST(64) - 96);
-	self->left = vk_heap_available(&that->proc->heap);
+		  vk_heap_left() - SOCKET_COST(64) - 96);
+	self->left = vk_heap_left();
 	ck_assert_uint_eq(self->left, SOCKET_COST(64) + 80);
-	errno = 0;
-	if (vk_socket_pipe(that, &self->a, &self->b, 64) == 0)
+	self->rc = vk_socket_pipe(that, &self->a, &self->b, 64);
+	if (self->rc == 0)
 		vkt_trace("pipe");
 	else
-		vkt_tracef("enomem%d", errno == ENOMEM);
-	ck_assert_uint_eq(vk_heap_available(&that->proc->heap), self->left);
+		vkt_tracef("enomem%d", self->rc == -ENOMEM);
+	ck_assert_uint_eq(vk_heap_left(), self->left);
 	vk_free(self->fill);
 	vk_finally();
 	g_error = vk_error();
@@ -694,7 +695,7 @@ static void pipe_enomem_main(struct vk_thread *that)
 
 START_TEST(test_pipe_enomem_leaves_heap)
 {
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	reset(64);
 	stats = vkt_run(pipe_enomem_main, NULL, HEAP, 1);

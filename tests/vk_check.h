@@ -18,8 +18,12 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "vk_heap.h" /* first: vk_socket.h may name struct vk_heap */
 #include "vk.h"
+#include "vk_heap.h"
+#include "vk_kern.h"
+#include "vk_listener.h"
+#include "vk_socket_s.h"
+#include "vk_task.h"
 #include "check_run.h"
 
 /*
@@ -145,7 +149,7 @@ static inline struct vkt_kern vkt_kern_new(void)
 	ck_assert_ptr_nonnull(k.kern);
 	vkt_log_buf[0] = '\0';
 	vkt_log_lines = 0;
-	vk_kern_set_logger(k.kern, vkt_logger);
+	vk_log_set_sink(vkt_logger);
 	return k;
 }
 
@@ -181,10 +185,10 @@ static inline struct vk_proc *vkt_spawn(struct vkt_kern *k, size_t heap_size, in
  * Run `fn(arg)` as the main coroutine of one micro-process in a fresh
  * kernel until nothing is left; return the kernel's counters.
  */
-static inline struct vk_kern_stats vkt_run(vk_func fn, void *arg, size_t heap_size, int isolation)
+static inline struct vk_stats vkt_run(vk_func fn, void *arg, size_t heap_size, int isolation)
 {
 	struct vkt_kern k = vkt_kern_new();
-	struct vk_kern_stats stats;
+	struct vk_stats stats;
 
 	vkt_spawn(&k, heap_size, isolation, fn, arg);
 	vk_kern_run(k.kern);

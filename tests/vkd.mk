@@ -19,21 +19,30 @@ tests_integration_vkclient_SOURCES = tests/integration/vkclient.c
 TESTMOD_LDFLAGS = -module -avoid-version -shared -rpath $(abs_builddir)/tests/integration
 TESTMOD_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 check_LTLIBRARIES += tests/integration/crashmod.la tests/integration/badmagic.la \
-	tests/integration/badabi.la tests/integration/nodesc.la
+	tests/integration/badabi.la tests/integration/nodesc.la \
+	tests/integration/newminor.la tests/integration/badlayout.la
 tests_integration_crashmod_la_SOURCES = tests/integration/testmod.c
-tests_integration_crashmod_la_CPPFLAGS = $(AM_CPPFLAGS) -DTESTMOD_CRASH
+tests_integration_crashmod_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_CRASH
 tests_integration_crashmod_la_CFLAGS = $(TESTMOD_CFLAGS)
 tests_integration_crashmod_la_LDFLAGS = $(TESTMOD_LDFLAGS)
 tests_integration_badmagic_la_SOURCES = tests/integration/testmod.c
-tests_integration_badmagic_la_CPPFLAGS = $(AM_CPPFLAGS) -DTESTMOD_BADMAGIC
+tests_integration_badmagic_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_BADMAGIC
 tests_integration_badmagic_la_CFLAGS = $(TESTMOD_CFLAGS)
 tests_integration_badmagic_la_LDFLAGS = $(TESTMOD_LDFLAGS)
 tests_integration_badabi_la_SOURCES = tests/integration/testmod.c
-tests_integration_badabi_la_CPPFLAGS = $(AM_CPPFLAGS) -DTESTMOD_BADABI
+tests_integration_badabi_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_BADABI
 tests_integration_badabi_la_CFLAGS = $(TESTMOD_CFLAGS)
 tests_integration_badabi_la_LDFLAGS = $(TESTMOD_LDFLAGS)
+tests_integration_newminor_la_SOURCES = tests/integration/testmod.c
+tests_integration_newminor_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_NEWMINOR
+tests_integration_newminor_la_CFLAGS = $(TESTMOD_CFLAGS)
+tests_integration_newminor_la_LDFLAGS = $(TESTMOD_LDFLAGS)
+tests_integration_badlayout_la_SOURCES = tests/integration/testmod.c
+tests_integration_badlayout_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_BADLAYOUT
+tests_integration_badlayout_la_CFLAGS = $(TESTMOD_CFLAGS)
+tests_integration_badlayout_la_LDFLAGS = $(TESTMOD_LDFLAGS)
 tests_integration_nodesc_la_SOURCES = tests/integration/testmod.c
-tests_integration_nodesc_la_CPPFLAGS = $(AM_CPPFLAGS) -DTESTMOD_NODESC
+tests_integration_nodesc_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_NODESC
 tests_integration_nodesc_la_CFLAGS = $(TESTMOD_CFLAGS)
 tests_integration_nodesc_la_LDFLAGS = $(TESTMOD_LDFLAGS)
 

@@ -378,7 +378,7 @@ static void http_main(struct vk_thread *that)
 
 	vk_begin();
 	self->config = vk_arg();
-	self->idle_timeout_ms = that->timeout_ms;
+	self->idle_timeout_ms = vk_timeout();
 
 	for (;;) {
 		/* ---- read one request head, parsed straight from the ring ---- */

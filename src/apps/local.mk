@@ -6,10 +6,12 @@ APP_LDFLAGS = -module -avoid-version -shared
 
 pkglib_LTLIBRARIES += src/apps/echo.la
 src_apps_echo_la_SOURCES = src/apps/echo.c
+src_apps_echo_la_CPPFLAGS = $(APP_CPPFLAGS)
 src_apps_echo_la_CFLAGS = $(APP_CFLAGS)
 src_apps_echo_la_LDFLAGS = $(APP_LDFLAGS)
 
 pkglib_LTLIBRARIES += src/apps/http.la
 src_apps_http_la_SOURCES = src/apps/http.c
+src_apps_http_la_CPPFLAGS = $(APP_CPPFLAGS)
 src_apps_http_la_CFLAGS = $(APP_CFLAGS)
 src_apps_http_la_LDFLAGS = $(APP_LDFLAGS)

@@ -1,32 +1,60 @@
 # libvk: the framework apps link against. Built as a convenience library of
 # PIC objects linked into vkd with -export-dynamic, so that modules resolve
 # vk_* from the daemon that loads them (as nginx modules do).
+#
+# Layers, each calling only those below it (doc/DESIGN.md, "libvk"):
+#   vk_listener    accepting connections into processes
+#   vk_kern        processes' life and dispatch;  vk_fault, vk_pool
+#   vk_state, vk_future, vk_socket    the coroutine API apps use
+#   vk_poll        descriptors <-> rings, over libev
+#   vk_task        coroutines as the scheduler sees them
+#   vk_proc        processes: run and ready queues, timers
+#   vk_heap, vk_vectoring, vk_log     leaves
+# vk_http and vk_parse stand alone (no I/O).
 noinst_LTLIBRARIES += src/vk/libvk.la
 src_vk_libvk_la_SOURCES = \
 	src/vk/vk_heap.c \
 	src/vk/vk_vectoring.c \
-	src/vk/vk_state.c \
-	src/vk/vk_future.c \
-	src/vk/vk_socket.c \
+	src/vk/vk_log.c \
 	src/vk/vk_proc.c \
+	src/vk/vk_task.c \
 	src/vk/vk_poll.c \
+	src/vk/vk_future.c \
+	src/vk/vk_state.c \
+	src/vk/vk_socket.c \
+	src/vk/vk_pool.c \
+	src/vk/vk_fault.c \
 	src/vk/vk_kern.c \
+	src/vk/vk_listener.c \
 	src/vk/vk_parse.c
 src_vk_libvk_la_LIBADD = $(EV_LIBS)
 
+# The app API: what `make install` puts in $(includedir)/mnvkd.
 pkginclude_HEADERS += \
 	src/vk/vk.h \
 	src/vk/vk_app.h \
-	src/vk/vk_heap.h \
-	src/vk/vk_vectoring.h \
 	src/vk/vk_state.h \
 	src/vk/vk_state_s.h \
 	src/vk/vk_future.h \
 	src/vk/vk_socket.h \
-	src/vk/vk_proc.h \
-	src/vk/vk_poll.h \
-	src/vk/vk_kern.h \
 	src/vk/vk_parse.h
+
+# Internal to libvk (and vkd, and libvk's tests): never installed. Each
+# starts with vk_internal.h, which stops an app that includes it.
+noinst_HEADERS += \
+	src/vk/vk_internal.h \
+	src/vk/vk_log.h \
+	src/vk/vk_stats.h \
+	src/vk/vk_heap.h \
+	src/vk/vk_vectoring.h \
+	src/vk/vk_proc.h \
+	src/vk/vk_task.h \
+	src/vk/vk_poll.h \
+	src/vk/vk_socket_s.h \
+	src/vk/vk_pool.h \
+	src/vk/vk_fault.h \
+	src/vk/vk_kern.h \
+	src/vk/vk_listener.h
 
 pkgconfig_DATA += src/vk/libvk.pc
 EXTRA_DIST += src/vk/libvk.pc.in

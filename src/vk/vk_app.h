@@ -8,8 +8,14 @@
  *	static void main_coroutine(struct vk_thread *that) { ... }
  *	VK_APP("echo", main_coroutine, 65536);
  *
- * vkd refuses a module whose magic or ABI major differs from its own, or
- * whose name differs from the [app NAME] that loads it.
+ * Like an nginx module's signature, the descriptor records what the
+ * module was compiled against: the ABI version, and the sizes of the
+ * public structures whose fields its code reads inline (struct layout).
+ * vkd (`vkd -t`, start and reload) refuses a module whose magic or ABI
+ * major differs from its own, whose ABI minor is newer than its own (the
+ * module may call what this vkd lacks), whose layout differs (built
+ * against other headers), or whose name differs from the [app NAME] that
+ * loads it; the message names the module and the mismatch.
  */
 #ifndef VK_APP_H
 #define VK_APP_H
@@ -17,10 +23,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vk_http.h"
 #include "vk_state.h"
 
 #define VK_APP_MAGIC 0x766b6170u /* "vkap" */
-#define VK_APP_ABI_MAJOR 1
+/*
+ * Major: a change that breaks modules built before it (a layout, a
+ * signature). Minor: an addition; a module built against minor N loads in
+ * any vkd of the same major with minor >= N.
+ */
+#define VK_APP_ABI_MAJOR 2
 #define VK_APP_ABI_MINOR 0
 #define VK_APP_SYMBOL "vk_app_descriptor"
 
@@ -32,10 +44,31 @@ struct vk_app_context {
 	const void *opaque; /* for option() */
 };
 
+/* Sizes of the public structures, as the module's compiler saw them. */
+struct vk_app_layout {
+	uint16_t thread;       /* struct vk_thread (vk_state_s.h) */
+	uint16_t app_context;  /* struct vk_app_context */
+	uint16_t http_request; /* struct vk_http_request */
+	uint16_t http_chunked; /* struct vk_http_chunked */
+	uint16_t http_limits;  /* struct vk_http_limits */
+	uint16_t http_out;     /* struct vk_http_out */
+};
+
+#define VK_APP_LAYOUT                                                                             \
+	{                                                                                         \
+		.thread = sizeof(struct vk_thread), .app_context = sizeof(struct vk_app_context), \
+		.http_request = sizeof(struct vk_http_request),                                   \
+		.http_chunked = sizeof(struct vk_http_chunked),                                   \
+		.http_limits = sizeof(struct vk_http_limits),                                     \
+		.http_out = sizeof(struct vk_http_out),                                           \
+	}
+
 struct vk_app {
+	/* These three stay first in every ABI, so any module can be refused clearly. */
 	uint32_t magic;
 	uint16_t abi_major;
 	uint16_t abi_minor;
+	struct vk_app_layout layout;
 	const char *name;
 	vk_func main;	  /* runs once per connection, on its descriptor */
 	size_t heap_size; /* default micro-heap size */
@@ -54,6 +87,7 @@ struct vk_app {
 	    .magic = VK_APP_MAGIC,                                                       \
 	    .abi_major = VK_APP_ABI_MAJOR,                                               \
 	    .abi_minor = VK_APP_ABI_MINOR,                                               \
+	    .layout = VK_APP_LAYOUT,                                                     \
 	    .name = (app_name),                                                          \
 	    .main = (main_fn),                                                           \
 	    .heap_size = (heap),                                                         \

@@ -1,64 +1,95 @@
 #include "vk_future.h"
 
-#include "vk_proc.h"
+#include "vk_task.h"
 
 int vk_future_send_begin(struct vk_thread *that, struct vk_thread *to, intptr_t message)
 {
-	if (to->receiving) {
+	struct vk_task *sender = vk_task_of(that);
+	struct vk_task *receiver = vk_task_of(to);
+
+	if (receiver->receiving) {
 		to->message = message;
 		to->message_from = that;
-		vk_thread_wake(to, 0);
+		vk_task_wake(receiver, 0);
 		return 0;
 	}
 	/* Nobody is listening yet: queue up and wait to be taken. */
 	that->message = message;
-	that->sending_to = to;
-	that->send_next = NULL;
-	if (!to->senders_head)
-		to->senders_tail = &to->senders_head;
-	*to->senders_tail = that;
-	to->senders_tail = &that->send_next;
-	vk_thread_block(that, NULL);
+	sender->sending_to = receiver;
+	sender->send_next = NULL;
+	if (!receiver->senders_head)
+		receiver->senders_tail = &receiver->senders_head;
+	*receiver->senders_tail = sender;
+	receiver->senders_tail = &sender->send_next;
+	vk_task_block(sender, NULL);
 	return 1;
 }
 
 int vk_future_receive_begin(struct vk_thread *that)
 {
-	struct vk_thread *sender = that->senders_head;
+	struct vk_task *receiver = vk_task_of(that);
+	struct vk_task *sender = receiver->senders_head;
 
 	if (!sender) {
-		that->receiving = 1;
-		vk_thread_block(that, NULL);
+		receiver->receiving = 1;
+		vk_task_block(receiver, NULL);
 		return 1;
 	}
-	that->senders_head = sender->send_next;
-	if (!that->senders_head)
-		that->senders_tail = &that->senders_head;
+	receiver->senders_head = sender->send_next;
+	if (!receiver->senders_head)
+		receiver->senders_tail = &receiver->senders_head;
 	sender->sending_to = NULL;
 	sender->send_next = NULL;
-	that->message = sender->message;
-	that->message_from = sender;
+	that->message = sender->thread.message;
+	that->message_from = &sender->thread;
 	/* A requester keeps waiting, for the response. */
 	if (!sender->awaiting_reply)
-		vk_thread_wake(sender, 0);
+		vk_task_wake(sender, 0);
 	return 0;
 }
 
-void vk_future_request_begin(struct vk_thread *that, struct vk_thread *to, intptr_t message)
+int vk_future_request_begin(struct vk_thread *that, struct vk_thread *to, intptr_t message)
 {
-	that->awaiting_reply = 1;
-	that->request_to = to;
-	if (!vk_future_send_begin(that, to, message))
-		vk_thread_block(that, NULL);
+	struct vk_task *requester = vk_task_of(that);
+	int rc;
+
+	requester->awaiting_reply = 1;
+	requester->request_to = vk_task_of(to);
+	rc = vk_future_send_begin(that, to, message);
+	if (rc < 0) {
+		requester->awaiting_reply = 0;
+		return rc;
+	}
+	if (rc == 0)
+		vk_task_block(requester, NULL);
+	return 1;
 }
 
 void vk_future_respond(struct vk_thread *that, struct vk_thread *to, intptr_t message)
 {
+	struct vk_task *requester = vk_task_of(to);
+
 	/* A late answer to an earlier request that timed out is not this one's. */
-	if (!to->awaiting_reply || to->request_to != that)
+	if (!requester->awaiting_reply || requester->request_to != vk_task_of(that))
 		return;
-	to->awaiting_reply = 0;
+	requester->awaiting_reply = 0;
 	to->message = message;
 	to->message_from = that;
-	vk_thread_wake(to, 0);
+	vk_task_wake(requester, 0);
+}
+
+void vk_future_end(struct vk_task *task)
+{
+	/* Senders queued here would never be taken, and would point at freed memory. */
+	while (task->senders_head) {
+		struct vk_task *sender = task->senders_head;
+
+		vk_task_wake(sender, EPIPE);
+		/* A sender that was not blocked is not unlinked by the wake. */
+		if (sender->sending_to == task) {
+			task->senders_head = sender->send_next;
+			sender->sending_to = NULL;
+			sender->send_next = NULL;
+		}
+	}
 }

@@ -14,20 +14,24 @@
 
 #include "vk_state.h"
 
-/* Internal steps; 1 when the caller must block. */
+/* Internal steps: 0 done, 1 when the caller must block, or -errno. */
 int vk_future_send_begin(struct vk_thread *that, struct vk_thread *to, intptr_t message);
 int vk_future_receive_begin(struct vk_thread *that);
-void vk_future_request_begin(struct vk_thread *that, struct vk_thread *to, intptr_t message);
+int vk_future_request_begin(struct vk_thread *that, struct vk_thread *to, intptr_t message);
 void vk_future_respond(struct vk_thread *that, struct vk_thread *to, intptr_t message);
 
 /*
- * Hand `msg` (a pointer or integer) to coroutine `to`; wait until taken.
- * Raises EPIPE if `to` ends without taking it.
+ * Hand `msg` (a pointer or integer) to coroutine `to` (a handle from
+ * vk_spawn(), not yet joined); wait until taken. Raises EPIPE if `to` has
+ * ended or ends without taking it.
  */
-#define vk_send(to, msg)                                               \
-	do {                                                           \
-		if (vk_future_send_begin(that, (to), (intptr_t)(msg))) \
-			vk_wait_();                                    \
+#define vk_send(to, msg)                                                       \
+	do {                                                                   \
+		int vk_s_ = vk_future_send_begin(that, (to), (intptr_t)(msg)); \
+		if (vk_s_ < 0)                                                 \
+			vk_raise(-vk_s_);                                      \
+		if (vk_s_)                                                     \
+			vk_wait_();                                            \
 	} while (0)
 
 /* Wait for a message; `msg` gets it and vk_sender() its sender. */
@@ -41,12 +45,17 @@ void vk_future_respond(struct vk_thread *that, struct vk_thread *to, intptr_t me
 /* Who sent the message last received. */
 #define vk_sender() (that->message_from)
 
-/* Send `msg` to `to` and wait for its vk_respond(); `reply` gets the answer. */
-#define vk_request(to, msg, reply)                                    \
-	do {                                                          \
-		vk_future_request_begin(that, (to), (intptr_t)(msg)); \
-		vk_wait_();                                           \
-		(reply) = (__typeof__(reply))that->message;           \
+/*
+ * Send `msg` to `to` and wait for its vk_respond(); `reply` gets the
+ * answer. Raises EPIPE if `to` has ended or ends without taking it.
+ */
+#define vk_request(to, msg, reply)                                                \
+	do {                                                                      \
+		int vk_q_ = vk_future_request_begin(that, (to), (intptr_t)(msg)); \
+		if (vk_q_ < 0)                                                    \
+			vk_raise(-vk_q_);                                         \
+		vk_wait_();                                                       \
+		(reply) = (__typeof__(reply))that->message;                       \
 	} while (0)
 
 /*
@@ -55,5 +64,11 @@ void vk_future_respond(struct vk_thread *that, struct vk_thread *to, intptr_t me
  * to another coroutine, is dropped.
  */
 #define vk_respond(to, reply) vk_future_respond(that, (to), (intptr_t)(reply))
+
+#ifdef VK_INTERNAL
+struct vk_task;
+/* libvk: `task` ends; whoever is queued sending to it gets EPIPE. */
+void vk_future_end(struct vk_task *task);
+#endif
 
 #endif

@@ -39,21 +39,18 @@ int vk_heap_map(struct vk_heap *heap, size_t size, int accessible)
 	size_t usable;
 	char *base;
 
-	if (size == 0 || size > SIZE_MAX - 2 * page) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (size == 0 || size > SIZE_MAX - 2 * page)
+		return -EINVAL;
 	usable = round_up(size, page);
 	base = mmap(NULL, usable + page, accessible ? PROT_READ | PROT_WRITE : PROT_NONE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (base == MAP_FAILED)
-		return -1;
+		return -errno;
 	if (mprotect(base + usable, page, PROT_READ) == -1) {
-		int saved = errno;
+		int error = errno;
 
 		munmap(base, usable + page);
-		errno = saved;
-		return -1;
+		return -error;
 	}
 	heap->base = base;
 	heap->size = usable;
@@ -76,7 +73,7 @@ int vk_heap_set_access(struct vk_heap *heap, int accessible)
 	if (heap->accessible == accessible)
 		return 0;
 	if (mprotect(heap->base, heap->size, accessible ? PROT_READ | PROT_WRITE : PROT_NONE) == -1)
-		return -1;
+		return -errno;
 	heap->accessible = accessible;
 	return 0;
 }

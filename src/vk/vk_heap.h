@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vk_internal.h"
+
 struct vk_heap {
 	char *base;	   /* start of the mapping (page aligned) */
 	size_t size;	   /* usable bytes, excluding the guard page */
@@ -43,8 +45,8 @@ struct vk_heap {
 
 /*
  * Map a heap of at least `size` bytes (rounded up to pages), accessible or
- * not. Returns 0, or -1 with errno set (ENOMEM also when vm.max_map_count
- * is reached).
+ * not. Returns 0 or -errno (-ENOMEM also when vm.max_map_count is
+ * reached), as every int-returning libvk call does (vk_state.h, "Errors").
  */
 int vk_heap_map(struct vk_heap *heap, size_t size, int accessible);
 
@@ -53,7 +55,7 @@ void vk_heap_unmap(struct vk_heap *heap);
 
 /*
  * Make the heap accessible (1) or not (0). Does nothing if it already is.
- * Returns 0, or -1 with errno set.
+ * Returns 0 or -errno.
  */
 int vk_heap_set_access(struct vk_heap *heap, int accessible);
 

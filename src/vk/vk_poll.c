@@ -1,12 +1,54 @@
 #include "vk_poll.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "vk_kern.h"
 #include "vk_proc.h"
-#include "vk_socket.h"
+#include "vk_task.h"
+
+struct vk_poll {
+	struct vk_fd *fds;
+	size_t count;
+};
+
+struct vk_poll *vk_poll_create(void)
+{
+	struct vk_poll *poll = calloc(1, sizeof(*poll));
+	struct rlimit limit;
+
+	if (!poll)
+		return NULL;
+	if (getrlimit(RLIMIT_NOFILE, &limit) == -1 || limit.rlim_cur == RLIM_INFINITY)
+		limit.rlim_cur = 65536;
+	poll->count = (size_t)limit.rlim_cur;
+	/* calloc of this size maps lazily: untouched entries cost no memory. */
+	poll->fds = calloc(poll->count, sizeof(*poll->fds));
+	if (!poll->fds) {
+		free(poll);
+		return NULL;
+	}
+	return poll;
+}
+
+void vk_poll_destroy(struct vk_poll *poll)
+{
+	if (!poll)
+		return;
+	free(poll->fds);
+	free(poll);
+}
+
+struct vk_fd *vk_poll_entry(const struct vk_proc *proc, int fd)
+{
+	struct vk_poll *poll = proc->sched->poll;
+
+	if (fd < 0 || (size_t)fd >= poll->count)
+		return NULL;
+	return &poll->fds[fd];
+}
 
 static void io_callback(struct ev_loop *loop, struct ev_io *io, int revents)
 {
@@ -26,7 +68,7 @@ static void io_callback(struct ev_loop *loop, struct ev_io *io, int revents)
 /* Watch exactly the events wanted; libev folds the changes into one call. */
 static void update_watch(struct vk_fd *entry)
 {
-	struct ev_loop *loop = vk_kern_loop(entry->proc->kern);
+	struct ev_loop *loop = entry->proc->sched->loop;
 	int events = (entry->reading ? EV_READ : 0) | (entry->writing ? EV_WRITE : 0);
 
 	if (ev_is_active(&entry->io)) {
@@ -40,45 +82,45 @@ static void update_watch(struct vk_fd *entry)
 	ev_io_start(loop, &entry->io);
 }
 
-int vk_poll_attach(struct vk_proc *proc, struct vk_socket *socket, int fd, int listener)
+struct vk_fd *vk_poll_attach(struct vk_proc *proc, struct vk_vectoring *rx, struct vk_vectoring *tx,
+			     int fd)
 {
-	struct vk_fd *entry = vk_poll_entry(proc->kern, fd);
+	struct vk_fd *entry = vk_poll_entry(proc, fd);
 
 	if (!entry) {
 		errno = EMFILE;
-		return -1;
+		return NULL;
 	}
 	if (entry->proc) {
 		errno = EBUSY;
-		return -1;
+		return NULL;
 	}
 	ev_io_init(&entry->io, io_callback, fd, EV_READ);
 	entry->io.data = entry;
 	entry->proc = proc;
-	entry->socket = socket;
+	entry->rx = rx;
+	entry->tx = tx;
 	entry->fd = fd;
 	entry->revents = 0;
 	entry->pending = 0;
 	entry->drained = 0;
 	entry->writing = 0;
 	entry->shut_write = 0;
-	entry->listener = (uint8_t)listener;
+	entry->listener = 0;
 	entry->reading = 1;
 	entry->proc_next = proc->fds;
 	proc->fds = entry;
-	socket->fd = fd;
 	update_watch(entry);
-	return 0;
+	return entry;
 }
 
 void vk_poll_close(struct vk_fd *entry)
 {
-	struct vk_proc *proc = entry->proc;
-
-	ev_io_stop(vk_kern_loop(proc->kern), &entry->io);
+	ev_io_stop(entry->proc->sched->loop, &entry->io);
 	close(entry->fd);
 	entry->proc = NULL;
-	entry->socket = NULL;
+	entry->rx = NULL;
+	entry->tx = NULL;
 }
 
 void vk_poll_detach(struct vk_fd *entry)
@@ -101,6 +143,20 @@ void vk_poll_detach(struct vk_fd *entry)
 	vk_poll_close(entry);
 }
 
+void vk_poll_close_all(struct vk_proc *proc)
+{
+	struct vk_fd *entry = proc->fds;
+
+	while (entry) {
+		struct vk_fd *next = entry->proc_next;
+
+		vk_poll_close(entry);
+		entry = next;
+	}
+	proc->fds = NULL;
+	proc->pending = NULL;
+}
+
 void vk_poll_want_read(struct vk_fd *entry)
 {
 	if (entry->reading)
@@ -109,9 +165,28 @@ void vk_poll_want_read(struct vk_fd *entry)
 	update_watch(entry);
 }
 
+static void stop_reading(struct vk_fd *entry)
+{
+	if (!entry->reading)
+		return;
+	entry->reading = 0;
+	update_watch(entry);
+}
+
+/* The receive ring is allocated at first use: an idle connection has none. */
+static int ensure_rx(struct vk_fd *entry)
+{
+	struct vk_vectoring *rx = entry->rx;
+
+	if (rx->buf)
+		return 0;
+	rx->buf = vk_heap_alloc(&entry->proc->heap, rx->size);
+	return rx->buf ? 0 : -ENOMEM;
+}
+
 ssize_t vk_poll_fill(struct vk_fd *entry)
 {
-	struct vk_vectoring *rx = entry->socket->rx;
+	struct vk_vectoring *rx = entry->rx;
 	struct iovec iov[2];
 	int count;
 	size_t room;
@@ -121,18 +196,16 @@ ssize_t vk_poll_fill(struct vk_fd *entry)
 		return 0;
 	if (rx->error)
 		return -rx->error;
-	if (vk_socket_ensure_rx(&entry->proc->heap, entry->socket) < 0) {
+	if (ensure_rx(entry) < 0) {
 		/* No ring to read into: stop watching, or readiness spins the process. */
-		entry->reading = 0;
-		update_watch(entry);
+		stop_reading(entry);
 		return -ENOMEM;
 	}
 	count = vk_vectoring_free_iov(rx, iov);
 	room = vk_vectoring_free(rx);
 	if (count == 0) {
 		/* Full: stop reading until the coroutine makes room. */
-		entry->reading = 0;
-		update_watch(entry);
+		stop_reading(entry);
 		return -EAGAIN;
 	}
 	do
@@ -144,18 +217,16 @@ ssize_t vk_poll_fill(struct vk_fd *entry)
 			return -EAGAIN;
 		}
 		rx->error = errno;
-		entry->reading = 0;
-		update_watch(entry);
+		stop_reading(entry);
 		return -rx->error;
 	}
 	if (n == 0) {
 		rx->eof = 1;
-		entry->reading = 0;
-		update_watch(entry);
+		stop_reading(entry);
 		return 0;
 	}
 	vk_vectoring_produced(rx, (size_t)n);
-	vk_kern_counters(entry->proc->kern)->bytes_in += (uint64_t)n;
+	entry->proc->sched->stats->bytes_in += (uint64_t)n;
 	entry->drained = (size_t)n < room;
 	return n;
 }
@@ -168,9 +239,17 @@ static void stop_writing(struct vk_fd *entry)
 	update_watch(entry);
 }
 
+static void want_write(struct vk_fd *entry)
+{
+	if (entry->writing)
+		return;
+	entry->writing = 1;
+	update_watch(entry);
+}
+
 ssize_t vk_poll_flush(struct vk_fd *entry)
 {
-	struct vk_vectoring *tx = entry->socket->tx;
+	struct vk_vectoring *tx = entry->tx;
 	struct iovec iov[2];
 	int count = vk_vectoring_used_iov(tx, iov);
 	ssize_t n;
@@ -186,8 +265,7 @@ ssize_t vk_poll_flush(struct vk_fd *entry)
 	while (n == -1 && errno == EINTR);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			entry->writing = 1;
-			update_watch(entry);
+			want_write(entry);
 			return 0;
 		}
 		/* The peer is gone: what is queued can never be delivered. */
@@ -195,26 +273,34 @@ ssize_t vk_poll_flush(struct vk_fd *entry)
 		vk_vectoring_consumed(tx, tx->len);
 		stop_writing(entry); /* an error stays writable: no wake-ups for nothing */
 		if (tx->writer)
-			vk_thread_wake(tx->writer, tx->error);
+			vk_task_wake(tx->writer, tx->error);
 		return -tx->error;
 	}
 	vk_vectoring_consumed(tx, (size_t)n);
-	vk_kern_counters(entry->proc->kern)->bytes_out += (uint64_t)n;
-	if (tx->len != 0) {
-		entry->writing = 1;
-		update_watch(entry);
-	} else {
+	entry->proc->sched->stats->bytes_out += (uint64_t)n;
+	if (tx->len != 0)
+		want_write(entry);
+	else
 		stop_writing(entry);
-	}
 	if (tx->writer)
-		vk_thread_wake(tx->writer, 0);
+		vk_task_wake(tx->writer, 0);
 	return n;
+}
+
+int vk_poll_shutdown(struct vk_fd *entry)
+{
+	if (entry->shut_write)
+		return 0;
+	if (shutdown(entry->fd, SHUT_WR) == -1 && errno != ENOTCONN)
+		return -errno;
+	entry->shut_write = 1;
+	return 0;
 }
 
 static void take_event(struct vk_fd *entry)
 {
 	int revents = entry->revents;
-	struct vk_socket *socket = entry->socket;
+	struct vk_vectoring *rx = entry->rx;
 
 	entry->revents = 0;
 	if (revents & EV_WRITE)
@@ -222,14 +308,11 @@ static void take_event(struct vk_fd *entry)
 	if (!(revents & EV_READ))
 		return;
 	entry->drained = 0;
-	if (entry->listener) {
-		/* Readiness only; vk_accept() does the accept(). */
-		if (socket->rx->reader)
-			vk_thread_wake(socket->rx->reader, 0);
+	/* A listener's readiness means a connection: vk_accept() does the accept(). */
+	if (!entry->listener && vk_poll_fill(entry) == -EAGAIN)
 		return;
-	}
-	if (vk_poll_fill(entry) != -EAGAIN && socket->rx->reader)
-		vk_thread_wake(socket->rx->reader, 0);
+	if (rx->reader)
+		vk_task_wake(rx->reader, 0);
 }
 
 void vk_poll_take_events(struct vk_proc *proc)
@@ -251,7 +334,7 @@ void vk_poll_take_events(struct vk_proc *proc)
 void vk_poll_flush_all(struct vk_proc *proc)
 {
 	for (struct vk_fd *entry = proc->fds; entry; entry = entry->proc_next) {
-		if (entry->socket->tx->len && !entry->writing)
+		if (entry->tx->len && !entry->writing)
 			vk_poll_flush(entry);
 	}
 }
@@ -261,12 +344,9 @@ int vk_poll_last_words(struct vk_proc *proc)
 	int unsent = 0;
 
 	for (struct vk_fd *entry = proc->fds; entry; entry = entry->proc_next) {
-		struct vk_vectoring *tx = entry->socket->tx;
+		struct vk_vectoring *tx = entry->tx;
 
-		if (entry->reading) {
-			entry->reading = 0;
-			update_watch(entry);
-		}
+		stop_reading(entry);
 		if (tx->len && !entry->writing)
 			vk_poll_flush(entry);
 		if (tx->len && !tx->error)

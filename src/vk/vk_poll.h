@@ -1,6 +1,6 @@
 /*
- * vk_poll: the poller. It binds sockets to file descriptors and moves bytes
- * between descriptors and socket rings, over libev.
+ * vk_poll: the poller. It binds the rings of a micro-process to file
+ * descriptors and moves bytes between them, over libev.
  *
  * Reads are optimistic: a coroutine that wants bytes tries readv() first,
  * and waits for readiness only on EAGAIN. A short read means the descriptor
@@ -13,7 +13,9 @@
  * micro-process has nothing left to run, or sooner when the ring fills.
  *
  * Descriptor state lives in a table indexed by descriptor number, outside
- * every micro-heap, since libev reads it while heaps are protected.
+ * every micro-heap, since libev reads it while heaps are protected. An
+ * event marks the descriptor and queues its process (vk_proc_schedule());
+ * the events are taken in during the process's next dispatch, heap open.
  */
 #ifndef VK_POLL_H
 #define VK_POLL_H
@@ -22,14 +24,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "vk_internal.h"
+#include "vk_vectoring.h"
+
 struct vk_proc;
-struct vk_socket;
-struct vk_kern;
 
 struct vk_fd {
 	struct ev_io io;
-	struct vk_proc *proc;	  /* owner; NULL when the slot is free */
-	struct vk_socket *socket; /* in the owner's heap */
+	struct vk_proc *proc;	 /* owner; NULL when the slot is free */
+	struct vk_vectoring *rx; /* in the owner's heap; buf NULL until first read */
+	struct vk_vectoring *tx;
 	struct vk_fd *proc_next;
 	struct vk_fd *pending_next;
 	int fd;
@@ -42,48 +46,67 @@ struct vk_fd {
 	uint8_t shut_write; /* shutdown(SHUT_WR) done */
 };
 
+/* The descriptor table of one worker. */
+struct vk_poll;
+
 /*
- * Bind `fd` (non-blocking, owned by the process from now on) to socket
- * `socket` of process `proc`, and watch it. Returns 0, or -1 with errno.
+ * A table for descriptors below RLIMIT_NOFILE's soft limit (65536 when
+ * unlimited). NULL with errno on failure.
  */
-int vk_poll_attach(struct vk_proc *proc, struct vk_socket *socket, int fd, int listener);
+struct vk_poll *vk_poll_create(void);
+void vk_poll_destroy(struct vk_poll *poll);
+
+/* The table entry of descriptor `fd` of a process's worker, or NULL. */
+struct vk_fd *vk_poll_entry(const struct vk_proc *proc, int fd);
+
+/*
+ * Bind `fd` (non-blocking, owned by the process from now on) to the rings
+ * `rx` and `tx` of process `proc`, and watch it. Returns the entry, or
+ * NULL with errno (EMFILE past the table, EBUSY if already bound).
+ */
+struct vk_fd *vk_poll_attach(struct vk_proc *proc, struct vk_vectoring *rx, struct vk_vectoring *tx,
+			     int fd);
 
 /* Stop watching and close a descriptor of a process. */
 void vk_poll_close(struct vk_fd *entry);
 
-/* vk_poll_close(), and take the descriptor off its process's list. */
+/* vk_poll_close(), and take the descriptor off its process's lists. */
 void vk_poll_detach(struct vk_fd *entry);
 
-/* The table entry of a descriptor. */
-struct vk_fd *vk_poll_entry(struct vk_kern *kern, int fd);
-
 /*
- * readv() into the socket's receive ring. Returns bytes read, 0 at end of
- * file, -EAGAIN when nothing is there, or -errno.
+ * readv() into the receive ring (allocating it on the heap at first use).
+ * Returns bytes read, 0 at end of file, -EAGAIN when nothing is there, or
+ * -errno.
  */
 ssize_t vk_poll_fill(struct vk_fd *entry);
 
 /*
- * writev() the socket's send ring. Returns bytes written (possibly fewer
- * than held, then EV_WRITE is wanted), or -errno. Wakes a blocked writer.
+ * writev() the send ring. Returns bytes written (possibly fewer than held,
+ * then EV_WRITE is wanted), or -errno. Wakes a blocked writer.
  */
 ssize_t vk_poll_flush(struct vk_fd *entry);
 
 /* Make sure EV_READ is watched again after the ring had filled up. */
 void vk_poll_want_read(struct vk_fd *entry);
 
-/* Internal, in a dispatch: take in the events seen for the process. */
+/* shutdown(SHUT_WR) once. Returns 0 or -errno. */
+int vk_poll_shutdown(struct vk_fd *entry);
+
+/* In a dispatch: take in the events seen for the process. */
 void vk_poll_take_events(struct vk_proc *proc);
 
-/* Internal, at the end of a dispatch: flush every socket of the process. */
+/* In a dispatch: flush every descriptor of the process that holds bytes. */
 void vk_poll_flush_all(struct vk_proc *proc);
 
 /*
- * Internal, once the main coroutine has ended: stop reading every
- * descriptor of the process and send what its rings still hold. Returns
- * 1 while bytes are left that the peer may yet take (the descriptors are
- * then watched for writing only), 0 when everything went or never can.
+ * Once the main coroutine has ended: stop reading every descriptor of the
+ * process and send what its rings still hold. Returns 1 while bytes are
+ * left that the peer may yet take (the descriptors are then watched for
+ * writing only), 0 when everything went or never can.
  */
 int vk_poll_last_words(struct vk_proc *proc);
+
+/* Close every descriptor of the process (it ends). */
+void vk_poll_close_all(struct vk_proc *proc);
 
 #endif

@@ -1,16 +1,16 @@
 /*
- * vk_proc: micro-processes.
+ * vk_proc: micro-processes, and the queue of those ready to run.
  *
- * A micro-process is a set of coroutines sharing one micro-heap, with its
- * own run queue. Its control block lives outside the heap, because the
- * kernel must queue it, time it and account for its file descriptors while
- * the heap is protected.
+ * A micro-process is a set of coroutines (tasks, vk_task.h) sharing one
+ * micro-heap. Its control block lives outside the heap, because the kernel
+ * must queue it, time it and account for its descriptors while the heap is
+ * protected. This layer knows processes as things to queue and time; what
+ * runs in them is vk_task's, and how one dispatch goes is vk_kern's.
  *
- * One dispatch makes the heap accessible, takes in the events the poller
- * saw, runs coroutines until the run queue is empty, flushes what they wrote
- * and leaves the heap to be protected again. The micro-process ends when its
- * main coroutine ends: its descriptors are closed and its heap goes back to
- * the pool.
+ * Every process of a worker points to the worker's struct vk_sched: the
+ * event loop, the queue of processes to dispatch, the descriptor table,
+ * the counters and whether the worker drains. The kernel owns it; the
+ * layers above reach it through a process, never through the kernel.
  */
 #ifndef VK_PROC_H
 #define VK_PROC_H
@@ -18,11 +18,25 @@
 #include <ev.h>
 #include <stdint.h>
 
+#include "vk_internal.h"
 #include "vk_heap.h"
 #include "vk_state.h"
+#include "vk_stats.h"
 
-struct vk_kern;
 struct vk_fd;
+struct vk_poll;
+struct vk_proc;
+struct vk_task;
+
+/* What every process of one worker shares. */
+struct vk_sched {
+	struct ev_loop *loop;
+	struct vk_proc *ready_head; /* processes to dispatch, in order */
+	struct vk_proc **ready_tail;
+	struct vk_poll *poll;	/* the descriptor table (vk_poll.h) */
+	struct vk_stats *stats; /* where the counters are kept */
+	int draining;		/* the worker stops: apps finish and close */
+};
 
 /* How a micro-process is made; see vk_kern_spawn(). */
 struct vk_proc_config {
@@ -37,17 +51,17 @@ typedef void (*vk_proc_exit_fn)(struct vk_proc *proc, void *ctx);
 
 struct vk_proc {
 	struct vk_heap heap;
-	struct vk_kern *kern;
-	struct vk_thread *main;
-	struct vk_thread *run_head; /* coroutines in the heap, run in order */
-	struct vk_thread **run_tail;
-	struct vk_thread *timed;    /* coroutines with a deadline */
+	struct vk_sched *sched;
+	struct vk_task *main;
+	struct vk_task *run_head; /* tasks to run in this dispatch, in order */
+	struct vk_task **run_tail;
+	struct vk_task *timed;	    /* tasks with a deadline */
 	struct vk_fd *fds;	    /* descriptors this process owns */
 	struct vk_fd *pending;	    /* descriptors with events to take in */
-	struct vk_proc *ready_next; /* the kernel's queue of processes to run */
-	struct vk_proc *all_next;
+	struct vk_proc *ready_next; /* in the sched's ready queue */
+	struct vk_proc *all_next;   /* in the kernel's list of live processes */
 	struct vk_proc **all_prev;
-	struct ev_timer timer;	 /* fires at the earliest coroutine deadline */
+	struct ev_timer timer;	 /* fires at the earliest task deadline */
 	double timer_at;	 /* when the timer is armed for, 0 = not armed */
 	double last_words_until; /* main ended, sending what is left: until then */
 	uint64_t id;
@@ -64,24 +78,43 @@ struct vk_proc {
 	uint8_t ended;
 };
 
-/* Queue the micro-process for dispatch (the kernel runs it soon). */
+/* An empty scheduler on `loop`, with its counters at `stats`. */
+void vk_sched_init(struct vk_sched *sched, struct ev_loop *loop, struct vk_stats *stats);
+
+/*
+ * Take the next process off the ready queue, or NULL. An ended process is
+ * returned too (it was queued before it ended): the caller skips it.
+ */
+struct vk_proc *vk_sched_pop(struct vk_sched *sched);
+
+/*
+ * Make a control block for a process of `sched` (its heap not yet
+ * acquired) with its run queue empty and its timer set up.
+ */
+void vk_proc_init(struct vk_proc *proc, struct vk_sched *sched);
+
+/* Queue the process for dispatch (it runs before the loop next blocks). */
 void vk_proc_schedule(struct vk_proc *proc);
 
-/* Internal: put a coroutine at the end of the run queue. */
-void vk_proc_enqueue(struct vk_proc *proc, struct vk_thread *thread);
+/* Call `fn(proc, ctx)` when `proc` ends. */
+void vk_proc_on_exit(struct vk_proc *proc, vk_proc_exit_fn fn, void *ctx);
 
-/* Internal: one dispatch, with the heap already accessible. */
-void vk_proc_run(struct vk_proc *proc);
+/*
+ * Make the timer fire by `deadline` (ev_now() time; 0 = nothing timed). A
+ * later deadline than the one armed costs nothing now: the timer fires
+ * early, finds nothing due and is re-armed then. That keeps libev's timer
+ * heap out of the per-request path, where every operation pushes its
+ * deadline a little further.
+ */
+void vk_proc_arm_timer(struct vk_proc *proc, double deadline);
 
-/* Internal: add/remove a coroutine to/from the deadline list. */
-void vk_proc_time(struct vk_proc *proc, struct vk_thread *thread, double deadline);
-void vk_proc_untime(struct vk_thread *thread);
+/* Arm the timer for exactly `deadline`, replacing what was armed. */
+void vk_proc_set_timer(struct vk_proc *proc, double deadline);
 
-/* Internal: wake the coroutines whose deadline passed; re-arm the timer. */
-void vk_proc_expire(struct vk_proc *proc);
-void vk_proc_arm_timer(struct vk_proc *proc);
+/* Stop the timer. */
+void vk_proc_stop_timer(struct vk_proc *proc);
 
-/* The event loop's current time. */
+/* The event loop's clock (cached per loop iteration). */
 double vk_proc_now(const struct vk_proc *proc);
 
 #endif

@@ -1,16 +1,15 @@
-#include "vk_socket.h"
+#include "vk_socket_s.h"
 
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "vk_kern.h"
 #include "vk_poll.h"
-#include "vk_proc.h"
+#include "vk_task.h"
 
 static struct vk_heap *heap_of(struct vk_thread *that)
 {
-	return &that->proc->heap;
+	return &vk_task_proc(that)->heap;
 }
 
 struct vk_socket *vk_socket_create(struct vk_thread *that, size_t ring_size)
@@ -32,12 +31,12 @@ struct vk_socket *vk_socket_create(struct vk_thread *that, size_t ring_size)
 	vk_vectoring_init(&s->tx_own, tx_buf, ring_size);
 	s->rx = &s->rx_own;
 	s->tx = &s->tx_own;
-	s->fd = -1;
 	return s;
 }
 
-struct vk_socket *vk_socket_create_main(struct vk_heap *heap, size_t ring_size)
+struct vk_socket *vk_socket_create_main(struct vk_proc *proc, size_t ring_size, int fd)
 {
+	struct vk_heap *heap = &proc->heap;
 	size_t page = vk_page_size();
 	/* The hot page: the first page boundary that leaves ring_size below the tail. */
 	size_t hot = (ring_size - VK_SOCKET_HOT_TAIL + page - 1) / page * page;
@@ -56,16 +55,8 @@ struct vk_socket *vk_socket_create_main(struct vk_heap *heap, size_t ring_size)
 	vk_vectoring_init(&s->rx_own, NULL, ring_size);
 	s->rx = &s->rx_own;
 	s->tx = &s->tx_own;
-	s->fd = -1;
-	return s;
-}
-
-int vk_socket_ensure_rx(struct vk_heap *heap, struct vk_socket *s)
-{
-	if (s->rx->buf)
-		return 0;
-	s->rx->buf = vk_heap_alloc(heap, s->rx->size);
-	return s->rx->buf ? 0 : -ENOMEM;
+	s->entry = vk_poll_attach(proc, s->rx, s->tx, fd);
+	return s->entry ? s : NULL;
 }
 
 int vk_socket_pipe(struct vk_thread *that, struct vk_socket **a, struct vk_socket **b,
@@ -82,8 +73,7 @@ int vk_socket_pipe(struct vk_thread *that, struct vk_socket **a, struct vk_socke
 		vk_heap_free(heap, one);
 		vk_heap_free(heap, second);
 		vk_heap_free(heap, first);
-		errno = ENOMEM;
-		return -1;
+		return -ENOMEM;
 	}
 	/* One ring a direction: each side reads what the other writes. */
 	vk_vectoring_init(&first->tx_own, one, ring_size);
@@ -92,8 +82,6 @@ int vk_socket_pipe(struct vk_thread *that, struct vk_socket **a, struct vk_socke
 	first->rx = &second->tx_own;
 	second->tx = &second->tx_own;
 	second->rx = &first->tx_own;
-	first->fd = -1;
-	second->fd = -1;
 	*a = first;
 	*b = second;
 	return 0;
@@ -101,30 +89,19 @@ int vk_socket_pipe(struct vk_thread *that, struct vk_socket **a, struct vk_socke
 
 int vk_socket_bind_fd(struct vk_thread *that, struct vk_socket *socket, int fd)
 {
-	return vk_poll_attach(that->proc, socket, fd, 0);
+	if (socket->entry)
+		return -EBUSY;
+	socket->entry = vk_poll_attach(vk_task_proc(that), socket->rx, socket->tx, fd);
+	return socket->entry ? 0 : -errno;
 }
 
 int vk_socket_close(struct vk_thread *that, struct vk_socket *socket)
 {
-	struct vk_fd *entry;
-
-	if (socket->fd < 0) {
-		errno = EBADF;
-		return -1;
-	}
-	entry = vk_poll_entry(that->proc->kern, socket->fd);
-	if (!entry || entry->proc != that->proc) {
-		errno = EBADF;
-		return -1;
-	}
-	vk_poll_detach(entry);
-	socket->fd = -1;
+	if (!socket->entry || socket->entry->proc != vk_task_proc(that))
+		return -EBADF;
+	vk_poll_detach(socket->entry);
+	socket->entry = NULL;
 	return 0;
-}
-
-static struct vk_fd *entry_of(struct vk_thread *that, const struct vk_socket *s)
-{
-	return s->fd >= 0 ? vk_poll_entry(that->proc->kern, s->fd) : NULL;
 }
 
 /*
@@ -158,7 +135,7 @@ static size_t readable_now(const struct vk_vectoring *rx, size_t want, int mode,
 /* Bring bytes in, or register as the ring's reader. */
 static ssize_t wait_for_bytes(struct vk_thread *that, struct vk_socket *s)
 {
-	struct vk_fd *entry = entry_of(that, s);
+	struct vk_fd *entry = s->entry;
 	ssize_t n;
 
 	if (entry) {
@@ -171,7 +148,7 @@ static ssize_t wait_for_bytes(struct vk_thread *that, struct vk_socket *s)
 	} else if (s->rx->error) {
 		return -s->rx->error;
 	}
-	vk_thread_block(that, &s->rx->reader);
+	vk_task_block(vk_task_of(that), &s->rx->reader);
 	return -EAGAIN;
 }
 
@@ -182,8 +159,8 @@ static void consumed(struct vk_thread *that, struct vk_socket *s, size_t n)
 	if (!n)
 		return;
 	if (s->rx->writer)
-		vk_thread_wake(s->rx->writer, 0);
-	entry = entry_of(that, s);
+		vk_task_wake(s->rx->writer, 0);
+	entry = s->entry;
 	if (entry && !entry->reading && !s->rx->eof && !s->rx->error)
 		vk_poll_want_read(entry);
 }
@@ -215,7 +192,7 @@ ssize_t vk_socket_read_step(struct vk_thread *that, struct vk_socket *s, char *b
 /* Make room in the send ring: a pipe waits for its reader, an fd writes. */
 static ssize_t make_room(struct vk_thread *that, struct vk_socket *s)
 {
-	struct vk_fd *entry = entry_of(that, s);
+	struct vk_fd *entry = s->entry;
 	ssize_t n;
 
 	if (entry) {
@@ -225,9 +202,9 @@ static ssize_t make_room(struct vk_thread *that, struct vk_socket *s)
 		if (vk_vectoring_free(s->tx))
 			return 1;
 	} else if (s->tx->reader) {
-		vk_thread_wake(s->tx->reader, 0);
+		vk_task_wake(s->tx->reader, 0);
 	}
-	vk_thread_block(that, &s->tx->writer);
+	vk_task_block(vk_task_of(that), &s->tx->writer);
 	return -EAGAIN;
 }
 
@@ -242,15 +219,15 @@ ssize_t vk_socket_write_step(struct vk_thread *that, struct vk_socket *s, const 
 
 		if (tx->error)
 			return -tx->error;
-		if (tx->eof && s->fd < 0) {
+		if (tx->eof && !s->entry) {
 			/* The end of our last message is not read yet: wait for readhup. */
-			vk_thread_block(that, &tx->writer);
+			vk_task_block(vk_task_of(that), &tx->writer);
 			return -EAGAIN;
 		}
 		n = vk_vectoring_put(tx, buf + that->op_done, len - that->op_done);
 		that->op_done += n;
 		if (n && tx->reader)
-			vk_thread_wake(tx->reader, 0);
+			vk_task_wake(tx->reader, 0);
 		if (that->op_done == len)
 			return (ssize_t)len;
 		room = make_room(that, s);
@@ -269,14 +246,14 @@ ssize_t vk_socket_flush_step(struct vk_thread *that, struct vk_socket *s)
 		return -tx->error;
 	if (vk_vectoring_used(tx) == 0)
 		return 0;
-	entry = entry_of(that, s);
+	entry = s->entry;
 	if (entry) {
 		n = vk_poll_flush(entry);
 		if (n < 0)
 			return n;
 		if (vk_vectoring_used(tx) == 0)
 			return 0;
-		vk_thread_block(that, &tx->writer);
+		vk_task_block(vk_task_of(that), &tx->writer);
 		return -EAGAIN;
 	}
 	/*
@@ -285,45 +262,33 @@ ssize_t vk_socket_flush_step(struct vk_thread *that, struct vk_socket *s)
 	 * would deadlock a reader that waits for more, such as a readline.
 	 */
 	if (tx->reader)
-		vk_thread_wake(tx->reader, 0);
+		vk_task_wake(tx->reader, 0);
 	return 0;
 }
 
 ssize_t vk_socket_hup_step(struct vk_thread *that, struct vk_socket *s)
 {
 	ssize_t n;
-	struct vk_fd *entry;
 
-	if (s->fd < 0) {
+	if (!s->entry) {
 		/*
 		 * A pipe: the bytes are the reader's already; mark the end after
 		 * them. An end not read yet would swallow this one (an empty
 		 * message between them would be lost): wait for its readhup.
 		 */
 		if (s->tx->eof) {
-			vk_thread_block(that, &s->tx->writer);
+			vk_task_block(vk_task_of(that), &s->tx->writer);
 			return -EAGAIN;
 		}
 		s->tx->eof = 1;
 		if (s->tx->reader)
-			vk_thread_wake(s->tx->reader, 0);
+			vk_task_wake(s->tx->reader, 0);
 		return 0;
 	}
 	n = vk_socket_flush_step(that, s);
-
 	if (n != 0)
 		return n;
-	entry = entry_of(that, s);
-	if (entry) {
-		if (!entry->shut_write && shutdown(entry->fd, SHUT_WR) == -1 && errno != ENOTCONN)
-			return -errno;
-		entry->shut_write = 1;
-		return 0;
-	}
-	s->tx->eof = 1;
-	if (s->tx->reader)
-		vk_thread_wake(s->tx->reader, 0);
-	return 0;
+	return vk_poll_shutdown(s->entry);
 }
 
 ssize_t vk_socket_readhup_step(struct vk_thread *that, struct vk_socket *s)
@@ -340,10 +305,10 @@ ssize_t vk_socket_readhup_step(struct vk_thread *that, struct vk_socket *s)
 		}
 		if (rx->eof) {
 			/* A pipe carries the next message after this end. */
-			if (s->fd < 0) {
+			if (!s->entry) {
 				rx->eof = 0;
 				if (rx->writer)
-					vk_thread_wake(rx->writer, 0);
+					vk_task_wake(rx->writer, 0);
 			}
 			return 0;
 		}
@@ -355,20 +320,20 @@ ssize_t vk_socket_readhup_step(struct vk_thread *that, struct vk_socket *s)
 
 ssize_t vk_socket_accept_step(struct vk_thread *that, struct vk_socket *s)
 {
-	struct vk_fd *entry = entry_of(that, s);
+	struct vk_fd *entry = s->entry;
 	int fd;
 
 	if (!entry)
 		return -ENOTSOCK;
 	/* Readiness on this descriptor means a connection to accept, not bytes. */
 	entry->listener = 1;
-	fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	fd = accept4(entry->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd >= 0)
 		return fd;
 	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 		return -errno;
 	vk_poll_want_read(entry);
-	vk_thread_block(that, &s->rx->reader);
+	vk_task_block(vk_task_of(that), &s->rx->reader);
 	return -EAGAIN;
 }
 
@@ -397,10 +362,10 @@ ssize_t vk_socket_await_idle_step(struct vk_thread *that, struct vk_socket *s)
 {
 	ssize_t result;
 
-	that->idle_wait = 1;
+	vk_task_of(that)->idle_wait = 1;
 	result = vk_socket_await_step(that, s);
 	if (result != -EAGAIN)
-		that->idle_wait = 0;
+		vk_task_of(that)->idle_wait = 0;
 	return result;
 }
 

@@ -18,60 +18,41 @@
 #define VK_SOCKET_H
 
 #include <sys/types.h>
+#include <sys/uio.h>
 
-#include "vk_heap.h"
 #include "vk_state.h"
-#include "vk_vectoring.h"
 
-struct vk_socket {
-	struct vk_vectoring *rx;
-	struct vk_vectoring *tx;
-	struct vk_vectoring rx_own; /* rings of a descriptor-bound socket */
-	struct vk_vectoring tx_own;
-	int fd; /* -1 when entangled or unbound */
-};
+/* A socket is opaque: its rings live on the micro-heap, its layout in libvk. */
+struct vk_socket;
 
 /* Ring size used when a micro-process does not say. */
 #define VK_SOCKET_RING_DEFAULT 16384
 
 /*
  * Allocate a socket with its own rings of `ring_size` bytes each on the
- * current micro-heap, unbound. NULL with ENOMEM when the heap is full.
+ * current micro-heap, unbound. NULL with errno ENOMEM when the heap is
+ * full.
  */
 struct vk_socket *vk_socket_create(struct vk_thread *that, size_t ring_size);
 
 /*
- * Internal: the socket of a micro-process's main coroutine, allocated first
- * on its fresh heap and laid out so that the connection's hot bytes share
- * one page: the send ring ends VK_SOCKET_HOT_TAIL bytes into a page and
- * restarts at that page's start when it empties; what is allocated next
- * (the coroutine, its state) follows in the same page; the receive ring is
- * allocated on first use, after them. Fewer resident pages make an idle
- * connection smaller and every protection change cheaper.
- */
-struct vk_socket *vk_socket_create_main(struct vk_heap *heap, size_t ring_size);
-#define VK_SOCKET_HOT_TAIL 1024
-
-/* Internal: allocate a receive ring left for first use. 0 or -ENOMEM. */
-int vk_socket_ensure_rx(struct vk_heap *heap, struct vk_socket *s);
-
-/*
  * Allocate two entangled sockets: what is written to *a is read from *b and
- * the other way round. Returns 0, or -1 with ENOMEM.
+ * the other way round. Returns 0 or -ENOMEM (and takes nothing).
  */
 int vk_socket_pipe(struct vk_thread *that, struct vk_socket **a, struct vk_socket **b,
 		   size_t ring_size);
 
 /*
  * Bind a non-blocking descriptor to a socket; the micro-process owns and
- * closes it from now on. Returns 0, or -1 with errno.
+ * closes it from now on. Returns 0 or -errno (-EMFILE past the worker's
+ * descriptor limit, -EBUSY if the descriptor is bound already).
  */
 int vk_socket_bind_fd(struct vk_thread *that, struct vk_socket *socket, int fd);
 
 /*
  * Close the descriptor bound to a socket now, rather than when the
  * micro-process ends (say, each connection a coroutine accepted). Unsent
- * bytes are dropped: vk_flush() first. Returns 0, or -1 with EBADF.
+ * bytes are dropped: vk_flush() first. Returns 0 or -EBADF.
  */
 int vk_socket_close(struct vk_thread *that, struct vk_socket *socket);
 

@@ -8,7 +8,7 @@
  *	{
  *		struct {
  *			char line[1024];
- *			size_t n;
+ *			ssize_t n;
  *		} *self;
  *
  *		vk_begin();
@@ -16,11 +16,12 @@
  *			vk_readline(self->n, self->line, sizeof(self->line));
  *			if (self->n == 0)
  *				break;
- *			vk_write(self->line, self->n);
+ *			vk_write(self->line, (size_t)self->n);
  *		}
  *		vk_finally();
- *		if (vk_error())
- *			vk_log_error(that);
+ *		if (vk_error() && vk_error() != ECONNRESET)
+ *			fprintf(stderr, "echo: %s\n", strerror(vk_error()));
+ *		vk_clear_error();
  *		vk_end();
  *	}
  *
@@ -32,12 +33,22 @@
  * others and several may stand on one line. A blocking operation may not be
  * used inside a switch statement of your own.
  *
- * Errors: vk_raise(e) jumps to vk_finally(), which normal control flow also
+ * Raising: vk_raise(e) jumps to vk_finally(), which normal control flow also
  * falls into. There vk_error() tells the error (0 when none). An error still
  * set at vk_end() ends the coroutine with it, and whoever waits on it
  * (vk_call, vk_join) sees it raised in turn. A raise inside the finally
  * block ends the coroutine at once. Without vk_finally(), a raise ends the
  * coroutine directly.
+ *
+ * Errors, everywhere in libvk (one convention):
+ *  - a blocking operation (a macro that may wait) raises a positive errno
+ *    value at the statement that failed;
+ *  - a function that returns int or ssize_t returns a value >= 0 on
+ *    success and a negated errno value (-ENOMEM) on failure; errno is not
+ *    used;
+ *  - a function that returns a pointer returns NULL on failure and sets
+ *    errno.
+ * (vk_http.h's parser returns negated HTTP statuses, which it documents.)
  */
 #ifndef VK_STATE_H
 #define VK_STATE_H
@@ -178,9 +189,13 @@ void vk_thread_end(struct vk_thread *that);
  * operation that blocks several times, such as a vk_read() fed a byte at a
  * time, starts it again: it bounds inactivity, not the whole operation).
  * vk_call() and vk_join() are not timed: the child has its own. 0 turns it
- * off.
+ * off. A main coroutine starts with its app's idle_timeout (vkd.ini(5));
+ * a spawned one with its spawner's timeout.
  */
 #define vk_set_timeout(ms) (that->timeout_ms = (uint32_t)(ms))
+
+/* The timeout vk_set_timeout() last set, in milliseconds (0: none). */
+#define vk_timeout() (that->timeout_ms)
 
 /*
  * Allocate `n` zeroed elements of *p on the micro-heap into `p`; raise
@@ -215,20 +230,15 @@ void *vk_thread_calloc(struct vk_thread *that, size_t count, size_t size);
 void *vk_thread_alloc(struct vk_thread *that, size_t count, size_t size);
 void vk_thread_free(struct vk_thread *that, void *ptr);
 
-/*
- * Internal: register `that` as the waiter in `*slot` (NULL: none) and arm
- * its timeout; the caller then suspends with vk_wait_().
- */
-void vk_thread_block(struct vk_thread *that, struct vk_thread **slot);
-
-/*
- * Make a blocked coroutine runnable, handing it `error` (0 for none) to
- * raise where it waits. Does nothing if it is not blocked.
- */
-void vk_thread_wake(struct vk_thread *thread, int error);
-
 /* The event loop's clock, in seconds since the epoch (cached per iteration). */
 double vk_now(const struct vk_thread *that);
+
+/*
+ * Bytes this micro-process can still allocate in one piece (vk_alloc()),
+ * for sizing a buffer to the heap that is left.
+ */
+#define vk_heap_left() vk_thread_heap_left(that)
+size_t vk_thread_heap_left(const struct vk_thread *that);
 
 /*
  * How long a coroutine waiting between messages (vk_await_idle()) still

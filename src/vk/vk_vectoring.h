@@ -13,7 +13,9 @@
 #include <stddef.h>
 #include <sys/uio.h>
 
-struct vk_thread;
+#include "vk_internal.h"
+
+struct vk_task;
 
 struct vk_vectoring {
 	char *buf;
@@ -23,9 +25,9 @@ struct vk_vectoring {
 	size_t origin; /* where start goes back to when the ring empties */
 	int eof;       /* the writer hung up after the bytes held */
 	int error;     /* sticky errno from the fd behind this ring, 0 if none */
-	/* Coroutines blocked on this ring (pipes; fds wake through the poller). */
-	struct vk_thread *reader;
-	struct vk_thread *writer;
+	/* Coroutines blocked on this ring, each list woken in order (vk_task.h). */
+	struct vk_task *reader;
+	struct vk_task *writer;
 };
 
 /* Use `size` bytes at `buf` as an empty ring. */

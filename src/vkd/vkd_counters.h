@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "vk_kern.h"
+#include "vk_stats.h"
 
 /* Slots: workers of two generations live at once during a reload. */
 #define VKD_SLOTS_MAX 2048
@@ -29,7 +29,7 @@ enum vkd_slot_state {
 };
 
 struct vkd_slot {
-	struct vk_kern_stats stats; /* written by the worker's kernel */
+	struct vk_stats stats; /* written by the worker's kernel */
 	uint64_t restarts;	    /* master: respawns of this worker number */
 	uint64_t started_ms;	    /* master: CLOCK_MONOTONIC ms at fork */
 	int32_t pid;		    /* master: the worker, 0 when free */

@@ -49,7 +49,7 @@ void vkd_log(enum vkd_log_level level, const char *format, ...)
 #define vkd_info(...) vkd_log(VKD_LOG_INFO, __VA_ARGS__)
 #define vkd_debug(...) vkd_log(VKD_LOG_DEBUG, __VA_ARGS__)
 
-/* A sink for vk_kern_set_logger(): syslog levels 0..7 map onto ours. */
+/* A sink for vk_log_set_sink(): syslog levels 0..7 map onto ours. */
 void vkd_log_kern(int level, const char *message);
 
 #endif

@@ -69,6 +69,33 @@ static int module_file_check(const char *path, char *reason, size_t size)
 	return 0;
 }
 
+static int layout_mismatch(const char *type, unsigned theirs, unsigned ours, char *reason,
+			   size_t size)
+{
+	return reason_set(reason, size,
+			  "built against other headers: %s is %u bytes in the module, %u in vkd "
+			  "(rebuild the module)",
+			  type, theirs, ours);
+}
+
+/* Refuse a module that saw a public structure at another size than vkd did. */
+static int layout_check(const struct vk_app_layout *theirs, char *reason, size_t size)
+{
+	static const struct vk_app_layout ours = VK_APP_LAYOUT;
+
+#define VKD_LAYOUT_SAME(field, type)     \
+	if (theirs->field != ours.field) \
+		return layout_mismatch(type, theirs->field, ours.field, reason, size);
+	VKD_LAYOUT_SAME(thread, "struct vk_thread")
+	VKD_LAYOUT_SAME(app_context, "struct vk_app_context")
+	VKD_LAYOUT_SAME(http_request, "struct vk_http_request")
+	VKD_LAYOUT_SAME(http_chunked, "struct vk_http_chunked")
+	VKD_LAYOUT_SAME(http_limits, "struct vk_http_limits")
+	VKD_LAYOUT_SAME(http_out, "struct vk_http_out")
+#undef VKD_LAYOUT_SAME
+	return 0;
+}
+
 static int module_app_check(const struct vk_app *app, const char *name, char *reason, size_t size)
 {
 	if (app->magic != VK_APP_MAGIC)
@@ -78,6 +105,13 @@ static int module_app_check(const struct vk_app *app, const char *name, char *re
 		return reason_set(reason, size, "built for ABI %u.%u, vkd has ABI %u.%u",
 				  (unsigned)app->abi_major, (unsigned)app->abi_minor,
 				  VK_APP_ABI_MAJOR, VK_APP_ABI_MINOR);
+	if (app->abi_minor > VK_APP_ABI_MINOR)
+		return reason_set(reason, size,
+				  "built for ABI %u.%u, newer than vkd's ABI %u.%u (upgrade vkd)",
+				  (unsigned)app->abi_major, (unsigned)app->abi_minor,
+				  VK_APP_ABI_MAJOR, VK_APP_ABI_MINOR);
+	if (layout_check(&app->layout, reason, size) < 0)
+		return -1;
 	if (!app->name || strcmp(app->name, name) != 0)
 		return reason_set(reason, size, "module is app \"%s\", configured as [app %s]",
 				  app->name ? app->name : "(null)", name);

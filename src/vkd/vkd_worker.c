@@ -17,6 +17,7 @@
 
 #include "vk_app.h"
 #include "vk_kern.h"
+#include "vk_listener.h"
 #include "vkd_log.h"
 #include "vkd_module.h"
 #include "vkd_user.h"
@@ -252,7 +253,7 @@ static int worker_listen(struct worker *w)
 				return -1;
 			}
 			w->listeners[k] =
-			    vk_kern_listen(w->kern, w->args->fds[k], &pc, wa->module.app->main,
+			    vk_listener_open(w->kern, w->args->fds[k], &pc, wa->module.app->main,
 					   wa->state, app->max_connections);
 			if (!w->listeners[k]) {
 				vkd_error("app %s: listen on %s: %s", app->name,
@@ -356,7 +357,7 @@ static int worker_start_kernel(struct worker *w)
 		vkd_error("cannot make the virtual kernel: %s", strerror(errno));
 		return -1;
 	}
-	vk_kern_set_logger(w->kern, vkd_log_kern);
+	vk_log_set_sink(vkd_log_kern);
 	vk_kern_set_stats(w->kern, &w->args->slot->stats);
 	ev_signal_init(&w->sigterm, sigterm_cb, SIGTERM);
 	w->sigterm.data = w;

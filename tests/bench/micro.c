@@ -66,7 +66,10 @@
 #include <unistd.h>
 
 #include "vk.h"
+#include "vk_heap.h"
+#include "vk_kern.h"
 #include "vk_poll.h"
+#include "vk_task.h"
 
 #define HEAP_SIZE (64 * 1024)
 #define MAX_RUNS 31
@@ -378,7 +381,7 @@ static void poke(struct reader *r, int manual)
  */
 static double cycle(int mode, long n, double *ops)
 {
-	const struct vk_kern_stats *st = vk_kern_stats(kern);
+	const struct vk_stats *st = vk_kern_stats(kern);
 	uint64_t d0, p0;
 	int isolation = mode == 1, manual = mode == 2;
 
@@ -620,7 +623,7 @@ static void rss_server(int listener, long n, size_t ring, int control, struct rs
 	int *fds = calloc((size_t)n, sizeof(*fds));
 	struct ev_loop *l = ev_loop_new(EVFLAG_AUTO);
 	struct vk_kern *k;
-	const struct vk_kern_stats *st;
+	const struct vk_stats *st;
 	long map[HEAP_SIZE / 4096] = {0};
 	long pages = 0;
 

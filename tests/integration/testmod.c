@@ -10,6 +10,8 @@
  *             unset (start normally)
  *  badmagic   a descriptor with the wrong magic
  *  badabi     a descriptor with the wrong ABI major
+ *  newminor   a descriptor with an ABI minor newer than vkd's
+ *  badlayout  a descriptor built against another struct vk_thread
  *  nodesc     no descriptor at all
  */
 #include <fcntl.h>
@@ -91,6 +93,7 @@ __attribute__((visibility("default"))) const struct vk_app vk_app_descriptor = {
     .magic = 0xdeadbeefu,
     .abi_major = VK_APP_ABI_MAJOR,
     .abi_minor = VK_APP_ABI_MINOR,
+    .layout = VK_APP_LAYOUT,
     .name = "badmagic",
     .main = echo_main,
     .heap_size = 65536,
@@ -102,7 +105,43 @@ __attribute__((visibility("default"))) const struct vk_app vk_app_descriptor = {
     .magic = VK_APP_MAGIC,
     .abi_major = VK_APP_ABI_MAJOR + 1,
     .abi_minor = 0,
+    .layout = VK_APP_LAYOUT,
     .name = "badabi",
+    .main = echo_main,
+    .heap_size = 65536,
+};
+
+#elif defined(TESTMOD_NEWMINOR)
+
+__attribute__((visibility("default"))) const struct vk_app vk_app_descriptor = {
+    .magic = VK_APP_MAGIC,
+    .abi_major = VK_APP_ABI_MAJOR,
+    .abi_minor = VK_APP_ABI_MINOR + 1,
+    .layout = VK_APP_LAYOUT,
+    .name = "newminor",
+    .main = echo_main,
+    .heap_size = 65536,
+};
+
+#elif defined(TESTMOD_BADLAYOUT)
+
+/* As if built against headers whose struct vk_thread had one more field. */
+#define TESTMOD_LAYOUT_OTHER                                    \
+	{                                                       \
+		.thread = sizeof(struct vk_thread) + 8,         \
+		.app_context = sizeof(struct vk_app_context),   \
+		.http_request = sizeof(struct vk_http_request), \
+		.http_chunked = sizeof(struct vk_http_chunked), \
+		.http_limits = sizeof(struct vk_http_limits),   \
+		.http_out = sizeof(struct vk_http_out),         \
+	}
+
+__attribute__((visibility("default"))) const struct vk_app vk_app_descriptor = {
+    .magic = VK_APP_MAGIC,
+    .abi_major = VK_APP_ABI_MAJOR,
+    .abi_minor = VK_APP_ABI_MINOR,
+    .layout = TESTMOD_LAYOUT_OTHER,
+    .name = "badlayout",
     .main = echo_main,
     .heap_size = 65536,
 };

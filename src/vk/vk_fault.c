@@ -1,0 +1,138 @@
+#include "vk_fault.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+#define FAULT_SIGNALS (sizeof(fault_signals) / sizeof(fault_signals[0]))
+
+static struct {
+	int installed;
+	sigjmp_buf *volatile jump; /* armed: where a fault of the running code goes */
+	volatile sig_atomic_t signal;
+	void *volatile address;
+	void *alt_stack;
+	struct sigaction old_actions[FAULT_SIGNALS];
+} fault;
+
+static void fault_handler(int signal_number, siginfo_t *info, void *context)
+{
+	sigjmp_buf *jump = fault.jump;
+
+	(void)context;
+	if (!jump) {
+		/* Return with the default action so the fault recurs and dumps core. */
+		signal(signal_number, SIG_DFL);
+		return;
+	}
+	fault.signal = signal_number;
+	fault.address = info->si_addr;
+	fault.jump = NULL;
+	siglongjmp(*jump, 1);
+}
+
+static void restore_actions(size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		sigaction(fault_signals[i], &fault.old_actions[i], NULL);
+}
+
+static void remove_stack(void)
+{
+	stack_t stack = {.ss_flags = SS_DISABLE};
+
+	sigaltstack(&stack, NULL);
+	free(fault.alt_stack);
+	fault.alt_stack = NULL;
+}
+
+static int install_stack(void)
+{
+	stack_t stack;
+
+	stack.ss_size = SIGSTKSZ > 65536 ? SIGSTKSZ : 65536;
+	stack.ss_sp = malloc(stack.ss_size);
+	stack.ss_flags = 0;
+	if (!stack.ss_sp)
+		return -ENOMEM;
+	if (sigaltstack(&stack, NULL) == -1) {
+		int error = errno;
+
+		free(stack.ss_sp);
+		return -error;
+	}
+	fault.alt_stack = stack.ss_sp;
+	return 0;
+}
+
+int vk_fault_install(void)
+{
+	struct sigaction action;
+	int rc;
+
+	if (fault.installed)
+		return -EBUSY;
+	rc = install_stack();
+	if (rc < 0)
+		return rc;
+	memset(&action, 0, sizeof(action));
+	action.sa_sigaction = fault_handler;
+	/* NODEFER: we leave the handler by siglongjmp, with no mask to restore. */
+	action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+	sigemptyset(&action.sa_mask);
+	for (size_t i = 0; i < FAULT_SIGNALS; i++) {
+		if (sigaction(fault_signals[i], &action, &fault.old_actions[i]) == -1) {
+			rc = -errno;
+			restore_actions(i);
+			remove_stack();
+			return rc;
+		}
+	}
+	fault.installed = 1;
+	return 0;
+}
+
+void vk_fault_remove(void)
+{
+	if (!fault.installed)
+		return;
+	restore_actions(FAULT_SIGNALS);
+	remove_stack();
+	fault.jump = NULL;
+	fault.installed = 0;
+}
+
+void vk_fault_arm(sigjmp_buf *jump)
+{
+	fault.jump = jump;
+}
+
+void vk_fault_disarm(void)
+{
+	fault.jump = NULL;
+}
+
+struct vk_fault_info vk_fault_last(void)
+{
+	struct vk_fault_info info = {.signal = fault.signal, .address = fault.address};
+
+	return info;
+}
+
+const char *vk_fault_signal_name(int signal_number)
+{
+	switch (signal_number) {
+	case SIGSEGV:
+		return "SIGSEGV";
+	case SIGBUS:
+		return "SIGBUS";
+	case SIGFPE:
+		return "SIGFPE";
+	case SIGILL:
+		return "SIGILL";
+	}
+	return "signal";
+}

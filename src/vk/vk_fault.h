@@ -1,0 +1,51 @@
+/*
+ * vk_fault: containing faults of micro-processes.
+ *
+ * SIGSEGV, SIGBUS, SIGFPE and SIGILL are caught on an alternate stack (a
+ * coroutine that overflows the C stack must still be caught). While the
+ * kernel runs a micro-process it arms the handler with a jump buffer; a
+ * fault raised by the process's code then siglongjmp()s there, and the
+ * kernel ends that process only. Anything else keeps the signal's meaning:
+ * a fault outside any micro-process (the kernel's own bug) recurs with the
+ * default action and dumps core, and a signal sent by another process
+ * (kill -SEGV) acts as that signal does by default, whatever runs.
+ *
+ * One handler per process (signal dispositions are per process).
+ */
+#ifndef VK_FAULT_H
+#define VK_FAULT_H
+
+#include <setjmp.h>
+
+#include "vk_internal.h"
+
+/* What the last contained fault was. */
+struct vk_fault_info {
+	int signal;
+	void *address; /* si_addr: the faulting address (or instruction) */
+};
+
+/*
+ * Install the handler and the alternate signal stack. Returns 0 or -errno
+ * (-EBUSY if installed already).
+ */
+int vk_fault_install(void);
+
+/* Restore the signal dispositions and stack found at install time. */
+void vk_fault_remove(void);
+
+/*
+ * Arm: from now on a fault of the running code jumps to `jump` (set with
+ * sigsetjmp(jump, 0) by the caller, whose frame must stay live while
+ * armed). vk_fault_disarm() when the micro-process's code stopped running.
+ */
+void vk_fault_arm(sigjmp_buf *jump);
+void vk_fault_disarm(void);
+
+/* The signal and address of the fault that last jumped. */
+struct vk_fault_info vk_fault_last(void);
+
+/* "SIGSEGV", "SIGBUS", ...: the name of a fault signal. */
+const char *vk_fault_signal_name(int signal_number);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * vk_listener: accepting connections into micro-processes.
+ *
+ * A listener watches a listening descriptor on the kernel's loop and makes
+ * each accepted connection a micro-process running the app's main
+ * coroutine on it. Listeners of one app share one limit of live
+ * connections; past it a new connection is closed at once and counted as
+ * refused. Out of descriptors (EMFILE and the like), accepting pauses for
+ * 100 ms at a time instead of spinning on readiness, with one warning per
+ * 10 s.
+ */
+#ifndef VK_LISTENER_H
+#define VK_LISTENER_H
+
+#include "vk_internal.h"
+#include "vk_kern.h"
+
+struct vk_listener;
+
+/*
+ * Accept connections on listening descriptor `fd` (non-blocking; it stays
+ * the caller's), each becoming a micro-process running `main` with `arg`.
+ * Beyond `max_procs` live processes (0: no limit) a new connection is
+ * closed at once and counted as refused. NULL with errno on failure.
+ */
+struct vk_listener *vk_listener_open(struct vk_kern *kern, int fd,
+				     const struct vk_proc_config *config, vk_func main, void *arg,
+				     unsigned max_procs);
+
+/* Stop accepting and free the listener (live connections go on). */
+void vk_listener_close(struct vk_listener *listener);
+
+/*
+ * Live micro-processes counted against the listener's limit: its own, and
+ * those of the listeners that share the limit with it.
+ */
+unsigned vk_listener_active(const struct vk_listener *listener);
+
+/*
+ * Make `listener` count its processes against the limit of `with` (whose
+ * max_procs then bounds both together), as an app listening on several
+ * addresses has one limit. Processes it started before keep counting
+ * where they did. Either listener may be closed first.
+ */
+void vk_listener_share(struct vk_listener *listener, struct vk_listener *with);
+
+#endif

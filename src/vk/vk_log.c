@@ -1,0 +1,25 @@
+#include "vk_log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static vk_log_fn sink;
+
+void vk_log_set_sink(vk_log_fn fn)
+{
+	sink = fn;
+}
+
+void vk_log(int level, const char *format, ...)
+{
+	char line[512];
+	va_list args;
+
+	va_start(args, format);
+	vsnprintf(line, sizeof(line), format, args);
+	va_end(args);
+	if (sink)
+		sink(level, line);
+	else
+		fprintf(stderr, "vk: %s\n", line);
+}

@@ -1,0 +1,36 @@
+/*
+ * The layout of a socket, and the calls libvk makes on sockets that apps
+ * do not (vk_socket.h is the API). Internal: not installed.
+ */
+#ifndef VK_SOCKET_S_H
+#define VK_SOCKET_S_H
+
+#include "vk_internal.h"
+#include "vk_socket.h"
+#include "vk_vectoring.h"
+
+struct vk_fd;
+struct vk_proc;
+
+struct vk_socket {
+	struct vk_vectoring *rx;
+	struct vk_vectoring *tx;
+	struct vk_vectoring rx_own; /* rings of a descriptor-bound socket */
+	struct vk_vectoring tx_own;
+	struct vk_fd *entry; /* the bound descriptor; NULL when entangled or unbound */
+};
+
+/*
+ * The socket of a micro-process's main coroutine, bound to `fd`, allocated
+ * first on its fresh heap and laid out so that the connection's hot bytes
+ * share one page: the send ring ends VK_SOCKET_HOT_TAIL bytes into a page
+ * and restarts at that page's start when it empties; what is allocated
+ * next (the coroutine, its state) follows in the same page; the receive
+ * ring is allocated on first use, after them. Fewer resident pages make an
+ * idle connection smaller and every protection change cheaper. NULL with
+ * errno on failure (`fd` is then still the caller's).
+ */
+struct vk_socket *vk_socket_create_main(struct vk_proc *proc, size_t ring_size, int fd);
+#define VK_SOCKET_HOT_TAIL 1024
+
+#endif

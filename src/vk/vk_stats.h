@@ -1,0 +1,28 @@
+/*
+ * vk_stats: the counters of one worker's kernel.
+ *
+ * The kernel only ever adds to them. They may live in memory shared with a
+ * supervisor (vk_kern_set_stats()), which reads them without locks: each
+ * is one aligned 64-bit word, written by one process only.
+ */
+#ifndef VK_STATS_H
+#define VK_STATS_H
+
+#include <stdint.h>
+
+#include "vk_internal.h"
+
+struct vk_stats {
+	uint64_t procs_now;	/* micro-processes alive */
+	uint64_t procs_total;	/* micro-processes started */
+	uint64_t faults;	/* micro-processes ended by a fault */
+	uint64_t bytes_in;	/* bytes read from descriptors */
+	uint64_t bytes_out;	/* bytes written to descriptors */
+	uint64_t accepted;	/* connections accepted */
+	uint64_t refused;	/* connections closed at once: over a limit */
+	uint64_t heap_failures; /* micro-heaps that could not be mapped */
+	uint64_t dispatches;	/* micro-process dispatches */
+	uint64_t protections;	/* mprotect calls */
+};
+
+#endif

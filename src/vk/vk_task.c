@@ -1,0 +1,189 @@
+#include "vk_task.h"
+
+#include <errno.h>
+
+struct vk_task *vk_task_create(struct vk_proc *proc, vk_func fn, void *arg)
+{
+	struct vk_task *task = vk_heap_calloc(&proc->heap, 1, sizeof(*task));
+
+	if (!task)
+		return NULL;
+	task->func = fn;
+	task->proc = proc;
+	task->thread.arg = arg;
+	return task;
+}
+
+void vk_task_release(struct vk_task *task)
+{
+	vk_heap_free(&task->proc->heap, task);
+}
+
+void vk_task_enqueue(struct vk_task *task)
+{
+	struct vk_proc *proc = task->proc;
+
+	task->thread.status = VK_THREAD_RUNNABLE;
+	task->run_next = NULL;
+	*proc->run_tail = task;
+	proc->run_tail = &task->run_next;
+}
+
+static struct vk_task *dequeue(struct vk_proc *proc)
+{
+	struct vk_task *task = proc->run_head;
+
+	if (!task)
+		return NULL;
+	proc->run_head = task->run_next;
+	if (!proc->run_head)
+		proc->run_tail = &proc->run_head;
+	return task;
+}
+
+void vk_task_run_queue(struct vk_proc *proc)
+{
+	struct vk_task *task;
+
+	while ((task = dequeue(proc))) {
+		task->thread.status = VK_THREAD_RUNNING;
+		task->func(&task->thread);
+		if (task->thread.status == VK_THREAD_YIELDED)
+			vk_task_enqueue(task);
+		if (proc->main->thread.status == VK_THREAD_DONE)
+			return;
+	}
+}
+
+/* Take a task out of the waiter list it is in, if any. */
+static void unlink_waiter(struct vk_task *task)
+{
+	struct vk_task **link = task->wait_slot;
+
+	if (!link)
+		return;
+	while (*link && *link != task)
+		link = &(*link)->wait_next;
+	if (*link)
+		*link = task->wait_next;
+	task->wait_slot = NULL;
+	task->wait_next = NULL;
+}
+
+/* Take a task out of the senders queue of the one it sends to. */
+static void unlink_sender(struct vk_task *task)
+{
+	struct vk_task *to = task->sending_to;
+	struct vk_task **link = &to->senders_head;
+
+	while (*link && *link != task)
+		link = &(*link)->send_next;
+	if (*link) {
+		*link = task->send_next;
+		if (to->senders_tail == &task->send_next)
+			to->senders_tail = link;
+	}
+	task->sending_to = NULL;
+	task->send_next = NULL;
+}
+
+void vk_task_block(struct vk_task *task, struct vk_task **slot)
+{
+	uint32_t ms = task->thread.timeout_ms;
+
+	if (slot) {
+		/*
+		 * Queue behind the waiters already there: coroutines sharing a
+		 * socket (a child inherits its parent's) may wait on one ring
+		 * together, and each must be woken in turn, none forgotten.
+		 */
+		struct vk_task **link = slot;
+
+		unlink_waiter(task);
+		while (*link)
+			link = &(*link)->wait_next;
+		*link = task;
+		task->wait_slot = slot;
+	}
+	/* Between messages, a draining worker waits only a short grace. */
+	if (task->idle_wait && task->proc->sched->draining && (ms == 0 || ms > VK_DRAIN_IDLE_MS))
+		ms = VK_DRAIN_IDLE_MS;
+	if (ms)
+		vk_task_time(task, vk_proc_now(task->proc) + ms / 1000.0);
+}
+
+void vk_task_wake(struct vk_task *task, int error)
+{
+	if (task->thread.status != VK_THREAD_BLOCKED)
+		return;
+	unlink_waiter(task);
+	if (task->sending_to)
+		unlink_sender(task);
+	task->receiving = 0;
+	task->sleeping = 0;
+	/* Whatever woke it, it waits for no response any more. */
+	task->awaiting_reply = 0;
+	vk_task_untime(task);
+	task->thread.wake_error = error;
+	vk_task_enqueue(task);
+}
+
+void vk_task_time(struct vk_task *task, double deadline)
+{
+	struct vk_proc *proc = task->proc;
+
+	vk_task_untime(task);
+	task->deadline = deadline;
+	task->timed_next = proc->timed;
+	if (proc->timed)
+		proc->timed->timed_prev = &task->timed_next;
+	task->timed_prev = &proc->timed;
+	proc->timed = task;
+}
+
+void vk_task_untime(struct vk_task *task)
+{
+	if (!task->timed_prev)
+		return;
+	*task->timed_prev = task->timed_next;
+	if (task->timed_next)
+		task->timed_next->timed_prev = task->timed_prev;
+	task->timed_prev = NULL;
+	task->timed_next = NULL;
+}
+
+void vk_task_expire(struct vk_proc *proc)
+{
+	double now = vk_proc_now(proc);
+	struct vk_task *task = proc->timed;
+
+	while (task) {
+		struct vk_task *next = task->timed_next;
+
+		if (task->deadline <= now)
+			vk_task_wake(task, task->sleeping ? 0 : ETIMEDOUT);
+		task = next;
+	}
+}
+
+double vk_task_earliest(const struct vk_proc *proc)
+{
+	double earliest = 0;
+
+	for (const struct vk_task *task = proc->timed; task; task = task->timed_next) {
+		if (earliest == 0 || task->deadline < earliest)
+			earliest = task->deadline;
+	}
+	return earliest;
+}
+
+void vk_task_wake_idle(struct vk_task *list)
+{
+	while (list) {
+		struct vk_task *next = list->wait_next;
+
+		if (list->idle_wait)
+			vk_task_wake(list, 0);
+		list = next;
+	}
+}
