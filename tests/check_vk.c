@@ -918,6 +918,42 @@ START_TEST(test_send_receiver_ends)
 }
 END_TEST
 
+/* Sends to a joinable coroutine that has already ended, then joins it. */
+static void send_to_ended_main(struct vk_thread *that)
+{
+	struct {
+		struct vk_thread *r;
+	} *self;
+
+	vk_begin();
+	vk_set_timeout(2000);
+	vk_spawn(self->r, ends_at_once, NULL);
+	vk_yield(); /* the child runs and ends; it waits to be joined */
+	vk_send(self->r, 42);
+	vkt_trace("M:sent");
+	vk_finally();
+	g_error = vk_error();
+	vk_clear_error();
+	vk_join(self->r);
+	vk_end();
+}
+
+/* vk_send() to an ended coroutine raises EPIPE at once, as vk_future.h says. */
+START_TEST(test_send_to_ended)
+{
+	struct vk_stats stats;
+	double started = ev_time();
+
+	reset_globals();
+	stats = vkt_run(send_to_ended_main, NULL, HEAP, 1);
+	vkt_assert_clean(stats);
+	ck_assert_int_eq(g_error, EPIPE);
+	vkt_trace_is("");
+	/* Not after the 2 s timeout. */
+	ck_assert(ev_time() - started < 1.0);
+}
+END_TEST
+
 static void sender(struct vk_thread *that)
 {
 	struct {
@@ -1387,6 +1423,7 @@ static Suite *vk_suite(void)
 	tcase_add_test(tc, test_send_sender_first);
 	tcase_add_test(tc, test_send_fifo);
 	tcase_add_test(tc, test_send_receiver_ends);
+	tcase_add_test(tc, test_send_to_ended);
 	tcase_add_test(tc, test_request_respond_requester_first);
 	tcase_add_test(tc, test_request_respond_responder_first);
 	suite_add_tcase(s, tc);

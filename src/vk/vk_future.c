@@ -7,6 +7,9 @@ int vk_future_send_begin(struct vk_thread *that, struct vk_thread *to, intptr_t 
 	struct vk_task *sender = vk_task_of(that);
 	struct vk_task *receiver = vk_task_of(to);
 
+	/* An ended coroutine takes nothing: waiting would last until a timeout. */
+	if (to->status == VK_THREAD_DONE)
+		return -EPIPE;
 	if (receiver->receiving) {
 		to->message = message;
 		to->message_from = that;
