@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define HEAP (64 * 1024)
@@ -34,8 +35,7 @@ static volatile int g_zero;
 static volatile int g_seven = 7; /* not 1: GCC turns 1 / x into compares */
 static volatile int g_sink;
 
-__attribute__((noinline, no_sanitize("address", "undefined"))) static void
-fault_segv(void)
+__attribute__((noinline, no_sanitize("address", "undefined"))) static void fault_segv(void)
 {
 	*g_null = 1;
 }
@@ -78,7 +78,7 @@ static void proc_a(struct vk_thread *that)
 {
 	struct {
 		long magic;
-	} *self;
+	} * self;
 
 	vk_begin();
 	self->magic = MAGIC;
@@ -95,7 +95,7 @@ static void proc_b(struct vk_thread *that)
 {
 	struct {
 		int unused;
-	} *self;
+	} * self;
 
 	vk_begin();
 	g_b_started = 1;
@@ -143,7 +143,7 @@ static void idle_proc(struct vk_thread *that)
 {
 	struct {
 		int unused;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_sleep(30);
@@ -219,7 +219,7 @@ static void proc_b_reads_fresh(struct vk_thread *that)
 {
 	struct {
 		int unused;
-	} *self;
+	} * self;
 
 	vk_begin();
 	g_b_started = 1;
@@ -268,7 +268,7 @@ static void worker(struct vk_thread *that)
 	struct {
 		unsigned char pattern[512];
 		int i;
-	} *self;
+	} * self;
 
 	vk_begin();
 	memset(self->pattern, (int)(uintptr_t)vk_arg(), sizeof(self->pattern));
@@ -288,7 +288,7 @@ static void faulter(struct vk_thread *that)
 {
 	struct {
 		int unused;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_yield();
@@ -370,7 +370,7 @@ static void read_then_fault(struct vk_thread *that)
 	struct {
 		char c;
 		ssize_t n;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_read(self->n, &self->c, 1);
@@ -405,6 +405,66 @@ START_TEST(test_fault_closes_descriptors)
 	ck_assert_int_eq(errno, EBADF);
 	close(p[1]);
 	vkt_kern_free(&k);
+}
+END_TEST
+
+/* raise() by the process's own code is its fault: contained. */
+static void raises_segv(struct vk_thread *that)
+{
+	struct {
+		int unused;
+	} * self;
+
+	vk_begin();
+	g_faulted++;
+	raise(SIGSEGV);
+	g_after_fault = 1;
+	vk_end();
+}
+
+START_TEST(test_fault_raised_contained)
+{
+	struct vk_stats stats;
+
+	reset_faults();
+	stats = vkt_run(raises_segv, NULL, HEAP, 1);
+	ck_assert_int_eq(g_faulted, 1);
+	ck_assert_int_eq(g_after_fault, 0);
+	ck_assert_uint_eq(stats.faults, 1);
+	ck_assert_uint_eq(stats.procs_now, 0);
+}
+END_TEST
+
+/*
+ * Waits while another process sends it SIGSEGV with kill(2): a signal
+ * from outside is not a fault of whatever runs, so the process dies of it.
+ */
+static void killed_from_outside(struct vk_thread *that)
+{
+	struct {
+		int unused;
+	} * self;
+	pid_t child;
+
+	vk_begin();
+	child = fork();
+	if (child == 0) {
+		kill(getppid(), SIGSEGV);
+		_exit(0);
+	}
+	while (waitpid(child, NULL, 0) == -1 && errno == EINTR)
+		;
+	/* The signal may still be on its way: give it time to arrive. */
+	usleep(200 * 1000);
+	g_after_fault = 1;
+	vk_end();
+}
+
+START_TEST(test_fault_sent_kills)
+{
+	vkt_expect_death_by_signal();
+	/* The kernel installs its handler again: only its own decision counts. */
+	vkt_run(killed_from_outside, NULL, HEAP, 1);
 }
 END_TEST
 
@@ -444,7 +504,7 @@ static void counter_main(struct vk_thread *that)
 	struct {
 		char buf[16];
 		ssize_t n;
-	} *self;
+	} * self;
 
 	vk_begin();
 	for (;;) {
@@ -509,16 +569,16 @@ static void pq_start(struct pq *pq, int isolation)
 {
 	struct vk_proc_config config = vkt_config(HEAP, isolation);
 
-	ck_assert_int_eq(
-		socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pq->p), 0);
-	ck_assert_int_eq(
-		socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pq->q), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pq->p),
+			 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pq->q),
+			 0);
 	g_bytes[0] = g_bytes[1] = 0;
 	pq->k = vkt_kern_new();
 	ck_assert_ptr_nonnull(
-		vk_kern_spawn(pq->k.kern, &config, counter_main, &g_bytes[0], pq->p[0]));
+	    vk_kern_spawn(pq->k.kern, &config, counter_main, &g_bytes[0], pq->p[0]));
 	ck_assert_ptr_nonnull(
-		vk_kern_spawn(pq->k.kern, &config, counter_main, &g_bytes[1], pq->q[0]));
+	    vk_kern_spawn(pq->k.kern, &config, counter_main, &g_bytes[1], pq->q[0]));
 	vk_kern_dispatch(pq->k.kern); /* both start and wait */
 	ck_assert_uint_eq(vk_kern_stats(pq->k.kern)->dispatches, 2);
 }
@@ -737,6 +797,8 @@ static Suite *fault_suite(void)
 	tcase_add_test(tc, test_fault_fpe_contained);
 	tcase_add_test(tc, test_two_faults_contained);
 	tcase_add_test(tc, test_fault_closes_descriptors);
+	tcase_add_test(tc, test_fault_raised_contained);
+	tcase_add_test_raise_signal(tc, test_fault_sent_kills, SIGSEGV);
 	tcase_add_test_raise_signal(tc, test_fault_outside_dies_segv, SIGSEGV);
 	tcase_add_test_raise_signal(tc, test_fault_outside_dies_fpe, SIGFPE);
 	suite_add_tcase(s, tc);

@@ -18,14 +18,32 @@ static struct {
 	struct sigaction old_actions[FAULT_SIGNALS];
 } fault;
 
+/*
+ * Whether this process's own code raised the signal: a trap (the kernel
+ * sets si_code > 0) or a raise() of our own. A signal sent by kill(2) from
+ * another process has si_code <= 0 and that process's pid.
+ */
+static int raised_here(const siginfo_t *info)
+{
+	return info->si_code > 0 || info->si_pid == getpid();
+}
+
+/* Give the signal its default action: the process dies of it, with a core. */
+static void act_as_signal(int signal_number, const siginfo_t *info)
+{
+	signal(signal_number, SIG_DFL);
+	/* A trap recurs by itself when the handler returns; a sent signal must be re-raised. */
+	if (info->si_code <= 0)
+		raise(signal_number);
+}
+
 static void fault_handler(int signal_number, siginfo_t *info, void *context)
 {
 	sigjmp_buf *jump = fault.jump;
 
 	(void)context;
-	if (!jump) {
-		/* Return with the default action so the fault recurs and dumps core. */
-		signal(signal_number, SIG_DFL);
+	if (!jump || !raised_here(info)) {
+		act_as_signal(signal_number, info);
 		return;
 	}
 	fault.signal = signal_number;

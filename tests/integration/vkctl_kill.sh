@@ -1,7 +1,9 @@
 #!/bin/sh
 # vkctl kill N [SIGNAL]: worker N gets the signal, supervision respawns it
-# (a new pid, restarts + 1), the other workers are untouched; bad worker
-# numbers and signal names are errors (exit 1) that change nothing.
+# (a new pid, restarts + 1), the other workers are untouched; a fault
+# signal sent from outside (SEGV) acts as that signal, not as a contained
+# fault; bad worker numbers and signal names are errors (exit 1) that
+# change nothing.
 . "$top_srcdir/tests/integration/vkctl_lib.sh"
 
 serve_ready 2
@@ -39,6 +41,7 @@ kill_and_check() {
 kill_and_check 1             # TERM by default: it drains and is respawned
 kill_and_check 2 KILL
 kill_and_check 1 sigkill     # a second quick death: respawned after a backoff
+kill_and_check 2 SEGV        # sent, not a fault: it kills, whatever runs
 "$VKCLIENT" load "$PORT" 10 3 || fail "echo after the kills"
 
 # Errors: exit 1 with the daemon's message, nothing changes.
