@@ -9,7 +9,7 @@
 /* A heap big enough for anything here but the 100,000-coroutine tests. */
 #define HEAP (256 * 1024)
 
-static int g_error;       /* the error a coroutine saw in vk_finally() */
+static int g_error;	  /* the error a coroutine saw in vk_finally() */
 static int g_child_error; /* the same, for a child coroutine */
 static struct vk_thread *g_main;
 
@@ -25,17 +25,17 @@ static void reset_globals(void)
 /* 1. Blocking macros built out of blocking macros, several on a line  */
 /* ================================================================== */
 
-#define two_yields()                                                                               \
-	do {                                                                                       \
-		vk_yield();                                                                        \
-		vk_yield();                                                                        \
+#define two_yields()        \
+	do {                \
+		vk_yield(); \
+		vk_yield(); \
 	} while (0)
 
 /* Three levels deep: a macro of a macro of blocking macros. */
-#define three_yields()                                                                             \
-	do {                                                                                       \
-		vk_yield();                                                                        \
-		two_yields();                                                                      \
+#define three_yields()        \
+	do {                  \
+		vk_yield();   \
+		two_yields(); \
 	} while (0)
 
 /* Traces B0 .. B<n>, yielding between them. */
@@ -43,7 +43,7 @@ static void ticker(struct vk_thread *that)
 {
 	struct {
 		int i;
-	} *self;
+	} * self;
 
 	vk_begin();
 	for (self->i = 0; self->i < (int)(intptr_t)vk_arg(); self->i++) {
@@ -58,7 +58,7 @@ static void nested_main(struct vk_thread *that)
 {
 	struct {
 		struct vk_thread *t;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_spawn(self->t, ticker, (void *)(intptr_t)7);
@@ -97,7 +97,7 @@ static void one_line_main(struct vk_thread *that)
 	struct {
 		int i;
 		struct vk_thread *t;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_spawn(self->t, ticker, (void *)(intptr_t)3);
@@ -145,7 +145,7 @@ static void small_child(struct vk_thread *that)
 {
 	struct {
 		int i;
-	} *self;
+	} * self;
 
 	vk_begin();
 	g_resumes++;
@@ -164,7 +164,7 @@ static void many_joined_main(struct vk_thread *that)
 	struct {
 		struct vk_thread **t;
 		size_t i;
-	} *self;
+	} * self;
 
 	vk_begin();
 	g_avail_before = vk_heap_left();
@@ -186,7 +186,7 @@ static void many_detached_main(struct vk_thread *that)
 	struct {
 		long done;
 		size_t i;
-	} *self;
+	} * self;
 
 	vk_begin();
 	g_avail_before = vk_heap_left();
@@ -241,7 +241,7 @@ static void raiser(struct vk_thread *that)
 {
 	struct {
 		int unused;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_yield();
@@ -256,7 +256,7 @@ static void finally_raiser(struct vk_thread *that)
 {
 	struct {
 		int unused;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_raise(EIO);
@@ -273,7 +273,7 @@ static void clearing_raiser(struct vk_thread *that)
 {
 	struct {
 		int unused;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_raise((int)(intptr_t)vk_arg());
@@ -287,7 +287,7 @@ static void call_main(struct vk_thread *that)
 {
 	struct {
 		int unused;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vkt_trace("M:call");
@@ -315,7 +315,7 @@ static void call_cleared_main(struct vk_thread *that)
 {
 	struct {
 		int unused;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_call(clearing_raiser, (void *)(intptr_t)EPROTO);
@@ -343,7 +343,7 @@ static void join_main(struct vk_thread *that)
 {
 	struct {
 		struct vk_thread *t;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_spawn(self->t, raiser, (void *)(intptr_t)EPROTO);
@@ -389,7 +389,7 @@ static void finally_main(struct vk_thread *that)
 {
 	struct {
 		int unused;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_call(finally_raiser, (void *)(intptr_t)EINVAL);
@@ -418,7 +418,7 @@ static void normal_finally_raiser(struct vk_thread *that)
 {
 	struct {
 		int unused;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vkt_trace("C:body");
@@ -433,7 +433,7 @@ static void normal_finally_main(struct vk_thread *that)
 {
 	struct {
 		int unused;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_call(normal_finally_raiser, NULL);
@@ -461,7 +461,7 @@ static void main_raises(struct vk_thread *that)
 {
 	struct {
 		int unused;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_yield();
@@ -480,7 +480,7 @@ START_TEST(test_main_error_ends_process)
 END_TEST
 
 /* Heap bytes a coroutine's thread takes, header included. */
-#define THREAD_BLOCK                                                                               \
+#define THREAD_BLOCK \
 	(16 + (sizeof(struct vk_task) + VK_HEAP_ALIGN - 1) / VK_HEAP_ALIGN * VK_HEAP_ALIGN)
 
 /* ================================================================== */
@@ -492,7 +492,7 @@ static void greedy(struct vk_thread *that)
 {
 	struct {
 		char *big;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_calloc(self->big, (size_t)vk_arg());
@@ -508,7 +508,7 @@ static void greedy_uncaught(struct vk_thread *that)
 {
 	struct {
 		char *big;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_calloc(self->big, (size_t)vk_arg());
@@ -522,7 +522,7 @@ static void exhaust_main(struct vk_thread *that)
 		char *small;
 		size_t avail;
 		int i;
-	} *self;
+	} * self;
 
 	vk_begin();
 	self->avail = vk_heap_left();
@@ -591,7 +591,7 @@ static void fill_then_spawn(struct vk_thread *that)
 	struct {
 		char *fill;
 		struct vk_thread *t;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_calloc(self->fill, vk_heap_left());
@@ -616,7 +616,7 @@ static void spawn_full_main(struct vk_thread *that)
 		struct vk_thread *t;
 		size_t avail;
 		intptr_t mode;
-	} *self;
+	} * self;
 
 	vk_begin();
 	self->avail = vk_heap_left();
@@ -649,7 +649,7 @@ static void big_self(struct vk_thread *that)
 {
 	struct {
 		char bytes[16384];
-	} *self;
+	} * self;
 
 	vk_begin();
 	vkt_trace("C:began");
@@ -662,7 +662,7 @@ static void no_room_for_state_main(struct vk_thread *that)
 	struct {
 		char *fill;
 		struct vk_thread *t;
-	} *self;
+	} * self;
 
 	vk_begin();
 	/* After the fill: room for exactly one thread block, header included. */
@@ -813,7 +813,7 @@ static void receiver(struct vk_thread *that)
 	struct {
 		intptr_t msg;
 		int i;
-	} *self;
+	} * self;
 
 	vk_begin();
 	for (self->i = 0; self->i < (int)(intptr_t)vk_arg(); self->i++)
@@ -830,7 +830,7 @@ static void send_main(struct vk_thread *that)
 {
 	struct {
 		struct vk_thread *r;
-	} *self;
+	} * self;
 
 	vk_begin();
 	g_main = that;
@@ -881,7 +881,7 @@ static void ends_at_once(struct vk_thread *that)
 {
 	struct {
 		int unused;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_end();
@@ -892,7 +892,7 @@ static void send_to_ending_main(struct vk_thread *that)
 {
 	struct {
 		struct vk_thread *r;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_set_timeout(2000);
@@ -923,7 +923,7 @@ static void send_to_ended_main(struct vk_thread *that)
 {
 	struct {
 		struct vk_thread *r;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_set_timeout(2000);
@@ -958,7 +958,7 @@ static void sender(struct vk_thread *that)
 {
 	struct {
 		int unused;
-	} *self;
+	} * self;
 
 	vk_begin();
 	g_senders[(intptr_t)vk_arg() - 1] = that;
@@ -975,7 +975,7 @@ static void fifo_main(struct vk_thread *that)
 		struct vk_thread *s[3];
 		intptr_t msg;
 		int i;
-	} *self;
+	} * self;
 
 	vk_begin();
 	g_main = that;
@@ -1018,7 +1018,7 @@ static void responder(struct vk_thread *that)
 	struct {
 		intptr_t msg;
 		int i;
-	} *self;
+	} * self;
 
 	vk_begin();
 	for (self->i = 0; self->i < (int)(intptr_t)vk_arg(); self->i++)
@@ -1038,7 +1038,7 @@ static void request_main(struct vk_thread *that)
 	struct {
 		struct vk_thread *r;
 		intptr_t reply;
-	} *self;
+	} * self;
 
 	vk_begin();
 	g_main = that;
@@ -1086,7 +1086,7 @@ static void slow_responder(struct vk_thread *that)
 {
 	struct {
 		intptr_t msg;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_receive(self->msg);
@@ -1109,7 +1109,7 @@ static void request_timeout_main(struct vk_thread *that)
 		struct vk_thread *r;
 		intptr_t reply;
 		double start;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_spawn(self->r, slow_responder, NULL);
@@ -1134,7 +1134,7 @@ static void sleepy_responder(struct vk_thread *that)
 {
 	struct {
 		intptr_t msg;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_receive(self->msg);
@@ -1152,7 +1152,7 @@ static void request_twice_main(struct vk_thread *that)
 	struct {
 		struct vk_thread *r1, *r2;
 		intptr_t reply;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_spawn(self->r1, slow_responder, NULL);
@@ -1211,7 +1211,7 @@ static void sleeper(struct vk_thread *that)
 {
 	struct {
 		double start;
-	} *self;
+	} * self;
 
 	vk_begin();
 	self->start = vkt_now_ms();
@@ -1225,7 +1225,7 @@ static void sleep_main(struct vk_thread *that)
 {
 	struct {
 		struct vk_thread *t[3];
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_spawn(self->t[0], sleeper, (void *)30);
@@ -1265,7 +1265,7 @@ static void timeout_read_main(struct vk_thread *that)
 		char buf[4];
 		ssize_t n;
 		double start;
-	} *self;
+	} * self;
 
 	vk_begin();
 	if (vk_socket_pipe(that, &self->a, &self->b, 8) < 0)
@@ -1300,7 +1300,7 @@ static void timeout_receive_main(struct vk_thread *that)
 	struct {
 		intptr_t msg;
 		double start;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_set_timeout(50);
@@ -1333,7 +1333,7 @@ static void late_writer(struct vk_thread *that)
 {
 	struct {
 		int unused;
-	} *self;
+	} * self;
 
 	vk_begin();
 	vk_sleep(20);
@@ -1349,7 +1349,7 @@ static void timeout_in_time_main(struct vk_thread *that)
 		struct vk_thread *t;
 		char buf[2];
 		ssize_t n;
-	} *self;
+	} * self;
 
 	vk_begin();
 	if (vk_socket_pipe(that, &self->a, &self->b, 8) < 0)

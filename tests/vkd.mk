@@ -56,6 +56,7 @@ VKD_TESTS = \
 	tests/integration/vkd_leaks.sh \
 	tests/integration/vkd_emfile.sh \
 	tests/integration/vkd_max_connections.sh \
-	tests/integration/vkd_pinned.sh
+	tests/integration/vkd_pinned.sh \
+	tests/integration/vkd_app_api.sh
 TESTS += $(VKD_TESTS)
 EXTRA_DIST += $(VKD_TESTS)

@@ -1,9 +1,10 @@
 /*
  * vk_stats: the counters of one worker's kernel.
  *
- * The kernel only ever adds to them. They may live in memory shared with a
- * supervisor (vk_kern_set_stats()), which reads them without locks: each
- * is one aligned 64-bit word, written by one process only.
+ * Every counter only grows but procs_now, which also falls as processes
+ * end. They may live in memory shared with a supervisor
+ * (vk_kern_set_stats()), which reads them without locks: each is one
+ * aligned 64-bit word, written by one process only.
  */
 #ifndef VK_STATS_H
 #define VK_STATS_H

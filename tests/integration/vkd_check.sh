@@ -40,6 +40,10 @@ expect_bad_app "not an ELF" x "$T/x.so" "$T/x.so"
 expect_bad_app "no descriptor" nodesc "$TESTMODDIR/nodesc.so" "nodesc.so"
 expect_bad_app "wrong magic" badmagic "$TESTMODDIR/badmagic.so" "badmagic.so"
 expect_bad_app "wrong ABI major" badabi "$TESTMODDIR/badabi.so" "badabi.so"
+expect_bad_app "newer ABI minor" newminor "$TESTMODDIR/newminor.so" "newminor.so"
+expect_bad_app "newer ABI minor" newminor "$TESTMODDIR/newminor.so" "newer than vkd"
+expect_bad_app "other layout" badlayout "$TESTMODDIR/badlayout.so" "badlayout.so"
+expect_bad_app "other layout" badlayout "$TESTMODDIR/badlayout.so" "struct vk_thread"
 expect_bad_app "wrong name" other echo.so "echo.so"
 
 c=$T/badkey.ini

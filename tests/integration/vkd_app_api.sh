@@ -1,0 +1,103 @@
+#!/bin/sh
+# The app boundary: `make install` installs the API headers of vk(3) and no
+# internal one; an app built against the installed tree with pkg-config
+# loads in vkd; one that reaches for the kernel's insides (an internal
+# header, that->proc) does not compile; a module built against another
+# layout or a newer ABI minor is refused by name.
+. "$top_srcdir/tests/integration/lib.sh"
+
+: "${CC:=cc}"
+need_cmd "$CC" pkg-config make
+need_python
+
+dest=$T/root
+make -s -C "$top_builddir" install-pkgincludeHEADERS install-pkgconfigDATA \
+	DESTDIR="$dest" >"$T/install.log" 2>&1 || fail "make install: $(cat "$T/install.log")"
+pcdir=$(find "$dest" -name libvk.pc -printf '%h\n' | head -n 1)
+[ -n "$pcdir" ] || fail "libvk.pc not installed"
+incdir=$(find "$dest" -name vk.h -printf '%h\n' | head -n 1)
+[ -n "$incdir" ] || fail "vk.h not installed"
+
+# Exactly the API headers: vk.h and what it includes.
+installed=$(cd "$incdir" && ls | sort | tr '\n' ' ')
+want="vk.h vk_app.h vk_future.h vk_http.h vk_parse.h vk_socket.h vk_state.h vk_state_s.h "
+[ "$installed" = "$want" ] || fail "installed headers: '$installed', want '$want'"
+
+# cflags: pkg-config's flags for libvk, with the staging root in front.
+cflags=$(PKG_CONFIG_PATH=$pcdir PKG_CONFIG_SYSROOT_DIR=$dest pkg-config --cflags libvk) ||
+	fail "pkg-config --cflags libvk"
+libs=$(PKG_CONFIG_PATH=$pcdir PKG_CONFIG_SYSROOT_DIR=$dest pkg-config --libs libvk)
+
+# build NAME SOURCE-FILE: compile a module against the installed tree.
+build() {
+	# shellcheck disable=SC2086 # word splitting of the flags is meant
+	"$CC" -std=gnu11 -Wall -Werror $cflags -o "$T/$1.so" "$2" $libs >"$T/$1.log" 2>&1
+}
+
+cat >"$T/greet.c" <<'C'
+#include <vk.h>
+
+static void greet(struct vk_thread *that)
+{
+	struct {
+		char line[256];
+		ssize_t n;
+	} *self;
+
+	vk_begin();
+	vk_readline(self->n, self->line, sizeof(self->line));
+	vk_write_literal("hello, ");
+	vk_write(self->line, (size_t)self->n);
+	vk_finally();
+	vk_clear_error();
+	vk_end();
+}
+
+VK_APP("greet", greet, 64 * 1024);
+C
+build greet "$T/greet.c" || fail "an API-only app does not build: $(cat "$T/greet.log")"
+
+# It loads and serves.
+{
+	vkd_section 1
+	printf '[app greet]\nmodule = %s\nlisten = 127.0.0.1:%s\n' "$T/greet.so" "$PORT"
+} >"$CONF"
+"$VKD" -t -c "$CONF" >"$T/check.log" 2>&1 || fail "vkd -t refuses greet.so: $(cat "$T/check.log")"
+serve "$CONF" 1
+reply=$("$PYTHON" -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"you\n")
+data = b""
+while not data.endswith(b"\n"):
+    chunk = s.recv(100)
+    if not chunk:
+        break
+    data += chunk
+print(data.decode().strip())' "$PORT" 2>&1) || fail "greet: $reply"
+[ "$reply" = "hello, you" ] || fail "greet answered '$reply'"
+stop_vkd
+
+# An internal header is not installed.
+printf '#include <vk.h>\n#include <vk_proc.h>\n' >"$T/inside.c"
+build inside "$T/inside.c" && fail "an app including vk_proc.h built against the installed tree"
+grep -q "vk_proc.h" "$T/inside.log" || fail "no word of vk_proc.h: $(cat "$T/inside.log")"
+
+# Nor can an in-tree app reach one (no VK_INTERNAL).
+printf '#include "vk.h"\n#include "vk_kern.h"\n' >"$T/intree.c"
+"$CC" -std=gnu11 -fsyntax-only -I"$top_srcdir/src/vk" "$T/intree.c" >"$T/intree.log" 2>&1 &&
+	fail "an in-tree app included vk_kern.h without VK_INTERNAL"
+grep -q "internal to libvk" "$T/intree.log" || fail "no word of the boundary: $(cat "$T/intree.log")"
+
+# The kernel is not reachable from the frame.
+cat >"$T/reach.c" <<'C'
+#include <vk.h>
+void *reach(struct vk_thread *that);
+void *reach(struct vk_thread *that)
+{
+	return that->proc;
+}
+C
+build reach "$T/reach.c" && fail "that->proc compiled in an app"
+
+exit 0
