@@ -38,23 +38,21 @@
 
 #include "vkd_config.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
 #include <ini.h>
 #include <limits.h>
-#include <netinet/in.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "vk_parse.h"
+#include "vkd_path.h"
 
 #ifndef VKD_MODULE_DIR
 /* Makefile.am defines it as $(pkglibdir); this only keeps odd builds going. */
@@ -230,219 +228,6 @@ static int parse_log_level(const char *s, enum vkd_log_level *out)
 	return -1;
 }
 
-/*
- * Lexically normalize an absolute path: drop empty and "." components and
- * a trailing "/". ".." is kept: without the file system we cannot know
- * what it means behind a symbolic link. Returns the length, or -1 if the
- * result does not fit in size bytes.
- */
-static int normalize_path(const char *in, char *out, size_t size)
-{
-	size_t len = 0;
-
-	while (*in) {
-		size_t n;
-
-		while (*in == '/')
-			in++;
-		n = strcspn(in, "/");
-		if (n == 0 || (n == 1 && in[0] == '.')) {
-			in += n;
-			continue;
-		}
-		if (len + 1 + n >= size)
-			return -1;
-		out[len++] = '/';
-		memcpy(out + len, in, n);
-		len += n;
-		in += n;
-	}
-	if (len == 0) {
-		if (size < 2)
-			return -1;
-		out[len++] = '/';
-	}
-	out[len] = '\0';
-	return (int)len;
-}
-
-#define SUN_PATH_SIZE sizeof(((struct sockaddr_un *)0)->sun_path)
-
-/* A path usable as a unix socket: absolute, not "/", fits in sun_path. */
-static int socket_path(const char *path, char *out, const char **reason)
-{
-	int len;
-
-	if (path[0] == '\0') {
-		*reason = "the path is empty";
-		return -1;
-	}
-	if (path[0] == '@') {
-		*reason = "abstract sockets (@name) are not supported";
-		return -1;
-	}
-	if (path[0] != '/') {
-		*reason = "the path must be absolute";
-		return -1;
-	}
-	len = normalize_path(path, out, SUN_PATH_SIZE);
-	if (len < 0) {
-		*reason = "the path is too long for a unix socket (at most 107 bytes)";
-		return -1;
-	}
-	if (len == 1) {
-		*reason = "the path names a directory";
-		return -1;
-	}
-	return 0;
-}
-
-/* ---- listen addresses ---- */
-
-static int listen_fail(const char **reason, const char *why)
-{
-	if (reason)
-		*reason = why;
-	errno = EINVAL;
-	return -1;
-}
-
-static int parse_port(const char *s, in_port_t *port)
-{
-	uint64_t n;
-
-	if (vk_parse_uint(s, 1, 65535, &n) < 0)
-		return -1;
-	*port = (in_port_t)n;
-	return 0;
-}
-
-static int parse_unix(const char *path, struct vkd_listen *out, const char **reason)
-{
-	struct sockaddr_un *sun = (struct sockaddr_un *)&out->addr;
-	const char *why = NULL;
-
-	if (socket_path(path, sun->sun_path, &why) < 0)
-		return listen_fail(reason, why);
-	sun->sun_family = AF_UNIX;
-	out->family = AF_UNIX;
-	out->addrlen =
-	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(sun->sun_path) + 1);
-	snprintf(out->text, sizeof(out->text), "unix:%s", sun->sun_path);
-	return 0;
-}
-
-static int parse_inet6(const char *text, struct vkd_listen *out, const char **reason)
-{
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->addr;
-	const char *close = strchr(text, ']');
-	char host[INET6_ADDRSTRLEN];
-	size_t n;
-
-	if (!close)
-		return listen_fail(reason, "missing ']' after the IPv6 address");
-	if (close[1] != ':')
-		return listen_fail(reason, "expected ':PORT' after ']'");
-	n = (size_t)(close - text - 1);
-	if (memchr(text, '%', n))
-		return listen_fail(reason, "IPv6 scope ids (%) are not supported");
-	if (n >= sizeof(host))
-		return listen_fail(reason, "not an IPv6 address");
-	memcpy(host, text + 1, n);
-	host[n] = '\0';
-	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-		return listen_fail(reason, "not an IPv6 address");
-	if (parse_port(close + 2, &sin6->sin6_port) < 0)
-		return listen_fail(reason, "the port must be a number from 1 to 65535");
-	/* Print the port before htons() swaps it. */
-	inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-	snprintf(out->text, sizeof(out->text), "[%s]:%u", host, (unsigned)sin6->sin6_port);
-	sin6->sin6_port = htons(sin6->sin6_port);
-	sin6->sin6_family = AF_INET6;
-	out->family = AF_INET6;
-	out->addrlen = sizeof(*sin6);
-	return 0;
-}
-
-static int parse_inet4(const char *text, struct vkd_listen *out, const char **reason)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)&out->addr;
-	const char *colon = strrchr(text, ':');
-	char host[INET_ADDRSTRLEN];
-	size_t n;
-
-	if (!colon)
-		return listen_fail(reason,
-				   "expected ADDRESS:PORT, *:PORT, [IPv6]:PORT or unix:/PATH");
-	n = (size_t)(colon - text);
-	if (n == 0)
-		return listen_fail(reason,
-				   "missing address before ':'; use *:PORT for any address");
-	if (memchr(text, ':', n))
-		return listen_fail(reason, "IPv6 addresses go in brackets, as in [::1]:80");
-	if (n >= sizeof(host))
-		return listen_fail(reason, "not an IPv4 address (host names are not resolved)");
-	memcpy(host, text, n);
-	host[n] = '\0';
-	if (strcmp(host, "*") == 0)
-		sin->sin_addr.s_addr = htonl(INADDR_ANY);
-	else if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-		return listen_fail(reason, "not an IPv4 address (host names are not resolved)");
-	if (parse_port(colon + 1, &sin->sin_port) < 0)
-		return listen_fail(reason, "the port must be a number from 1 to 65535");
-	if (sin->sin_addr.s_addr == htonl(INADDR_ANY))
-		strcpy(host, "*");
-	else
-		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-	snprintf(out->text, sizeof(out->text), "%s:%u", host, (unsigned)sin->sin_port);
-	sin->sin_port = htons(sin->sin_port);
-	sin->sin_family = AF_INET;
-	out->family = AF_INET;
-	out->addrlen = sizeof(*sin);
-	return 0;
-}
-
-int vkd_parse_listen(const char *text, struct vkd_listen *out, const char **reason)
-{
-	memset(out, 0, sizeof(*out));
-	if (text[0] == '\0')
-		return listen_fail(reason, "the address is empty");
-	if (strncmp(text, "unix:", 5) == 0)
-		return parse_unix(text + 5, out, reason);
-	if (text[0] == '[')
-		return parse_inet6(text, out, reason);
-	return parse_inet4(text, out, reason);
-}
-
-int vkd_listen_conflict(const struct vkd_listen *a, const struct vkd_listen *b)
-{
-	if (a->family != b->family)
-		return 0;
-	if (a->family == AF_UNIX)
-		return strcmp(a->text, b->text) == 0;
-	if (a->family == AF_INET) {
-		const struct sockaddr_in *x = (const struct sockaddr_in *)&a->addr;
-		const struct sockaddr_in *y = (const struct sockaddr_in *)&b->addr;
-
-		if (x->sin_port != y->sin_port)
-			return 0;
-		return x->sin_addr.s_addr == y->sin_addr.s_addr ||
-		       x->sin_addr.s_addr == htonl(INADDR_ANY) ||
-		       y->sin_addr.s_addr == htonl(INADDR_ANY);
-	}
-	if (a->family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)&a->addr;
-		const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)&b->addr;
-
-		if (x->sin6_port != y->sin6_port)
-			return 0;
-		return IN6_ARE_ADDR_EQUAL(&x->sin6_addr, &y->sin6_addr) ||
-		       IN6_IS_ADDR_UNSPECIFIED(&x->sin6_addr) ||
-		       IN6_IS_ADDR_UNSPECIFIED(&y->sin6_addr);
-	}
-	return 0;
-}
-
 /* ---- [vkd] keys ---- */
 
 /* "auto": one worker per online CPU, within 1..VKD_WORKERS_MAX. */
@@ -477,11 +262,11 @@ static void set_workers(struct loader *l, const char *key, const char *value)
 
 static void set_control(struct loader *l, const char *key, const char *value)
 {
-	char path[SUN_PATH_SIZE];
+	char path[VKD_SOCKET_PATH_SIZE];
 	const char *why;
 	char *copy;
 
-	if (socket_path(value, path, &why) < 0) {
+	if (vkd_socket_path(value, path, &why) < 0) {
 		add_error(l, l->line, "%s: %s, got '%.*s'", key, why, SHOW, value);
 		return;
 	}
