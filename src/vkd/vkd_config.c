@@ -40,10 +40,8 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <grp.h>
 #include <ini.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -53,6 +51,7 @@
 
 #include "vk_parse.h"
 #include "vkd_path.h"
+#include "vkd_user.h"
 
 #ifndef VKD_MODULE_DIR
 /* Makefile.am defines it as $(pkglibdir); this only keeps odd builds going. */
@@ -294,38 +293,14 @@ static void set_control_mode(struct loader *l, const char *key, const char *valu
 	l->cfg->control_mode = (mode_t)mode;
 }
 
-/* A name, or a number when no entry has that name (as chown(1) does). */
-static struct group *find_group(const char *name)
-{
-	struct group *gr = getgrnam(name);
-	uint64_t n;
-
-	if (!gr && vk_parse_uint(name, 0, (gid_t)-2, &n) == 0)
-		gr = getgrgid((gid_t)n);
-	return gr;
-}
-
-static struct passwd *find_user(const char *name)
-{
-	struct passwd *pw = getpwnam(name);
-	uint64_t n;
-
-	if (!pw && vk_parse_uint(name, 0, (uid_t)-2, &n) == 0)
-		pw = getpwuid((uid_t)n);
-	return pw;
-}
-
 /* Resolve a group key into *gid and *name, or report it unknown. */
 static void set_group_key(struct loader *l, const char *key, const char *value, gid_t *gid,
 			  char **name)
 {
-	struct group *gr = find_group(value);
-
-	if (!gr) {
+	if (vkd_group_lookup(value, gid) < 0) {
 		add_error(l, l->line, "%s: no such group '%.*s'", key, SHOW, value);
 		return;
 	}
-	*gid = gr->gr_gid;
 	free(*name);
 	*name = dup_or_flag(l, value);
 }
@@ -337,14 +312,10 @@ static void set_control_group(struct loader *l, const char *key, const char *val
 
 static void set_user(struct loader *l, const char *key, const char *value)
 {
-	struct passwd *pw = find_user(value);
-
-	if (!pw) {
+	if (vkd_user_lookup(value, &l->user_uid, &l->user_gid) < 0) {
 		add_error(l, l->line, "%s: no such user '%.*s'", key, SHOW, value);
 		return;
 	}
-	l->user_uid = pw->pw_uid;
-	l->user_gid = pw->pw_gid;
 	free(l->cfg->user);
 	l->cfg->user = dup_or_flag(l, value);
 }
