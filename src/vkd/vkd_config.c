@@ -920,33 +920,6 @@ static struct vkd_config *config_new(const char *name)
 	return cfg;
 }
 
-static char *join_path(const char *dir, const char *file)
-{
-	size_t n = strlen(dir);
-	char *out;
-
-	if (file[0] == '/')
-		return strdup(file);
-	while (n > 0 && dir[n - 1] == '/')
-		n--;
-	if (asprintf(&out, "%.*s/%s", (int)n, dir, file) < 0)
-		return NULL;
-	return out;
-}
-
-static char *current_dir(struct loader *l)
-{
-	char *cwd = getcwd(NULL, 0);
-
-	if (!cwd) {
-		if (errno == ENOMEM)
-			l->nomem = 1;
-		else
-			add_error(l, 0, "cannot find the working directory: %s", strerror(errno));
-	}
-	return cwd;
-}
-
 /*
  * The directory modules are loaded from, made absolute so that it stays
  * right whatever the daemon's working directory becomes: the environment
@@ -958,7 +931,6 @@ static char *effective_module_dir(struct loader *l)
 	const char *env = getenv(VKD_MODULE_DIR_ENV);
 	const char *dir = VKD_MODULE_DIR;
 	const char *base = NULL;
-	char *cwd = NULL;
 	char *out;
 
 	if (env && *env) {
@@ -966,30 +938,12 @@ static char *effective_module_dir(struct loader *l)
 	} else if (l->cfg->module_dir) {
 		dir = l->cfg->module_dir;
 		base = l->base_dir;
-		if (base && strcmp(base, ".") == 0)
-			base = NULL; /* the working directory: no "/./" in paths */
 	}
-	if (dir[0] == '/')
-		return dup_or_flag(l, dir);
-	if (!base || base[0] != '/') {
-		cwd = current_dir(l);
-		if (!cwd)
-			return NULL;
-	}
-	if (base && base[0] != '/') {
-		char *abs_base = join_path(cwd, base);
-
-		free(cwd);
-		cwd = abs_base;
-		if (!cwd) {
-			l->nomem = 1;
-			return NULL;
-		}
-	}
-	out = join_path(cwd ? cwd : base, dir);
-	free(cwd);
-	if (!out)
+	out = vkd_path_absolute(dir, base);
+	if (!out && errno == ENOMEM)
 		l->nomem = 1;
+	else if (!out)
+		add_error(l, 0, "cannot find the working directory: %s", strerror(errno));
 	return out;
 }
 
@@ -1006,7 +960,7 @@ static void resolve_modules(struct loader *l)
 
 		if (!app->module)
 			continue;
-		app->module_path = join_path(dir, app->module);
+		app->module_path = vkd_path_join(dir, app->module);
 		if (!app->module_path)
 			l->nomem = 1;
 	}
@@ -1088,18 +1042,6 @@ static void loader_done(struct loader *l)
 	free(l->base_dir);
 }
 
-/* Only the file's directory, for a relative module_dir. */
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
-}
-
 static struct vkd_config *fail_early(struct loader *l, int err, const char *what)
 {
 	if (err == ENOMEM)
@@ -1121,7 +1063,7 @@ struct vkd_config *vkd_config_load(const char *path, struct vkd_config_errors *e
 	l.fp = fopen(path, "re");
 	if (!l.fp)
 		return fail_early(&l, errno, "cannot open");
-	l.base_dir = dir_of(path);
+	l.base_dir = vkd_path_dir(path);
 	l.cfg = config_new(path);
 	if (!l.base_dir || !l.cfg) {
 		vkd_config_free(l.cfg);

@@ -1,7 +1,9 @@
 /*
- * vkd_path: the lexical rule that turns a configured unix socket path into
- * the one vkd binds. vkd's configuration and vkctl both use it, so that
- * they always agree on where the control socket is.
+ * vkd_path: paths worked out from their text and the working directory,
+ * without looking at the files they name: the rule that turns a configured unix socket path into
+ * the one vkd binds (vkd's configuration and vkctl both use it, so that they always agree on where
+ * the control socket is), and joining and splitting the paths of the configuration file and the
+ * modules.
  */
 #ifndef VKD_PATH_H
 #define VKD_PATH_H
@@ -20,5 +22,22 @@
  * returns 0, or returns -1 with *reason a static phrase saying why.
  */
 int vkd_socket_path(const char *path, char *out, const char **reason);
+
+/* dir/file, or file itself when it is absolute; NULL with errno ENOMEM
+ * when out of memory. The caller frees it. */
+char *vkd_path_join(const char *dir, const char *file);
+
+/* The directory part of path: "." when it has no "/", "/" for a file in
+ * the root; NULL with errno ENOMEM when out of memory. The caller frees
+ * it. */
+char *vkd_path_dir(const char *path);
+
+/*
+ * path made absolute: itself when it starts with "/", else joined to base.
+ * A relative base is taken from the working directory; a NULL or "." base
+ * is the working directory itself. NULL with errno set (ENOMEM, or getcwd()'s error) on failure.
+ * The caller frees it.
+ */
+char *vkd_path_absolute(const char *path, const char *base);
 
 #endif
