@@ -3,6 +3,7 @@ check_PROGRAMS += tests/check_config
 TESTS += tests/check_config
 tests_check_config_SOURCES = tests/check_config.c src/vkd/vkd_config.c src/vkd/vkd_config.h \
 	src/vkd/vkd_listen.c src/vkd/vkd_listen.h src/vkd/vkd_path.c src/vkd/vkd_path.h \
+	src/vkd/vkd_spell.c src/vkd/vkd_spell.h \
 	src/vkd/vkd_user.c src/vkd/vkd_user.h src/vkd/vkd_log.c src/vkd/vkd_log.h \
 	src/vkd/vkd_io.c src/vkd/vkd_io.h src/vk/vk_parse.c src/vk/vk_parse.h
 tests_check_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/vkd \

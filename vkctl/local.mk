@@ -4,6 +4,7 @@ sbin_PROGRAMS += vkctl/vkctl
 vkctl_vkctl_SOURCES = vkctl/vkctl.c \
 	src/vkd/vkd_config.c src/vkd/vkd_config.h src/vkd/vkd_control.h \
 	src/vkd/vkd_listen.c src/vkd/vkd_listen.h src/vkd/vkd_path.c src/vkd/vkd_path.h \
+	src/vkd/vkd_spell.c src/vkd/vkd_spell.h \
 	src/vkd/vkd_user.c src/vkd/vkd_user.h src/vkd/vkd_log.c src/vkd/vkd_log.h \
 	src/vkd/vkd_io.c src/vkd/vkd_io.h \
 	src/vk/vk_parse.c src/vk/vk_parse.h

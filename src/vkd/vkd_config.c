@@ -41,7 +41,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -51,6 +50,7 @@
 
 #include "vk_parse.h"
 #include "vkd_path.h"
+#include "vkd_spell.h"
 #include "vkd_user.h"
 
 #ifndef VKD_MODULE_DIR
@@ -575,42 +575,13 @@ static const struct key *find_key(const struct key *keys, size_t n, const char *
 	return NULL;
 }
 
-/* Levenshtein distance, for "did you mean"; large for long strings. */
-static unsigned edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	unsigned row[33];
-
-	if (la > 32 || lb > 32)
-		return UINT_MAX;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = (unsigned)j;
-	for (size_t i = 1; i <= la; i++) {
-		unsigned diag = row[0];
-
-		row[0] = (unsigned)i;
-		for (size_t j = 1; j <= lb; j++) {
-			unsigned up = row[j];
-			unsigned best = diag + (a[i - 1] != b[j - 1]);
-
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
 static const char *closest_key(const struct key *keys, size_t n, const char *name)
 {
 	const char *best = NULL;
 	unsigned best_d = 3; /* suggest only within two edits */
 
 	for (size_t i = 0; i < n; i++) {
-		unsigned d = edit_distance(name, keys[i].name);
+		unsigned d = vkd_edit_distance(name, keys[i].name);
 
 		if (d < best_d && d < strlen(name)) {
 			best = keys[i].name;
