@@ -15,7 +15,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <ini.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vkd_config.h"
+#include "vkctl_config.h"
 #include "vkd_control.h"
 
 enum { EXIT_NOT_OK = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3 };
@@ -126,45 +125,13 @@ static int build_request(struct options *opts, int argc, char **argv)
 
 /* ---- where the socket is ---- */
 
-/* inih handler for a config that vkd_config cannot load: just the key. */
-static int control_key(void *user, const char *section, const char *name, const char *value)
-{
-	char *out = user;
-
-	if (strcmp(section, "vkd") == 0 && strcmp(name, "control") == 0 && value[0])
-		snprintf(out, SOCKET_PATH_MAX, "%s", value);
-	return 1;
-}
-
-/*
- * The config's control path, into out. A file that does not load (a bad
- * value somewhere, as when the operator is about to reload a broken edit)
- * still gives its control key, read as written. Returns 0, or -1 when
- * the file named by -c cannot be read.
- */
+/* The config's control path, into out; -1 when the file named by -c
+ * cannot be read. */
 static int socket_from_config(const struct options *opts, char *out)
 {
-	struct vkd_config_errors errors;
-	struct vkd_config *config;
-	int err;
-
-	config = vkd_config_load(opts->config, &errors);
-	err = errno;
-	vkd_config_errors_free(&errors);
-	if (config) {
-		snprintf(out, SOCKET_PATH_MAX, "%s", config->control_path);
-		vkd_config_free(config);
+	if (vkctl_config_control(opts->config, out, SOCKET_PATH_MAX) == 0 || !opts->config_given)
 		return 0;
-	}
-	snprintf(out, SOCKET_PATH_MAX, "%s", VKD_DEFAULT_CONTROL);
-	if (err == EINVAL) {
-		/* The parse errors were vkd_config's business; only the key matters. */
-		ini_parse(opts->config, control_key, out);
-		return 0;
-	}
-	if (!opts->config_given)
-		return 0;
-	fprintf(stderr, "vkctl: %s: %s\n", opts->config, strerror(err));
+	fprintf(stderr, "vkctl: %s: %s\n", opts->config, strerror(errno));
 	return -1;
 }
 
