@@ -33,9 +33,9 @@
 enum { EXIT_NOT_OK = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3 };
 
 /* How long a reply may take: a reload's wait is bounded by the daemon
- * (60 s for the new generation), and even a reload without it answers
- * only after checking the modules (10 s each at most); everything else
- * answers at once. */
+ * (60 s for the new generation, 80 s if it never reports), and even a
+ * reload without it answers only after checking the modules (10 s at
+ * most for all of them); everything else answers at once. */
 #define TIMEOUT_WAIT_MS 90000L
 #define TIMEOUT_MS 10000L
 /* A status of the largest daemon is well under this. */
