@@ -26,9 +26,10 @@ int vkd_user_lookup(const char *name, uid_t *uid, gid_t *gid);
 int vkd_group_lookup(const char *name, gid_t *gid);
 
 /*
- * Become config->user and config->group, when set: the group (and only it
- * as supplementary group) first, then the uid. Returns 0, or -1 with the
- * failing call logged.
+ * Become config->uid and config->gid, each when set (the gid is the
+ * group's, else the user's primary group): the gid first, and when
+ * running as root also as the only supplementary group, then the uid.
+ * Returns 0, or -1 with the failing call logged.
  */
 int vkd_user_become(const struct vkd_config *config);
 
