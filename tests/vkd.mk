@@ -2,7 +2,10 @@
 check_PROGRAMS += tests/check_config
 TESTS += tests/check_config
 tests_check_config_SOURCES = tests/check_config.c src/vkd/vkd_config.c src/vkd/vkd_config.h \
-	src/vk/vk_parse.c src/vk/vk_parse.h
+	src/vkd/vkd_listen.c src/vkd/vkd_listen.h src/vkd/vkd_path.c src/vkd/vkd_path.h \
+	src/vkd/vkd_spell.c src/vkd/vkd_spell.h \
+	src/vkd/vkd_user.c src/vkd/vkd_user.h src/vkd/vkd_log.c src/vkd/vkd_log.h \
+	src/vkd/vkd_io.c src/vkd/vkd_io.h src/vk/vk_parse.c src/vk/vk_parse.h
 tests_check_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/vkd \
 	-DVKD_TOP_SRCDIR='"$(abs_top_srcdir)"'
 tests_check_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(INIH_CFLAGS)

@@ -15,7 +15,7 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <ini.h>
+#include <jansson.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,20 +27,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vkd_config.h"
+#include "vkctl_config.h"
 #include "vkd_control.h"
 
 enum { EXIT_NOT_OK = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3 };
 
 /* How long a reply may take: a reload's wait is bounded by the daemon
- * (60 s for the new generation), and even a reload without it answers
- * only after checking the modules (10 s each at most); everything else
- * answers at once. */
+ * (60 s for the new generation, 80 s if it never reports), and even a
+ * reload without it answers only after checking the modules (10 s at
+ * most for all of them); everything else answers at once. */
 #define TIMEOUT_WAIT_MS 90000L
 #define TIMEOUT_MS 10000L
 /* A status of the largest daemon is well under this. */
 #define REPLY_MAX ((size_t)64 << 20)
-#define JSON_DEPTH_MAX 32
 #define SOCKET_PATH_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 
 struct options {
@@ -126,45 +125,13 @@ static int build_request(struct options *opts, int argc, char **argv)
 
 /* ---- where the socket is ---- */
 
-/* inih handler for a config that vkd_config cannot load: just the key. */
-static int control_key(void *user, const char *section, const char *name, const char *value)
-{
-	char *out = user;
-
-	if (strcmp(section, "vkd") == 0 && strcmp(name, "control") == 0 && value[0])
-		snprintf(out, SOCKET_PATH_MAX, "%s", value);
-	return 1;
-}
-
-/*
- * The config's control path, into out. A file that does not load (a bad
- * value somewhere, as when the operator is about to reload a broken edit)
- * still gives its control key, read as written. Returns 0, or -1 when
- * the file named by -c cannot be read.
- */
+/* The config's control path, into out; -1 when the file named by -c
+ * cannot be read. */
 static int socket_from_config(const struct options *opts, char *out)
 {
-	struct vkd_config_errors errors;
-	struct vkd_config *config;
-	int err;
-
-	config = vkd_config_load(opts->config, &errors);
-	err = errno;
-	vkd_config_errors_free(&errors);
-	if (config) {
-		snprintf(out, SOCKET_PATH_MAX, "%s", config->control_path);
-		vkd_config_free(config);
+	if (vkctl_config_control(opts->config, out, SOCKET_PATH_MAX) == 0 || !opts->config_given)
 		return 0;
-	}
-	snprintf(out, SOCKET_PATH_MAX, "%s", VKD_DEFAULT_CONTROL);
-	if (err == EINVAL) {
-		/* The parse errors were vkd_config's business; only the key matters. */
-		ini_parse(opts->config, control_key, out);
-		return 0;
-	}
-	if (!opts->config_given)
-		return 0;
-	fprintf(stderr, "vkctl: %s: %s\n", opts->config, strerror(err));
+	fprintf(stderr, "vkctl: %s: %s\n", opts->config, strerror(errno));
 	return -1;
 }
 
@@ -280,379 +247,64 @@ static int read_reply(int fd, struct buf *b, long deadline)
 	}
 }
 
-/* ---- a small JSON reader: the daemon's replies, nothing more ---- */
-
-enum jtype { J_NULL, J_FALSE, J_TRUE, J_NUMBER, J_STRING, J_ARRAY, J_OBJECT };
-
-struct jval {
-	enum jtype type;
-	char *key;	    /* a member's name */
-	char *text;	    /* J_STRING decoded, J_NUMBER as written */
-	struct jval *child; /* elements or members */
-	struct jval *next;
-};
-
-struct jparser {
-	const char *p;
-	const char *end;
-	int depth;
-};
-
-static void jfree(struct jval *v)
-{
-	while (v) {
-		struct jval *next = v->next;
-
-		jfree(v->child);
-		free(v->key);
-		free(v->text);
-		free(v);
-		v = next;
-	}
-}
-
-static void jp_ws(struct jparser *jp)
-{
-	while (jp->p < jp->end &&
-	       (*jp->p == ' ' || *jp->p == '\t' || *jp->p == '\n' || *jp->p == '\r'))
-		jp->p++;
-}
-
-static int hex4(const char *p, unsigned *out)
-{
-	unsigned v = 0;
-
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (unsigned)(c - 'A' + 10);
-		else
-			return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static size_t utf8_put(char *out, unsigned cp)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | cp >> 6);
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | cp >> 12);
-		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | cp >> 18);
-	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
-/* \uXXXX at p (after the backslash-u), with a surrogate pair's second half. */
-static int jp_unicode(struct jparser *jp, unsigned *cp)
-{
-	unsigned lo;
-
-	if (jp->end - jp->p < 4 || hex4(jp->p, cp) < 0)
-		return -1;
-	jp->p += 4;
-	if (*cp < 0xd800 || *cp > 0xdfff)
-		return 0;
-	/* A lone or reversed surrogate becomes U+FFFD rather than an error. */
-	if (*cp <= 0xdbff && jp->end - jp->p >= 6 && jp->p[0] == '\\' && jp->p[1] == 'u' &&
-	    hex4(jp->p + 2, &lo) == 0 && lo >= 0xdc00 && lo <= 0xdfff) {
-		*cp = 0x10000 + ((*cp - 0xd800) << 10) + (lo - 0xdc00);
-		jp->p += 6;
-		return 0;
-	}
-	*cp = 0xfffd;
-	return 0;
-}
+/* ---- reading the reply ---- */
 
 /*
- * Control characters other than newline and tab (C0, DEL, C1) that a reply
- * carries are shown as '?': they end on a terminal, where an escape
- * sequence quoted back from a config file must not act.
+ * Control characters other than newline and tab (C0, DEL, C1) in a string
+ * become '?': they end on a terminal, where an escape sequence quoted back
+ * from a config file must not act. jansson keeps strings valid UTF-8, so
+ * a C1 control is the two bytes C2 80..C2 9F. Returns the new length.
  */
-static int terminal_control(unsigned cp)
+static size_t terminal_safe(char *s, size_t len)
 {
-	return (cp < 0x20 && cp != '\n' && cp != '\t') || (cp >= 0x7f && cp < 0xa0);
-}
+	size_t out = 0;
 
-static int jp_escape(struct jparser *jp, char *out, size_t *len)
-{
-	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/??\n?\t";
-	const char *hit;
-	unsigned cp;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
 
-	if (jp->p >= jp->end)
-		return -1;
-	if (*jp->p == 'u') {
-		jp->p++;
-		if (jp_unicode(jp, &cp) < 0)
-			return -1;
-		*len += utf8_put(out + *len, terminal_control(cp) ? '?' : cp);
-		return 0;
-	}
-	hit = strchr(from, *jp->p);
-	if (!hit || !*jp->p)
-		return -1;
-	out[(*len)++] = to[hit - from];
-	jp->p++;
-	return 0;
-}
-
-/* A string at jp->p (on its opening quote), decoded into a new buffer. */
-static char *jp_string(struct jparser *jp)
-{
-	/* Decoding never grows the text: an escape of k bytes yields <= k. */
-	char *out = malloc((size_t)(jp->end - jp->p) + 1);
-	size_t len = 0;
-
-	if (!out)
-		return NULL;
-	jp->p++;
-	while (jp->p < jp->end && *jp->p != '"') {
-		unsigned char c = (unsigned char)*jp->p;
-
-		if (c < 0x20)
-			goto bad;
-		if (c == 0x7f ||
-		    (c == 0xc2 && jp->end - jp->p >= 2 && (unsigned char)jp->p[1] >= 0x80 &&
-		     (unsigned char)jp->p[1] < 0xa0)) {
-			/* DEL or a C1 control sent raw: see terminal_control(). */
-			out[len++] = '?';
-			jp->p += c == 0x7f ? 1 : 2;
-			continue;
+		if (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] < 0xa0) {
+			c = '?';
+			i++;
+		} else if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+			c = '?';
 		}
-		if (c != '\\') {
-			out[len++] = (char)c;
-			jp->p++;
-			continue;
-		}
-		jp->p++;
-		if (jp_escape(jp, out, &len) < 0)
-			goto bad;
+		s[out++] = (char)c;
 	}
-	if (jp->p >= jp->end)
-		goto bad;
-	jp->p++;
-	out[len] = '\0';
 	return out;
-bad:
-	free(out);
-	return NULL;
 }
 
-static int digits(struct jparser *jp)
+/* A string member, made safe for a terminal; fallback when missing. */
+static const char *jstr(json_t *obj, const char *key, const char *fallback)
 {
-	const char *start = jp->p;
+	json_t *v = json_object_get(obj, key);
+	size_t len;
+	char *copy;
 
-	while (jp->p < jp->end && *jp->p >= '0' && *jp->p <= '9')
-		jp->p++;
-	return jp->p > start ? 0 : -1;
-}
-
-/* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? kept as text. */
-static char *jp_number(struct jparser *jp)
-{
-	const char *start = jp->p;
-	char *text;
-
-	if (jp->p < jp->end && *jp->p == '-')
-		jp->p++;
-	if (jp->p < jp->end && *jp->p == '0')
-		jp->p++;
-	else if (digits(jp) < 0)
-		return NULL;
-	if (jp->p < jp->end && *jp->p == '.' && (jp->p++, digits(jp) < 0))
-		return NULL;
-	if (jp->p < jp->end && (*jp->p == 'e' || *jp->p == 'E')) {
-		jp->p++;
-		if (jp->p < jp->end && (*jp->p == '+' || *jp->p == '-'))
-			jp->p++;
-		if (digits(jp) < 0)
-			return NULL;
+	if (!json_is_string(v))
+		return fallback;
+	/* With JSON_ALLOW_NUL the string may hold "\u0000": copy by length. */
+	len = json_string_length(v);
+	copy = malloc(len + 1);
+	if (!copy)
+		return fallback;
+	memcpy(copy, json_string_value(v), len);
+	len = terminal_safe(copy, len);
+	if (json_string_setn_nocheck(v, copy, len) < 0) {
+		free(copy);
+		return fallback;
 	}
-	text = strndup(start, (size_t)(jp->p - start));
-	return text;
-}
-
-static struct jval *jp_value(struct jparser *jp);
-
-/* Elements or members up to `close`; members have keys. */
-static int jp_items(struct jparser *jp, struct jval *parent, char close)
-{
-	struct jval **tail = &parent->child;
-	int object = close == '}';
-
-	jp->p++;
-	jp_ws(jp);
-	if (jp->p < jp->end && *jp->p == close) {
-		jp->p++;
-		return 0;
-	}
-	for (;;) {
-		char *key = NULL;
-		struct jval *v;
-
-		jp_ws(jp);
-		if (object) {
-			if (jp->p >= jp->end || *jp->p != '"' || !(key = jp_string(jp)))
-				return -1;
-			jp_ws(jp);
-			if (jp->p >= jp->end || *jp->p++ != ':') {
-				free(key);
-				return -1;
-			}
-		}
-		v = jp_value(jp);
-		if (!v) {
-			free(key);
-			return -1;
-		}
-		v->key = key;
-		*tail = v;
-		tail = &v->next;
-		jp_ws(jp);
-		if (jp->p < jp->end && *jp->p == ',') {
-			jp->p++;
-			continue;
-		}
-		if (jp->p < jp->end && *jp->p == close) {
-			jp->p++;
-			return 0;
-		}
-		return -1;
-	}
-}
-
-static int jp_literal(struct jparser *jp, const char *word)
-{
-	size_t len = strlen(word);
-
-	if ((size_t)(jp->end - jp->p) < len || memcmp(jp->p, word, len) != 0)
-		return -1;
-	jp->p += len;
-	return 0;
-}
-
-static int jp_fill(struct jparser *jp, struct jval *v)
-{
-	char c = *jp->p;
-
-	switch (c) {
-	case '{':
-	case '[':
-		v->type = c == '{' ? J_OBJECT : J_ARRAY;
-		if (++jp->depth > JSON_DEPTH_MAX)
-			return -1;
-		if (jp_items(jp, v, c == '{' ? '}' : ']') < 0)
-			return -1;
-		jp->depth--;
-		return 0;
-	case '"':
-		v->type = J_STRING;
-		v->text = jp_string(jp);
-		return v->text ? 0 : -1;
-	case 't':
-		v->type = J_TRUE;
-		return jp_literal(jp, "true");
-	case 'f':
-		v->type = J_FALSE;
-		return jp_literal(jp, "false");
-	case 'n':
-		v->type = J_NULL;
-		return jp_literal(jp, "null");
-	default:
-		v->type = J_NUMBER;
-		v->text = jp_number(jp);
-		return v->text ? 0 : -1;
-	}
-}
-
-static struct jval *jp_value(struct jparser *jp)
-{
-	struct jval *v;
-
-	jp_ws(jp);
-	if (jp->p >= jp->end)
-		return NULL;
-	v = calloc(1, sizeof(*v));
-	if (!v)
-		return NULL;
-	if (jp_fill(jp, v) < 0) {
-		jfree(v);
-		return NULL;
-	}
-	return v;
-}
-
-/* The one value in text[0..len), or NULL if it is not exactly that. */
-static struct jval *json_parse(const char *text, size_t len)
-{
-	struct jparser jp = {.p = text, .end = text + len};
-	struct jval *v = jp_value(&jp);
-
-	jp_ws(&jp);
-	if (v && jp.p != jp.end) {
-		jfree(v);
-		return NULL;
-	}
-	return v;
-}
-
-static const struct jval *jget(const struct jval *obj, const char *key)
-{
-	if (!obj || obj->type != J_OBJECT)
-		return NULL;
-	for (const struct jval *m = obj->child; m; m = m->next)
-		if (strcmp(m->key, key) == 0)
-			return m;
-	return NULL;
-}
-
-static const char *jstr(const struct jval *obj, const char *key, const char *fallback)
-{
-	const struct jval *v = jget(obj, key);
-
-	return v && v->type == J_STRING ? v->text : fallback;
+	free(copy);
+	return json_string_value(v);
 }
 
 /* A non-negative integer member; 0 when missing or not one. */
-static uint64_t ju64(const struct jval *obj, const char *key)
+static uint64_t ju64(const json_t *obj, const char *key)
 {
-	const struct jval *v = jget(obj, key);
-	unsigned long long n;
-	char *end;
+	const json_t *v = json_object_get(obj, key);
 
-	if (!v || v->type != J_NUMBER || v->text[0] == '-')
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
 		return 0;
-	errno = 0;
-	n = strtoull(v->text, &end, 10);
-	return *end || errno ? 0 : (uint64_t)n;
-}
-
-static int jtrue(const struct jval *obj, const char *key)
-{
-	const struct jval *v = jget(obj, key);
-
-	return v && v->type == J_TRUE;
+	return (uint64_t)json_integer_value(v);
 }
 
 /* ---- printing ---- */
@@ -690,7 +342,7 @@ static void format_uptime(uint64_t s, char *out, size_t size)
 
 #define ROW_FORMAT "%-7s %-4s %-8s %-9s %8s %7s %10s %6s %7s %8s %8s\n"
 
-static void print_row(const struct jval *w, const char *index, const char *gen, const char *pid,
+static void print_row(json_t *w, const char *index, const char *gen, const char *pid,
 		      const char *state)
 {
 	char restarts[24], conns[24], total[24], faults[24], refused[24], in[16], out[16];
@@ -706,7 +358,7 @@ static void print_row(const struct jval *w, const char *index, const char *gen, 
 	       out);
 }
 
-static void print_worker(const struct jval *w)
+static void print_worker(json_t *w)
 {
 	char index[24], gen[24], pid[24];
 
@@ -716,10 +368,12 @@ static void print_worker(const struct jval *w)
 	print_row(w, index, gen, pid, jstr(w, "state", "?"));
 }
 
-static void print_status(const struct jval *reply)
+static void print_status(json_t *reply)
 {
-	const struct jval *workers = jget(reply, "workers");
-	const struct jval *totals = jget(reply, "totals");
+	json_t *workers = json_object_get(reply, "workers");
+	json_t *totals = json_object_get(reply, "totals");
+	json_t *w;
+	size_t i;
 	uint64_t reloading = ju64(reply, "reloading");
 	char uptime[32], ready[32];
 
@@ -729,14 +383,12 @@ static void print_status(const struct jval *reply)
 	       (unsigned long long)ju64(reply, "generation"), uptime);
 	if (reloading)
 		printf(", reloading to generation %llu", (unsigned long long)reloading);
-	if (jtrue(reply, "stopping"))
+	if (json_is_true(json_object_get(reply, "stopping")))
 		printf(", stopping");
 	printf("\n");
 	printf(ROW_FORMAT, "WORKER", "GEN", "PID", "STATE", "RESTARTS", "CONNS", "TOTAL", "FAULTS",
 	       "REFUSED", "IN", "OUT");
-	if (workers && workers->type == J_ARRAY)
-		for (const struct jval *w = workers->child; w; w = w->next)
-			print_worker(w);
+	json_array_foreach(workers, i, w) print_worker(w);
 	if (!totals)
 		return;
 	snprintf(ready, sizeof(ready), "%llu ready", (unsigned long long)ju64(totals, "ready"));
@@ -759,7 +411,7 @@ static void print_error(const char *error)
 	}
 }
 
-static void print_reply(const struct options *opts, const struct jval *reply, const char *raw)
+static void print_reply(const struct options *opts, json_t *reply, const char *raw)
 {
 	const char *cmd = opts->command;
 
@@ -768,7 +420,7 @@ static void print_reply(const struct options *opts, const struct jval *reply, co
 	} else if (strcmp(cmd, "reload") == 0) {
 		unsigned long long gen = (unsigned long long)ju64(reply, "generation");
 
-		if (jget(reply, "state"))
+		if (json_object_get(reply, "state"))
 			printf("reload started: generation %llu is starting\n", gen);
 		else
 			printf("reloaded: generation %llu serves\n", gen);
@@ -788,28 +440,29 @@ static void print_reply(const struct options *opts, const struct jval *reply, co
 /* The reply into an exit status, printing it as asked. */
 static int handle_reply(const struct options *opts, const char *path, struct buf *b)
 {
-	struct jval *reply;
-	const struct jval *ok;
+	json_error_t error;
+	json_t *reply;
+	json_t *ok;
 	int status;
 
 	if (b->len && b->data[b->len - 1] == '\n')
 		b->len--;
 	b->data[b->len] = '\0';
-	reply = json_parse(b->data, b->len);
-	ok = jget(reply, "ok");
-	if (!ok || (ok->type != J_TRUE && ok->type != J_FALSE)) {
+	reply = json_loadb(b->data, b->len, JSON_ALLOW_NUL, &error);
+	ok = json_object_get(reply, "ok");
+	if (!json_is_boolean(ok)) {
 		fprintf(stderr, "vkctl: %s: not a reply: '%.200s'\n", path, b->data);
-		jfree(reply);
+		json_decref(reply);
 		return EXIT_NOT_OK;
 	}
-	status = ok->type == J_TRUE ? EXIT_SUCCESS : EXIT_NOT_OK;
+	status = json_is_true(ok) ? EXIT_SUCCESS : EXIT_NOT_OK;
 	if (opts->json)
 		printf("%s\n", b->data);
 	else if (status == EXIT_SUCCESS)
 		print_reply(opts, reply, b->data);
 	if (status != EXIT_SUCCESS)
 		print_error(jstr(reply, "error", "the daemon said no, without a reason"));
-	jfree(reply);
+	json_decref(reply);
 	return status;
 }
 

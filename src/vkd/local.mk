@@ -15,6 +15,8 @@ src_vkd_vkd_SOURCES = \
 	src/vkd/vkd_master.c src/vkd/vkd_master.h \
 	src/vkd/vkd_module.c src/vkd/vkd_module.h \
 	src/vkd/vkd_notify.c src/vkd/vkd_notify.h \
+	src/vkd/vkd_path.c src/vkd/vkd_path.h \
+	src/vkd/vkd_spell.c src/vkd/vkd_spell.h \
 	src/vkd/vkd_user.c src/vkd/vkd_user.h \
 	src/vkd/vkd_worker.c src/vkd/vkd_worker.h
 src_vkd_vkd_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) $(SYSTEMD_CFLAGS)

@@ -38,23 +38,20 @@
 
 #include "vkd_config.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <grp.h>
 #include <ini.h>
-#include <limits.h>
-#include <netinet/in.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "vk_parse.h"
+#include "vkd_path.h"
+#include "vkd_spell.h"
+#include "vkd_user.h"
 
 #ifndef VKD_MODULE_DIR
 /* Makefile.am defines it as $(pkglibdir); this only keeps odd builds going. */
@@ -230,219 +227,6 @@ static int parse_log_level(const char *s, enum vkd_log_level *out)
 	return -1;
 }
 
-/*
- * Lexically normalize an absolute path: drop empty and "." components and
- * a trailing "/". ".." is kept: without the file system we cannot know
- * what it means behind a symbolic link. Returns the length, or -1 if the
- * result does not fit in size bytes.
- */
-static int normalize_path(const char *in, char *out, size_t size)
-{
-	size_t len = 0;
-
-	while (*in) {
-		size_t n;
-
-		while (*in == '/')
-			in++;
-		n = strcspn(in, "/");
-		if (n == 0 || (n == 1 && in[0] == '.')) {
-			in += n;
-			continue;
-		}
-		if (len + 1 + n >= size)
-			return -1;
-		out[len++] = '/';
-		memcpy(out + len, in, n);
-		len += n;
-		in += n;
-	}
-	if (len == 0) {
-		if (size < 2)
-			return -1;
-		out[len++] = '/';
-	}
-	out[len] = '\0';
-	return (int)len;
-}
-
-#define SUN_PATH_SIZE sizeof(((struct sockaddr_un *)0)->sun_path)
-
-/* A path usable as a unix socket: absolute, not "/", fits in sun_path. */
-static int socket_path(const char *path, char *out, const char **reason)
-{
-	int len;
-
-	if (path[0] == '\0') {
-		*reason = "the path is empty";
-		return -1;
-	}
-	if (path[0] == '@') {
-		*reason = "abstract sockets (@name) are not supported";
-		return -1;
-	}
-	if (path[0] != '/') {
-		*reason = "the path must be absolute";
-		return -1;
-	}
-	len = normalize_path(path, out, SUN_PATH_SIZE);
-	if (len < 0) {
-		*reason = "the path is too long for a unix socket (at most 107 bytes)";
-		return -1;
-	}
-	if (len == 1) {
-		*reason = "the path names a directory";
-		return -1;
-	}
-	return 0;
-}
-
-/* ---- listen addresses ---- */
-
-static int listen_fail(const char **reason, const char *why)
-{
-	if (reason)
-		*reason = why;
-	errno = EINVAL;
-	return -1;
-}
-
-static int parse_port(const char *s, in_port_t *port)
-{
-	uint64_t n;
-
-	if (vk_parse_uint(s, 1, 65535, &n) < 0)
-		return -1;
-	*port = (in_port_t)n;
-	return 0;
-}
-
-static int parse_unix(const char *path, struct vkd_listen *out, const char **reason)
-{
-	struct sockaddr_un *sun = (struct sockaddr_un *)&out->addr;
-	const char *why = NULL;
-
-	if (socket_path(path, sun->sun_path, &why) < 0)
-		return listen_fail(reason, why);
-	sun->sun_family = AF_UNIX;
-	out->family = AF_UNIX;
-	out->addrlen =
-	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(sun->sun_path) + 1);
-	snprintf(out->text, sizeof(out->text), "unix:%s", sun->sun_path);
-	return 0;
-}
-
-static int parse_inet6(const char *text, struct vkd_listen *out, const char **reason)
-{
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->addr;
-	const char *close = strchr(text, ']');
-	char host[INET6_ADDRSTRLEN];
-	size_t n;
-
-	if (!close)
-		return listen_fail(reason, "missing ']' after the IPv6 address");
-	if (close[1] != ':')
-		return listen_fail(reason, "expected ':PORT' after ']'");
-	n = (size_t)(close - text - 1);
-	if (memchr(text, '%', n))
-		return listen_fail(reason, "IPv6 scope ids (%) are not supported");
-	if (n >= sizeof(host))
-		return listen_fail(reason, "not an IPv6 address");
-	memcpy(host, text + 1, n);
-	host[n] = '\0';
-	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-		return listen_fail(reason, "not an IPv6 address");
-	if (parse_port(close + 2, &sin6->sin6_port) < 0)
-		return listen_fail(reason, "the port must be a number from 1 to 65535");
-	/* Print the port before htons() swaps it. */
-	inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-	snprintf(out->text, sizeof(out->text), "[%s]:%u", host, (unsigned)sin6->sin6_port);
-	sin6->sin6_port = htons(sin6->sin6_port);
-	sin6->sin6_family = AF_INET6;
-	out->family = AF_INET6;
-	out->addrlen = sizeof(*sin6);
-	return 0;
-}
-
-static int parse_inet4(const char *text, struct vkd_listen *out, const char **reason)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)&out->addr;
-	const char *colon = strrchr(text, ':');
-	char host[INET_ADDRSTRLEN];
-	size_t n;
-
-	if (!colon)
-		return listen_fail(reason,
-				   "expected ADDRESS:PORT, *:PORT, [IPv6]:PORT or unix:/PATH");
-	n = (size_t)(colon - text);
-	if (n == 0)
-		return listen_fail(reason,
-				   "missing address before ':'; use *:PORT for any address");
-	if (memchr(text, ':', n))
-		return listen_fail(reason, "IPv6 addresses go in brackets, as in [::1]:80");
-	if (n >= sizeof(host))
-		return listen_fail(reason, "not an IPv4 address (host names are not resolved)");
-	memcpy(host, text, n);
-	host[n] = '\0';
-	if (strcmp(host, "*") == 0)
-		sin->sin_addr.s_addr = htonl(INADDR_ANY);
-	else if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-		return listen_fail(reason, "not an IPv4 address (host names are not resolved)");
-	if (parse_port(colon + 1, &sin->sin_port) < 0)
-		return listen_fail(reason, "the port must be a number from 1 to 65535");
-	if (sin->sin_addr.s_addr == htonl(INADDR_ANY))
-		strcpy(host, "*");
-	else
-		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-	snprintf(out->text, sizeof(out->text), "%s:%u", host, (unsigned)sin->sin_port);
-	sin->sin_port = htons(sin->sin_port);
-	sin->sin_family = AF_INET;
-	out->family = AF_INET;
-	out->addrlen = sizeof(*sin);
-	return 0;
-}
-
-int vkd_parse_listen(const char *text, struct vkd_listen *out, const char **reason)
-{
-	memset(out, 0, sizeof(*out));
-	if (text[0] == '\0')
-		return listen_fail(reason, "the address is empty");
-	if (strncmp(text, "unix:", 5) == 0)
-		return parse_unix(text + 5, out, reason);
-	if (text[0] == '[')
-		return parse_inet6(text, out, reason);
-	return parse_inet4(text, out, reason);
-}
-
-int vkd_listen_conflict(const struct vkd_listen *a, const struct vkd_listen *b)
-{
-	if (a->family != b->family)
-		return 0;
-	if (a->family == AF_UNIX)
-		return strcmp(a->text, b->text) == 0;
-	if (a->family == AF_INET) {
-		const struct sockaddr_in *x = (const struct sockaddr_in *)&a->addr;
-		const struct sockaddr_in *y = (const struct sockaddr_in *)&b->addr;
-
-		if (x->sin_port != y->sin_port)
-			return 0;
-		return x->sin_addr.s_addr == y->sin_addr.s_addr ||
-		       x->sin_addr.s_addr == htonl(INADDR_ANY) ||
-		       y->sin_addr.s_addr == htonl(INADDR_ANY);
-	}
-	if (a->family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)&a->addr;
-		const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)&b->addr;
-
-		if (x->sin6_port != y->sin6_port)
-			return 0;
-		return IN6_ARE_ADDR_EQUAL(&x->sin6_addr, &y->sin6_addr) ||
-		       IN6_IS_ADDR_UNSPECIFIED(&x->sin6_addr) ||
-		       IN6_IS_ADDR_UNSPECIFIED(&y->sin6_addr);
-	}
-	return 0;
-}
-
 /* ---- [vkd] keys ---- */
 
 /* "auto": one worker per online CPU, within 1..VKD_WORKERS_MAX. */
@@ -477,11 +261,11 @@ static void set_workers(struct loader *l, const char *key, const char *value)
 
 static void set_control(struct loader *l, const char *key, const char *value)
 {
-	char path[SUN_PATH_SIZE];
+	char path[VKD_SOCKET_PATH_SIZE];
 	const char *why;
 	char *copy;
 
-	if (socket_path(value, path, &why) < 0) {
+	if (vkd_socket_path(value, path, &why) < 0) {
 		add_error(l, l->line, "%s: %s, got '%.*s'", key, why, SHOW, value);
 		return;
 	}
@@ -509,38 +293,14 @@ static void set_control_mode(struct loader *l, const char *key, const char *valu
 	l->cfg->control_mode = (mode_t)mode;
 }
 
-/* A name, or a number when no entry has that name (as chown(1) does). */
-static struct group *find_group(const char *name)
-{
-	struct group *gr = getgrnam(name);
-	uint64_t n;
-
-	if (!gr && vk_parse_uint(name, 0, (gid_t)-2, &n) == 0)
-		gr = getgrgid((gid_t)n);
-	return gr;
-}
-
-static struct passwd *find_user(const char *name)
-{
-	struct passwd *pw = getpwnam(name);
-	uint64_t n;
-
-	if (!pw && vk_parse_uint(name, 0, (uid_t)-2, &n) == 0)
-		pw = getpwuid((uid_t)n);
-	return pw;
-}
-
 /* Resolve a group key into *gid and *name, or report it unknown. */
 static void set_group_key(struct loader *l, const char *key, const char *value, gid_t *gid,
 			  char **name)
 {
-	struct group *gr = find_group(value);
-
-	if (!gr) {
+	if (vkd_group_lookup(value, gid) < 0) {
 		add_error(l, l->line, "%s: no such group '%.*s'", key, SHOW, value);
 		return;
 	}
-	*gid = gr->gr_gid;
 	free(*name);
 	*name = dup_or_flag(l, value);
 }
@@ -552,14 +312,10 @@ static void set_control_group(struct loader *l, const char *key, const char *val
 
 static void set_user(struct loader *l, const char *key, const char *value)
 {
-	struct passwd *pw = find_user(value);
-
-	if (!pw) {
+	if (vkd_user_lookup(value, &l->user_uid, &l->user_gid) < 0) {
 		add_error(l, l->line, "%s: no such user '%.*s'", key, SHOW, value);
 		return;
 	}
-	l->user_uid = pw->pw_uid;
-	l->user_gid = pw->pw_gid;
 	free(l->cfg->user);
 	l->cfg->user = dup_or_flag(l, value);
 }
@@ -819,42 +575,13 @@ static const struct key *find_key(const struct key *keys, size_t n, const char *
 	return NULL;
 }
 
-/* Levenshtein distance, for "did you mean"; large for long strings. */
-static unsigned edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	unsigned row[33];
-
-	if (la > 32 || lb > 32)
-		return UINT_MAX;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = (unsigned)j;
-	for (size_t i = 1; i <= la; i++) {
-		unsigned diag = row[0];
-
-		row[0] = (unsigned)i;
-		for (size_t j = 1; j <= lb; j++) {
-			unsigned up = row[j];
-			unsigned best = diag + (a[i - 1] != b[j - 1]);
-
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
 static const char *closest_key(const struct key *keys, size_t n, const char *name)
 {
 	const char *best = NULL;
 	unsigned best_d = 3; /* suggest only within two edits */
 
 	for (size_t i = 0; i < n; i++) {
-		unsigned d = edit_distance(name, keys[i].name);
+		unsigned d = vkd_edit_distance(name, keys[i].name);
 
 		if (d < best_d && d < strlen(name)) {
 			best = keys[i].name;
@@ -1164,33 +891,6 @@ static struct vkd_config *config_new(const char *name)
 	return cfg;
 }
 
-static char *join_path(const char *dir, const char *file)
-{
-	size_t n = strlen(dir);
-	char *out;
-
-	if (file[0] == '/')
-		return strdup(file);
-	while (n > 0 && dir[n - 1] == '/')
-		n--;
-	if (asprintf(&out, "%.*s/%s", (int)n, dir, file) < 0)
-		return NULL;
-	return out;
-}
-
-static char *current_dir(struct loader *l)
-{
-	char *cwd = getcwd(NULL, 0);
-
-	if (!cwd) {
-		if (errno == ENOMEM)
-			l->nomem = 1;
-		else
-			add_error(l, 0, "cannot find the working directory: %s", strerror(errno));
-	}
-	return cwd;
-}
-
 /*
  * The directory modules are loaded from, made absolute so that it stays
  * right whatever the daemon's working directory becomes: the environment
@@ -1202,7 +902,6 @@ static char *effective_module_dir(struct loader *l)
 	const char *env = getenv(VKD_MODULE_DIR_ENV);
 	const char *dir = VKD_MODULE_DIR;
 	const char *base = NULL;
-	char *cwd = NULL;
 	char *out;
 
 	if (env && *env) {
@@ -1210,30 +909,12 @@ static char *effective_module_dir(struct loader *l)
 	} else if (l->cfg->module_dir) {
 		dir = l->cfg->module_dir;
 		base = l->base_dir;
-		if (base && strcmp(base, ".") == 0)
-			base = NULL; /* the working directory: no "/./" in paths */
 	}
-	if (dir[0] == '/')
-		return dup_or_flag(l, dir);
-	if (!base || base[0] != '/') {
-		cwd = current_dir(l);
-		if (!cwd)
-			return NULL;
-	}
-	if (base && base[0] != '/') {
-		char *abs_base = join_path(cwd, base);
-
-		free(cwd);
-		cwd = abs_base;
-		if (!cwd) {
-			l->nomem = 1;
-			return NULL;
-		}
-	}
-	out = join_path(cwd ? cwd : base, dir);
-	free(cwd);
-	if (!out)
+	out = vkd_path_absolute(dir, base);
+	if (!out && errno == ENOMEM)
 		l->nomem = 1;
+	else if (!out)
+		add_error(l, 0, "cannot find the working directory: %s", strerror(errno));
 	return out;
 }
 
@@ -1250,7 +931,7 @@ static void resolve_modules(struct loader *l)
 
 		if (!app->module)
 			continue;
-		app->module_path = join_path(dir, app->module);
+		app->module_path = vkd_path_join(dir, app->module);
 		if (!app->module_path)
 			l->nomem = 1;
 	}
@@ -1332,18 +1013,6 @@ static void loader_done(struct loader *l)
 	free(l->base_dir);
 }
 
-/* Only the file's directory, for a relative module_dir. */
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
-}
-
 static struct vkd_config *fail_early(struct loader *l, int err, const char *what)
 {
 	if (err == ENOMEM)
@@ -1365,7 +1034,7 @@ struct vkd_config *vkd_config_load(const char *path, struct vkd_config_errors *e
 	l.fp = fopen(path, "re");
 	if (!l.fp)
 		return fail_early(&l, errno, "cannot open");
-	l.base_dir = dir_of(path);
+	l.base_dir = vkd_path_dir(path);
 	l.cfg = config_new(path);
 	if (!l.base_dir || !l.cfg) {
 		vkd_config_free(l.cfg);

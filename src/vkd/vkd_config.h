@@ -15,8 +15,9 @@
 
 #include <stddef.h>
 #include <stdio.h>
-#include <sys/socket.h>
 #include <sys/types.h>
+
+#include "vkd_listen.h"
 
 /* Log levels carry their syslog(3) numbers so that the logger can use them
  * as journald "<N>" prefixes directly. */
@@ -38,7 +39,6 @@ const char *vkd_log_level_name(enum vkd_log_level level);
 #define VKD_HEAP_MAX ((size_t)1 << 30)
 #define VKD_MAX_CONNECTIONS_MAX 1048576u
 #define VKD_BACKLOG_MAX 65535
-#define VKD_LISTEN_TEXT_MAX 128 /* fits "unix:" + the longest sun_path */
 
 /* Defaults for keys that are absent. */
 #define VKD_DEFAULT_CONTROL "/run/vkd/vkd.sock"
@@ -52,24 +52,6 @@ const char *vkd_log_level_name(enum vkd_log_level level);
 
 /* The environment variable that overrides module_dir (non-empty only). */
 #define VKD_MODULE_DIR_ENV "VKD_MODULE_DIR"
-
-/*
- * One listening address, ready for socket(family, SOCK_STREAM, 0) and
- * bind(fd, (struct sockaddr *)&addr, addrlen).
- *
- * text is the normalized form, used in status output and to compare
- * addresses: "127.0.0.1:80", "*:80" (any IPv4), "[::1]:80", "[::]:80"
- * (any IPv6; the master should set IPV6_V6ONLY so that "*:80" and
- * "[::]:80" can coexist), "unix:/run/x.sock" (path with "//", "/./" and a
- * trailing "/" removed).
- */
-struct vkd_listen {
-	int family; /* AF_INET, AF_INET6 or AF_UNIX */
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
-	char text[VKD_LISTEN_TEXT_MAX];
-	int line; /* where it was written; 0 if not from a file */
-};
 
 /* An "opt.NAME = value" line: settings the core does not interpret. */
 struct vkd_app_option {
@@ -167,16 +149,5 @@ const char *vkd_app_option(const struct vkd_app_config *app, const char *name);
 
 /* The app named name, or NULL. */
 const struct vkd_app_config *vkd_config_app(const struct vkd_config *config, const char *name);
-
-/*
- * Parse one listen address (the syntax of the listen key). On failure
- * returns -1 with errno EINVAL and, if reason is not NULL, *reason set to
- * a static phrase saying why. out->line is set to 0.
- */
-int vkd_parse_listen(const char *text, struct vkd_listen *out, const char **reason);
-
-/* 1 if a and b cannot both be bound: the same address, or the same port
- * and family with one of them the wildcard address. */
-int vkd_listen_conflict(const struct vkd_listen *a, const struct vkd_listen *b);
 
 #endif /* VKD_CONFIG_H */

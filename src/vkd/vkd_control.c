@@ -83,6 +83,15 @@ static const char oom_reply[] = "{\"ok\":false,\"error\":\"out of memory\"}\n";
 
 /* ---- JSON output ---- */
 
+/*
+ * Written here rather than with jansson (which vkctl reads the replies
+ * with), because jansson cannot write today's replies byte for byte: it
+ * writes "\b", "\f", "\r" and upper-case "\u001B" where this writes
+ * "\u0008", "\u000c", "\u000d" and "\u001b", leaves DEL and C1 controls
+ * raw where this escapes them, and refuses a string that is not UTF-8
+ * where this writes U+FFFD.
+ */
+
 /* A growing string; after a failed allocation it only remembers that. */
 struct jbuf {
 	char *data;

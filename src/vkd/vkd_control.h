@@ -54,12 +54,20 @@
  * Anything else, a line that is too long, a line with control bytes and
  * bad arguments get {"ok":false,"error":"..."} naming what was wrong.
  *
- * The master never blocks on a client: every descriptor is non-blocking
- * and polled in the master's loop, at most VKD_CONTROL_CLIENTS_MAX clients
- * are served at once (more are told so and closed), and a client has
- * VKD_CONTROL_TIMEOUT_MS to send its line, and as long again between two
- * pieces of its reply that it takes.
- * A `reload wait` client is bounded by the reload's own deadline instead.
+ * The master never waits on a client: every descriptor is non-blocking
+ * and polled in the master's loop, and every client is bounded:
+ * - At most VKD_CONTROL_CLIENTS_MAX connections are served at once; one
+ *   more is answered {"ok":false,"error":"busy: ..."} and closed.
+ * - The request line must be complete VKD_CONTROL_TIMEOUT_MS after the
+ *   accept (bytes that arrive do not extend it); then the client gets an
+ *   error reply instead.
+ * - A reply is dropped, and the connection closed, when the client takes
+ *   none of it for VKD_CONTROL_TIMEOUT_MS: each send that makes progress
+ *   moves the deadline, so a slow reader of a large status gets it all.
+ * - A `reload wait` client is answered when the reload ends (the master
+ *   gives a new generation 60 s to become ready) or fails, and with an
+ *   error if no end is reported within 80 s; while it waits, only its
+ *   hang-up is watched for, which ends it.
  */
 #ifndef VKD_CONTROL_H
 #define VKD_CONTROL_H

@@ -1,5 +1,6 @@
 /*
- * vkd_listen: the listening sockets, bound by the master.
+ * vkd_listen: the listening sockets: their addresses as the listen key
+ * writes them, and the sockets the master binds.
  *
  * The master binds every address before it forks (so a privileged port
  * works before workers drop privileges) and the workers inherit the
@@ -12,7 +13,40 @@
 #ifndef VKD_LISTEN_H
 #define VKD_LISTEN_H
 
-#include "vkd_config.h"
+#include <sys/socket.h>
+
+#define VKD_LISTEN_TEXT_MAX 128 /* fits "unix:" + the longest sun_path */
+
+/*
+ * One listening address, ready for socket(family, SOCK_STREAM, 0) and
+ * bind(fd, (struct sockaddr *)&addr, addrlen).
+ *
+ * text is the normalized form, used in status output and to compare
+ * addresses: "127.0.0.1:80", "*:80" (any IPv4), "[::1]:80", "[::]:80"
+ * (any IPv6; vkd_listen_open() sets IPV6_V6ONLY so that "*:80" and
+ * "[::]:80" can coexist), "unix:/run/x.sock" (the path normalized by
+ * vkd_socket_path()).
+ */
+struct vkd_listen {
+	int family; /* AF_INET, AF_INET6 or AF_UNIX */
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char text[VKD_LISTEN_TEXT_MAX];
+	int line; /* where it was written; 0 if not from a file */
+};
+
+/*
+ * Parse one listen address (the syntax of the listen key in vkd.ini(5)):
+ * "ADDRESS:PORT", "*:PORT", "[IPv6]:PORT" or "unix:/PATH". Host names are
+ * not resolved. On failure returns -1 with errno EINVAL and, if reason is
+ * not NULL, *reason set to a static phrase saying why. out->line is set
+ * to 0.
+ */
+int vkd_parse_listen(const char *text, struct vkd_listen *out, const char **reason);
+
+/* 1 if a and b cannot both be bound: the same address, or the same port
+ * and family with one of them the wildcard address. */
+int vkd_listen_conflict(const struct vkd_listen *a, const struct vkd_listen *b);
 
 /* Unix sockets are made reachable like a loopback TCP port. */
 #define VKD_UNIX_SOCKET_MODE 0666

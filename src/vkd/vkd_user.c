@@ -1,15 +1,45 @@
 /*
- * vkd_user.c - drop to the configured user and group.
+ * vkd_user.c - look up the configured user and group, and drop to them.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <grp.h>
+#include <pwd.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "vk_parse.h"
 #include "vkd_log.h"
 #include "vkd_user.h"
+
+int vkd_user_lookup(const char *name, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw = getpwnam(name);
+	uint64_t n;
+
+	if (!pw && vk_parse_uint(name, 0, (uid_t)-2, &n) == 0)
+		pw = getpwuid((uid_t)n);
+	if (!pw)
+		return -1;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+int vkd_group_lookup(const char *name, gid_t *gid)
+{
+	struct group *gr = getgrnam(name);
+	uint64_t n;
+
+	if (!gr && vk_parse_uint(name, 0, (gid_t)-2, &n) == 0)
+		gr = getgrgid((gid_t)n);
+	if (!gr)
+		return -1;
+	*gid = gr->gr_gid;
+	return 0;
+}
 
 int vkd_user_become(const struct vkd_config *config)
 {
