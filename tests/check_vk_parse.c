@@ -47,11 +47,9 @@ START_TEST(test_parse_uint)
 	uint64_t out = 12345;
 	int rc;
 
-	errno = 0;
 	rc = vk_parse_uint(c->text, c->min, c->max, &out);
 	if (c->err) {
-		ck_assert_msg(rc == -1 && errno == c->err, "'%s': rc %d errno %d, want errno %d",
-			      c->text, rc, errno, c->err);
+		ck_assert_msg(rc == -c->err, "'%s': rc %d, want -%d", c->text, rc, c->err);
 		ck_assert_uint_eq(out, 12345);
 		return;
 	}
@@ -107,11 +105,9 @@ START_TEST(test_parse_size)
 	size_t out = 12345;
 	int rc;
 
-	errno = 0;
 	rc = vk_parse_size(c->text, &out);
 	if (c->err) {
-		ck_assert_msg(rc == -1 && errno == c->err, "'%s': rc %d errno %d, want errno %d",
-			      c->text, rc, errno, c->err);
+		ck_assert_msg(rc == -c->err, "'%s': rc %d, want -%d", c->text, rc, c->err);
 		ck_assert_uint_eq(out, 12345); /* untouched */
 		return;
 	}
@@ -164,11 +160,9 @@ START_TEST(test_parse_duration)
 	unsigned out = 12345;
 	int rc;
 
-	errno = 0;
 	rc = vk_parse_duration_ms(c->text, &out);
 	if (c->err) {
-		ck_assert_msg(rc == -1 && errno == c->err, "'%s': rc %d errno %d, want errno %d",
-			      c->text, rc, errno, c->err);
+		ck_assert_msg(rc == -c->err, "'%s': rc %d, want -%d", c->text, rc, c->err);
 		ck_assert_uint_eq(out, 12345);
 		return;
 	}

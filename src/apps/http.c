@@ -80,7 +80,7 @@ static int option_number(const struct vk_app_context *context, const char *key, 
 		rc = vk_parse_size(text, &size);
 		parsed = size;
 	}
-	if (rc == -1 || parsed < min || parsed > max) {
+	if (rc < 0 || parsed < min || parsed > max) {
 		fprintf(stderr, "http: app %s: opt.%s: expected %s from %llu to %llu, got '%s'\n",
 			context->name, key, duration ? "a time (ms)" : "a number",
 			(unsigned long long)min, (unsigned long long)max, text);

@@ -21,10 +21,8 @@ static int parse_digits(const char *s, uint64_t *out, const char **end)
 	uint64_t n = 0;
 	int overflow = 0;
 
-	if (!isdigit((unsigned char)*s)) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL;
 	for (; isdigit((unsigned char)*s); s++) {
 		unsigned digit = (unsigned)(*s - '0');
 
@@ -35,11 +33,7 @@ static int parse_digits(const char *s, uint64_t *out, const char **end)
 	}
 	*end = s;
 	*out = n;
-	if (overflow) {
-		errno = ERANGE;
-		return -1;
-	}
-	return 0;
+	return overflow ? -ERANGE : 0;
 }
 
 int vk_parse_uint(const char *text, uint64_t min, uint64_t max, uint64_t *out)
@@ -48,16 +42,12 @@ int vk_parse_uint(const char *text, uint64_t min, uint64_t max, uint64_t *out)
 	const char *end;
 	int rc = parse_digits(text, &n, &end);
 
-	if (rc < 0 && errno != ERANGE)
-		return -1;
-	if (*end) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (rc < 0 || n < min || n > max) {
-		errno = ERANGE;
-		return -1;
-	}
+	if (rc == -EINVAL)
+		return rc;
+	if (*end)
+		return -EINVAL;
+	if (rc < 0 || n < min || n > max)
+		return -ERANGE;
 	*out = n;
 	return 0;
 }
@@ -72,10 +62,8 @@ static int size_shift(const char *suffix, unsigned *shift)
 		return 0;
 	}
 	unit = strchr(units, tolower((unsigned char)*suffix));
-	if (!unit || *unit == '\0' || suffix[1] != '\0') {
-		errno = EINVAL;
-		return -1;
-	}
+	if (!unit || *unit == '\0' || suffix[1] != '\0')
+		return -EINVAL;
 	*shift = 10 * (unsigned)(unit - units + 1);
 	return 0;
 }
@@ -87,14 +75,12 @@ int vk_parse_size(const char *text, size_t *out)
 	const char *end;
 	int rc = parse_digits(text, &n, &end);
 
-	if (rc < 0 && errno != ERANGE)
-		return -1;
+	if (rc == -EINVAL)
+		return rc;
 	if (size_shift(end, &shift) < 0)
-		return -1;
-	if (rc < 0 || n > (uint64_t)(SIZE_MAX >> shift)) {
-		errno = ERANGE;
-		return -1;
-	}
+		return -EINVAL;
+	if (rc < 0 || n > (uint64_t)(SIZE_MAX >> shift))
+		return -ERANGE;
 	*out = (size_t)(n << shift);
 	return 0;
 }
@@ -114,8 +100,7 @@ static int duration_scale(const char *unit, uint64_t *ms)
 			return 0;
 		}
 	}
-	errno = EINVAL;
-	return -1;
+	return -EINVAL;
 }
 
 int vk_parse_duration_ms(const char *text, unsigned *out)
@@ -125,14 +110,12 @@ int vk_parse_duration_ms(const char *text, unsigned *out)
 	const char *end;
 	int rc = parse_digits(text, &n, &end);
 
-	if (rc < 0 && errno != ERANGE)
-		return -1;
+	if (rc == -EINVAL)
+		return rc;
 	if (duration_scale(end, &scale) < 0)
-		return -1;
-	if (rc < 0 || n > UINT_MAX / scale) {
-		errno = ERANGE;
-		return -1;
-	}
+		return -EINVAL;
+	if (rc < 0 || n > UINT_MAX / scale)
+		return -ERANGE;
 	*out = (unsigned)(n * scale);
 	return 0;
 }

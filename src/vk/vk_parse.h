@@ -5,10 +5,11 @@
  * with them too, so that "64k" or "30s" mean the same thing on every line
  * of the file.
  *
- * Every function returns 0 and stores the value, or returns -1 with errno
- * EINVAL (empty, a sign, a blank, "0x", garbage or an unknown suffix) or
- * ERANGE (well-formed but out of range), leaving *out untouched. Garbage
- * wins over range: "99999999999999999999x" is EINVAL.
+ * Every function returns 0 and stores the value, or returns -EINVAL
+ * (empty, a sign, a blank, "0x", garbage or an unknown suffix) or -ERANGE
+ * (well-formed but out of range), leaving *out untouched (libvk's error
+ * convention, vk_state.h). Garbage wins over range:
+ * "99999999999999999999x" is -EINVAL.
  */
 #ifndef VK_PARSE_H
 #define VK_PARSE_H

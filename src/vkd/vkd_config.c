@@ -334,9 +334,11 @@ static void set_log_level(struct loader *l, const char *key, const char *value)
 
 static void set_timeout(struct loader *l, const char *key, const char *value, unsigned *out)
 {
-	if (vk_parse_duration_ms(value, out) == 0)
+	int rc = vk_parse_duration_ms(value, out);
+
+	if (rc == 0)
 		return;
-	if (errno == ERANGE)
+	if (rc == -ERANGE)
 		add_error(l, l->line, "%s: '%.*s' is too long (at most 49 days)", key, SHOW, value);
 	else
 		add_error(l, l->line,
@@ -443,7 +445,7 @@ static void set_heap(struct loader *l, const char *key, const char *value)
 	size_t n = 0;
 	int rc = vk_parse_size(value, &n);
 
-	if (rc < 0 && errno == EINVAL) {
+	if (rc == -EINVAL) {
 		add_error(l, l->line, "%s: expected a size such as 64k or 1M, got '%.*s'", key,
 			  SHOW, value);
 		return;
