@@ -1,11 +1,4 @@
-# HTTP parser: Check unit tests, and a libFuzzer target when fuzzing.
-# The unit test links vk_http.c alone: the parser depends on nothing else.
-check_PROGRAMS += tests/check_http
-TESTS += tests/check_http
-tests_check_http_SOURCES = tests/check_http.c src/vk/vk_http.c
-tests_check_http_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_check_http_LDADD = $(CHECK_LIBS)
-
+# HTTP parser: a libFuzzer target when fuzzing.
 HTTP_FUZZ_CORPUS = \
 	tests/fuzz/corpus/http/get.txt \
 	tests/fuzz/corpus/http/get-full.txt \

@@ -5,7 +5,7 @@ AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; \
 	export top_srcdir top_builddir;
 
-include tests/vk.mk
+include tests/unit/local.mk
 include tests/http.mk
 include tests/vkd.mk
 include tests/bench/bench.mk

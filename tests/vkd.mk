@@ -1,13 +1,3 @@
-# vkd unit tests (Check).
-check_PROGRAMS += tests/check_config
-TESTS += tests/check_config
-tests_check_config_SOURCES = tests/check_config.c src/vkd/vkd_config.c src/vkd/vkd_config.h \
-	src/vk/vk_parse.c src/vk/vk_parse.h
-tests_check_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/vkd \
-	-DVKD_TOP_SRCDIR='"$(abs_top_srcdir)"'
-tests_check_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(INIH_CFLAGS)
-tests_check_config_LDADD = $(CHECK_LIBS) $(INIH_LIBS)
-
 # vkd integration tests are added below by the daemon work
 
 # Integration tests: the real vkd on free loopback ports (tests/integration).
