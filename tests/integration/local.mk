@@ -1,7 +1,11 @@
-# vkd integration tests are added below by the daemon work
-
-# Integration tests: the real vkd on free loopback ports (tests/integration).
-EXTRA_DIST += tests/integration/lib.sh
+# Integration tests: the real vkd, vkctl and apps on free loopback ports, from shell scripts.
+#
+# Every script sources lib.sh (which starts and stops vkd, picks ports and
+# cleans up by pid), the http-*.sh through http-lib.sh and the vkctl_*.sh
+# through vkctl_lib.sh; the python checks import http_util.py. vkclient is
+# the C client they drive; the test-only modules are testmod.c built four ways.
+EXTRA_DIST += tests/integration/lib.sh tests/integration/http-lib.sh \
+	tests/integration/vkctl_lib.sh tests/integration/http_util.py
 check_PROGRAMS += tests/integration/vkclient
 tests_integration_vkclient_SOURCES = tests/integration/vkclient.c
 
@@ -27,6 +31,7 @@ tests_integration_nodesc_la_CPPFLAGS = $(AM_CPPFLAGS) -DTESTMOD_NODESC
 tests_integration_nodesc_la_CFLAGS = $(TESTMOD_CFLAGS)
 tests_integration_nodesc_la_LDFLAGS = $(TESTMOD_LDFLAGS)
 
+# The daemon: workers, respawn, drain, sd_notify, limits.
 VKD_TESTS = \
 	tests/integration/vkd_check.sh \
 	tests/integration/vkd_echo.sh \
@@ -38,5 +43,29 @@ VKD_TESTS = \
 	tests/integration/vkd_emfile.sh \
 	tests/integration/vkd_max_connections.sh \
 	tests/integration/vkd_pinned.sh
-TESTS += $(VKD_TESTS)
-EXTRA_DIST += $(VKD_TESTS)
+
+# The http app (src/apps/http.so), driven with curl and raw python sockets.
+HTTP_IT_TESTS = \
+	tests/integration/http-keepalive.sh \
+	tests/integration/http-pipeline.sh \
+	tests/integration/http-upload.sh \
+	tests/integration/http-chunked.sh \
+	tests/integration/http-errors.sh \
+	tests/integration/http-options.sh \
+	tests/integration/http-badopt.sh \
+	tests/integration/http-timeout.sh \
+	tests/integration/http-drain.sh \
+	tests/integration/http-concurrent.sh \
+	tests/integration/http-reload.sh
+
+# vkctl and the control socket.
+VKCTL_TESTS = \
+	tests/integration/vkctl_status.sh \
+	tests/integration/vkctl_kill.sh \
+	tests/integration/vkctl_reload.sh \
+	tests/integration/vkctl_stop.sh \
+	tests/integration/vkctl_perm.sh \
+	tests/integration/vkctl_garbage.sh
+
+TESTS += $(VKD_TESTS) $(HTTP_IT_TESTS) $(VKCTL_TESTS)
+EXTRA_DIST += $(VKD_TESTS) $(HTTP_IT_TESTS) $(VKCTL_TESTS)
