@@ -1,11 +1,9 @@
 # Integration tests: the real vkd, vkctl and apps on free loopback ports, from shell scripts.
 #
-# Every script sources lib.sh (which starts and stops vkd, picks ports and
-# cleans up by pid), the http-*.sh through http-lib.sh and the vkctl_*.sh
-# through vkctl_lib.sh; the python checks import http_util.py. vkclient is
-# the C client they drive; the test-only modules are testmod.c built four ways.
-EXTRA_DIST += tests/integration/lib.sh tests/integration/http-lib.sh \
-	tests/integration/vkctl_lib.sh tests/integration/http_util.py
+# Every script sources lib.sh, which starts and stops vkd, picks ports and
+# cleans up by pid; their python checks import http_util.py. vkclient is the
+# C client they drive; the test-only modules are testmod.c built four ways.
+EXTRA_DIST += tests/integration/lib.sh tests/integration/http_util.py
 check_PROGRAMS += tests/integration/vkclient
 tests_integration_vkclient_SOURCES = tests/integration/vkclient.c
 

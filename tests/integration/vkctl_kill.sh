@@ -2,7 +2,8 @@
 # vkctl kill N [SIGNAL]: worker N gets the signal, supervision respawns it
 # (a new pid, restarts + 1), the other workers are untouched; bad worker
 # numbers and signal names are errors (exit 1) that change nothing.
-. "$top_srcdir/tests/integration/vkctl_lib.sh"
+. "$top_srcdir/tests/integration/lib.sh"
+need_vkctl
 
 serve_ready 2
 
