@@ -1,16 +1,14 @@
-# Unit tests (Check) and integration tests. Each area keeps its own fragment.
+# Tests: one folder per kind, each with its local.mk; `make check` runs all but the benchmarks.
 TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
 AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)'; top_builddir='$(abs_top_builddir)'; CC='$(CC)'; \
 	export top_srcdir top_builddir CC;
 
-include tests/vk.mk
-include tests/http.mk
-include tests/vkd.mk
-include tests/bench/bench.mk
-include tests/integration/http.mk
-include tests/ctl.mk
+include tests/unit/local.mk
+include tests/integration/local.mk
+include tests/fuzz/local.mk
+include tests/bench/local.mk
 
 # Packaging checks: manual pages and the systemd unit.
 TESTS += tests/man-lint.sh tests/systemd-verify.sh

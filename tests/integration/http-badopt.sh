@@ -4,7 +4,8 @@
 # non-zero within 10 s) instead of serving nothing while its workers fail
 # their init hook and are respawned for ever. A good configuration next to
 # it passes both.
-. "$top_srcdir/tests/integration/http-lib.sh"
+. "$top_srcdir/tests/integration/lib.sh"
+need_python
 
 http_config 1 'opt.max_body = 16M' 'opt.header_timeout = 250ms' 'opt.max_head = 16k' >"$T/good.ini"
 "$VKD" -t -c "$T/good.ini" >>"$LOG" 2>&1 || fail "vkd -t refuses a good http config"

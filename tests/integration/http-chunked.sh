@@ -6,7 +6,8 @@
 # refused with 400 / 413 and a close before any 200 goes out; an error
 # later in the body (after the 200 head is out) cuts the response short,
 # with no last-chunk, and closes.
-. "$top_srcdir/tests/integration/http-lib.sh"
+. "$top_srcdir/tests/integration/lib.sh"
+need_python
 
 serve_http 1 'opt.max_body = 64k'
 

@@ -2,7 +2,8 @@
 # Many clients at once, on two workers, with isolation on and then off:
 # 64 connections each run a mixed keep-alive conversation (GET, 404,
 # echo, pipelined bursts) at the same time; every answer must be right.
-. "$top_srcdir/tests/integration/http-lib.sh"
+. "$top_srcdir/tests/integration/lib.sh"
+need_python
 
 for isolation in on off; do
 	new_log

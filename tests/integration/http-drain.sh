@@ -4,7 +4,8 @@
 # server closes it, and vkd exits 0 with no process left. A keep-alive
 # connection that stays silent does not hold the drain up to
 # drain_timeout (10s here): vkd is gone within a few seconds.
-. "$top_srcdir/tests/integration/http-lib.sh"
+. "$top_srcdir/tests/integration/lib.sh"
+need_python
 
 # ---- the next request after SIGTERM is answered, with Connection: close ----
 serve_http 2

@@ -4,7 +4,8 @@
 # the connection (recv returns b'' after the response). Request smuggling
 # shapes are refused with 400, never guessed. Errors inside a chunked
 # body are in http-chunked.sh.
-. "$top_srcdir/tests/integration/http-lib.sh"
+. "$top_srcdir/tests/integration/lib.sh"
+need_python
 
 serve_http 1 'opt.max_body = 1k'
 

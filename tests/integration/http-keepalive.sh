@@ -3,7 +3,8 @@
 # keep-alive reuse, Connection: close, HTTP/1.0 with and without
 # keep-alive, HEAD, 404 on a kept connection, Expect: 100-continue,
 # Date and Server headers.
-. "$top_srcdir/tests/integration/http-lib.sh"
+. "$top_srcdir/tests/integration/lib.sh"
+need_python
 
 need_cmd curl
 

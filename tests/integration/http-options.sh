@@ -3,7 +3,8 @@
 # opt.max_line (414 for the request line, 431 for a field line),
 # opt.max_headers (431), opt.max_head (431; heads past the in-state buffer
 # still parse up to it) and opt.max_body (413).
-. "$top_srcdir/tests/integration/http-lib.sh"
+. "$top_srcdir/tests/integration/lib.sh"
+need_python
 
 serve_http 1 'opt.max_line = 300' 'opt.max_headers = 6' 'opt.max_head = 1k' \
 	'opt.max_body = 100'

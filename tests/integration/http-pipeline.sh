@@ -4,7 +4,8 @@
 # POST /echo with a numbered body, so that any reordering, loss or
 # duplication shows. Then the same split at awkward places, and a
 # pipeline that ends in Connection: close.
-. "$top_srcdir/tests/integration/http-lib.sh"
+. "$top_srcdir/tests/integration/lib.sh"
+need_python
 
 serve_http 2
 

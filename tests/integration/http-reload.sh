@@ -5,8 +5,8 @@
 # answer; a client whose answer says "Connection: close" (the draining
 # generation's goodbye) reconnects, which is fine. Every answer must be a
 # correct 200.
-. "$top_srcdir/tests/integration/http-lib.sh"
-. "$top_srcdir/tests/integration/vkctl_lib.sh"
+. "$top_srcdir/tests/integration/lib.sh"
+need_vkctl
 
 serve_http 2
 wait_ready 2

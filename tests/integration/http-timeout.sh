@@ -4,7 +4,8 @@
 # idle_timeout (2s here) closes a keep-alive connection that sends
 # nothing, silently; a connection that keeps busy is not cut by it. After
 # an error answer, what the client still sends is read for 2 s in all.
-. "$top_srcdir/tests/integration/http-lib.sh"
+. "$top_srcdir/tests/integration/lib.sh"
+need_python
 
 serve_http 1 'idle_timeout = 2s' 'opt.header_timeout = 1s'
 

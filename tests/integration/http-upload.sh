@@ -2,7 +2,8 @@
 # Large bodies through POST /echo with curl: 10 MB chunked and 10 MB with
 # Content-Length come back intact (sha256), on one connection together
 # with a GET; a body over opt.max_body (16M here) is refused with 413.
-. "$top_srcdir/tests/integration/http-lib.sh"
+. "$top_srcdir/tests/integration/lib.sh"
+need_python
 
 need_cmd curl
 

@@ -1,7 +1,7 @@
 """Raw HTTP/1.x client helpers for the vkd HTTP integration tests.
 
 Imported by the python checks that tests/integration/http-*.sh run through
-http_py (see http-lib.sh), which also gives them PORT, T and VKD_PID. Only
+http_py (see lib.sh), which also gives them PORT, T and VKD_PID. Only
 the standard library: a socket, a buffer, and a strict response reader, so
 that what the server sends is checked byte for byte rather than through a
 forgiving client library. Cases runs a list of named cases and reports

@@ -1,6 +1,6 @@
-# Shared by every integration test in this folder (vkd_*.sh directly,
-# http-*.sh through http-lib.sh, vkctl_*.sh through vkctl_lib.sh):
-# sourced, never run.
+# Sourced by every integration test in this folder, never run: the one
+# place that starts and stops vkd, picks ports, waits for readiness and
+# cleans up.
 #
 # Every test gets a temp dir ($T), a free loopback port ($PORT), its own
 # config, the real vkd started in the background, and an EXIT trap that
@@ -14,12 +14,25 @@
 #	"$VKCLIENT" load "$PORT" 10 3 || fail "echo"
 #	stop_vkd
 #	exit 0
+#
+# The http-*.sh tests call need_python, then serve the http app and check
+# what is sent and received byte by byte with python (http_util.py, next
+# to this file):
+#
+#	serve_http 1 'opt.max_body = 16M'
+#	http_py <<'EOF'
+#	c = Conn(PORT); ...
+#	EOF
+#
+# The vkctl_*.sh tests call need_vkctl, then drive vkctl on the test's
+# control socket (ctl) and read its JSON with python (jget).
 
 set -u
 
 : "${top_builddir:?run through make check}" "${top_srcdir:?run through make check}"
 VKD=$top_builddir/src/vkd/vkd
 VKCLIENT=$top_builddir/tests/integration/vkclient
+VKCTL=$top_builddir/vkctl/vkctl
 MODDIR=$top_builddir/src/apps/.libs
 # shellcheck disable=SC2034 # for the tests that source this file
 TESTMODDIR=$top_builddir/tests/integration/.libs
@@ -42,10 +55,22 @@ need_cmd() {
 }
 
 # need_python: $PYTHON, the interpreter itself rather than a wrapper
-# script (tests run it often); skip without one.
+# script (tests run it often), with http_util.py importable; skip without
+# one.
 need_python() {
 	PYTHON=$("${PYTHON:-python3}" -c 'import sys; print(sys.executable)' 2>/dev/null)
 	[ -n "$PYTHON" ] || skip "python3 is needed"
+	# Keep the source tree free of .pyc.
+	PYTHONPATH=$top_srcdir/tests/integration${PYTHONPATH:+:$PYTHONPATH}
+	PYTHONDONTWRITEBYTECODE=1
+	export PYTHONPATH PYTHONDONTWRITEBYTECODE
+}
+
+# need_vkctl: skip unless vkctl is built and python3 (to read its JSON)
+# is there.
+need_vkctl() {
+	[ -x "$VKCTL" ] || skip "$VKCTL is not built"
+	need_python
 }
 
 [ -x "$VKD" ] || skip "$VKD is not built"
@@ -293,6 +318,98 @@ owner_of_inode() {
 		fi
 	done
 	return 1
+}
+
+# ---- the http app (http-*.sh) ----
+
+# http_config WORKERS [EXTRA APP LINES...]: a config serving the http app
+# on $PORT.
+http_config() {
+	vkd_section "$1"
+	shift
+	printf '[app http]\nmodule = http.so\nlisten = 127.0.0.1:%s\nheap = 64k\n' "$PORT"
+	for _line in "$@"; do
+		echo "$_line"
+	done
+}
+
+# serve_http WORKERS [EXTRA APP LINES...]: vkd on an http_config (kept in
+# $CONF); up to 10 s until $PORT accepts.
+serve_http() {
+	http_config "$@" >"$CONF"
+	start_vkd "$CONF"
+	wait_port "$PORT" 10000
+	note_workers
+}
+
+# http_py: run the python checks on stdin, with http_util's names, and
+# PORT, T and VKD_PID (the master, 0 if none) set. Needs need_python.
+http_py() {
+	"$PYTHON" -c 'import os, sys
+from http_util import *
+PORT, T, VKD_PID = int(sys.argv[1]), sys.argv[2], int(sys.argv[3] or 0)
+exec(compile(sys.stdin.read(), "<test>", "exec"))' "$PORT" "$T" "$VKD_PID" ||
+		fail "python checks failed"
+}
+
+# ---- vkctl (vkctl_*.sh; each needs need_vkctl) ----
+
+# ctl ARGS: vkctl on this test's socket.
+ctl() {
+	"$VKCTL" -s "$SOCK" "$@"
+}
+
+# jget EXPR: evaluate a python expression on the JSON document on stdin
+# (bound to d); lists print one item a line. Fails on invalid JSON.
+jget() {
+	"$PYTHON" -c '
+import json, sys
+d = json.load(sys.stdin)
+v = eval(sys.argv[1])
+if isinstance(v, (list, tuple)):
+    print("\n".join(str(x) for x in v))
+elif isinstance(v, bool):
+    print("true" if v else "false")
+else:
+    print(v)' "$1"
+}
+
+# status_json: the daemon's status (fails the test if vkctl fails).
+status_json() {
+	ctl --json status >"$T/status.json" 2>"$T/status.err" ||
+		fail "vkctl status failed: $(cat "$T/status.err")"
+	cat "$T/status.json"
+}
+
+# status_pids: worker pids as vkctl status reports them, sorted.
+status_pids() {
+	status_json | jget '[w["pid"] for w in d["workers"]]' | sort -n
+}
+
+# sorted_workers: the master's real children, sorted.
+sorted_workers() {
+	workers_of "$VKD_PID" | sort -n
+}
+
+# wait_ready N [GEN] [MS]: until status shows exactly N workers, all ready
+# (and all of generation GEN if given).
+wait_ready() {
+	_end=$(($(now_ms) + ${3:-5000}))
+	while :; do
+		_n=$(status_json | jget "sum(1 for w in d['workers'] if w['state'] == 'ready'
+			and ('${2:-}' == '' or w['generation'] == int('${2:-0}')))")
+		_all=$(status_json | jget 'len(d["workers"])')
+		[ "$_n" = "$1" ] && [ "$_all" = "$1" ] && return 0
+		[ "$(now_ms)" -lt "$_end" ] || fail "expected $1 ready workers${2:+ of gen $2}: $(cat "$T/status.json")"
+		sleep 0.05
+	done
+}
+
+# serve_ready WORKERS [EXTRA]: serve_echo, then until status shows the
+# workers ready.
+serve_ready() {
+	serve_echo "$@"
+	wait_ready "$1"
 }
 
 cleanup() {

@@ -1,6 +1,6 @@
 /*
  * testmod: modules for the integration tests, one source built several
- * ways (see tests/vkd.mk):
+ * ways (see tests/integration/local.mk):
  *
  *  crashmod   [app crash], an echo app whose init hook fails or crashes as
  *             opt.crash says: "init" (refuse with EIO), "abort" (SIGABRT),

@@ -4,7 +4,8 @@
 # nothing, more clients than the master serves at once. Each gets one
 # valid JSON reply (or is simply closed); the master keeps answering
 # others meanwhile and never dies (same pid, status works).
-. "$top_srcdir/tests/integration/vkctl_lib.sh"
+. "$top_srcdir/tests/integration/lib.sh"
+need_vkctl
 
 serve_ready 1
 

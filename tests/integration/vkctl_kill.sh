@@ -4,7 +4,8 @@
 # signal sent from outside (SEGV) acts as that signal, not as a contained
 # fault; bad worker numbers and signal names are errors (exit 1) that
 # change nothing.
-. "$top_srcdir/tests/integration/vkctl_lib.sh"
+. "$top_srcdir/tests/integration/lib.sh"
+need_vkctl
 
 serve_ready 2
 

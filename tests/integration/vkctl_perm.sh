@@ -4,7 +4,8 @@
 # user passes only through control_group; anyone else is refused (exit 1,
 # "permission denied") while the daemon goes on. The parts that need a
 # second user run only as root (vkctl as nobody, through setpriv).
-. "$top_srcdir/tests/integration/vkctl_lib.sh"
+. "$top_srcdir/tests/integration/lib.sh"
+need_vkctl
 
 # The mode as configured, and 0660 by default.
 serve_ready 1 "control_mode = 0640"

@@ -5,7 +5,8 @@
 # error, and the old workers keep serving (same pids); so they do when the
 # new generation dies while starting. A plain reload answers as soon as
 # the new generation starts.
-. "$top_srcdir/tests/integration/vkctl_lib.sh"
+. "$top_srcdir/tests/integration/lib.sh"
+need_vkctl
 
 serve_echo 2
 wait_ready 2 1

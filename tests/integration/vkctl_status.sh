@@ -2,7 +2,8 @@
 # vkctl status lists every worker with its real pid, as a table and as
 # valid JSON; version, -c, unknown commands and usage errors; a socket
 # nobody listens on is exit 3 naming the path.
-. "$top_srcdir/tests/integration/vkctl_lib.sh"
+. "$top_srcdir/tests/integration/lib.sh"
+need_vkctl
 
 serve_ready 3
 

@@ -3,7 +3,8 @@
 # socket. A stale socket file (vkd killed) is replaced at the next start;
 # a second vkd on a socket that answers, or on a path that is not a
 # socket, refuses to start and leaves both alone.
-. "$top_srcdir/tests/integration/vkctl_lib.sh"
+. "$top_srcdir/tests/integration/lib.sh"
+need_vkctl
 
 serve_ready 2
 [ -S "$SOCK" ] || fail "no control socket at $SOCK"

@@ -815,7 +815,7 @@ START_TEST(test_bad_value)
 }
 END_TEST
 
-/* ---- listen addresses (sizes and durations: tests/check_vk_parse.c) ---- */
+/* ---- listen addresses (sizes and durations: tests/unit/check_vk_parse.c) ---- */
 
 struct listen_case {
 	const char *text;

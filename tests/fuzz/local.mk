@@ -1,11 +1,9 @@
-# HTTP parser: Check unit tests, and a libFuzzer target when fuzzing.
-# The unit test links vk_http.c alone: the parser depends on nothing else.
-check_PROGRAMS += tests/check_http
-TESTS += tests/check_http
-tests_check_http_SOURCES = tests/check_http.c src/vk/vk_http.c
-tests_check_http_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_check_http_LDADD = $(CHECK_LIBS)
-
+# Fuzz targets (libFuzzer): the HTTP request parser and the vkd.ini loader.
+#
+# Built and run only with ./configure CC=clang --enable-fuzzing: then
+# run_fuzz.sh is the one test, each target over its seed corpus
+# (tests/fuzz/corpus/TARGET) and dictionary. A failing input is kept in the
+# build tree's tests/fuzz/.
 HTTP_FUZZ_CORPUS = \
 	tests/fuzz/corpus/http/get.txt \
 	tests/fuzz/corpus/http/get-full.txt \
@@ -25,8 +23,6 @@ HTTP_FUZZ_CORPUS = \
 	tests/fuzz/corpus/http/smuggle-space-colon.txt \
 	tests/fuzz/corpus/http/smuggle-chunk-lf.txt
 
-CLEANFILES += tests/fuzz/crash-* tests/fuzz/leak-* tests/fuzz/timeout-* tests/fuzz/oom-*
-# The vkd.ini loader's fuzz target shares the runner.
 CONFIG_FUZZ_CORPUS = \
 	tests/fuzz/corpus/config/bundled.ini \
 	tests/fuzz/corpus/config/two.ini \
@@ -34,6 +30,7 @@ CONFIG_FUZZ_CORPUS = \
 	tests/fuzz/corpus/config/bad.ini
 EXTRA_DIST += tests/fuzz/run_fuzz.sh tests/fuzz/http.dict $(HTTP_FUZZ_CORPUS) \
 	tests/fuzz/config.dict $(CONFIG_FUZZ_CORPUS)
+CLEANFILES += tests/fuzz/crash-* tests/fuzz/leak-* tests/fuzz/timeout-* tests/fuzz/oom-*
 
 if FUZZING
 FUZZ_FLAGS = -g -fsanitize=fuzzer,address,undefined

@@ -1,5 +1,5 @@
 /*
- * Helpers shared by the libvk Check tests (tests/check_vk*.c).
+ * Helpers shared by the libvk Check tests (tests/unit/check_vk*.c).
  *
  * Every test that needs a kernel makes its own loop and kernel and destroys
  * both at the end, so the tests also pass with CK_FORK=no; in the default

@@ -1,20 +1,9 @@
-# vkd unit tests (Check).
-check_PROGRAMS += tests/check_config
-TESTS += tests/check_config
-tests_check_config_SOURCES = tests/check_config.c src/vkd/vkd_config.c src/vkd/vkd_config.h \
-	src/vkd/vkd_listen.c src/vkd/vkd_listen.h src/vkd/vkd_path.c src/vkd/vkd_path.h \
-	src/vkd/vkd_spell.c src/vkd/vkd_spell.h \
-	src/vkd/vkd_user.c src/vkd/vkd_user.h src/vkd/vkd_log.c src/vkd/vkd_log.h \
-	src/vkd/vkd_io.c src/vkd/vkd_io.h src/vk/vk_parse.c src/vk/vk_parse.h
-tests_check_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/vkd \
-	-DVKD_TOP_SRCDIR='"$(abs_top_srcdir)"'
-tests_check_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(INIH_CFLAGS)
-tests_check_config_LDADD = $(CHECK_LIBS) $(INIH_LIBS)
-
-# vkd integration tests are added below by the daemon work
-
-# Integration tests: the real vkd on free loopback ports (tests/integration).
-EXTRA_DIST += tests/integration/lib.sh
+# Integration tests: the real vkd, vkctl and apps on free loopback ports, from shell scripts.
+#
+# Every script sources lib.sh, which starts and stops vkd, picks ports and
+# cleans up by pid; their python checks import http_util.py. vkclient is the
+# C client they drive; the test-only modules are testmod.c built six ways.
+EXTRA_DIST += tests/integration/lib.sh tests/integration/http_util.py
 check_PROGRAMS += tests/integration/vkclient
 tests_integration_vkclient_SOURCES = tests/integration/vkclient.c
 
@@ -49,6 +38,7 @@ tests_integration_nodesc_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_NODESC
 tests_integration_nodesc_la_CFLAGS = $(TESTMOD_CFLAGS)
 tests_integration_nodesc_la_LDFLAGS = $(TESTMOD_LDFLAGS)
 
+# The daemon: workers, respawn, drain, sd_notify, limits.
 VKD_TESTS = \
 	tests/integration/vkd_check.sh \
 	tests/integration/vkd_echo.sh \
@@ -61,5 +51,29 @@ VKD_TESTS = \
 	tests/integration/vkd_max_connections.sh \
 	tests/integration/vkd_pinned.sh \
 	tests/integration/vkd_app_api.sh
-TESTS += $(VKD_TESTS)
-EXTRA_DIST += $(VKD_TESTS)
+
+# The http app (src/apps/http.so), driven with curl and raw python sockets.
+HTTP_IT_TESTS = \
+	tests/integration/http-keepalive.sh \
+	tests/integration/http-pipeline.sh \
+	tests/integration/http-upload.sh \
+	tests/integration/http-chunked.sh \
+	tests/integration/http-errors.sh \
+	tests/integration/http-options.sh \
+	tests/integration/http-badopt.sh \
+	tests/integration/http-timeout.sh \
+	tests/integration/http-drain.sh \
+	tests/integration/http-concurrent.sh \
+	tests/integration/http-reload.sh
+
+# vkctl and the control socket.
+VKCTL_TESTS = \
+	tests/integration/vkctl_status.sh \
+	tests/integration/vkctl_kill.sh \
+	tests/integration/vkctl_reload.sh \
+	tests/integration/vkctl_stop.sh \
+	tests/integration/vkctl_perm.sh \
+	tests/integration/vkctl_garbage.sh
+
+TESTS += $(VKD_TESTS) $(HTTP_IT_TESTS) $(VKCTL_TESTS)
+EXTRA_DIST += $(VKD_TESTS) $(HTTP_IT_TESTS) $(VKCTL_TESTS)

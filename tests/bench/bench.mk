@@ -1,8 +1,0 @@
-# Benchmarks: built by `make` (noinst), never run by `make check`.
-# Run: tests/bench/run-micro.sh [--quick] from the build tree, or
-# ./tests/bench/micro [--quick] [--runs N] [--procs N].
-noinst_PROGRAMS += tests/bench/micro
-tests_bench_micro_SOURCES = tests/bench/micro.c
-tests_bench_micro_CFLAGS = $(AM_CFLAGS) -O2
-tests_bench_micro_LDADD = src/vk/libvk.la $(EV_LIBS)
-EXTRA_DIST += tests/bench/run-micro.sh

@@ -1,0 +1,64 @@
+# Unit tests: one Check program per tests/unit/check_*.c.
+#
+# check_run.h is every program's main(); vk_check.h adds the fixtures of the
+# libvk tests (check_vk*). Those link libvk whole; check_vk_echo forks a
+# server child and drives 1,000 clients from plain C. check_http links
+# vk_http.c alone (the parser depends on nothing else), check_config the
+# vkd.ini loader alone.
+
+VK_CHECK_PROGS = \
+	tests/unit/check_vk \
+	tests/unit/check_vk_vectoring \
+	tests/unit/check_vk_pipe \
+	tests/unit/check_vk_fault \
+	tests/unit/check_vk_echo \
+	tests/unit/check_vk_parse
+check_PROGRAMS += $(VK_CHECK_PROGS)
+TESTS += $(VK_CHECK_PROGS)
+
+VK_CHECK_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+VK_CHECK_LDADD = src/vk/libvk.la $(EV_LIBS) $(CHECK_LIBS)
+VK_CHECK_HDRS = tests/unit/vk_check.h tests/unit/check_run.h
+
+tests_unit_check_vk_SOURCES = tests/unit/check_vk.c $(VK_CHECK_HDRS)
+tests_unit_check_vk_CFLAGS = $(VK_CHECK_CFLAGS)
+tests_unit_check_vk_LDADD = $(VK_CHECK_LDADD)
+
+tests_unit_check_vk_vectoring_SOURCES = tests/unit/check_vk_vectoring.c $(VK_CHECK_HDRS)
+tests_unit_check_vk_vectoring_CFLAGS = $(VK_CHECK_CFLAGS)
+tests_unit_check_vk_vectoring_LDADD = $(VK_CHECK_LDADD)
+
+tests_unit_check_vk_pipe_SOURCES = tests/unit/check_vk_pipe.c $(VK_CHECK_HDRS)
+tests_unit_check_vk_pipe_CFLAGS = $(VK_CHECK_CFLAGS)
+tests_unit_check_vk_pipe_LDADD = $(VK_CHECK_LDADD)
+
+tests_unit_check_vk_fault_SOURCES = tests/unit/check_vk_fault.c $(VK_CHECK_HDRS)
+tests_unit_check_vk_fault_CFLAGS = $(VK_CHECK_CFLAGS)
+tests_unit_check_vk_fault_LDADD = $(VK_CHECK_LDADD)
+
+tests_unit_check_vk_echo_SOURCES = tests/unit/check_vk_echo.c $(VK_CHECK_HDRS)
+tests_unit_check_vk_echo_CFLAGS = $(VK_CHECK_CFLAGS)
+tests_unit_check_vk_echo_LDADD = $(VK_CHECK_LDADD)
+
+tests_unit_check_vk_parse_SOURCES = tests/unit/check_vk_parse.c tests/unit/check_run.h
+tests_unit_check_vk_parse_CFLAGS = $(VK_CHECK_CFLAGS)
+tests_unit_check_vk_parse_LDADD = $(VK_CHECK_LDADD)
+
+check_PROGRAMS += tests/unit/check_http
+TESTS += tests/unit/check_http
+tests_unit_check_http_SOURCES = tests/unit/check_http.c tests/unit/check_run.h src/vk/vk_http.c
+tests_unit_check_http_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_http_LDADD = $(CHECK_LIBS)
+
+check_PROGRAMS += tests/unit/check_config
+TESTS += tests/unit/check_config
+tests_unit_check_config_SOURCES = tests/unit/check_config.c tests/unit/check_run.h \
+	src/vkd/vkd_config.c src/vkd/vkd_config.h \
+	src/vkd/vkd_listen.c src/vkd/vkd_listen.h src/vkd/vkd_path.c src/vkd/vkd_path.h \
+	src/vkd/vkd_spell.c src/vkd/vkd_spell.h \
+	src/vkd/vkd_user.c src/vkd/vkd_user.h src/vkd/vkd_log.c src/vkd/vkd_log.h \
+	src/vkd/vkd_io.c src/vkd/vkd_io.h src/vk/vk_parse.c src/vk/vk_parse.h
+tests_unit_check_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/vkd \
+	-DVKD_TOP_SRCDIR='"$(abs_top_srcdir)"'
+tests_unit_check_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(INIH_CFLAGS)
+tests_unit_check_config_LDADD = $(CHECK_LIBS) $(INIH_LIBS)
