@@ -6,7 +6,13 @@
 #include <string.h>
 #include <unistd.h>
 
-static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+/*
+ * SIGABRT too: abort() and a failed assert() in app code are that
+ * micro-process's end, not the worker's. glibc's abort() raises it with
+ * its lock released, so leaving its handler by siglongjmp leaves nothing
+ * held (glibc 2.36, stage 1 of abort()).
+ */
+static const int fault_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 #define FAULT_SIGNALS (sizeof(fault_signals) / sizeof(fault_signals[0]))
 
 static struct {
@@ -20,8 +26,9 @@ static struct {
 
 /*
  * Whether this process's own code raised the signal: a trap (the kernel
- * sets si_code > 0) or a raise() of our own. A signal sent by kill(2) from
- * another process has si_code <= 0 and that process's pid.
+ * sets si_code > 0) or a raise() of our own, abort()'s included (si_code
+ * SI_TKILL, our pid). A signal sent by kill(2) from another process has
+ * si_code <= 0 and that process's pid.
  */
 static int raised_here(const siginfo_t *info)
 {
@@ -151,6 +158,8 @@ const char *vk_fault_signal_name(int signal_number)
 		return "SIGFPE";
 	case SIGILL:
 		return "SIGILL";
+	case SIGABRT:
+		return "SIGABRT";
 	}
 	return "signal";
 }

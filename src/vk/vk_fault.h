@@ -1,8 +1,9 @@
 /*
  * vk_fault: containing faults of micro-processes.
  *
- * SIGSEGV, SIGBUS, SIGFPE and SIGILL are caught on an alternate stack (a
- * coroutine that overflows the C stack must still be caught). While the
+ * SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT (abort(), a failed assert())
+ * are caught on an alternate stack (a coroutine that overflows the C stack
+ * must still be caught). While the
  * kernel runs a micro-process it arms the handler with a jump buffer; a
  * fault raised by the process's code then siglongjmp()s there, and the
  * kernel ends that process only. Anything else keeps the signal's meaning:

@@ -320,6 +320,27 @@ owner_of_inode() {
 	return 1
 }
 
+# ---- the trap app (testmod.c): connections that misbehave on command ----
+
+# trap_config WORKERS [EXTRA APP LINES...]: a config serving the trap app
+# on $PORT.
+trap_config() {
+	vkd_section "$1"
+	shift
+	printf '[app trap]\nmodule = %s\nlisten = 127.0.0.1:%s\n' "$TESTMODDIR/trapmod.so" "$PORT"
+	for _line in "$@"; do
+		echo "$_line"
+	done
+}
+
+# serve_trap WORKERS [EXTRA APP LINES...]: vkd on a trap_config (kept in
+# $CONF), until $PORT accepts and the master has WORKERS workers.
+serve_trap() {
+	_n=$1
+	trap_config "$@" >"$CONF"
+	serve "$CONF" "$_n"
+}
+
 # ---- the http app (http-*.sh) ----
 
 # http_config WORKERS [EXTRA APP LINES...]: a config serving the http app

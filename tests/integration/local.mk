@@ -12,7 +12,8 @@ TESTMOD_LDFLAGS = -module -avoid-version -shared -rpath $(abs_builddir)/tests/in
 TESTMOD_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 check_LTLIBRARIES += tests/integration/crashmod.la tests/integration/badmagic.la \
 	tests/integration/badabi.la tests/integration/nodesc.la \
-	tests/integration/newminor.la tests/integration/badlayout.la
+	tests/integration/newminor.la tests/integration/badlayout.la \
+	tests/integration/trapmod.la
 tests_integration_crashmod_la_SOURCES = tests/integration/testmod.c
 tests_integration_crashmod_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_CRASH
 tests_integration_crashmod_la_CFLAGS = $(TESTMOD_CFLAGS)
@@ -33,6 +34,10 @@ tests_integration_badlayout_la_SOURCES = tests/integration/testmod.c
 tests_integration_badlayout_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_BADLAYOUT
 tests_integration_badlayout_la_CFLAGS = $(TESTMOD_CFLAGS)
 tests_integration_badlayout_la_LDFLAGS = $(TESTMOD_LDFLAGS)
+tests_integration_trapmod_la_SOURCES = tests/integration/testmod.c
+tests_integration_trapmod_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_TRAP
+tests_integration_trapmod_la_CFLAGS = $(TESTMOD_CFLAGS)
+tests_integration_trapmod_la_LDFLAGS = $(TESTMOD_LDFLAGS)
 tests_integration_nodesc_la_SOURCES = tests/integration/testmod.c
 tests_integration_nodesc_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_NODESC
 tests_integration_nodesc_la_CFLAGS = $(TESTMOD_CFLAGS)
@@ -50,7 +55,8 @@ VKD_TESTS = \
 	tests/integration/vkd_emfile.sh \
 	tests/integration/vkd_max_connections.sh \
 	tests/integration/vkd_pinned.sh \
-	tests/integration/vkd_app_api.sh
+	tests/integration/vkd_app_api.sh \
+	tests/integration/vkd_abort.sh
 
 # The http app (src/apps/http.so), driven with curl and raw python sockets.
 HTTP_IT_TESTS = \

@@ -13,6 +13,12 @@
  *  newminor   a descriptor with an ABI minor newer than vkd's
  *  badlayout  a descriptor built against another struct vk_thread
  *  nodesc     no descriptor at all
+ *  trapmod    [app trap], an echo app whose connection misbehaves on
+ *             command: the line "!abort" calls abort(), "!assert" fails
+ *             an assert(), "!segv" writes through NULL, "!spin" computes
+ *             forever, "!bigstate" calls a coroutine whose state is larger
+ *             than any heap, "!switch" blocks inside a switch statement of
+ *             its own; any other line is echoed
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,7 +30,8 @@
 #include "vk_app.h"
 #include "vk_socket.h"
 
-static void echo_main(struct vk_thread *that)
+/* Unused by the trap app, which has its own. */
+static __attribute__((unused)) void echo_main(struct vk_thread *that)
 {
 	struct {
 		char line[1024];
@@ -86,6 +93,87 @@ static void *crash_init(const struct vk_app_context *context, int *error)
 }
 
 VK_APP_FULL("crash", echo_main, 65536, crash_init, NULL);
+
+#elif defined(TESTMOD_TRAP)
+
+#undef NDEBUG
+#include <assert.h>
+
+static int *volatile trap_null;
+static volatile int trap_zero;
+static volatile unsigned long trap_spins;
+
+/* A coroutine whose state cannot fit a heap (at most 1 GiB, vkd.ini(5)). */
+static void too_big(struct vk_thread *that)
+{
+	struct {
+		char bytes[(size_t)2 << 30];
+	} * self;
+
+	vk_begin();
+	self->bytes[0] = 1;
+	vk_end();
+}
+
+/* A blocking operation inside a switch of its own: it resumes at vk_end(). */
+static void blocks_in_switch(struct vk_thread *that)
+{
+	struct {
+		char line[64];
+		ssize_t n;
+	} * self;
+
+	vk_begin();
+	switch (trap_zero) {
+	case 0:
+		vk_readline(self->n, self->line, sizeof(self->line));
+		break;
+	default:
+		break;
+	}
+	vk_write(self->line, (size_t)self->n);
+	vk_end();
+}
+
+static void trap(struct vk_thread *that, const char *line)
+{
+	if (strcmp(line, "!abort\n") == 0)
+		abort();
+	if (strcmp(line, "!assert\n") == 0)
+		assert(trap_zero == 1);
+	if (strcmp(line, "!segv\n") == 0)
+		*trap_null = 1;
+	if (strcmp(line, "!spin\n") == 0)
+		for (;;)
+			trap_spins++;
+}
+
+static void trap_main(struct vk_thread *that)
+{
+	struct {
+		char line[1024];
+		ssize_t n;
+	} * self;
+
+	vk_begin();
+	for (;;) {
+		vk_readline(self->n, self->line, sizeof(self->line) - 1);
+		if (self->n == 0)
+			break;
+		self->line[self->n] = '\0';
+		trap(that, self->line);
+		if (strcmp(self->line, "!bigstate\n") == 0)
+			vk_call(too_big, NULL);
+		if (strcmp(self->line, "!switch\n") == 0)
+			vk_call(blocks_in_switch, NULL);
+		vk_write(self->line, (size_t)self->n);
+	}
+	vk_finally();
+	vk_clear_error();
+	vk_end();
+}
+
+VK_APP("trap", trap_main, 65536);
 
 #elif defined(TESTMOD_BADMAGIC)
 

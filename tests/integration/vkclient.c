@@ -17,6 +17,18 @@
  *		message become spaces); exit on SIGTERM
  *	vkclient wait PORT MS
  *		exit 0 as soon as 127.0.0.1:PORT accepts a connection, 1 after MS
+ *	vkclient crowd PORT N LINE
+ *		N connections each echo a line; then one more sends LINE (a
+ *		newline is added) while the N send their second line at once.
+ *		That one must be closed by the server (end of stream or reset)
+ *		with no echo, within 10 s; each of the N must get its second
+ *		line back, and a third. Prints "closed after MS ms"; exit 1
+ *		with a message otherwise
+ *	vkclient open PORT N
+ *		N connections that each echo a line, then wait for a line on
+ *		stdin (the N stay open meanwhile); prints "open" and each local
+ *		port, one a line, when all are established; then each echoes a
+ *		second line and the closed ones are counted: prints "closed K"
  */
 #include "config.h"
 
@@ -276,6 +288,180 @@ static int cmd_hold(int port)
 	return 0;
 }
 
+/* ---- crowd ---- */
+
+#define CROWD_TIMEOUT_MS 10000
+
+/* Send "tag i" on each of the n descriptors and wait for every echo. */
+static int echo_all(const int *fds, int n, const char *tag)
+{
+	struct pollfd *pfd = calloc((size_t)n, sizeof(*pfd));
+	size_t *got = calloc((size_t)n, sizeof(*got));
+	char line[64], buf[64];
+	long end = now_ms() + CROWD_TIMEOUT_MS;
+	int left = n, rc = 1;
+
+	if (!pfd || !got)
+		return die("calloc");
+	for (int i = 0; i < n; i++) {
+		int len = snprintf(line, sizeof(line), "%s %d\n", tag, i);
+
+		if (send(fds[i], line, (size_t)len, MSG_NOSIGNAL) != len) {
+			fprintf(stderr, "vkclient: %s: connection %d: send: %s\n", tag, i,
+				strerror(errno));
+			goto out;
+		}
+		pfd[i].fd = fds[i];
+		pfd[i].events = POLLIN;
+	}
+	while (left > 0) {
+		int ready = poll(pfd, (nfds_t)n, 1000);
+
+		if (ready < 0 && errno != EINTR) {
+			die("poll");
+			goto out;
+		}
+		if (now_ms() > end) {
+			fprintf(stderr, "vkclient: %s: %d of %d connections got no echo in time\n",
+				tag, left, n);
+			goto out;
+		}
+		for (int i = 0; ready > 0 && i < n; i++) {
+			int len = snprintf(line, sizeof(line), "%s %d\n", tag, i);
+			ssize_t r;
+
+			if (pfd[i].fd < 0 || !pfd[i].revents)
+				continue;
+			r = recv(fds[i], buf + got[i], sizeof(buf) - got[i], MSG_DONTWAIT);
+			if (r <= 0) {
+				fprintf(stderr, "vkclient: %s: connection %d lost: %s\n", tag, i,
+					r == 0 ? "closed by the server" : strerror(errno));
+				goto out;
+			}
+			got[i] += (size_t)r;
+			if (got[i] < (size_t)len)
+				continue;
+			if (got[i] != (size_t)len || memcmp(buf, line, (size_t)len) != 0) {
+				fprintf(stderr, "vkclient: %s: connection %d: wrong echo\n", tag,
+					i);
+				goto out;
+			}
+			pfd[i].fd = -1;
+			left--;
+		}
+	}
+	rc = 0;
+out:
+	free(pfd);
+	free(got);
+	return rc;
+}
+
+/* Wait until the server closes fd, reading nothing; the ms it took, or -1. */
+static long wait_closed(int fd, long start)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	char buf[256];
+	ssize_t n;
+
+	if (poll(&pfd, 1, CROWD_TIMEOUT_MS) <= 0) {
+		fprintf(stderr, "vkclient: the trap connection is still open after %d ms\n",
+			CROWD_TIMEOUT_MS);
+		return -1;
+	}
+	n = recv(fd, buf, sizeof(buf), 0);
+	if (n > 0) {
+		fprintf(stderr, "vkclient: the trap connection answered %zd bytes\n", n);
+		return -1;
+	}
+	return now_ms() - start;
+}
+
+static int *open_all(int port, int n)
+{
+	int *fds = calloc((size_t)n, sizeof(*fds));
+
+	if (!fds) {
+		die("calloc");
+		return NULL;
+	}
+	for (int i = 0; i < n; i++) {
+		fds[i] = connect_port(port, 0);
+		if (fds[i] < 0) {
+			die("connect");
+			return NULL;
+		}
+	}
+	return fds;
+}
+
+static int cmd_crowd(int port, int n, const char *trap)
+{
+	int *fds = open_all(port, n);
+	char line[256];
+	long start, took;
+	int fd, len;
+
+	if (!fds || echo_all(fds, n, "first"))
+		return 1;
+	fd = connect_port(port, 0);
+	if (fd < 0)
+		return die("connect");
+	len = snprintf(line, sizeof(line), "%s\n", trap);
+	start = now_ms();
+	if (send(fd, line, (size_t)len, MSG_NOSIGNAL) != len)
+		return die("send");
+	if (echo_all(fds, n, "second"))
+		return 1;
+	took = wait_closed(fd, start);
+	if (took < 0)
+		return 1;
+	if (echo_all(fds, n, "third"))
+		return 1;
+	printf("closed after %ld ms\n", took);
+	return 0;
+}
+
+/* ---- open ---- */
+
+static int cmd_open(int port, int n)
+{
+	int *fds = open_all(port, n);
+	struct sockaddr_in self;
+	int closed = 0;
+	char line[64];
+
+	if (!fds || echo_all(fds, n, "first"))
+		return 1;
+	printf("open\n");
+	for (int i = 0; i < n; i++) {
+		socklen_t len = sizeof(self);
+
+		if (getsockname(fds[i], (struct sockaddr *)&self, &len) < 0)
+			return die("getsockname");
+		printf("%d\n", ntohs(self.sin_port));
+	}
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin)) {
+		fprintf(stderr, "vkclient: stdin closed\n");
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		struct pollfd pfd = {.fd = fds[i], .events = POLLIN};
+		char buf[64];
+		ssize_t r;
+
+		if (send(fds[i], "second\n", 7, MSG_NOSIGNAL) != 7) {
+			closed++;
+			continue;
+		}
+		r = poll(&pfd, 1, 5000) > 0 ? recv(fds[i], buf, sizeof(buf), 0) : -1;
+		closed += r <= 0;
+	}
+	printf("closed %d\n", closed);
+	return 0;
+}
+
 /* ---- notify ---- */
 
 static volatile sig_atomic_t stop;
@@ -344,7 +530,11 @@ int main(int argc, char **argv)
 		return cmd_notify(argv[2], argv[3]);
 	if (argc == 4 && strcmp(argv[1], "wait") == 0)
 		return cmd_wait(atoi(argv[2]), atoi(argv[3]));
+	if (argc == 5 && strcmp(argv[1], "crowd") == 0)
+		return cmd_crowd(atoi(argv[2]), atoi(argv[3]), argv[4]);
+	if (argc == 4 && strcmp(argv[1], "open") == 0)
+		return cmd_open(atoi(argv[2]), atoi(argv[3]));
 	fprintf(stderr, "usage: vkclient port | load PORT CLIENTS LINES | hold PORT | "
-			"notify PATH OUT | wait PORT MS\n");
+			"notify PATH OUT | wait PORT MS | crowd PORT N LINE | open PORT N\n");
 	return 2;
 }

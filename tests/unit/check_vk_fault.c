@@ -8,6 +8,7 @@
  */
 #include "vk_check.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -283,6 +284,9 @@ static void worker(struct vk_thread *that)
 	vk_end();
 }
 
+/* Not a signal number: the faulter fails an assert(). */
+#define FAILED_ASSERT (-1)
+
 /* Faults after a few yields and a sleep; vk_arg() is the signal. */
 static void faulter(struct vk_thread *that)
 {
@@ -295,10 +299,18 @@ static void faulter(struct vk_thread *that)
 	vk_sleep(5);
 	vk_yield();
 	g_faulted++;
-	if ((intptr_t)vk_arg() == SIGSEGV)
+	switch ((intptr_t)vk_arg()) {
+	case SIGSEGV:
 		fault_segv();
-	else
+		break;
+	case SIGABRT:
+		abort();
+	case FAILED_ASSERT:
+		assert(g_zero == 1);
+		break;
+	default:
 		fault_fpe();
+	}
 	g_after_fault = 1;
 	vk_end();
 }
@@ -351,6 +363,28 @@ START_TEST(test_fault_fpe_contained)
 
 	run_with_faulters(1, signals);
 	ck_assert_ptr_nonnull(strstr(vkt_log_buf, "SIGFPE"));
+}
+END_TEST
+
+/*
+ * abort() and a failed assert() end only the process that called them.
+ * Bug repro: SIGABRT was not caught, so the whole worker died of it.
+ */
+START_TEST(test_abort_contained)
+{
+	static const int signals[] = {SIGABRT};
+
+	run_with_faulters(1, signals);
+	ck_assert_ptr_nonnull(strstr(vkt_log_buf, "SIGABRT"));
+}
+END_TEST
+
+START_TEST(test_failed_assert_contained)
+{
+	static const int signals[] = {FAILED_ASSERT};
+
+	run_with_faulters(1, signals);
+	ck_assert_ptr_nonnull(strstr(vkt_log_buf, "SIGABRT"));
 }
 END_TEST
 
@@ -436,7 +470,7 @@ START_TEST(test_fault_raised_contained)
 END_TEST
 
 /*
- * Waits while another process sends it SIGSEGV with kill(2): a signal
+ * Waits while another process sends it vk_arg(), a signal, with kill(2): a signal
  * from outside is not a fault of whatever runs, so the process dies of it.
  */
 static void killed_from_outside(struct vk_thread *that)
@@ -449,7 +483,7 @@ static void killed_from_outside(struct vk_thread *that)
 	vk_begin();
 	child = fork();
 	if (child == 0) {
-		kill(getppid(), SIGSEGV);
+		kill(getppid(), (int)(intptr_t)vk_arg());
 		_exit(0);
 	}
 	while (waitpid(child, NULL, 0) == -1 && errno == EINTR)
@@ -464,7 +498,27 @@ START_TEST(test_fault_sent_kills)
 {
 	vkt_expect_death_by_signal();
 	/* The kernel installs its handler again: only its own decision counts. */
-	vkt_run(killed_from_outside, NULL, HEAP, 1);
+	vkt_run(killed_from_outside, (void *)(intptr_t)SIGSEGV, HEAP, 1);
+}
+END_TEST
+
+/* kill -ABRT from another process ends the worker, as it always did. */
+START_TEST(test_abort_sent_kills)
+{
+	vkt_expect_death_by_signal();
+	vkt_run(killed_from_outside, (void *)(intptr_t)SIGABRT, HEAP, 1);
+}
+END_TEST
+
+/* abort() outside any micro-process is the kernel's own: the worker dies. */
+START_TEST(test_abort_outside_dies)
+{
+	struct vkt_kern k;
+
+	vkt_expect_death_by_signal();
+	k = vkt_kern_new();
+	abort();
+	vkt_kern_free(&k);
 }
 END_TEST
 
@@ -796,6 +850,10 @@ static Suite *fault_suite(void)
 	tcase_add_test(tc, test_fault_segv_contained);
 	tcase_add_test(tc, test_fault_fpe_contained);
 	tcase_add_test(tc, test_two_faults_contained);
+	tcase_add_test(tc, test_abort_contained);
+	tcase_add_test(tc, test_failed_assert_contained);
+	tcase_add_test_raise_signal(tc, test_abort_sent_kills, SIGABRT);
+	tcase_add_test_raise_signal(tc, test_abort_outside_dies, SIGABRT);
 	tcase_add_test(tc, test_fault_closes_descriptors);
 	tcase_add_test(tc, test_fault_raised_contained);
 	tcase_add_test_raise_signal(tc, test_fault_sent_kills, SIGSEGV);

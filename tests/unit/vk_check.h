@@ -88,6 +88,7 @@ static inline void vkt_expect_death_by_signal(void)
 	signal(SIGSEGV, SIG_DFL);
 	signal(SIGBUS, SIG_DFL);
 	signal(SIGFPE, SIG_DFL);
+	signal(SIGABRT, SIG_DFL);
 }
 
 /* ---- time ---- */
