@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vkd_check.h"
 #include "vkd_config.h"
 #include "vkd_control.h"
 #include "vkd_log.h"
@@ -104,16 +105,17 @@ static struct vkd_config *load_config(const char *path)
 
 static int check_modules(struct vkd_config *config)
 {
-	struct vkd_module_errors errors = {0};
+	struct vkd_check_errors errors = {0};
 	int rc;
 
 	/* What is checked is what the first generation's workers load. */
 	vkd_module_pin(config);
-	rc = vkd_module_check(config, &errors);
+	/* Synchronous: there is nothing else to serve yet. */
+	rc = vkd_check_run(config, &errors);
 
 	for (size_t i = 0; i < errors.count; i++)
 		vkd_error("%s", errors.messages[i]);
-	vkd_module_errors_free(&errors);
+	vkd_check_errors_free(&errors);
 	return rc;
 }
 

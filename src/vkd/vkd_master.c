@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vkd_check.h"
 #include "vkd_control.h"
 #include "vkd_counters.h"
 #include "vkd_listen.h"
@@ -531,7 +532,7 @@ static void reload_error(char *err, size_t size, const char *message)
 
 static struct vkd_config *reload_config(struct master *m, char *err, size_t size)
 {
-	struct vkd_module_errors merrs = {0};
+	struct vkd_check_errors merrs = {0};
 	struct vkd_config_errors errs;
 	struct vkd_config *config;
 	char text[64];
@@ -551,11 +552,11 @@ static struct vkd_config *reload_config(struct master *m, char *err, size_t size
 	if (!config)
 		return NULL;
 	vkd_module_pin(config);
-	if (vkd_module_check(config, &merrs) == 0)
+	if (vkd_check_run(config, &merrs) == 0)
 		return config;
 	for (size_t i = 0; i < merrs.count; i++)
 		reload_error(err, size, merrs.messages[i]);
-	vkd_module_errors_free(&merrs);
+	vkd_check_errors_free(&merrs);
 	vkd_config_free(config);
 	return NULL;
 }

@@ -6,26 +6,15 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "vkd_io.h"
 #include "vkd_log.h"
 #include "vkd_module.h"
-#include "vkd_user.h"
-
-/* How long the checking child may take to load every module. */
-#define VKD_MODULE_CHECK_TIMEOUT_MS 10000
-#define VKD_MODULE_REPORT_MAX 65536
 
 static int reason_set(char *reason, size_t size, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
@@ -195,38 +184,6 @@ void vkd_module_unpin(struct vkd_config *config)
 	}
 }
 
-void vkd_module_errors_free(struct vkd_module_errors *errors)
-{
-	for (size_t i = 0; i < errors->count; i++)
-		free(errors->messages[i]);
-	free(errors->messages);
-	errors->messages = NULL;
-	errors->count = 0;
-}
-
-static int errors_add(struct vkd_module_errors *errors, const char *format, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int errors_add(struct vkd_module_errors *errors, const char *format, ...)
-{
-	char **messages;
-	char *message;
-	va_list ap;
-	int n;
-
-	messages = realloc(errors->messages, (errors->count + 1) * sizeof(*messages));
-	if (!messages)
-		return -1;
-	errors->messages = messages;
-	va_start(ap, format);
-	n = vasprintf(&message, format, ap);
-	va_end(ap);
-	if (n < 0)
-		return -1;
-	errors->messages[errors->count++] = message;
-	return -1;
-}
-
 static const char *module_option(const struct vk_app_context *context, const char *key)
 {
 	return vkd_app_option(context->opaque, key);
@@ -245,164 +202,4 @@ int vkd_module_init(struct vkd_module *module, const struct vkd_app_config *app,
 		return 0;
 	*state = module->app->init(context, &error);
 	return error;
-}
-
-/* Report one bad module to the master, as "CONFIG:LINE: app NAME: ..." */
-static void check_report(int fd, const struct vkd_config *config, const struct vkd_app_config *app,
-			 const char *what, const char *reason)
-{
-	char line[1024];
-	int n = snprintf(line, sizeof(line), "%s:%d: app %s: %s: %s\n", config->path, app->line,
-			 app->name, what, reason);
-
-	if (n > 0)
-		/* A short report is better than none: the master reads what came. */
-		(void)vkd_write_all(fd, line,
-				    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
-}
-
-/* The checking child: one line per bad module, then exit. */
-static void __attribute__((noreturn)) check_child(const struct vkd_config *config, int fd)
-{
-	char reason[512];
-	int bad = 0;
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/*
-	 * A module's constructors and init hook are application code: they run
-	 * as the workers will (user, group), never as a root master. Without
-	 * root there is nothing to drop, and nothing to gain from trying.
-	 */
-	if (geteuid() == 0 && vkd_user_become(config) < 0) {
-		static const char line[] = "module check: cannot become the configured user\n";
-
-		(void)vkd_write_all(fd, line, sizeof(line) - 1);
-		_exit(1);
-	}
-	for (size_t i = 0; i < config->app_count; i++) {
-		const struct vkd_app_config *app = &config->apps[i];
-		struct vkd_module module;
-		struct vk_app_context context;
-		void *state;
-		int error;
-
-		if (vkd_module_open_app(&module, app, reason, sizeof(reason)) < 0) {
-			bad = 1;
-			check_report(fd, config, app, app->module_path, reason);
-			continue;
-		}
-		error = vkd_module_init(&module, app, &context, &state);
-		if (error) {
-			bad = 1;
-			check_report(fd, config, app, "init refused its options", strerror(error));
-			continue;
-		}
-		if (module.app->fini)
-			module.app->fini(state);
-	}
-	/* _exit: the child must not run the master's exit handlers or flush its stdio. */
-	_exit(bad);
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Read the child's report until EOF or the deadline; 1 on timeout. */
-static int check_read(int fd, char *buf, size_t size, size_t *len)
-{
-	long deadline = now_ms() + VKD_MODULE_CHECK_TIMEOUT_MS;
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
-
-	*len = 0;
-	buf[0] = '\0';
-	for (;;) {
-		long left = deadline - now_ms();
-		ssize_t n;
-		int rc;
-
-		if (left <= 0)
-			return 1;
-		rc = poll(&pfd, 1, (int)left);
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc < 0)
-			return -1;
-		if (rc == 0)
-			return 1;
-		n = read(fd, buf + *len, size - 1 - *len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		*len += (size_t)n;
-		buf[*len] = '\0';
-		if (n == 0 || *len == size - 1)
-			return 0;
-	}
-}
-
-static void check_collect(struct vkd_module_errors *errors, char *buf)
-{
-	char *save = NULL;
-
-	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		errors_add(errors, "%s", line);
-}
-
-static int check_wait(pid_t pid, int timed_out, struct vkd_module_errors *errors)
-{
-	int status;
-
-	if (timed_out) {
-		kill(pid, SIGKILL);
-		errors_add(errors, "module check timed out after %d ms (a module hangs on load)",
-			   VKD_MODULE_CHECK_TIMEOUT_MS);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return errors_add(errors, "module check: waitpid: %s", strerror(errno));
-	if (timed_out)
-		return -1;
-	if (WIFSIGNALED(status))
-		return errors_add(errors, "module check crashed with signal %d (%s)",
-				  WTERMSIG(status), strsignal(WTERMSIG(status)));
-	if (WEXITSTATUS(status) != 0 && errors->count == 0)
-		return errors_add(errors, "module check failed with status %d",
-				  WEXITSTATUS(status));
-	return errors->count ? -1 : 0;
-}
-
-int vkd_module_check(const struct vkd_config *config, struct vkd_module_errors *errors)
-{
-	static char report[VKD_MODULE_REPORT_MAX];
-	int pipefd[2], rc;
-	size_t len;
-	pid_t pid;
-
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return errors_add(errors, "module check: pipe: %s", strerror(errno));
-	pid = fork();
-	if (pid < 0) {
-		rc = errno;
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return errors_add(errors, "module check: fork: %s", strerror(rc));
-	}
-	if (pid == 0) {
-		close(pipefd[0]);
-		check_child(config, pipefd[1]);
-	}
-	close(pipefd[1]);
-	rc = check_read(pipefd[0], report, sizeof(report), &len);
-	close(pipefd[0]);
-	if (rc < 0)
-		errors_add(errors, "module check: read: %s", strerror(errno));
-	else
-		check_collect(errors, report);
-	return check_wait(pid, rc == 1, errors);
 }

@@ -1,12 +1,10 @@
 /*
- * vkd_module: loading application modules and checking them.
+ * vkd_module: loading application modules.
  *
  * A module is a shared object exporting `vk_app_descriptor` (vk_app.h).
  * Workers load modules with dlopen(RTLD_NOW | RTLD_LOCAL) and keep them
  * loaded until they exit. The master never loads application code: it
- * checks modules in a short-lived child (vkd_module_check()), which reports
- * its findings over a pipe, so a module that crashes in a constructor only
- * fails the check.
+ * checks modules in a short-lived child (vkd_check.h).
  */
 #ifndef VKD_MODULE_H
 #define VKD_MODULE_H
@@ -56,24 +54,5 @@ void vkd_module_pin(struct vkd_config *config);
 
 /* Close the files vkd_module_pin() opened (in a worker, another generation's). */
 void vkd_module_unpin(struct vkd_config *config);
-
-/* Messages found by vkd_module_check(). */
-struct vkd_module_errors {
-	char **messages; /* "CONFIG:LINE: app NAME: MODULE: reason" */
-	size_t count;
-};
-
-void vkd_module_errors_free(struct vkd_module_errors *errors);
-
-/*
- * Check every module of `config` in a forked child (bounded by a timeout):
- * each loads (vkd_module_open) and accepts its app's options (its init
- * hook runs, then its fini hook), so that a bad opt.* value is a
- * configuration error and not a crash loop of workers.
- * Returns 0 when all are good, else -1 with the messages in `errors` (also
- * on a failure of the check itself, e.g. fork()). `errors` is the
- * caller's, zeroed before the call.
- */
-int vkd_module_check(const struct vkd_config *config, struct vkd_module_errors *errors);
 
 #endif

@@ -6,7 +6,8 @@
  *             opt.crash says: "init" (refuse with EIO), "abort" (SIGABRT),
  *             "workers" (refuse with EIO every time but the first, which
  *             is vkd's module check: workers then crash-loop), "root"
- *             (refuse with EACCES when run as root), anything else or
+ *             (refuse with EACCES when run as root), "exit" (exit(0), as
+ *             if all went well), "hang" (never return), anything else or
  *             unset (start normally)
  *  badmagic   a descriptor with the wrong magic
  *  badabi     a descriptor with the wrong ABI major
@@ -89,6 +90,10 @@ static void *crash_init(const struct vk_app_context *context, int *error)
 		abort();
 	if (how && strcmp(how, "root") == 0 && geteuid() == 0)
 		*error = 13; /* EACCES */
+	if (how && strcmp(how, "exit") == 0)
+		exit(0);
+	while (how && strcmp(how, "hang") == 0)
+		pause();
 	return NULL;
 }
 

@@ -46,6 +46,21 @@ expect_bad_app "other layout" badlayout "$TESTMODDIR/badlayout.so" "badlayout.so
 expect_bad_app "other layout" badlayout "$TESTMODDIR/badlayout.so" "struct vk_thread"
 expect_bad_app "wrong name" other echo.so "echo.so"
 
+# A module that ends the check, or dies in it, fails it; the error names
+# the module file and the app's config line, as the other module errors.
+# crash_config HOW: a config whose crash app does HOW in its init hook.
+crash_config() {
+	c=$T/crash-$1.ini
+	{ vkd_section 1; app crash "$TESTMODDIR/crashmod.so"; echo "opt.crash = $1"; } >"$c"
+	crash_line=$(grep -n '^\[app crash\]' "$c" | cut -d: -f1)
+}
+crash_config exit
+expect 1 "init hook calls exit(0)" "$c" "$TESTMODDIR/crashmod.so"
+expect 1 "init hook calls exit(0)" "$c" "$c:$crash_line: app crash"
+crash_config abort
+expect 1 "init hook aborts" "$c" "$TESTMODDIR/crashmod.so"
+expect 1 "init hook aborts" "$c" "$c:$crash_line: app crash"
+
 c=$T/badkey.ini
 { vkd_section 1; echo "frobnicate = 1"; app echo echo.so; } >"$c"
 expect 1 "bad key" "$c" "$c"
