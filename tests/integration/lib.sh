@@ -283,7 +283,8 @@ new_log() {
 }
 
 # hold_start: a held connection to $PORT (pid in $HOLD): vkclient echoes a
-# line, prints "held" and its local port to $T/hold.out, then waits for a
+# line and sends half of another (so that a drain does not take it for
+# idle), prints "held" and its local port to $T/hold.out, then waits for a
 # line on the fifo $T/go, which the test writes through fd 3.
 hold_start() {
 	rm -f "$T/go" "$T/hold.out"
