@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vk_addr.h"
 #include "vkctl_config.h"
 #include "vkd_config.h"
-#include "vkd_path.h"
 
 struct control_reader {
 	FILE *fp;
@@ -112,14 +112,14 @@ static char *reader(char *out, int size, void *stream)
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct control_reader *r = user;
-	char path[VKD_SOCKET_PATH_SIZE];
+	char path[VK_ADDR_UNIX_PATH_SIZE];
 	const char *why;
 
 	(void)section; /* the reader's, as vkd reads headers */
 	if (!r->in_vkd || strcmp(name, "control") != 0 || !value || value[0] == '\0')
 		return 1;
 	/* A bad value makes vkd refuse the file: then connect() says why. */
-	if (vkd_socket_path(value, path, &why) == 0)
+	if (vk_addr_unix_path(value, path, &why) == 0)
 		value = path;
 	snprintf(r->out, r->size, "%s", value);
 	return 1;

@@ -10,7 +10,7 @@
 #   vk_task        coroutines as the scheduler sees them
 #   vk_proc        processes: run and ready queues, timers
 #   vk_heap, vk_vectoring, vk_log     leaves
-# vk_http and vk_parse stand alone (no I/O).
+# vk_http, vk_parse and vk_addr stand alone (no I/O).
 noinst_LTLIBRARIES += src/vk/libvk.la
 src_vk_libvk_la_SOURCES = \
 	src/vk/vk_heap.c \
@@ -26,7 +26,8 @@ src_vk_libvk_la_SOURCES = \
 	src/vk/vk_fault.c \
 	src/vk/vk_kern.c \
 	src/vk/vk_listener.c \
-	src/vk/vk_parse.c
+	src/vk/vk_parse.c \
+	src/vk/vk_addr.c
 src_vk_libvk_la_LIBADD = $(EV_LIBS)
 
 # The app API: what `make install` puts in $(includedir)/mnvkd.
@@ -37,7 +38,8 @@ pkginclude_HEADERS += \
 	src/vk/vk_state_s.h \
 	src/vk/vk_future.h \
 	src/vk/vk_socket.h \
-	src/vk/vk_parse.h
+	src/vk/vk_parse.h \
+	src/vk/vk_addr.h
 
 # Internal to libvk (and vkd, and libvk's tests): never installed. Each
 # starts with vk_internal.h, which stops an app that includes it.

@@ -13,6 +13,7 @@
 #include "vk_socket.h"
 #include "vk_http.h"
 #include "vk_parse.h"
+#include "vk_addr.h"
 #include "vk_app.h"
 
 #endif

@@ -48,6 +48,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "vk_addr.h"
 #include "vk_parse.h"
 #include "vkd_path.h"
 #include "vkd_spell.h"
@@ -261,11 +262,11 @@ static void set_workers(struct loader *l, const char *key, const char *value)
 
 static void set_control(struct loader *l, const char *key, const char *value)
 {
-	char path[VKD_SOCKET_PATH_SIZE];
+	char path[VK_ADDR_UNIX_PATH_SIZE];
 	const char *why;
 	char *copy;
 
-	if (vkd_socket_path(value, path, &why) < 0) {
+	if (vk_addr_unix_path(value, path, &why) < 0) {
 		add_error(l, l->line, "%s: %s, got '%.*s'", key, why, SHOW, value);
 		return;
 	}

@@ -17,125 +17,25 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "vk_parse.h"
 #include "vkd_listen.h"
-#include "vkd_path.h"
 
 /* ---- addresses ---- */
 
-static int listen_fail(const char **reason, const char *why)
-{
-	if (reason)
-		*reason = why;
-	errno = EINVAL;
-	return -1;
-}
-
-static int parse_port(const char *s, in_port_t *port)
-{
-	uint64_t n;
-
-	if (vk_parse_uint(s, 1, 65535, &n) < 0)
-		return -1;
-	*port = (in_port_t)n;
-	return 0;
-}
-
-static int parse_unix(const char *path, struct vkd_listen *out, const char **reason)
-{
-	struct sockaddr_un *sun = (struct sockaddr_un *)&out->addr;
-	const char *why = NULL;
-
-	if (vkd_socket_path(path, sun->sun_path, &why) < 0)
-		return listen_fail(reason, why);
-	sun->sun_family = AF_UNIX;
-	out->family = AF_UNIX;
-	out->addrlen =
-	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(sun->sun_path) + 1);
-	snprintf(out->text, sizeof(out->text), "unix:%s", sun->sun_path);
-	return 0;
-}
-
-static int parse_inet6(const char *text, struct vkd_listen *out, const char **reason)
-{
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->addr;
-	const char *close = strchr(text, ']');
-	char host[INET6_ADDRSTRLEN];
-	size_t n;
-
-	if (!close)
-		return listen_fail(reason, "missing ']' after the IPv6 address");
-	if (close[1] != ':')
-		return listen_fail(reason, "expected ':PORT' after ']'");
-	n = (size_t)(close - text - 1);
-	if (memchr(text, '%', n))
-		return listen_fail(reason, "IPv6 scope ids (%) are not supported");
-	if (n >= sizeof(host))
-		return listen_fail(reason, "not an IPv6 address");
-	memcpy(host, text + 1, n);
-	host[n] = '\0';
-	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
-		return listen_fail(reason, "not an IPv6 address");
-	if (parse_port(close + 2, &sin6->sin6_port) < 0)
-		return listen_fail(reason, "the port must be a number from 1 to 65535");
-	/* Print the port before htons() swaps it. */
-	inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-	snprintf(out->text, sizeof(out->text), "[%s]:%u", host, (unsigned)sin6->sin6_port);
-	sin6->sin6_port = htons(sin6->sin6_port);
-	sin6->sin6_family = AF_INET6;
-	out->family = AF_INET6;
-	out->addrlen = sizeof(*sin6);
-	return 0;
-}
-
-static int parse_inet4(const char *text, struct vkd_listen *out, const char **reason)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)&out->addr;
-	const char *colon = strrchr(text, ':');
-	char host[INET_ADDRSTRLEN];
-	size_t n;
-
-	if (!colon)
-		return listen_fail(reason,
-				   "expected ADDRESS:PORT, *:PORT, [IPv6]:PORT or unix:/PATH");
-	n = (size_t)(colon - text);
-	if (n == 0)
-		return listen_fail(reason,
-				   "missing address before ':'; use *:PORT for any address");
-	if (memchr(text, ':', n))
-		return listen_fail(reason, "IPv6 addresses go in brackets, as in [::1]:80");
-	if (n >= sizeof(host))
-		return listen_fail(reason, "not an IPv4 address (host names are not resolved)");
-	memcpy(host, text, n);
-	host[n] = '\0';
-	if (strcmp(host, "*") == 0)
-		sin->sin_addr.s_addr = htonl(INADDR_ANY);
-	else if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
-		return listen_fail(reason, "not an IPv4 address (host names are not resolved)");
-	if (parse_port(colon + 1, &sin->sin_port) < 0)
-		return listen_fail(reason, "the port must be a number from 1 to 65535");
-	if (sin->sin_addr.s_addr == htonl(INADDR_ANY))
-		strcpy(host, "*");
-	else
-		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-	snprintf(out->text, sizeof(out->text), "%s:%u", host, (unsigned)sin->sin_port);
-	sin->sin_port = htons(sin->sin_port);
-	sin->sin_family = AF_INET;
-	out->family = AF_INET;
-	out->addrlen = sizeof(*sin);
-	return 0;
-}
-
 int vkd_parse_listen(const char *text, struct vkd_listen *out, const char **reason)
 {
+	struct vk_addr addr;
+	int rc = vk_addr_parse(text, VK_ADDR_ANY, &addr, reason);
+
 	memset(out, 0, sizeof(*out));
-	if (text[0] == '\0')
-		return listen_fail(reason, "the address is empty");
-	if (strncmp(text, "unix:", 5) == 0)
-		return parse_unix(text + 5, out, reason);
-	if (text[0] == '[')
-		return parse_inet6(text, out, reason);
-	return parse_inet4(text, out, reason);
+	if (rc < 0) {
+		errno = -rc;
+		return -1;
+	}
+	out->family = addr.family;
+	out->addr = addr.addr;
+	out->addrlen = addr.addrlen;
+	memcpy(out->text, addr.text, sizeof(out->text));
+	return 0;
 }
 
 int vkd_listen_conflict(const struct vkd_listen *a, const struct vkd_listen *b)

@@ -15,7 +15,9 @@
 
 #include <sys/socket.h>
 
-#define VKD_LISTEN_TEXT_MAX 128 /* fits "unix:" + the longest sun_path */
+#include "vk_addr.h"
+
+#define VKD_LISTEN_TEXT_MAX VK_ADDR_TEXT_SIZE
 
 /*
  * One listening address, ready for socket(family, SOCK_STREAM, 0) and
@@ -25,7 +27,7 @@
  * addresses: "127.0.0.1:80", "*:80" (any IPv4), "[::1]:80", "[::]:80"
  * (any IPv6; vkd_listen_open() sets IPV6_V6ONLY so that "*:80" and
  * "[::]:80" can coexist), "unix:/run/x.sock" (the path normalized by
- * vkd_socket_path()).
+ * vk_addr_unix_path()).
  */
 struct vkd_listen {
 	int family; /* AF_INET, AF_INET6 or AF_UNIX */
@@ -37,8 +39,9 @@ struct vkd_listen {
 
 /*
  * Parse one listen address (the syntax of the listen key in vkd.ini(5)):
- * "ADDRESS:PORT", "*:PORT", "[IPv6]:PORT" or "unix:/PATH". Host names are
- * not resolved. On failure returns -1 with errno EINVAL and, if reason is
+ * "ADDRESS:PORT", "*:PORT", "[IPv6]:PORT" or "unix:/PATH", by libvk's
+ * vk_addr_parse() (the addresses apps connect to are written the same
+ * way). Host names are not resolved. On failure returns -1 with errno EINVAL and, if reason is
  * not NULL, *reason set to a static phrase saying why. out->line is set
  * to 0.
  */

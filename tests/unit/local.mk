@@ -12,7 +12,8 @@ VK_CHECK_PROGS = \
 	tests/unit/check_vk_pipe \
 	tests/unit/check_vk_fault \
 	tests/unit/check_vk_echo \
-	tests/unit/check_vk_parse
+	tests/unit/check_vk_parse \
+	tests/unit/check_vk_addr
 check_PROGRAMS += $(VK_CHECK_PROGS)
 TESTS += $(VK_CHECK_PROGS)
 
@@ -44,6 +45,10 @@ tests_unit_check_vk_parse_SOURCES = tests/unit/check_vk_parse.c tests/unit/check
 tests_unit_check_vk_parse_CFLAGS = $(VK_CHECK_CFLAGS)
 tests_unit_check_vk_parse_LDADD = $(VK_CHECK_LDADD)
 
+tests_unit_check_vk_addr_SOURCES = tests/unit/check_vk_addr.c tests/unit/check_run.h
+tests_unit_check_vk_addr_CFLAGS = $(VK_CHECK_CFLAGS)
+tests_unit_check_vk_addr_LDADD = $(VK_CHECK_LDADD)
+
 check_PROGRAMS += tests/unit/check_http
 TESTS += tests/unit/check_http
 tests_unit_check_http_SOURCES = tests/unit/check_http.c tests/unit/check_run.h src/vk/vk_http.c
@@ -57,7 +62,8 @@ tests_unit_check_config_SOURCES = tests/unit/check_config.c tests/unit/check_run
 	src/vkd/vkd_listen.c src/vkd/vkd_listen.h src/vkd/vkd_path.c src/vkd/vkd_path.h \
 	src/vkd/vkd_spell.c src/vkd/vkd_spell.h \
 	src/vkd/vkd_user.c src/vkd/vkd_user.h src/vkd/vkd_log.c src/vkd/vkd_log.h \
-	src/vkd/vkd_io.c src/vkd/vkd_io.h src/vk/vk_parse.c src/vk/vk_parse.h
+	src/vkd/vkd_io.c src/vkd/vkd_io.h src/vk/vk_parse.c src/vk/vk_parse.h \
+	src/vk/vk_addr.c src/vk/vk_addr.h
 tests_unit_check_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/vkd \
 	-DVKD_TOP_SRCDIR='"$(abs_top_srcdir)"'
 tests_unit_check_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(INIH_CFLAGS)
