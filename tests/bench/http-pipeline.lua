@@ -5,7 +5,9 @@
 -- Each write on a connection carries DEPTH (default 16) keep-alive
 -- requests for the URL's path, built once with wrk.format() in init();
 -- wrk counts every response, and a latency is measured from the write of
--- the batch its request was in.
+-- the batch its request was in. done() is http-stats.lua's.
+dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "http-stats.lua")
+
 local depth = 16
 
 init = function(args)
