@@ -383,6 +383,8 @@ static void print_status(json_t *reply)
 	       (unsigned long long)ju64(reply, "generation"), uptime);
 	if (reloading)
 		printf(", reloading to generation %llu", (unsigned long long)reloading);
+	if (json_is_true(json_object_get(reply, "checking")))
+		printf(", reloading: checking the modules");
 	if (json_is_true(json_object_get(reply, "stopping")))
 		printf(", stopping");
 	printf("\n");

@@ -33,8 +33,9 @@
 /* Unread bytes discarded before a close, so that the peer sees EOF after
  * its reply rather than ECONNRESET (Linux resets when input is left). */
 #define CONTROL_DISCARD_MAX 65536
-/* A `reload wait` is answered by the reload's end, which the master bounds
- * (60 s); this only guards against a reload that never reports. */
+/* A `reload` is answered by the end of its module check (10 s at most), a
+ * `reload wait` by the reload's end, which the master bounds (10 s + 60 s);
+ * this only guards against a reload that never reports. */
 #define CONTROL_WAIT_MS 80000L
 #define CONTROL_ERROR_MAX 4096
 #define CONTROL_WORDS_MAX 8
@@ -45,7 +46,7 @@
 enum client_state {
 	CLIENT_FREE = 0,
 	CLIENT_READ,  /* waiting for the request line */
-	CLIENT_WAIT,  /* `reload wait`: until vkd_control_reload_done() */
+	CLIENT_WAIT,  /* `reload`: until the reload started or ended */
 	CLIENT_WRITE, /* sending the reply */
 };
 
@@ -54,6 +55,7 @@ struct client {
 	int fd;
 	pid_t pid; /* the peer's, for logs */
 	uid_t uid;
+	int wait_ready; /* CLIENT_WAIT for `reload wait`: until the end */
 	long deadline_ms;
 	size_t len;
 	char line[VKD_CONTROL_LINE_MAX + 1];
@@ -448,6 +450,7 @@ static void cmd_status(struct vkd_control *ctl, struct client *c, long now)
 	jb_u64(&b, "pid", (uint64_t)info.pid);
 	jb_u64(&b, "generation", info.generation);
 	jb_u64(&b, "reloading", info.reloading);
+	jb_bool(&b, "checking", info.checking);
 	jb_bool(&b, "stopping", info.stopping);
 	jb_u64(&b, "uptime_s", (uint64_t)(info.uptime_ms > 0 ? info.uptime_ms / 1000 : 0));
 	jb_key(&b, "workers");
@@ -478,7 +481,6 @@ static void cmd_reload(struct vkd_control *ctl, struct client *c, char **argv, i
 {
 	char err[CONTROL_ERROR_MAX] = "";
 	int wait = argc == 2;
-	unsigned generation;
 
 	if (argc > 2 || (argc == 2 && strcmp(argv[1], "wait") != 0)) {
 		client_error(c, now, "reload: unexpected argument '%.*s' (usage: reload [wait])",
@@ -487,17 +489,13 @@ static void cmd_reload(struct vkd_control *ctl, struct client *c, char **argv, i
 	}
 	vkd_info("control: reload%s asked by pid %ld uid %ld", wait ? " wait" : "", (long)c->pid,
 		 (long)c->uid);
-	/* Waiting before the call, so that an end reported from inside it
-	 * still finds this client. */
+	/* Waiting before the call: the answer comes when the module check
+	 * ends (vkd_control_reload_started() or _done()). */
 	c->state = CLIENT_WAIT;
+	c->wait_ready = wait;
 	c->deadline_ms = now + CONTROL_WAIT_MS;
-	generation = ctl->ops->reload(ctl->ctx, err, sizeof(err));
-	if (c->state != CLIENT_WAIT)
-		return;
-	if (generation == 0)
+	if (ctl->ops->reload(ctl->ctx, err, sizeof(err)) < 0 && c->state == CLIENT_WAIT)
 		client_error(c, now, "%s", err[0] ? err : "reload failed");
-	else if (!wait)
-		reply_generation(c, generation, "starting", now);
 }
 
 static void cmd_stop(struct vkd_control *ctl, struct client *c, char **argv, int argc, long now)
@@ -1200,6 +1198,18 @@ void vkd_control_timers(struct vkd_control *ctl, long now)
 	}
 }
 
+void vkd_control_reload_started(struct vkd_control *ctl, unsigned generation, long now)
+{
+	if (!ctl)
+		return;
+	for (size_t i = 0; i < VKD_CONTROL_CLIENTS_MAX; i++) {
+		struct client *c = &ctl->clients[i];
+
+		if (c->state == CLIENT_WAIT && !c->wait_ready)
+			reply_generation(c, generation, "starting", now);
+	}
+}
+
 void vkd_control_reload_done(struct vkd_control *ctl, unsigned generation, const char *error,
 			     long now)
 {
@@ -1212,7 +1222,7 @@ void vkd_control_reload_done(struct vkd_control *ctl, unsigned generation, const
 			continue;
 		if (error)
 			client_error(c, now, "%s", error);
-		else
+		else if (c->wait_ready)
 			reply_generation(c, generation, NULL, now);
 	}
 }

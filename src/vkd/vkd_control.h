@@ -26,7 +26,8 @@
  * separated by spaces or tabs:
  *
  *   status        {"ok":true,"version":V,"pid":P,"generation":G,
- *                  "reloading":G2 (0 if not),"stopping":bool,"uptime_s":S,
+ *                  "reloading":G2 (0 if not),"checking":bool (a reload's
+ *                  modules are being checked),"stopping":bool,"uptime_s":S,
  *                  "workers":[{"index":N,"pid":P,"generation":G,
  *                  "state":"starting|ready|draining","restarts":R,
  *                  "connections":C,"connections_total":A,"faults":F,
@@ -36,11 +37,13 @@
  *                 Workers of every live generation, sorted by generation
  *                 then index, read from the shared counters page. A
  *                 worker waiting to be respawned is not listed.
- *   reload        start a generation swap, as SIGHUP does. The reply comes
- *                 once the new generation is forked: {"ok":true,
- *                 "generation":G,"state":"starting"}, or an error (the
- *                 configuration's or modules' "file:line: message" lines)
- *                 and nothing changed.
+ *   reload        start a generation swap, as SIGHUP does. The modules are
+ *                 checked in a child while the master goes on serving
+ *                 (status answers meanwhile); the reply comes once the
+ *                 check passed and the new generation is forked:
+ *                 {"ok":true,"generation":G,"state":"starting"}, or an
+ *                 error (the configuration's or modules' "file:line:
+ *                 message" lines) and nothing changed.
  *   reload wait   the same, but the reply comes when generation G is ready
  *                 and the old one was told to drain ({"ok":true,
  *                 "generation":G}), or when the new generation failed.
@@ -64,10 +67,11 @@
  * - A reply is dropped, and the connection closed, when the client takes
  *   none of it for VKD_CONTROL_TIMEOUT_MS: each send that makes progress
  *   moves the deadline, so a slow reader of a large status gets it all.
- * - A `reload wait` client is answered when the reload ends (the master
- *   gives a new generation 60 s to become ready) or fails, and with an
- *   error if no end is reported within 80 s; while it waits, only its
- *   hang-up is watched for, which ends it.
+ * - A `reload` client is answered when the module check ends (it takes
+ *   at most 10 s), a `reload wait` client when the reload ends (the
+ *   master then gives a new generation 60 s to become ready) or fails;
+ *   either gets an error if no end is reported within 80 s. While it
+ *   waits, only its hang-up is watched for, which ends it.
  */
 #ifndef VKD_CONTROL_H
 #define VKD_CONTROL_H
@@ -92,6 +96,7 @@ struct vkd_control_info {
 	pid_t pid;
 	unsigned generation; /* serving */
 	unsigned reloading;  /* a reload's generation still starting; 0: none */
+	int checking;	     /* a reload's modules are being checked */
 	int stopping;
 	long uptime_ms;
 };
@@ -103,8 +108,10 @@ struct vkd_control_info {
  */
 struct vkd_control_ops {
 	void (*info)(void *ctx, struct vkd_control_info *info);
-	/* Start a reload: the new generation's number, or 0 with err set. */
-	unsigned (*reload)(void *ctx, char *err, size_t size);
+	/* Start a reload: 0 when its module check runs (the answer comes by
+	 * vkd_control_reload_started() or vkd_control_reload_done()), or -1
+	 * with err set. */
+	int (*reload)(void *ctx, char *err, size_t size);
 	/* Begin a graceful stop. */
 	void (*stop)(void *ctx);
 	/* Signal worker `index` of the serving generation: 0 with its pid in
@@ -146,9 +153,14 @@ long vkd_control_timeout(const struct vkd_control *ctl, long now_ms);
 /* End clients whose deadline has passed. */
 void vkd_control_timers(struct vkd_control *ctl, long now_ms);
 
+/* A reload's modules passed their check and generation `generation` was
+ * forked: answers every `reload` (not `reload wait`). */
+void vkd_control_reload_started(struct vkd_control *ctl, unsigned generation, long now_ms);
+
 /*
  * A reload ended: generation `generation` serves and the old one drains
- * (error NULL), or it failed with `error`. Answers every `reload wait`.
+ * (error NULL: answers every `reload wait`), or it failed with `error`
+ * (answers every waiting `reload` and `reload wait`).
  */
 void vkd_control_reload_done(struct vkd_control *ctl, unsigned generation, const char *error,
 			     long now_ms);

@@ -79,6 +79,11 @@ struct master {
 	struct gen *gens;    /* every generation with live workers, newest first */
 	struct gen *current; /* the one serving, or the first one starting */
 	struct gen *pending; /* a reload's generation until it is ready */
+	/* A reload's configuration while its modules are checked (NULL when
+	 * none is): the master serves meanwhile, and its generation starts
+	 * when the check ends well. */
+	struct vkd_config *checking;
+	struct vkd_check check;
 	struct vkd_listeners listeners;
 	struct vkd_counters counters;
 	struct vkd_control *control;
@@ -126,7 +131,7 @@ static void master_status_text(struct master *m, char *buf, size_t size)
 		 m->current ? m->current->worker_count : 0, (unsigned long long)t.connections,
 		 (unsigned long long)t.accepted, (unsigned long long)t.refused,
 		 (unsigned long long)t.faults, (unsigned long long)t.restarts,
-		 m->stopping ? ", stopping" : (m->pending ? ", reloading" : ""));
+		 m->stopping ? ", stopping" : (m->pending || m->checking ? ", reloading" : ""));
 }
 
 /* Send STATUS= if it changed since the last time. */
@@ -198,6 +203,11 @@ static void __attribute__((noreturn)) worker_child(struct master *m, struct work
 	for (struct gen *other = m->gens; other; other = other->next)
 		if (other != g)
 			vkd_module_unpin(other->config);
+	if (m->checking) {
+		vkd_module_unpin(m->checking);
+		if (m->check.fd >= 0)
+			close(m->check.fd);
+	}
 	exit(vkd_worker_run(&args));
 }
 
@@ -530,9 +540,9 @@ static void reload_error(char *err, size_t size, const char *message)
 	err_add(err, size, message);
 }
 
+/* Read and pin the configuration for a reload; NULL with the errors logged and in err. */
 static struct vkd_config *reload_config(struct master *m, char *err, size_t size)
 {
-	struct vkd_check_errors merrs = {0};
 	struct vkd_config_errors errs;
 	struct vkd_config *config;
 	char text[64];
@@ -549,16 +559,17 @@ static struct vkd_config *reload_config(struct master *m, char *err, size_t size
 		reload_error(err, size, text);
 	}
 	vkd_config_errors_free(&errs);
-	if (!config)
-		return NULL;
-	vkd_module_pin(config);
-	if (vkd_check_run(config, &merrs) == 0)
-		return config;
-	for (size_t i = 0; i < merrs.count; i++)
-		reload_error(err, size, merrs.messages[i]);
-	vkd_check_errors_free(&merrs);
-	vkd_config_free(config);
-	return NULL;
+	if (config)
+		vkd_module_pin(config);
+	return config;
+}
+
+/* Log every error of a check and keep them for the control clients. */
+static void reload_check_errors(struct vkd_check_errors *errors, char *err, size_t size)
+{
+	for (size_t i = 0; i < errors->count; i++)
+		reload_error(err, size, errors->messages[i]);
+	vkd_check_errors_free(errors);
 }
 
 /* The control socket is made once: say so when its keys change. */
@@ -574,25 +585,84 @@ static void reload_check_control(const struct vkd_config *old, const struct vkd_
 			 old->control_path);
 }
 
-/*
- * Start a reload: the new generation's number, or 0 when nothing changed,
- * with the reason in err (may be NULL).
- */
-static unsigned master_reload(struct master *m, char *err, size_t size)
+/* The new generation of a checked configuration (owned from now on). */
+static void reload_start(struct master *m, struct vkd_config *config)
 {
-	struct vkd_config *config;
+	char err[4096] = "";
 	struct gen *g;
 
-	if (m->stopping) {
-		err_add(err, size, "vkd is stopping");
-		return 0;
+	if (m->current)
+		reload_check_control(m->current->config, config);
+	g = gen_create(m, config, err, sizeof(err));
+	if (!g) {
+		reload_done_badly(m, "cannot listen");
+		vkd_control_reload_done(m->control, 0, err, now_ms());
+		return;
 	}
-	if (m->pending) {
-		vkd_warn("reload: generation %u is still starting; ignored", m->pending->number);
-		if (err)
-			snprintf(err, size, "a reload is in progress: generation %u is starting",
-				 m->pending->number);
-		return 0;
+	g->deadline_ms = now_ms() + VKD_RELOAD_TIMEOUT_MS;
+	m->pending = g;
+	gen_start(m, g);
+	vkd_control_reload_started(m->control, g->number, now_ms());
+}
+
+/* The reload's module check ended with the child's wait status. */
+static void reload_checked(struct master *m, int status)
+{
+	struct vkd_config *config = m->checking;
+	struct vkd_check_errors errors = {0};
+	char err[4096] = "";
+	int rc = vkd_check_end(&m->check, status, &errors);
+
+	m->checking = NULL;
+	if (m->stopping) {
+		vkd_check_errors_free(&errors);
+		vkd_config_free(config);
+		return;
+	}
+	if (rc == 0) {
+		vkd_check_errors_free(&errors);
+		reload_start(m, config);
+		return;
+	}
+	reload_check_errors(&errors, err, sizeof(err));
+	vkd_config_free(config);
+	reload_done_badly(m, "configuration or module errors");
+	vkd_control_reload_done(m->control, 0, err[0] ? err : "module check failed", now_ms());
+}
+
+/* Why a reload cannot start now, or NULL. */
+static const char *reload_busy(const struct master *m, char *why, size_t size)
+{
+	if (m->stopping)
+		return "vkd is stopping";
+	if (m->checking)
+		return "a reload is in progress: its modules are being checked";
+	if (!m->pending)
+		return NULL;
+	snprintf(why, size, "a reload is in progress: generation %u is starting",
+		 m->pending->number);
+	return why;
+}
+
+/*
+ * Start a reload: read the configuration, then check its modules in a
+ * child while the master goes on serving. Returns 0 when the check runs
+ * (its end is told through vkd_control_reload_started() or _done()), or
+ * -1 with the reason in err (may be NULL).
+ */
+static int master_reload(struct master *m, char *err, size_t size)
+{
+	struct vkd_check_errors errors = {0};
+	struct vkd_config *config;
+	const char *busy;
+	char why[128];
+
+	busy = reload_busy(m, why, sizeof(why));
+	if (busy) {
+		if (!m->stopping)
+			vkd_warn("reload: %s; ignored", busy);
+		err_add(err, size, busy);
+		return -1;
 	}
 	vkd_info("reloading %s", m->path);
 	if (vkd_notify_reloading() < 0)
@@ -600,19 +670,16 @@ static unsigned master_reload(struct master *m, char *err, size_t size)
 	config = reload_config(m, err, size);
 	if (!config) {
 		reload_done_badly(m, "configuration or module errors");
-		return 0;
+		return -1;
 	}
-	if (m->current)
-		reload_check_control(m->current->config, config);
-	g = gen_create(m, config, err, size);
-	if (!g) {
-		reload_done_badly(m, "cannot listen");
-		return 0;
+	if (vkd_check_start(&m->check, config, now_ms(), &errors) < 0) {
+		reload_check_errors(&errors, err, size);
+		vkd_config_free(config);
+		reload_done_badly(m, "the module check did not start");
+		return -1;
 	}
-	g->deadline_ms = now_ms() + VKD_RELOAD_TIMEOUT_MS;
-	m->pending = g;
-	gen_start(m, g);
-	return g->number;
+	m->checking = config;
+	return 0;
 }
 
 /* ---- events ---- */
@@ -661,6 +728,10 @@ static void master_reap(struct master *m)
 			continue;
 		if (pid <= 0)
 			return;
+		if (m->checking && pid == m->check.pid) {
+			reload_checked(m, status);
+			continue;
+		}
 		w = master_find(m, pid);
 		if (w)
 			worker_exited(m, w, pid, status);
@@ -696,8 +767,11 @@ static void master_stop(struct master *m, int sig)
 		 sig == SIGKILL ? "killing the workers" : "draining the workers");
 	if (!m->stopping && vkd_notify_stopping() < 0)
 		vkd_warn("sd_notify(STOPPING=1): %s", strerror(errno));
-	if (!m->stopping && m->pending)
+	if (!m->stopping && (m->pending || m->checking))
 		vkd_control_reload_done(m->control, 0, "vkd is stopping", now_ms());
+	/* The check's end still comes by SIGCHLD: the loop waits for it. */
+	if (m->checking)
+		vkd_check_kill(&m->check);
 	m->stopping = 1;
 	for (struct gen *g = m->gens, *next; g; g = next) {
 		next = g->next;
@@ -763,6 +837,8 @@ static void master_timers(struct master *m)
 			worker_timers(m, &g->workers[i], now);
 	if (m->pending && m->pending->deadline_ms <= now)
 		reload_abandon(m, "the new generation was not ready in time");
+	if (m->checking)
+		vkd_check_expire(&m->check, now);
 	if (m->status_ms <= now)
 		master_status(m);
 	vkd_control_timers(m->control, now);
@@ -792,6 +868,8 @@ static int master_timeout(const struct master *m)
 	}
 	if (m->pending)
 		next = min_deadline(m->pending->deadline_ms, next);
+	if (m->checking && !m->check.timed_out)
+		next = min_deadline(m->check.deadline_ms, next);
 	control = vkd_control_timeout(m->control, now);
 	if (control >= 0)
 		next = min_deadline(now + control, next);
@@ -801,27 +879,36 @@ static int master_timeout(const struct master *m)
 	return left > 60000 ? 60000 : (int)left;
 }
 
+/* The master's descriptors come first in its poll set. */
+enum { PFD_SIGNALS, PFD_READY, PFD_CHECK, PFD_CONTROL };
+
 static void master_loop(struct master *m)
 {
-	while (!(m->stopping && !m->gens)) {
-		struct pollfd pfd[2 + VKD_CONTROL_POLLFDS] = {
-		    {.fd = m->sigfd, .events = POLLIN},
-		    {.fd = m->ready_pipe[0], .events = POLLIN},
+	while (!(m->stopping && !m->gens && !m->checking)) {
+		struct pollfd pfd[PFD_CONTROL + VKD_CONTROL_POLLFDS] = {
+		    [PFD_SIGNALS] = {.fd = m->sigfd, .events = POLLIN},
+		    [PFD_READY] = {.fd = m->ready_pipe[0], .events = POLLIN},
+		    /* A negative fd is left out by poll(). */
+		    [PFD_CHECK] = {.fd = m->checking ? m->check.fd : -1, .events = POLLIN},
 		};
-		size_t n =
-		    2 + vkd_control_pollfds(m->control, pfd + 2, VKD_CONTROL_POLLFDS, now_ms());
+		size_t n = PFD_CONTROL + vkd_control_pollfds(m->control, pfd + PFD_CONTROL,
+							     VKD_CONTROL_POLLFDS, now_ms());
 		int rc = poll(pfd, n, master_timeout(m));
 
 		if (rc < 0 && errno != EINTR) {
 			vkd_error("poll: %s", strerror(errno));
 			master_stop(m, SIGKILL);
 		}
-		if (rc > 0 && pfd[0].revents)
+		/* The check's report before SIGCHLD, which ends the check. */
+		if (rc > 0 && pfd[PFD_CHECK].revents && m->checking)
+			vkd_check_read(&m->check);
+		if (rc > 0 && pfd[PFD_SIGNALS].revents)
 			master_signals(m);
-		if (rc > 0 && pfd[1].revents)
+		if (rc > 0 && pfd[PFD_READY].revents)
 			master_ready_reports(m);
 		if (rc > 0)
-			vkd_control_handle(m->control, pfd + 2, n - 2, now_ms());
+			vkd_control_handle(m->control, pfd + PFD_CONTROL, n - PFD_CONTROL,
+					   now_ms());
 		master_timers(m);
 	}
 }
@@ -835,11 +922,12 @@ static void control_info(void *ctx, struct vkd_control_info *info)
 	info->pid = m->pid;
 	info->generation = m->current ? m->current->number : 0;
 	info->reloading = m->pending ? m->pending->number : 0;
+	info->checking = m->checking != NULL;
 	info->stopping = m->stopping;
 	info->uptime_ms = now_ms() - m->started_ms;
 }
 
-static unsigned control_reload(void *ctx, char *err, size_t size)
+static int control_reload(void *ctx, char *err, size_t size)
 {
 	return master_reload(ctx, err, size);
 }
@@ -934,6 +1022,7 @@ static void master_cleanup(struct master *m)
 		m->gens = g->next;
 		gen_free(m, g);
 	}
+	vkd_config_free(m->checking);
 	vkd_control_close(m->control);
 	vkd_listeners_free(&m->listeners);
 	vkd_counters_unmap(&m->counters);

@@ -46,6 +46,7 @@ tests_integration_nodesc_la_LDFLAGS = $(TESTMOD_LDFLAGS)
 # The daemon: workers, respawn, drain, sd_notify, limits.
 VKD_TESTS = \
 	tests/integration/vkd_check.sh \
+	tests/integration/vkd_check_hang.sh \
 	tests/integration/vkd_echo.sh \
 	tests/integration/vkd_respawn.sh \
 	tests/integration/vkd_backoff.sh \
