@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -136,7 +138,7 @@ int vkd_module_open(struct vkd_module *module, const char *path, const char *nam
 	return 0;
 }
 
-/* /proc/self/fd/N names the pinned file itself, whatever its path holds now. */
+/* /proc/self/fd/N names the pinned copy, whatever its path holds now. */
 static void pinned_path(const struct vkd_app_config *app, char *out, size_t size)
 {
 	snprintf(out, size, "/proc/self/fd/%d", app->module_fd);
@@ -153,6 +155,72 @@ int vkd_module_open_app(struct vkd_module *module, const struct vkd_app_config *
 	return vkd_module_open(module, path, app->name, reason, size);
 }
 
+/* A copy's seals: no write, no size change, and no seal taken off. */
+#define VKD_MODULE_SEALS (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
+
+/* Everything the file `from` holds, appended to `to`. */
+static int copy_all(int from, int to)
+{
+	for (;;) {
+		ssize_t n = sendfile(to, from, NULL, (size_t)1 << 20);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return (int)n;
+	}
+}
+
+/*
+ * A sealed in-memory copy of the open module file `fd`, named after it (in
+ * /proc/PID/maps: "/memfd:NAME (deleted)"). Returns the copy, or -1 with
+ * errno.
+ */
+static int module_copy(int fd, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	int copy = memfd_create(slash ? slash + 1 : path, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int saved;
+
+	if (copy < 0)
+		return -1;
+	if (copy_all(fd, copy) == 0 && fcntl(copy, F_ADD_SEALS, VKD_MODULE_SEALS) == 0)
+		return copy;
+	saved = errno;
+	close(copy);
+	errno = saved;
+	return -1;
+}
+
+/*
+ * The descriptor app's generation loads: a sealed copy of its file, else
+ * (no memfd here) the file itself; -1 when it does not open as a regular
+ * file (loading by path says why). O_NONBLOCK: a FIFO must not block the
+ * master.
+ */
+static int module_pin_fd(const struct vkd_app_config *app)
+{
+	struct stat st;
+	int fd, copy;
+
+	fd = open(app->module_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -1;
+	}
+	copy = module_copy(fd, app->module_path);
+	if (copy < 0) {
+		vkd_warn("app %s: %s: no private copy of the module (%s): a write to the "
+			 "file in place reaches its workers",
+			 app->name, app->module_path, strerror(errno));
+		return fd;
+	}
+	close(fd);
+	return copy;
+}
+
 void vkd_module_pin(struct vkd_config *config)
 {
 	for (size_t i = 0; i < config->app_count; i++) {
@@ -161,9 +229,9 @@ void vkd_module_pin(struct vkd_config *config)
 
 		if (app->module_fd >= 0)
 			continue;
-		app->module_fd = open(app->module_path, O_RDONLY | O_CLOEXEC);
+		app->module_fd = module_pin_fd(app);
 		if (app->module_fd < 0)
-			continue; /* loading by path says why */
+			continue;
 		pinned_path(app, path, sizeof(path));
 		if (access(path, R_OK) == 0)
 			continue;

@@ -44,11 +44,16 @@ int vkd_module_init(struct vkd_module *module, const struct vkd_app_config *app,
 		    struct vk_app_context *context, void **state);
 
 /*
- * Open every module file of `config` once and keep it open in the config,
- * so that the check and every worker of the generation, respawned ones
- * included, load that very file even when its path is replaced meanwhile
- * (a new version copied in before the reload). Best effort: a file that
- * does not open stays unpinned, and loading it by path reports why.
+ * Copy every module file of `config` once into a sealed memfd (no write,
+ * no size change, no unsealing) kept open in the config, so that the
+ * check and every worker of the generation, respawned ones included, load
+ * that very content (/proc/self/fd/N) whatever happens to the file: a new
+ * version renamed over it, copied over it in place (same inode), the file
+ * truncated or deleted. Only the next reload reads the path again. Where
+ * memfd_create() fails the file itself is kept open instead (a rename is
+ * still harmless, an in-place write is not; a warning says so). Best
+ * effort: a file that does not open as a regular file stays unpinned, and
+ * loading it by path reports why.
  */
 void vkd_module_pin(struct vkd_config *config);
 

@@ -2,7 +2,7 @@
 #
 # Every script sources lib.sh, which starts and stops vkd, picks ports and
 # cleans up by pid; their python checks import http_util.py. vkclient is the
-# C client they drive; the test-only modules are testmod.c built six ways.
+# C client they drive; the test-only modules are testmod.c built in several ways.
 EXTRA_DIST += tests/integration/lib.sh tests/integration/http_util.py
 check_PROGRAMS += tests/integration/vkclient
 tests_integration_vkclient_SOURCES = tests/integration/vkclient.c
@@ -13,7 +13,7 @@ TESTMOD_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 check_LTLIBRARIES += tests/integration/crashmod.la tests/integration/badmagic.la \
 	tests/integration/badabi.la tests/integration/nodesc.la \
 	tests/integration/newminor.la tests/integration/badlayout.la \
-	tests/integration/trapmod.la
+	tests/integration/trapmod.la tests/integration/ver1.la tests/integration/ver2.la
 tests_integration_crashmod_la_SOURCES = tests/integration/testmod.c
 tests_integration_crashmod_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_CRASH
 tests_integration_crashmod_la_CFLAGS = $(TESTMOD_CFLAGS)
@@ -38,6 +38,14 @@ tests_integration_trapmod_la_SOURCES = tests/integration/testmod.c
 tests_integration_trapmod_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_TRAP
 tests_integration_trapmod_la_CFLAGS = $(TESTMOD_CFLAGS)
 tests_integration_trapmod_la_LDFLAGS = $(TESTMOD_LDFLAGS)
+tests_integration_ver1_la_SOURCES = tests/integration/testmod.c
+tests_integration_ver1_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_VERSION=1
+tests_integration_ver1_la_CFLAGS = $(TESTMOD_CFLAGS)
+tests_integration_ver1_la_LDFLAGS = $(TESTMOD_LDFLAGS)
+tests_integration_ver2_la_SOURCES = tests/integration/testmod.c
+tests_integration_ver2_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_VERSION=2
+tests_integration_ver2_la_CFLAGS = $(TESTMOD_CFLAGS)
+tests_integration_ver2_la_LDFLAGS = $(TESTMOD_LDFLAGS)
 tests_integration_nodesc_la_SOURCES = tests/integration/testmod.c
 tests_integration_nodesc_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_NODESC
 tests_integration_nodesc_la_CFLAGS = $(TESTMOD_CFLAGS)
@@ -56,6 +64,7 @@ VKD_TESTS = \
 	tests/integration/vkd_emfile.sh \
 	tests/integration/vkd_max_connections.sh \
 	tests/integration/vkd_pinned.sh \
+	tests/integration/vkd_module_overwrite.sh \
 	tests/integration/vkd_app_api.sh \
 	tests/integration/vkd_abort.sh
 

@@ -20,6 +20,9 @@
  *             forever, "!bigstate" calls a coroutine whose state is larger
  *             than any heap, "!switch" blocks inside a switch statement of
  *             its own; any other line is echoed
+ *  ver1, ver2 [app ver], an echo app that answers the line "version" with
+ *             "1" or "2"; ver2's code and data sit at other offsets, as a
+ *             rebuilt module's would
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -51,7 +54,46 @@ static __attribute__((unused)) void echo_main(struct vk_thread *that)
 	vk_end();
 }
 
-#if defined(TESTMOD_CRASH)
+#if defined(TESTMOD_VERSION)
+
+#if TESTMOD_VERSION == 2
+/* Moves what follows in .text and .rodata. */
+__attribute__((used)) static const char testmod_pad[8192] = {2};
+__attribute__((used)) static void testmod_pad_code(void)
+{
+	__asm__ volatile(".fill 8192, 1, 0x90");
+}
+#endif
+
+#define TESTMOD_STR(x) #x
+#define TESTMOD_XSTR(x) TESTMOD_STR(x)
+
+static void ver_main(struct vk_thread *that)
+{
+	static const char version[] = TESTMOD_XSTR(TESTMOD_VERSION) "\n";
+	struct {
+		char line[1024];
+		ssize_t n;
+	} * self;
+
+	vk_begin();
+	for (;;) {
+		vk_readline(self->n, self->line, sizeof(self->line));
+		if (self->n == 0)
+			break;
+		if (self->n == 8 && memcmp(self->line, "version\n", 8) == 0)
+			vk_write(version, sizeof(version) - 1);
+		else
+			vk_write(self->line, (size_t)self->n);
+	}
+	vk_finally();
+	vk_clear_error();
+	vk_end();
+}
+
+VK_APP_FULL("ver", ver_main, 65536, NULL, NULL);
+
+#elif defined(TESTMOD_CRASH)
 
 /*
  * Append the CLOCK_MONOTONIC ms of this start to opt.stamp, if set.

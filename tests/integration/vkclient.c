@@ -16,6 +16,9 @@
  *		bind an AF_UNIX datagram socket at PATH and append every
  *		message received to OUT, one message a line (newlines in a
  *		message become spaces); exit on SIGTERM
+ *	vkclient ask PORT LINE
+ *		send LINE and a newline, print the one line that comes back
+ *		(without its newline); exit 1 if none comes within 5 s
  *	vkclient wait PORT MS
  *		exit 0 as soon as 127.0.0.1:PORT accepts a connection, 1 after MS
  *	vkclient crowd PORT N LINE
@@ -473,6 +476,40 @@ static int cmd_open(int port, int n)
 	return 0;
 }
 
+static int cmd_ask(int port, const char *question)
+{
+	char reply[1024];
+	size_t got = 0;
+	int fd = connect_port(port, 0);
+
+	if (fd < 0)
+		return die("connect");
+	if (send(fd, question, strlen(question), MSG_NOSIGNAL) != (ssize_t)strlen(question) ||
+	    send(fd, "\n", 1, MSG_NOSIGNAL) != 1)
+		return die("send");
+	while (got < sizeof(reply) - 1 && !memchr(reply, '\n', got)) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&pfd, 1, 5000) <= 0) {
+			fprintf(stderr, "vkclient: no answer in 5 s\n");
+			return 1;
+		}
+		n = recv(fd, reply + got, sizeof(reply) - 1 - got, 0);
+		if (n <= 0) {
+			fprintf(stderr, "vkclient: connection lost: %s\n",
+				n == 0 ? "closed by the server" : strerror(errno));
+			return 1;
+		}
+		got += (size_t)n;
+	}
+	reply[got] = '\0';
+	reply[strcspn(reply, "\n")] = '\0';
+	printf("%s\n", reply);
+	close(fd);
+	return 0;
+}
+
 /* ---- notify ---- */
 
 static volatile sig_atomic_t stop;
@@ -539,13 +576,17 @@ int main(int argc, char **argv)
 		return cmd_hold(atoi(argv[2]));
 	if (argc == 4 && strcmp(argv[1], "notify") == 0)
 		return cmd_notify(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "ask") == 0)
+		return cmd_ask(atoi(argv[2]), argv[3]);
 	if (argc == 4 && strcmp(argv[1], "wait") == 0)
 		return cmd_wait(atoi(argv[2]), atoi(argv[3]));
 	if (argc == 5 && strcmp(argv[1], "crowd") == 0)
 		return cmd_crowd(atoi(argv[2]), atoi(argv[3]), argv[4]);
 	if (argc == 4 && strcmp(argv[1], "open") == 0)
 		return cmd_open(atoi(argv[2]), atoi(argv[3]));
-	fprintf(stderr, "usage: vkclient port | load PORT CLIENTS LINES | hold PORT | "
-			"notify PATH OUT | wait PORT MS | crowd PORT N LINE | open PORT N\n");
+	fprintf(
+	    stderr,
+	    "usage: vkclient port | load PORT CLIENTS LINES | hold PORT | "
+	    "notify PATH OUT | ask PORT LINE | wait PORT MS | crowd PORT N LINE | open PORT N\n");
 	return 2;
 }
