@@ -8,7 +8,7 @@
 #   vk_state, vk_future, vk_socket    the coroutine API apps use
 #   vk_poll        descriptors <-> rings, over libev
 #   vk_task        coroutines as the scheduler sees them
-#   vk_proc        processes: run and ready queues, timers
+#   vk_proc        processes: the ready queue, timers
 #   vk_heap, vk_vectoring, vk_log     leaves
 # vk_http, vk_parse and vk_addr stand alone (no I/O).
 noinst_LTLIBRARIES += src/vk/libvk.la
@@ -29,10 +29,14 @@ src_vk_libvk_la_SOURCES = \
 	src/vk/vk_parse.c \
 	src/vk/vk_addr.c
 src_vk_libvk_la_LIBADD = $(EV_LIBS)
+# Hidden by default: vkd exports to modules only the API of the installed
+# headers, which vk_api.h marks (VK_API_BEGIN/END).
+src_vk_libvk_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 
 # The app API: what `make install` puts in $(includedir)/mnvkd.
 pkginclude_HEADERS += \
 	src/vk/vk.h \
+	src/vk/vk_api.h \
 	src/vk/vk_app.h \
 	src/vk/vk_state.h \
 	src/vk/vk_state_s.h \

@@ -46,7 +46,9 @@ int vk_future_receive_begin(struct vk_thread *that)
 	that->message = sender->thread.message;
 	that->message_from = &sender->thread;
 	/* A requester keeps waiting, for the response. */
-	if (!sender->awaiting_reply)
+	if (sender->awaiting_reply)
+		vk_task_await_reply(sender, receiver);
+	else
 		vk_task_wake(sender, 0);
 	return 0;
 }
@@ -75,24 +77,7 @@ void vk_future_respond(struct vk_thread *that, struct vk_thread *to, intptr_t me
 	/* A late answer to an earlier request that timed out is not this one's. */
 	if (!requester->awaiting_reply || requester->request_to != vk_task_of(that))
 		return;
-	requester->awaiting_reply = 0;
 	to->message = message;
 	to->message_from = that;
 	vk_task_wake(requester, 0);
-}
-
-void vk_future_end(struct vk_task *task)
-{
-	/* Senders queued here would never be taken, and would point at freed memory. */
-	while (task->senders_head) {
-		struct vk_task *sender = task->senders_head;
-
-		vk_task_wake(sender, EPIPE);
-		/* A sender that was not blocked is not unlinked by the wake. */
-		if (sender->sending_to == task) {
-			task->senders_head = sender->send_next;
-			sender->sending_to = NULL;
-			sender->send_next = NULL;
-		}
-	}
 }

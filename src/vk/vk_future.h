@@ -13,6 +13,9 @@
 #include <stdint.h>
 
 #include "vk_state.h"
+#include "vk_api.h"
+
+VK_API_BEGIN
 
 /* Internal steps: 0 done, 1 when the caller must block, or -errno. */
 int vk_future_send_begin(struct vk_thread *that, struct vk_thread *to, intptr_t message);
@@ -47,7 +50,7 @@ void vk_future_respond(struct vk_thread *that, struct vk_thread *to, intptr_t me
 
 /*
  * Send `msg` to `to` and wait for its vk_respond(); `reply` gets the
- * answer. Raises EPIPE if `to` has ended or ends without taking it.
+ * answer. Raises EPIPE if `to` has ended, or ends before it responds.
  */
 #define vk_request(to, msg, reply)                                                \
 	do {                                                                      \
@@ -65,10 +68,6 @@ void vk_future_respond(struct vk_thread *that, struct vk_thread *to, intptr_t me
  */
 #define vk_respond(to, reply) vk_future_respond(that, (to), (intptr_t)(reply))
 
-#ifdef VK_INTERNAL
-struct vk_task;
-/* libvk: `task` ends; whoever is queued sending to it gets EPIPE. */
-void vk_future_end(struct vk_task *task);
-#endif
+VK_API_END
 
 #endif

@@ -49,6 +49,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#include "vk_api.h"
+
+VK_API_BEGIN
 
 #ifdef __cplusplus
 extern "C" {
@@ -393,5 +396,7 @@ int vk_http_out_bytes(struct vk_http_out *out, const void *p, size_t n);
 #ifdef __cplusplus
 }
 #endif
+
+VK_API_END
 
 #endif /* VK_HTTP_H */

@@ -16,6 +16,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "vk_api.h"
+
+VK_API_BEGIN
 
 /* Decimal digits only, in min..max: "8", "65535". */
 int vk_parse_uint(const char *text, uint64_t min, uint64_t max, uint64_t *out);
@@ -32,5 +35,7 @@ int vk_parse_size(const char *text, size_t *out);
  * milliseconds (about 49 days).
  */
 int vk_parse_duration_ms(const char *text, unsigned *out);
+
+VK_API_END
 
 #endif

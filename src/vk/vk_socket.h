@@ -21,6 +21,9 @@
 #include <sys/uio.h>
 
 #include "vk_state.h"
+#include "vk_api.h"
+
+VK_API_BEGIN
 
 /* A socket is opaque: its rings live on the micro-heap, its layout in libvk. */
 struct vk_socket;
@@ -182,5 +185,7 @@ enum { VK_READ_ALL, VK_READ_SOME, VK_READ_LINE };
 #define vk_await_idle(rc) vk_socket_await_idle(that->socket, rc)
 /* True when everything was read and the peer hung up. */
 #define vk_eof() vk_socket_eof(that->socket)
+
+VK_API_END
 
 #endif

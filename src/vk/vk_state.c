@@ -1,6 +1,5 @@
 #include "vk_state.h"
 
-#include "vk_future.h"
 #include "vk_task.h"
 
 static struct vk_heap *heap_of(const struct vk_thread *that)
@@ -25,7 +24,7 @@ void vk_thread_end(struct vk_thread *that)
 	struct vk_task *waiter = task->waiter;
 	int is_main = task == task->proc->main;
 
-	vk_future_end(task);
+	vk_task_end_messages(task);
 	vk_heap_free(heap_of(that), that->self);
 	that->self = NULL;
 	that->status = VK_THREAD_DONE;

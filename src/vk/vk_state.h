@@ -58,6 +58,9 @@
 #include <stdint.h>
 
 #include "vk_state_s.h"
+#include "vk_api.h"
+
+VK_API_BEGIN
 
 typedef void (*vk_func)(struct vk_thread *that);
 
@@ -248,5 +251,7 @@ size_t vk_thread_heap_left(const struct vk_thread *that);
 
 /* Whether the worker is draining: apps should finish and close. */
 int vk_draining(const struct vk_thread *that);
+
+VK_API_END
 
 #endif

@@ -87,6 +87,45 @@ static void unlink_sender(struct vk_task *task)
 	task->send_next = NULL;
 }
 
+/* Take a requester out of the list of the responder that took its message. */
+static void unlink_requester(struct vk_task *task)
+{
+	struct vk_task **link = &task->request_to->requesters;
+
+	while (*link && *link != task)
+		link = &(*link)->request_next;
+	if (*link)
+		*link = task->request_next;
+	task->request_next = NULL;
+}
+
+void vk_task_await_reply(struct vk_task *requester, struct vk_task *responder)
+{
+	requester->request_next = responder->requesters;
+	responder->requesters = requester;
+}
+
+void vk_task_end_messages(struct vk_task *task)
+{
+	while (task->senders_head) {
+		struct vk_task *sender = task->senders_head;
+
+		vk_task_wake(sender, EPIPE);
+		/* A sender that was not blocked is not unlinked by the wake. */
+		if (sender->sending_to == task)
+			unlink_sender(sender);
+	}
+	while (task->requesters) {
+		struct vk_task *requester = task->requesters;
+
+		vk_task_wake(requester, EPIPE);
+		if (task->requesters == requester) {
+			task->requesters = requester->request_next;
+			requester->request_next = NULL;
+		}
+	}
+}
+
 void vk_task_block(struct vk_task *task, struct vk_task **slot)
 {
 	uint32_t ms = task->thread.timeout_ms;
@@ -122,6 +161,8 @@ void vk_task_wake(struct vk_task *task, int error)
 	task->receiving = 0;
 	task->sleeping = 0;
 	/* Whatever woke it, it waits for no response any more. */
+	if (task->awaiting_reply)
+		unlink_requester(task);
 	task->awaiting_reply = 0;
 	vk_task_untime(task);
 	task->thread.wake_error = error;

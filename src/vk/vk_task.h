@@ -36,6 +36,8 @@ struct vk_task {
 	struct vk_task *send_next;
 	struct vk_task *sending_to; /* whose senders queue we are in */
 	struct vk_task *request_to; /* whom our pending vk_request() went to */
+	struct vk_task *requesters; /* took our message, owe us vk_respond() */
+	struct vk_task *request_next;
 	uint8_t detached;	    /* free the task when it ends; nobody joins it */
 	uint8_t sleeping;	    /* the deadline ends a sleep, not an operation */
 	uint8_t idle_wait;	    /* waits between messages: a drain may cut it short */
@@ -82,6 +84,19 @@ void vk_task_block(struct vk_task *task, struct vk_task **slot);
  * where it waits. Does nothing if it is not blocked.
  */
 void vk_task_wake(struct vk_task *task, int error);
+
+/*
+ * `responder` took the message of `requester`, which now waits for its
+ * vk_respond(): should the responder end first, the requester gets EPIPE.
+ */
+void vk_task_await_reply(struct vk_task *requester, struct vk_task *responder);
+
+/*
+ * `task` ends: every task queued sending to it, and every one waiting for
+ * its response, is woken with EPIPE (nothing would ever answer them, and
+ * they would point at freed memory).
+ */
+void vk_task_end_messages(struct vk_task *task);
 
 /* Add a task to its process's deadline list at `deadline`, or remove it. */
 void vk_task_time(struct vk_task *task, double deadline);

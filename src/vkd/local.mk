@@ -20,6 +20,7 @@ src_vkd_vkd_SOURCES = \
 	src/vkd/vkd_spell.c src/vkd/vkd_spell.h \
 	src/vkd/vkd_user.c src/vkd/vkd_user.h \
 	src/vkd/vkd_worker.c src/vkd/vkd_worker.h
-src_vkd_vkd_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) $(SYSTEMD_CFLAGS)
+# Hidden by default too: -export-dynamic then exports libvk's API only.
+src_vkd_vkd_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) $(SYSTEMD_CFLAGS) -fvisibility=hidden
 src_vkd_vkd_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
 src_vkd_vkd_LDADD = $(src_vk_libvk_la_OBJECTS) $(EV_LIBS) $(INIH_LIBS) $(SYSTEMD_LIBS) $(DL_LIBS)

@@ -1,9 +1,9 @@
 #!/bin/sh
 # The app boundary: `make install` installs the API headers of vk(3) and no
 # internal one; an app built against the installed tree with pkg-config
-# loads in vkd; one that reaches for the kernel's insides (an internal
-# header, that->proc) does not compile; a module built against another
-# layout or a newer ABI minor is refused by name.
+# loads in vkd; every function those headers declare resolves in vkd and
+# no kernel function does; one that reaches for the kernel's insides (an
+# internal header, that->proc) does not compile.
 . "$top_srcdir/tests/integration/lib.sh"
 
 : "${CC:=cc}"
@@ -20,7 +20,7 @@ incdir=$(find "$dest" -name vk.h -printf '%h\n' | head -n 1)
 
 # Exactly the API headers: vk.h and what it includes.
 installed=$(cd "$incdir" && ls | sort | tr '\n' ' ')
-want="vk.h vk_addr.h vk_app.h vk_future.h vk_http.h vk_parse.h vk_socket.h vk_state.h vk_state_s.h "
+want="vk.h vk_addr.h vk_api.h vk_app.h vk_future.h vk_http.h vk_parse.h vk_socket.h vk_state.h vk_state_s.h "
 [ "$installed" = "$want" ] || fail "installed headers: '$installed', want '$want'"
 
 # cflags: pkg-config's flags for libvk, with the staging root in front.
@@ -88,6 +88,58 @@ printf '#include "vk.h"\n#include "vk_kern.h"\n' >"$T/intree.c"
 "$CC" -std=gnu11 -fsyntax-only -I"$top_srcdir/src/vk" "$T/intree.c" >"$T/intree.log" 2>&1 &&
 	fail "an in-tree app included vk_kern.h without VK_INTERNAL"
 grep -q "internal to libvk" "$T/intree.log" || fail "no word of the boundary: $(cat "$T/intree.log")"
+
+# Every function an installed header declares resolves in vkd: a module
+# that takes the address of each one loads (dlopen RTLD_NOW binds them all).
+funcs=$(cat "$incdir"/*.h | grep -v '^#\|^static\|^typedef\|^[[:space:]]' |
+	sed -n 's/^[a-z].*[^a-z0-9_]\(vk_[a-z0-9_]*\)(.*/\1/p' | sort -u)
+[ "$(echo "$funcs" | grep -c .)" -gt 40 ] || fail "found only these API functions: $funcs"
+{
+	echo '#include <vk.h>'
+	echo 'static void all_main(struct vk_thread *that)'
+	echo '{'
+	echo '	struct { int unused; } *self;'
+	echo '	vk_begin();'
+	echo '	vk_end();'
+	echo '}'
+	echo 'typedef void (*any_fn)(void);'
+	echo '__attribute__((used)) static const any_fn every_api_function[] = {'
+	for f in $funcs; do
+		echo "	(any_fn)$f,"
+	done
+	echo '};'
+	echo 'VK_APP("every", all_main, 64 * 1024);'
+} >"$T/every.c"
+build every "$T/every.c" || fail "the module using every API function: $(cat "$T/every.log")"
+{
+	vkd_section 1
+	printf '[app every]\nmodule = %s\nlisten = 127.0.0.1:%s\n' "$T/every.so" "$PORT"
+} >"$T/every.ini"
+"$VKD" -t -c "$T/every.ini" >"$T/every-check.log" 2>&1 ||
+	fail "vkd does not export all of its API: $(cat "$T/every-check.log")"
+
+# The kernel's own functions are not exported: a module that declares one by
+# hand (here, the one that turns fault containment off) does not load.
+cat >"$T/sneak.c" <<'C'
+#include <vk.h>
+void vk_fault_disarm(void);
+static void sneak(struct vk_thread *that)
+{
+	struct { int unused; } *self;
+	vk_begin();
+	vk_fault_disarm();
+	vk_end();
+}
+VK_APP("sneak", sneak, 64 * 1024);
+C
+build sneak "$T/sneak.c" || fail "sneak.c: $(cat "$T/sneak.log")"
+{
+	vkd_section 1
+	printf '[app sneak]\nmodule = %s\nlisten = 127.0.0.1:%s\n' "$T/sneak.so" "$PORT"
+} >"$T/sneak.ini"
+"$VKD" -t -c "$T/sneak.ini" >"$T/sneak-check.log" 2>&1 &&
+	fail "a module calling vk_fault_disarm() loaded"
+grep -q "vk_fault_disarm" "$T/sneak-check.log" || fail "refused, but not by name: $(cat "$T/sneak-check.log")"
 
 # The kernel is not reachable from the frame.
 cat >"$T/reach.c" <<'C'

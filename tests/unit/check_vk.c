@@ -1054,6 +1054,53 @@ static void request_main(struct vk_thread *that)
 	vk_end();
 }
 
+/* Takes a request and ends without responding. */
+static void takes_and_ends(struct vk_thread *that)
+{
+	struct {
+		intptr_t msg;
+	} * self;
+
+	vk_begin();
+	vk_receive(self->msg);
+	vkt_tracef("R:got%d", (int)self->msg);
+	vk_end();
+}
+
+static void request_unanswered_main(struct vk_thread *that)
+{
+	struct {
+		struct vk_thread *r;
+		intptr_t reply;
+	} * self;
+
+	vk_begin();
+	vk_set_timeout(2000);
+	vk_spawn(self->r, takes_and_ends, NULL);
+	vk_request(self->r, 7, self->reply);
+	vkt_tracef("M:reply%d", (int)self->reply);
+	vk_finally();
+	g_error = vk_error();
+	vk_clear_error();
+	vk_join(self->r);
+	vk_end();
+}
+
+/* A responder that ends without answering: EPIPE at once, not a wait for the timeout. */
+START_TEST(test_request_responder_ends)
+{
+	struct vk_stats stats;
+	double started = ev_time();
+
+	reset_globals();
+	stats = vkt_run(request_unanswered_main, NULL, HEAP, 1);
+	vkt_assert_clean(stats);
+	ck_assert_int_eq(g_error, EPIPE);
+	vkt_trace_is("R:got7");
+	ck_assert(ev_time() - started < 1.0);
+}
+END_TEST
+
 START_TEST(test_request_respond_requester_first)
 {
 	struct vk_stats stats;
@@ -1426,6 +1473,7 @@ static Suite *vk_suite(void)
 	tcase_add_test(tc, test_send_to_ended);
 	tcase_add_test(tc, test_request_respond_requester_first);
 	tcase_add_test(tc, test_request_respond_responder_first);
+	tcase_add_test(tc, test_request_responder_ends);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("timers");
