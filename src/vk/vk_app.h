@@ -9,8 +9,9 @@
  *	VK_APP("echo", main_coroutine, 65536);
  *
  * Like an nginx module's signature, the descriptor records what the
- * module was compiled against: the ABI version, and the sizes of the
- * public structures whose fields its code reads inline (struct layout).
+ * module was compiled against: the ABI version, and the layout of the
+ * public structures whose fields its code reads inline (sizes, and a
+ * shape of field offsets and macro constants).
  * vkd (`vkd -t`, start and reload) refuses a module whose magic or ABI
  * major differs from its own, whose ABI minor is newer than its own (the
  * module may call what this vkd lacks), whose layout differs (built
@@ -24,6 +25,7 @@
 #include <stdint.h>
 
 #include "vk_http.h"
+#include "vk_socket.h"
 #include "vk_state.h"
 
 #define VK_APP_MAGIC 0x766b6170u /* "vkap" */
@@ -44,7 +46,14 @@ struct vk_app_context {
 	const void *opaque; /* for option() */
 };
 
-/* Sizes of the public structures, as the module's compiler saw them. */
+/*
+ * What the module's compiler saw of the public structures: their sizes,
+ * and a shape for the two that macros and inline functions read field by
+ * field: a weighted sum of the fields' offsets and of the constants those
+ * macros compile into the module (thread states, resume points, read
+ * modes; HTTP methods and body kinds). Fields that moved at the same size
+ * change the shape.
+ */
 struct vk_app_layout {
 	uint16_t thread;       /* struct vk_thread (vk_state_s.h) */
 	uint16_t app_context;  /* struct vk_app_context */
@@ -52,16 +61,66 @@ struct vk_app_layout {
 	uint16_t http_chunked; /* struct vk_http_chunked */
 	uint16_t http_limits;  /* struct vk_http_limits */
 	uint16_t http_out;     /* struct vk_http_out */
+	uint32_t thread_shape; /* VK_APP_THREAD_SHAPE */
+	uint32_t http_shape;   /* VK_APP_HTTP_SHAPE */
 };
 
-#define VK_APP_LAYOUT                                                                             \
-	{                                                                                         \
-		.thread = sizeof(struct vk_thread), .app_context = sizeof(struct vk_app_context), \
-		.http_request = sizeof(struct vk_http_request),                                   \
-		.http_chunked = sizeof(struct vk_http_chunked),                                   \
-		.http_limits = sizeof(struct vk_http_limits),                                     \
-		.http_out = sizeof(struct vk_http_out),                                           \
+/* Term `k` of a shape: `v` times a weight odd and distinct for each k. */
+#define VK_APP_TERM(k, v) ((uint32_t)(v) * (2654435761u * (2u * (k) + 1u)))
+
+/* clang-format off */
+#define VK_APP_THREAD_SHAPE                                                    \
+	((uint32_t)(VK_APP_TERM(0, offsetof(struct vk_thread, self)) +         \
+		    VK_APP_TERM(1, offsetof(struct vk_thread, line)) +         \
+		    VK_APP_TERM(2, offsetof(struct vk_thread, error)) +        \
+		    VK_APP_TERM(3, offsetof(struct vk_thread, wake_error)) +   \
+		    VK_APP_TERM(4, offsetof(struct vk_thread, child_error)) +  \
+		    VK_APP_TERM(5, offsetof(struct vk_thread, status)) +       \
+		    VK_APP_TERM(6, offsetof(struct vk_thread, unwinding)) +    \
+		    VK_APP_TERM(7, offsetof(struct vk_thread, timeout_ms)) +   \
+		    VK_APP_TERM(8, offsetof(struct vk_thread, socket)) +       \
+		    VK_APP_TERM(9, offsetof(struct vk_thread, arg)) +          \
+		    VK_APP_TERM(10, offsetof(struct vk_thread, op_done)) +     \
+		    VK_APP_TERM(11, offsetof(struct vk_thread, message)) +     \
+		    VK_APP_TERM(12, offsetof(struct vk_thread, message_from)) + \
+		    VK_APP_TERM(13, VK_THREAD_BLOCKED) +                       \
+		    VK_APP_TERM(14, VK_THREAD_YIELDED) +                       \
+		    VK_APP_TERM(15, VK_THREAD_DONE) +                          \
+		    VK_APP_TERM(16, VK_LINE_FINALLY) +                         \
+		    VK_APP_TERM(17, VK_LINE_END) +                             \
+		    VK_APP_TERM(18, VK_READ_ALL) +                             \
+		    VK_APP_TERM(19, VK_READ_SOME) +                            \
+		    VK_APP_TERM(20, VK_READ_LINE)))
+
+#define VK_APP_HTTP_SHAPE                                                          \
+	((uint32_t)(VK_APP_TERM(0, offsetof(struct vk_http_request, method)) +     \
+		    VK_APP_TERM(1, offsetof(struct vk_http_request, version)) +    \
+		    VK_APP_TERM(2, offsetof(struct vk_http_request, target_off)) + \
+		    VK_APP_TERM(3, offsetof(struct vk_http_request, target_len)) + \
+		    VK_APP_TERM(4, offsetof(struct vk_http_request, nfields)) +    \
+		    VK_APP_TERM(5, offsetof(struct vk_http_request, content_length)) + \
+		    VK_APP_TERM(6, offsetof(struct vk_http_request, keep_alive)) + \
+		    VK_APP_TERM(7, offsetof(struct vk_http_request, expect_continue)) + \
+		    VK_APP_TERM(8, offsetof(struct vk_http_request, buf)) +        \
+		    VK_APP_TERM(9, offsetof(struct vk_http_request, fields)) +     \
+		    VK_APP_TERM(10, offsetof(struct vk_http_field, value_off)) +   \
+		    VK_APP_TERM(11, offsetof(struct vk_http_out, len)) +           \
+		    VK_APP_TERM(12, offsetof(struct vk_http_out, error)) +         \
+		    VK_APP_TERM(13, VK_HTTP_CONNECT) +                             \
+		    VK_APP_TERM(14, VK_HTTP_BODY_CHUNKED)))
+
+#define VK_APP_LAYOUT                                                  \
+	{                                                              \
+		.thread = sizeof(struct vk_thread),                    \
+		.app_context = sizeof(struct vk_app_context),          \
+		.http_request = sizeof(struct vk_http_request),        \
+		.http_chunked = sizeof(struct vk_http_chunked),        \
+		.http_limits = sizeof(struct vk_http_limits),          \
+		.http_out = sizeof(struct vk_http_out),                \
+		.thread_shape = VK_APP_THREAD_SHAPE,                   \
+		.http_shape = VK_APP_HTTP_SHAPE,                       \
 	}
+/* clang-format on */
 
 struct vk_app {
 	/* These three stay first in every ABI, so any module can be refused clearly. */

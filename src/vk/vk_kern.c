@@ -326,6 +326,18 @@ static void contain_fault(struct vk_kern *kern, struct vk_proc *proc)
 {
 	struct vk_fault_info fault = vk_fault_last();
 
+	/*
+	 * No code of a process runs once it ended (last words, then its exit
+	 * callback, end a dispatch): a fault then is the kernel's own bug.
+	 * Ending the process twice would corrupt the kernel's lists; die loudly.
+	 */
+	if (proc->ended) {
+		vk_log(2, "fault (%s at %p) in the kernel after micro-process %llu ended",
+		       vk_fault_signal_name(fault.signal), fault.address,
+		       (unsigned long long)proc->id);
+		abort();
+	}
+
 	kern->sched.stats->faults++;
 	vk_log(3, "micro-process %llu ended by %s at address %p", (unsigned long long)proc->id,
 	       vk_fault_signal_name(fault.signal), fault.address);

@@ -50,6 +50,17 @@ struct vk_fd *vk_poll_entry(const struct vk_proc *proc, int fd)
 	return &poll->fds[fd];
 }
 
+struct vk_fd *vk_poll_owned(const struct vk_proc *proc, struct vk_fd *entry)
+{
+	struct vk_poll *poll = proc->sched->poll;
+	uintptr_t at = (uintptr_t)entry, first = (uintptr_t)poll->fds;
+
+	if (at < first || (at - first) % sizeof(*entry) != 0 ||
+	    (at - first) / sizeof(*entry) >= poll->count)
+		return NULL;
+	return entry->proc == proc ? entry : NULL;
+}
+
 static void io_callback(struct ev_loop *loop, struct ev_io *io, int revents)
 {
 	struct vk_fd *entry = io->data;

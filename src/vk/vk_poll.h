@@ -60,6 +60,12 @@ void vk_poll_destroy(struct vk_poll *poll);
 struct vk_fd *vk_poll_entry(const struct vk_proc *proc, int fd);
 
 /*
+ * `entry` if it is an entry of the table that `proc` owns, else NULL: for
+ * a pointer read back from a micro-heap, which the app's code can write.
+ */
+struct vk_fd *vk_poll_owned(const struct vk_proc *proc, struct vk_fd *entry);
+
+/*
  * Bind `fd` (non-blocking, owned by the process from now on) to the rings
  * `rx` and `tx` of process `proc`, and watch it. Returns the entry, or
  * NULL with errno (EMFILE past the table, EBUSY if already bound).

@@ -78,8 +78,11 @@ int vk_pool_acquire(struct vk_pool *pool, struct vk_heap *heap, size_t size, int
 	if (take_pooled(pool, heap, (size + page - 1) / page * page) == 0) {
 		/* A pooled heap of a process without isolation comes open: close it. */
 		rc = isolation ? vk_pool_set_access(pool, heap, 0) : 0;
-		if (rc < 0)
+		if (rc < 0) {
+			pool->stats->heap_failures++;
+			vk_log(3, "cannot close a pooled micro-heap: %s", strerror(-rc));
 			vk_pool_release(pool, heap, 0);
+		}
 		return rc;
 	}
 	if (pool->mapped >= pool->limit) {

@@ -40,8 +40,9 @@ void vk_pool_destroy(struct vk_pool *pool);
 /*
  * Fill `heap` with a heap of `size` bytes (rounded up to pages): a pooled
  * one, else a new mapping. A heap for an isolated process is closed
- * (PROT_NONE); any other is open. Returns 0 or -errno (-ENOMEM past the
- * limit, with a log line).
+ * (PROT_NONE); any other may come open or closed (the first dispatch
+ * opens it). Returns 0 or -errno (-ENOMEM past the limit), with a log line
+ * and the heap_failures counter on every failure.
  */
 int vk_pool_acquire(struct vk_pool *pool, struct vk_heap *heap, size_t size, int isolation);
 

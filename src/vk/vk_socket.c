@@ -12,6 +12,12 @@ static struct vk_heap *heap_of(struct vk_thread *that)
 	return &vk_task_proc(that)->heap;
 }
 
+/* The socket's descriptor, checked: the socket lives in app-writable memory. */
+static struct vk_fd *entry_of(struct vk_thread *that, const struct vk_socket *s)
+{
+	return s->entry ? vk_poll_owned(vk_task_proc(that), s->entry) : NULL;
+}
+
 struct vk_socket *vk_socket_create(struct vk_thread *that, size_t ring_size)
 {
 	struct vk_socket *s = vk_heap_calloc(heap_of(that), 1, sizeof(*s));
@@ -97,9 +103,11 @@ int vk_socket_bind_fd(struct vk_thread *that, struct vk_socket *socket, int fd)
 
 int vk_socket_close(struct vk_thread *that, struct vk_socket *socket)
 {
-	if (!socket->entry || socket->entry->proc != vk_task_proc(that))
+	struct vk_fd *entry = entry_of(that, socket);
+
+	if (!entry)
 		return -EBADF;
-	vk_poll_detach(socket->entry);
+	vk_poll_detach(entry);
 	socket->entry = NULL;
 	return 0;
 }
@@ -135,7 +143,7 @@ static size_t readable_now(const struct vk_vectoring *rx, size_t want, int mode,
 /* Bring bytes in, or register as the ring's reader. */
 static ssize_t wait_for_bytes(struct vk_thread *that, struct vk_socket *s)
 {
-	struct vk_fd *entry = s->entry;
+	struct vk_fd *entry = entry_of(that, s);
 	ssize_t n;
 
 	if (entry) {
@@ -160,7 +168,7 @@ static void consumed(struct vk_thread *that, struct vk_socket *s, size_t n)
 		return;
 	if (s->rx->writer)
 		vk_task_wake(s->rx->writer, 0);
-	entry = s->entry;
+	entry = entry_of(that, s);
 	if (entry && !entry->reading && !s->rx->eof && !s->rx->error)
 		vk_poll_want_read(entry);
 }
@@ -192,7 +200,7 @@ ssize_t vk_socket_read_step(struct vk_thread *that, struct vk_socket *s, char *b
 /* Make room in the send ring: a pipe waits for its reader, an fd writes. */
 static ssize_t make_room(struct vk_thread *that, struct vk_socket *s)
 {
-	struct vk_fd *entry = s->entry;
+	struct vk_fd *entry = entry_of(that, s);
 	ssize_t n;
 
 	if (entry) {
@@ -219,7 +227,7 @@ ssize_t vk_socket_write_step(struct vk_thread *that, struct vk_socket *s, const 
 
 		if (tx->error)
 			return -tx->error;
-		if (tx->eof && !s->entry) {
+		if (tx->eof && !entry_of(that, s)) {
 			/* The end of our last message is not read yet: wait for readhup. */
 			vk_task_block(vk_task_of(that), &tx->writer);
 			return -EAGAIN;
@@ -246,7 +254,7 @@ ssize_t vk_socket_flush_step(struct vk_thread *that, struct vk_socket *s)
 		return -tx->error;
 	if (vk_vectoring_used(tx) == 0)
 		return 0;
-	entry = s->entry;
+	entry = entry_of(that, s);
 	if (entry) {
 		n = vk_poll_flush(entry);
 		if (n < 0)
@@ -270,7 +278,7 @@ ssize_t vk_socket_hup_step(struct vk_thread *that, struct vk_socket *s)
 {
 	ssize_t n;
 
-	if (!s->entry) {
+	if (!entry_of(that, s)) {
 		/*
 		 * A pipe: the bytes are the reader's already; mark the end after
 		 * them. An end not read yet would swallow this one (an empty
@@ -288,7 +296,7 @@ ssize_t vk_socket_hup_step(struct vk_thread *that, struct vk_socket *s)
 	n = vk_socket_flush_step(that, s);
 	if (n != 0)
 		return n;
-	return vk_poll_shutdown(s->entry);
+	return vk_poll_shutdown(entry_of(that, s));
 }
 
 ssize_t vk_socket_readhup_step(struct vk_thread *that, struct vk_socket *s)
@@ -305,7 +313,7 @@ ssize_t vk_socket_readhup_step(struct vk_thread *that, struct vk_socket *s)
 		}
 		if (rx->eof) {
 			/* A pipe carries the next message after this end. */
-			if (!s->entry) {
+			if (!entry_of(that, s)) {
 				rx->eof = 0;
 				if (rx->writer)
 					vk_task_wake(rx->writer, 0);
@@ -320,7 +328,7 @@ ssize_t vk_socket_readhup_step(struct vk_thread *that, struct vk_socket *s)
 
 ssize_t vk_socket_accept_step(struct vk_thread *that, struct vk_socket *s)
 {
-	struct vk_fd *entry = s->entry;
+	struct vk_fd *entry = entry_of(that, s);
 	int fd;
 
 	if (!entry)

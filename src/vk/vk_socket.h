@@ -48,7 +48,8 @@ int vk_socket_pipe(struct vk_thread *that, struct vk_socket **a, struct vk_socke
 /*
  * Bind a non-blocking descriptor to a socket; the micro-process owns and
  * closes it from now on. Returns 0 or -errno (-EMFILE past the worker's
- * descriptor limit, -EBUSY if the descriptor is bound already).
+ * descriptor limit, -EBUSY if the socket or the descriptor is bound
+ * already); on failure the descriptor stays the caller's.
  */
 int vk_socket_bind_fd(struct vk_thread *that, struct vk_socket *socket, int fd);
 

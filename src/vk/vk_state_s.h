@@ -5,9 +5,10 @@
  * joins a coroutine lives in a larger structure that is not part of the
  * API. Use the macros and functions of vk(3); touch no field by hand.
  *
- * Changing this layout changes VK_APP_ABI_MINOR's meaning: vk_app.h
- * records sizeof(struct vk_thread) in every module, and vkd refuses a
- * module built against another size.
+ * Modules compile this layout into their code: vk_app.h records its size
+ * and shape (field offsets, the macros' constants) in every module, and
+ * vkd refuses a module built against another. Changing it means a new
+ * VK_APP_ABI_MAJOR.
  */
 #ifndef VK_STATE_S_H
 #define VK_STATE_S_H

@@ -84,6 +84,14 @@ static int layout_check(const struct vk_app_layout *theirs, char *reason, size_t
 	VKD_LAYOUT_SAME(http_limits, "struct vk_http_limits")
 	VKD_LAYOUT_SAME(http_out, "struct vk_http_out")
 #undef VKD_LAYOUT_SAME
+	if (theirs->thread_shape != ours.thread_shape)
+		return reason_set(reason, size,
+				  "built against other headers: struct vk_thread's fields or the "
+				  "coroutine macros' constants differ (rebuild the module)");
+	if (theirs->http_shape != ours.http_shape)
+		return reason_set(reason, size,
+				  "built against other headers: the vk_http structures' fields or "
+				  "constants differ (rebuild the module)");
 	return 0;
 }
 

@@ -2,7 +2,7 @@
 #
 # Every script sources lib.sh, which starts and stops vkd, picks ports and
 # cleans up by pid; their python checks import http_util.py. vkclient is the
-# C client they drive; the test-only modules are testmod.c built in several ways.
+# C client they drive; the test-only modules are testmod.c built several ways.
 EXTRA_DIST += tests/integration/lib.sh tests/integration/http_util.py
 check_PROGRAMS += tests/integration/vkclient
 tests_integration_vkclient_SOURCES = tests/integration/vkclient.c
@@ -13,6 +13,7 @@ TESTMOD_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 check_LTLIBRARIES += tests/integration/crashmod.la tests/integration/badmagic.la \
 	tests/integration/badabi.la tests/integration/nodesc.la \
 	tests/integration/newminor.la tests/integration/badlayout.la \
+	tests/integration/badshape.la \
 	tests/integration/trapmod.la tests/integration/ver1.la tests/integration/ver2.la
 tests_integration_crashmod_la_SOURCES = tests/integration/testmod.c
 tests_integration_crashmod_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_CRASH
@@ -46,6 +47,10 @@ tests_integration_ver2_la_SOURCES = tests/integration/testmod.c
 tests_integration_ver2_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_VERSION=2
 tests_integration_ver2_la_CFLAGS = $(TESTMOD_CFLAGS)
 tests_integration_ver2_la_LDFLAGS = $(TESTMOD_LDFLAGS)
+tests_integration_badshape_la_SOURCES = tests/integration/testmod.c
+tests_integration_badshape_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_BADSHAPE
+tests_integration_badshape_la_CFLAGS = $(TESTMOD_CFLAGS)
+tests_integration_badshape_la_LDFLAGS = $(TESTMOD_LDFLAGS)
 tests_integration_nodesc_la_SOURCES = tests/integration/testmod.c
 tests_integration_nodesc_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_NODESC
 tests_integration_nodesc_la_CFLAGS = $(TESTMOD_CFLAGS)

@@ -13,6 +13,8 @@
  *  badabi     a descriptor with the wrong ABI major
  *  newminor   a descriptor with an ABI minor newer than vkd's
  *  badlayout  a descriptor built against another struct vk_thread
+ *  badshape   one built against a struct vk_thread of the same size whose
+ *             fields sit elsewhere
  *  nodesc     no descriptor at all
  *  trapmod    [app trap], an echo app whose connection misbehaves on
  *             command: the line "!abort" calls abort(), "!assert" fails
@@ -269,6 +271,8 @@ __attribute__((visibility("default"))) const struct vk_app vk_app_descriptor = {
 		.http_chunked = sizeof(struct vk_http_chunked), \
 		.http_limits = sizeof(struct vk_http_limits),   \
 		.http_out = sizeof(struct vk_http_out),         \
+		.thread_shape = VK_APP_THREAD_SHAPE,            \
+		.http_shape = VK_APP_HTTP_SHAPE,                \
 	}
 
 __attribute__((visibility("default"))) const struct vk_app vk_app_descriptor = {
@@ -277,6 +281,38 @@ __attribute__((visibility("default"))) const struct vk_app vk_app_descriptor = {
     .abi_minor = VK_APP_ABI_MINOR,
     .layout = TESTMOD_LAYOUT_OTHER,
     .name = "badlayout",
+    .main = echo_main,
+    .heap_size = 65536,
+};
+
+#elif defined(TESTMOD_BADSHAPE)
+
+/*
+ * As if built against headers where two fields of struct vk_thread swapped
+ * places: every size the same, the shape not.
+ */
+#define TESTMOD_THREAD_SWAPPED                                                           \
+	(VK_APP_THREAD_SHAPE - VK_APP_TERM(2, offsetof(struct vk_thread, error)) -       \
+	 VK_APP_TERM(3, offsetof(struct vk_thread, wake_error)) +                        \
+	 VK_APP_TERM(2, offsetof(struct vk_thread, wake_error)) +                        \
+	 VK_APP_TERM(3, offsetof(struct vk_thread, error)))
+
+__attribute__((visibility("default"))) const struct vk_app vk_app_descriptor = {
+    .magic = VK_APP_MAGIC,
+    .abi_major = VK_APP_ABI_MAJOR,
+    .abi_minor = VK_APP_ABI_MINOR,
+    .layout =
+	{
+	    .thread = sizeof(struct vk_thread),
+	    .app_context = sizeof(struct vk_app_context),
+	    .http_request = sizeof(struct vk_http_request),
+	    .http_chunked = sizeof(struct vk_http_chunked),
+	    .http_limits = sizeof(struct vk_http_limits),
+	    .http_out = sizeof(struct vk_http_out),
+	    .thread_shape = TESTMOD_THREAD_SWAPPED,
+	    .http_shape = VK_APP_HTTP_SHAPE,
+	},
+    .name = "badshape",
     .main = echo_main,
     .heap_size = 65536,
 };

@@ -44,6 +44,8 @@ expect_bad_app "newer ABI minor" newminor "$TESTMODDIR/newminor.so" "newminor.so
 expect_bad_app "newer ABI minor" newminor "$TESTMODDIR/newminor.so" "newer than vkd"
 expect_bad_app "other layout" badlayout "$TESTMODDIR/badlayout.so" "badlayout.so"
 expect_bad_app "other layout" badlayout "$TESTMODDIR/badlayout.so" "struct vk_thread"
+expect_bad_app "other shape" badshape "$TESTMODDIR/badshape.so" "badshape.so"
+expect_bad_app "other shape" badshape "$TESTMODDIR/badshape.so" "struct vk_thread's fields"
 expect_bad_app "wrong name" other echo.so "echo.so"
 
 # A module that ends the check, or dies in it, fails it; the error names
