@@ -19,6 +19,10 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "vk_api.h"
+
+VK_API_BEGIN
+
 /* sun_path's size: a unix socket's path with its terminating NUL. */
 #define VK_ADDR_UNIX_PATH_SIZE sizeof(((struct sockaddr_un *)0)->sun_path)
 /* A host name (253 characters) and its NUL. */
@@ -66,5 +70,7 @@ int vk_addr_parse(const char *text, int flags, struct vk_addr *out, const char *
  * vkd and vkctl find the control socket by this rule too.
  */
 int vk_addr_unix_path(const char *path, char *out, const char **reason);
+
+VK_API_END
 
 #endif

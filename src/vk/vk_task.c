@@ -193,17 +193,36 @@ void vk_task_untime(struct vk_task *task)
 	task->timed_next = NULL;
 }
 
+/* The task with the earliest deadline at or before `now`, or NULL. */
+static struct vk_task *earliest_due(const struct vk_proc *proc, double now)
+{
+	struct vk_task *found = NULL;
+
+	for (struct vk_task *task = proc->timed; task; task = task->timed_next) {
+		if (task->deadline <= now && (!found || task->deadline < found->deadline))
+			found = task;
+	}
+	return found;
+}
+
 void vk_task_expire(struct vk_proc *proc)
 {
 	double now = vk_proc_now(proc);
-	struct vk_task *task = proc->timed;
+	struct vk_task *task;
 
-	while (task) {
-		struct vk_task *next = task->timed_next;
-
-		if (task->deadline <= now)
-			vk_task_wake(task, task->sleeping ? 0 : ETIMEDOUT);
-		task = next;
+	/*
+	 * In deadline order: when the loop comes back late, several deadlines
+	 * are due at once, and a 10 ms sleep must still wake before a 20 ms
+	 * one (test_sleep_order failed so under load). Each turn takes one
+	 * task off the list, so this ends.
+	 */
+	while ((task = earliest_due(proc, now))) {
+		/* Only a blocked task waits for its deadline; any other just leaves the list. */
+		if (task->thread.status != VK_THREAD_BLOCKED) {
+			vk_task_untime(task);
+			continue;
+		}
+		vk_task_wake(task, task->sleeping ? 0 : ETIMEDOUT);
 	}
 }
 

@@ -4,6 +4,8 @@
  */
 #include "vk_check.h"
 
+#include <unistd.h>
+
 #include <sys/mman.h>
 
 /* A heap big enough for anything here but the 100,000-coroutine tests. */
@@ -1286,6 +1288,43 @@ static void sleep_main(struct vk_thread *that)
 	vk_end();
 }
 
+/*
+ * The sleepers' deadlines pass while the worker is busy (a coroutine that
+ * computes for 60 ms without blocking): they are due at once, and still
+ * wake in deadline order.
+ */
+static void late_sleep_main(struct vk_thread *that)
+{
+	struct {
+		struct vk_thread *t[3];
+	} * self;
+
+	vk_begin();
+	vk_spawn(self->t[0], sleeper, (void *)10);
+	vk_spawn(self->t[1], sleeper, (void *)20);
+	vk_spawn(self->t[2], sleeper, (void *)30);
+	vk_yield(); /* the three go to sleep */
+	usleep(60 * 1000);
+	vk_join(self->t[0]);
+	vk_join(self->t[1]);
+	vk_join(self->t[2]);
+	vk_finally();
+	g_error = vk_error();
+	vk_end();
+}
+
+START_TEST(test_sleep_order_when_late)
+{
+	struct vk_stats stats;
+
+	reset_globals();
+	stats = vkt_run(late_sleep_main, NULL, HEAP, 1);
+	vkt_assert_clean(stats);
+	ck_assert_int_eq(g_error, 0);
+	vkt_trace_is("S10 S20 S30");
+}
+END_TEST
+
 START_TEST(test_sleep_order)
 {
 	struct vk_stats stats;
@@ -1479,6 +1518,7 @@ static Suite *vk_suite(void)
 	tc = tcase_create("timers");
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_sleep_order);
+	tcase_add_test(tc, test_sleep_order_when_late);
 	tcase_add_test(tc, test_timeout_pipe_read);
 	tcase_add_test(tc, test_timeout_receive);
 	tcase_add_test(tc, test_timeout_not_expired);
