@@ -56,6 +56,7 @@ struct client {
 	pid_t pid; /* the peer's, for logs */
 	uid_t uid;
 	int wait_ready; /* CLIENT_WAIT for `reload wait`: until the end */
+	long accepted_ms;
 	long deadline_ms;
 	size_t len;
 	char line[VKD_CONTROL_LINE_MAX + 1];
@@ -791,6 +792,45 @@ static struct client *client_free_slot(struct vkd_control *ctl)
 	return NULL;
 }
 
+/* Whether c waits on its peer for the rest of its request: nothing unread. */
+static int client_stalled(const struct client *c)
+{
+	char byte;
+
+	if (c->state != CLIENT_READ)
+		return 0;
+	return recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+	       (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/*
+ * With every slot taken, the oldest client still waiting for its peer to
+ * send a request makes room: clients that send nothing (a stuck agent,
+ * 32 idle connections) must not lock out the next `status`. A client
+ * whose request is complete, or has arrived unread, is never evicted.
+ */
+static struct client *client_evict(struct vkd_control *ctl)
+{
+	static const char reply[] = "{\"ok\":false,\"error\":\"busy: too many control "
+				    "connections, and this one sent no request\"}\n";
+	struct client *oldest = NULL;
+
+	for (size_t i = 0; i < VKD_CONTROL_CLIENTS_MAX; i++) {
+		struct client *c = &ctl->clients[i];
+
+		if ((!oldest || c->accepted_ms < oldest->accepted_ms) && client_stalled(c))
+			oldest = c;
+	}
+	if (!oldest)
+		return NULL;
+	vkd_debug("control: pid %ld sent no request and the table is full: evicted",
+		  (long)oldest->pid);
+	refuse(oldest->fd, reply);
+	memset(oldest, 0, sizeof(*oldest));
+	oldest->fd = -1;
+	return oldest;
+}
+
 static void control_admit(struct vkd_control *ctl, int fd, long now)
 {
 	struct ucred cred;
@@ -809,6 +849,8 @@ static void control_admit(struct vkd_control *ctl, int fd, long now)
 		return;
 	}
 	c = client_free_slot(ctl);
+	if (!c)
+		c = client_evict(ctl);
 	if (!c) {
 		vkd_warn("control: %d connections already: refused pid %ld",
 			 VKD_CONTROL_CLIENTS_MAX, (long)cred.pid);
@@ -820,6 +862,7 @@ static void control_admit(struct vkd_control *ctl, int fd, long now)
 	c->fd = fd;
 	c->pid = cred.pid;
 	c->uid = cred.uid;
+	c->accepted_ms = now;
 	c->deadline_ms = now + VKD_CONTROL_TIMEOUT_MS;
 }
 

@@ -59,8 +59,12 @@
  *
  * The master never waits on a client: every descriptor is non-blocking
  * and polled in the master's loop, and every client is bounded:
- * - At most VKD_CONTROL_CLIENTS_MAX connections are served at once; one
- *   more is answered {"ok":false,"error":"busy: ..."} and closed.
+ * - At most VKD_CONTROL_CLIENTS_MAX connections are served at once. One
+ *   more takes the place of the oldest client still waiting for its peer
+ *   to send (all or the rest of) its request, which is answered
+ *   {"ok":false,"error":"busy: ..."} and closed, so that clients that
+ *   send nothing cannot lock out a `status`; when there is no such
+ *   client, the new one is answered "busy" and closed.
  * - The request line must be complete VKD_CONTROL_TIMEOUT_MS after the
  *   accept (bytes that arrive do not extend it); then the client gets an
  *   error reply instead.
