@@ -355,49 +355,31 @@ static int slot_order(const void *a, const void *b)
 	return 0;
 }
 
-/* Sums for "totals", in the order they are printed. */
-struct sums {
-	uint64_t workers, ready, draining, restarts, connections, connections_total, faults;
-	uint64_t bytes_in, bytes_out, refused;
-};
-
-static void status_worker(struct jbuf *b, const struct vkd_slot *s, struct sums *t)
+/* A worker's row: a respawned worker number's counters go on from where
+ * its earlier processes left them (vkd_slot_stats()). */
+static void status_worker(struct jbuf *b, const struct vkd_slot *s)
 {
 	uint32_t state = vkd_slot_state(s);
-	uint64_t restarts = vkd_slot_read(&s->restarts);
-	uint64_t now = vkd_slot_read(&s->stats.procs_now);
-	uint64_t total = vkd_slot_read(&s->stats.accepted);
-	uint64_t faults = vkd_slot_read(&s->stats.faults);
-	uint64_t in = vkd_slot_read(&s->stats.bytes_in);
-	uint64_t out = vkd_slot_read(&s->stats.bytes_out);
-	uint64_t refused = vkd_slot_read(&s->stats.refused);
+	struct vk_stats st;
 
+	vkd_slot_stats(s, &st);
 	jb_raw(b, b->data && b->data[b->len - 1] == '[' ? "{" : ",{");
 	jb_u64(b, "index", s->index);
 	jb_u64(b, "pid", (uint64_t)__atomic_load_n(&s->pid, __ATOMIC_RELAXED));
 	jb_u64(b, "generation", s->generation);
 	jb_string(b, "state", slot_state_name(state));
-	jb_u64(b, "restarts", restarts);
-	jb_u64(b, "connections", now);
-	jb_u64(b, "connections_total", total);
-	jb_u64(b, "faults", faults);
-	jb_u64(b, "bytes_in", in);
-	jb_u64(b, "bytes_out", out);
-	jb_u64(b, "refused", refused);
+	jb_u64(b, "restarts", vkd_slot_read(&s->restarts));
+	jb_u64(b, "connections", st.procs_now);
+	jb_u64(b, "connections_total", st.accepted);
+	jb_u64(b, "faults", st.faults);
+	jb_u64(b, "bytes_in", st.bytes_in);
+	jb_u64(b, "bytes_out", st.bytes_out);
+	jb_u64(b, "refused", st.refused);
 	jb_raw(b, "}");
-	t->workers++;
-	t->ready += state == VKD_SLOT_READY;
-	t->draining += state == VKD_SLOT_DRAINING;
-	t->restarts += restarts;
-	t->connections += now;
-	t->connections_total += total;
-	t->faults += faults;
-	t->bytes_in += in;
-	t->bytes_out += out;
-	t->refused += refused;
 }
 
-static void status_totals(struct jbuf *b, const struct sums *t)
+/* For the life of the master: workers gone count too (never backwards). */
+static void status_totals(struct jbuf *b, const struct vkd_totals *t)
 {
 	jb_key(b, "totals");
 	jb_raw(b, "{");
@@ -406,11 +388,11 @@ static void status_totals(struct jbuf *b, const struct sums *t)
 	jb_u64(b, "draining", t->draining);
 	jb_u64(b, "restarts", t->restarts);
 	jb_u64(b, "connections", t->connections);
-	jb_u64(b, "connections_total", t->connections_total);
-	jb_u64(b, "faults", t->faults);
-	jb_u64(b, "bytes_in", t->bytes_in);
-	jb_u64(b, "bytes_out", t->bytes_out);
-	jb_u64(b, "refused", t->refused);
+	jb_u64(b, "connections_total", t->stats.accepted);
+	jb_u64(b, "faults", t->stats.faults);
+	jb_u64(b, "bytes_in", t->stats.bytes_in);
+	jb_u64(b, "bytes_out", t->stats.bytes_out);
+	jb_u64(b, "refused", t->stats.refused);
 	jb_raw(b, "}");
 }
 
@@ -435,7 +417,7 @@ static void cmd_status(struct vkd_control *ctl, struct client *c, long now)
 {
 	struct vkd_control_info info = {0};
 	const struct vkd_slot **slots;
-	struct sums sums = {0};
+	struct vkd_totals totals;
 	struct jbuf b = {0};
 	size_t count = 0;
 
@@ -457,9 +439,10 @@ static void cmd_status(struct vkd_control *ctl, struct client *c, long now)
 	jb_key(&b, "workers");
 	jb_raw(&b, "[");
 	for (size_t i = 0; i < count; i++)
-		status_worker(&b, slots[i], &sums);
+		status_worker(&b, slots[i]);
 	jb_raw(&b, "]");
-	status_totals(&b, &sums);
+	vkd_counters_sum(ctl->counters, &totals);
+	status_totals(&b, &totals);
 	jb_raw(&b, "}");
 	free(slots);
 	client_reply(c, &b, now);

@@ -33,10 +33,14 @@
  *                  "connections":C,"connections_total":A,"faults":F,
  *                  "bytes_in":I,"bytes_out":O,"refused":X}, ...],
  *                  "totals":{"workers":W,"ready":W,"draining":W, and the
- *                  sums of the per-worker numbers}}
+ *                  same counters as a worker's}}
  *                 Workers of every live generation, sorted by generation
  *                 then index, read from the shared counters page. A
- *                 worker waiting to be respawned is not listed.
+ *                 worker waiting to be respawned is not listed. A worker
+ *                 row's counters go on across its respawns (within its
+ *                 generation); the totals count every worker the master
+ *                 ever had, so they never go backwards ("connections" is
+ *                 the live ones, the one level among the counts).
  *   reload        start a generation swap, as SIGHUP does. The modules are
  *                 checked in a child while the master goes on serving
  *                 (status answers meanwhile); the reply comes once the

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -57,9 +58,43 @@ void vkd_counters_release(struct vkd_slot *slot)
 	vkd_slot_set_state(slot, VKD_SLOT_FREE);
 }
 
+/* struct vk_stats is a row of 64-bit counters (vk_stats.h): added word by word. */
+_Static_assert(sizeof(struct vk_stats) % sizeof(uint64_t) == 0,
+	       "struct vk_stats holds 64-bit counters only");
+#define VKD_STATS_WORDS (sizeof(struct vk_stats) / sizeof(uint64_t))
+#define VKD_STATS_LEVEL (offsetof(struct vk_stats, procs_now) / sizeof(uint64_t))
+
+void vkd_stats_add(struct vk_stats *into, const struct vk_stats *from)
+{
+	uint64_t *to = (uint64_t *)into;
+	const uint64_t *add = (const uint64_t *)from;
+
+	for (size_t i = 0; i < VKD_STATS_WORDS; i++)
+		if (i != VKD_STATS_LEVEL)
+			to[i] += vkd_slot_read(&add[i]);
+}
+
+void vkd_slot_stats(const struct vkd_slot *slot, struct vk_stats *out)
+{
+	memcpy(out, &slot->carried, sizeof(*out));
+	vkd_stats_add(out, &slot->stats);
+	out->procs_now = vkd_slot_read(&slot->stats.procs_now);
+}
+
+void vkd_counters_retire(struct vkd_counters *counters, struct vkd_slot *slot,
+			 struct vk_stats *carried)
+{
+	vkd_stats_add(&counters->retired, &slot->stats);
+	if (carried)
+		vkd_stats_add(carried, &slot->stats);
+	vkd_counters_release(slot);
+}
+
 void vkd_counters_sum(const struct vkd_counters *counters, struct vkd_totals *totals)
 {
 	memset(totals, 0, sizeof(*totals));
+	totals->stats = counters->retired;
+	totals->restarts = counters->restarts;
 	for (size_t i = 0; i < counters->count; i++) {
 		const struct vkd_slot *slot = &counters->slots[i];
 		uint32_t state = vkd_slot_state(slot);
@@ -70,9 +105,7 @@ void vkd_counters_sum(const struct vkd_counters *counters, struct vkd_totals *to
 		totals->ready += state == VKD_SLOT_READY;
 		totals->draining += state == VKD_SLOT_DRAINING;
 		totals->connections += vkd_slot_read(&slot->stats.procs_now);
-		totals->accepted += vkd_slot_read(&slot->stats.accepted);
-		totals->refused += vkd_slot_read(&slot->stats.refused);
-		totals->faults += vkd_slot_read(&slot->stats.faults);
-		totals->restarts += vkd_slot_read(&slot->restarts);
+		vkd_stats_add(&totals->stats, &slot->stats);
 	}
+	totals->stats.procs_now = totals->connections;
 }

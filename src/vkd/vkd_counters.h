@@ -30,17 +30,25 @@ enum vkd_slot_state {
 
 struct vkd_slot {
 	struct vk_stats stats; /* written by the worker's kernel */
-	uint64_t restarts;	    /* master: respawns of this worker number */
-	uint64_t started_ms;	    /* master: CLOCK_MONOTONIC ms at fork */
-	int32_t pid;		    /* master: the worker, 0 when free */
-	uint32_t index;		    /* master: N of "worker N" */
-	uint32_t generation;	    /* master */
-	uint32_t state;		    /* worker (and master): enum vkd_slot_state */
+	/* master: what earlier processes of this worker number (in this
+	 * generation) counted, so that a respawn does not zero its row */
+	struct vk_stats carried;
+	uint64_t restarts;   /* master: respawns of this worker number */
+	uint64_t started_ms; /* master: CLOCK_MONOTONIC ms at fork */
+	int32_t pid;	     /* master: the worker, 0 when free */
+	uint32_t index;	     /* master: N of "worker N" */
+	uint32_t generation; /* master */
+	uint32_t state;	     /* worker (and master): enum vkd_slot_state */
 } __attribute__((aligned(64)));
 
 struct vkd_counters {
 	struct vkd_slot *slots;
 	size_t count;
+	/* The master's own, not shared: the counters of every worker process
+	 * gone (procs_now aside), so that totals never go backwards when a
+	 * worker dies or a generation ends; and every respawn. */
+	struct vk_stats retired;
+	uint64_t restarts;
 };
 
 /* Map `count` zeroed slots shared with future children. -1 with errno. */
@@ -52,6 +60,20 @@ struct vkd_slot *vkd_counters_take(struct vkd_counters *counters);
 
 /* Zero the slot and give it back. */
 void vkd_counters_release(struct vkd_slot *slot);
+
+/*
+ * The slot's worker is gone (reaped): add its counters to the retired
+ * ones and to *carried (what its worker number's next process carries,
+ * may be NULL), then release the slot.
+ */
+void vkd_counters_retire(struct vkd_counters *counters, struct vkd_slot *slot,
+			 struct vk_stats *carried);
+
+/* Add every counter of `from` but procs_now (a level, not a count) to `into`. */
+void vkd_stats_add(struct vk_stats *into, const struct vk_stats *from);
+
+/* A slot's row: its process's counters plus those carried. */
+void vkd_slot_stats(const struct vkd_slot *slot, struct vk_stats *out);
 
 /* Lock-free accessors; see above. */
 static inline uint32_t vkd_slot_state(const struct vkd_slot *slot)
@@ -69,16 +91,17 @@ static inline uint64_t vkd_slot_read(const uint64_t *counter)
 	return __atomic_load_n(counter, __ATOMIC_RELAXED);
 }
 
-/* Sums over every slot in use, for the status line. */
+/*
+ * Totals for the life of the master: the counters of every worker process
+ * alive and gone (monotonic), the live micro-processes, and the slots.
+ */
 struct vkd_totals {
-	unsigned workers;     /* slots in use */
-	unsigned ready;	      /* of which accepting */
-	unsigned draining;    /* of which draining */
-	uint64_t connections; /* micro-processes alive */
-	uint64_t accepted;
-	uint64_t refused;
-	uint64_t faults;
-	uint64_t restarts;
+	unsigned workers;      /* slots in use */
+	unsigned ready;	       /* of which accepting */
+	unsigned draining;     /* of which draining */
+	uint64_t connections;  /* micro-processes alive */
+	struct vk_stats stats; /* procs_now aside, alive and gone */
+	uint64_t restarts;     /* every respawn */
 };
 
 void vkd_counters_sum(const struct vkd_counters *counters, struct vkd_totals *totals);

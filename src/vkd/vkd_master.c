@@ -51,8 +51,9 @@ struct worker {
 	unsigned index;
 	pid_t pid; /* 0 when not running */
 	struct vkd_slot *slot;
-	unsigned failures; /* deaths in a row, each within VKD_STABLE_MS of its start */
-	uint64_t restarts; /* respawns of this worker number */
+	unsigned failures;	 /* deaths in a row, each within VKD_STABLE_MS of its start */
+	uint64_t restarts;	 /* respawns of this worker number */
+	struct vk_stats carried; /* what its processes gone counted */
 	long started_ms;
 	long respawn_ms; /* when pid == 0 and not done: fork again then */
 	long kill_ms;	 /* when draining: SIGKILL then; 0 = not set */
@@ -122,15 +123,16 @@ static void master_status_text(struct master *m, char *buf, size_t size)
 {
 	struct vkd_totals t;
 
-	/* The counters sum every generation; "ready" is the serving one's. */
+	/* The counters sum every worker the master had; "ready" is the serving
+	 * generation's. */
 	vkd_counters_sum(&m->counters, &t);
 	snprintf(buf, size,
 		 "gen %u: %u/%u workers ready, %llu connections, %llu accepted, %llu refused, "
 		 "%llu faults, %llu restarts%s",
 		 m->current ? m->current->number : 0, gen_ready_count(m->current),
 		 m->current ? m->current->worker_count : 0, (unsigned long long)t.connections,
-		 (unsigned long long)t.accepted, (unsigned long long)t.refused,
-		 (unsigned long long)t.faults, (unsigned long long)t.restarts,
+		 (unsigned long long)t.stats.accepted, (unsigned long long)t.stats.refused,
+		 (unsigned long long)t.stats.faults, (unsigned long long)t.restarts,
 		 m->stopping ? ", stopping" : (m->pending || m->checking ? ", reloading" : ""));
 }
 
@@ -223,6 +225,7 @@ static int worker_spawn(struct master *m, struct worker *w)
 	slot->index = w->index;
 	slot->generation = w->gen->number;
 	slot->restarts = w->restarts;
+	slot->carried = w->carried;
 	w->slot = slot;
 	w->started_ms = now_ms();
 	slot->started_ms = (uint64_t)w->started_ms;
@@ -260,7 +263,7 @@ static long backoff_ms(unsigned failures)
 	return delay - delay / 5 + random() % (delay * 2 / 5 + 1);
 }
 
-static void worker_schedule_respawn(struct worker *w)
+static void worker_schedule_respawn(struct master *m, struct worker *w)
 {
 	long now = now_ms();
 	long delay;
@@ -269,6 +272,7 @@ static void worker_schedule_respawn(struct worker *w)
 		w->failures = 0;
 	w->failures++;
 	w->restarts++;
+	m->counters.restarts++;
 	delay = backoff_ms(w->failures);
 	w->respawn_ms = now + delay;
 	if (delay > 0)
@@ -282,7 +286,7 @@ static void worker_respawn(struct master *m, struct worker *w)
 		return;
 	/* A failed fork counts as a quick death: back off before retrying. */
 	w->started_ms = now_ms();
-	worker_schedule_respawn(w);
+	worker_schedule_respawn(m, w);
 	if (w->respawn_ms <= now_ms())
 		w->respawn_ms = now_ms() + VKD_BACKOFF_BASE_MS;
 }
@@ -413,7 +417,7 @@ static void gen_start(struct master *m, struct gen *g)
 
 		if (worker_spawn(m, w) < 0) {
 			w->started_ms = now_ms();
-			worker_schedule_respawn(w);
+			worker_schedule_respawn(m, w);
 		}
 	}
 }
@@ -699,7 +703,7 @@ static void worker_exited(struct master *m, struct worker *w, pid_t pid, int sta
 	int was_ready = w->ready;
 
 	log_exit(w, pid, status);
-	vkd_counters_release(w->slot);
+	vkd_counters_retire(&m->counters, w->slot, &w->carried);
 	w->slot = NULL;
 	w->pid = 0;
 	w->ready = 0;
@@ -714,7 +718,7 @@ static void worker_exited(struct master *m, struct worker *w, pid_t pid, int sta
 		reload_abandon(m, "a worker of the new generation died while starting");
 		return;
 	}
-	worker_schedule_respawn(w);
+	worker_schedule_respawn(m, w);
 }
 
 static void master_reap(struct master *m)

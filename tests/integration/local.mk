@@ -95,7 +95,8 @@ VKCTL_TESTS = \
 	tests/integration/vkctl_stop.sh \
 	tests/integration/vkctl_perm.sh \
 	tests/integration/vkctl_garbage.sh \
-	tests/integration/vkctl_silent.sh
+	tests/integration/vkctl_silent.sh \
+	tests/integration/vkctl_totals.sh
 
 TESTS += $(VKD_TESTS) $(HTTP_IT_TESTS) $(VKCTL_TESTS)
 EXTRA_DIST += $(VKD_TESTS) $(HTTP_IT_TESTS) $(VKCTL_TESTS)
