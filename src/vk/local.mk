@@ -4,18 +4,19 @@
 #
 # Layers, each calling only those below it (doc/DESIGN.md, "libvk"):
 #   vk_listener    accepting connections into processes
-#   vk_kern        processes' life and dispatch;  vk_fault, vk_pool
+#   vk_kern        processes' life and dispatch;  vk_fault, vk_pool, vk_report
 #   vk_state, vk_future, vk_socket    the coroutine API apps use
 #   vk_poll        descriptors <-> rings, over libev
 #   vk_task        coroutines as the scheduler sees them
 #   vk_proc        processes: the ready queue, timers
-#   vk_heap, vk_vectoring, vk_log     leaves
+#   vk_heap, vk_vectoring, vk_log, vk_code     leaves
 # vk_http, vk_parse and vk_addr stand alone (no I/O).
 noinst_LTLIBRARIES += src/vk/libvk.la
 src_vk_libvk_la_SOURCES = \
 	src/vk/vk_heap.c \
 	src/vk/vk_vectoring.c \
 	src/vk/vk_log.c \
+	src/vk/vk_code.c \
 	src/vk/vk_proc.c \
 	src/vk/vk_task.c \
 	src/vk/vk_poll.c \
@@ -24,6 +25,7 @@ src_vk_libvk_la_SOURCES = \
 	src/vk/vk_socket.c \
 	src/vk/vk_pool.c \
 	src/vk/vk_fault.c \
+	src/vk/vk_report.c \
 	src/vk/vk_kern.c \
 	src/vk/vk_listener.c \
 	src/vk/vk_parse.c \
@@ -50,6 +52,7 @@ pkginclude_HEADERS += \
 noinst_HEADERS += \
 	src/vk/vk_internal.h \
 	src/vk/vk_log.h \
+	src/vk/vk_code.h \
 	src/vk/vk_stats.h \
 	src/vk/vk_heap.h \
 	src/vk/vk_vectoring.h \
@@ -59,6 +62,7 @@ noinst_HEADERS += \
 	src/vk/vk_socket_s.h \
 	src/vk/vk_pool.h \
 	src/vk/vk_fault.h \
+	src/vk/vk_report.h \
 	src/vk/vk_kern.h \
 	src/vk/vk_listener.h
 

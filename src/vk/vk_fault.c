@@ -1,10 +1,15 @@
 #include "vk_fault.h"
 
 #include <errno.h>
+#include <execinfo.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
 #include <unistd.h>
+
+#include "vk_code.h"
 
 /*
  * SIGABRT too: abort() and a failed assert() in app code are that
@@ -20,6 +25,9 @@ static struct {
 	sigjmp_buf *volatile jump; /* armed: where a fault of the running code goes */
 	volatile sig_atomic_t signal;
 	void *volatile address;
+	volatile sig_atomic_t has_address;
+	void *volatile code;
+	void *volatile app_code;
 	void *alt_stack;
 	struct sigaction old_actions[FAULT_SIGNALS];
 } fault;
@@ -44,17 +52,58 @@ static void act_as_signal(int signal_number, const siginfo_t *info)
 		raise(signal_number);
 }
 
+/* The instruction the signal interrupted, from its context; 0 if unknown. */
+static uintptr_t context_pc(const void *context)
+{
+	const ucontext_t *uc = context;
+
+#if defined(__x86_64__)
+	return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__i386__)
+	return (uintptr_t)uc->uc_mcontext.gregs[REG_EIP];
+#elif defined(__aarch64__)
+	return (uintptr_t)uc->uc_mcontext.pc;
+#else
+	(void)uc;
+	return 0;
+#endif
+}
+
+/* Frames looked at for the app code that called into a library and died there. */
+#define APP_FRAMES_MAX 32
+
+/*
+ * The innermost app frame on the stack, for a fault outside app code
+ * (abort() and assert() raise from the C library). backtrace() was primed
+ * at install, so it does not load its unwinder here.
+ */
+static void *innermost_app_frame(void)
+{
+	void *frames[APP_FRAMES_MAX];
+	int n = backtrace(frames, APP_FRAMES_MAX);
+
+	for (int i = 0; i < n; i++)
+		if (vk_code_contains((uintptr_t)frames[i]))
+			return frames[i];
+	return NULL;
+}
+
 static void fault_handler(int signal_number, siginfo_t *info, void *context)
 {
 	sigjmp_buf *jump = fault.jump;
+	uintptr_t pc;
 
-	(void)context;
 	if (!jump || !raised_here(info)) {
 		act_as_signal(signal_number, info);
 		return;
 	}
+	pc = context_pc(context);
 	fault.signal = signal_number;
 	fault.address = info->si_addr;
+	/* Only a trap sets si_addr; a raise() or abort() fills that union with its pid. */
+	fault.has_address = info->si_code > 0;
+	fault.code = (void *)pc;
+	fault.app_code = vk_code_contains(pc) ? NULL : innermost_app_frame();
 	fault.jump = NULL;
 	siglongjmp(*jump, 1);
 }
@@ -98,8 +147,12 @@ int vk_fault_install(void)
 	struct sigaction action;
 	int rc;
 
+	void *frame;
+
 	if (fault.installed)
 		return -EBUSY;
+	/* The first backtrace() loads the unwinder (dlopen, malloc): not in a handler. */
+	backtrace(&frame, 1);
 	rc = install_stack();
 	if (rc < 0)
 		return rc;
@@ -142,7 +195,11 @@ void vk_fault_disarm(void)
 
 struct vk_fault_info vk_fault_last(void)
 {
-	struct vk_fault_info info = {.signal = fault.signal, .address = fault.address};
+	struct vk_fault_info info = {.signal = fault.signal,
+				     .address = fault.address,
+				     .has_address = fault.has_address,
+				     .code = fault.code,
+				     .app_code = fault.app_code};
 
 	return info;
 }

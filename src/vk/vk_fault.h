@@ -23,7 +23,11 @@
 /* What the last contained fault was. */
 struct vk_fault_info {
 	int signal;
-	void *address; /* si_addr: the faulting address (or instruction) */
+	void *address;	 /* si_addr: the faulting address (or instruction) */
+	int has_address; /* a trap: `address` means something (not for abort()) */
+	void *code;	 /* the instruction that faulted (from the signal's context) */
+	void *app_code;	 /* when that is not app code (vk_code.h): the innermost
+			  * app frame on the stack (abort() from app code), or NULL */
 };
 
 /*

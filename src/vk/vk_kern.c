@@ -2,13 +2,16 @@
 
 #include <errno.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "vk_code.h"
 #include "vk_fault.h"
 #include "vk_poll.h"
 #include "vk_pool.h"
+#include "vk_report.h"
 #include "vk_socket_s.h"
 #include "vk_task.h"
 
@@ -24,6 +27,7 @@ struct vk_kern {
 	struct vk_proc *all;	     /* live processes */
 	struct vk_proc *spare_procs; /* control blocks to reuse */
 	struct vk_stats own_stats;
+	struct vk_report report; /* early ends, rate-limited */
 	uint64_t next_id;
 	sigjmp_buf fault_jump;
 };
@@ -113,6 +117,7 @@ struct vk_kern *vk_kern_create(struct ev_loop *loop)
 		errno = -rc;
 		return NULL;
 	}
+	vk_report_init(&kern->report, loop);
 	ev_prepare_init(&kern->prepare, prepare_callback);
 	kern->prepare.data = kern;
 	ev_prepare_start(loop, &kern->prepare);
@@ -325,6 +330,7 @@ static void dispatch_one(struct vk_kern *kern, struct vk_proc *proc)
 static void contain_fault(struct vk_kern *kern, struct vk_proc *proc)
 {
 	struct vk_fault_info fault = vk_fault_last();
+	char address[48] = "", code[192], app_code[192] = "";
 
 	/*
 	 * No code of a process runs once it ended (last words, then its exit
@@ -339,8 +345,17 @@ static void contain_fault(struct vk_kern *kern, struct vk_proc *proc)
 	}
 
 	kern->sched.stats->faults++;
-	vk_log(3, "micro-process %llu ended by %s at address %p", (unsigned long long)proc->id,
-	       vk_fault_signal_name(fault.signal), fault.address);
+	if (fault.has_address)
+		snprintf(address, sizeof(address), " at address 0x%lx",
+			 (unsigned long)fault.address);
+	vk_code_describe((uintptr_t)fault.code, code, sizeof(code));
+	if (fault.app_code) {
+		size_t n = (size_t)snprintf(app_code, sizeof(app_code), ", called from ");
+
+		vk_code_describe((uintptr_t)fault.app_code, app_code + n, sizeof(app_code) - n);
+	}
+	vk_report_proc(&kern->report, 3, proc, "ended by %s%s, code %s%s",
+		       vk_fault_signal_name(fault.signal), address, code, app_code);
 	/*
 	 * Its heap may hold anything now; back in the pool it is trimmed to
 	 * zero pages (vk_pool_release), so the next user sees none of it.
@@ -419,6 +434,7 @@ void vk_kern_destroy(struct vk_kern *kern)
 		free(proc);
 	}
 	vk_pool_destroy(&kern->pool);
+	vk_report_stop(&kern->report);
 	ev_ref(kern->sched.loop);
 	ev_prepare_stop(kern->sched.loop, &kern->prepare);
 	vk_fault_remove();

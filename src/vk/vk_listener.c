@@ -90,7 +90,8 @@ static void accept_pause(struct vk_listener *listener, int error)
 }
 
 /* Make an accepted connection a micro-process, within the group's limit. */
-static void admit(struct vk_listener *listener, int fd)
+static void admit(struct vk_listener *listener, int fd, const struct sockaddr *peer,
+		  socklen_t peer_len)
 {
 	struct vk_stats *stats = vk_kern_counters(listener->kern);
 	struct vk_listen_group *group = listener->group;
@@ -107,6 +108,7 @@ static void admit(struct vk_listener *listener, int fd)
 		stats->refused++;
 		return;
 	}
+	vk_proc_set_peer(proc, peer, peer_len);
 	group->active++;
 	group->refs++;
 	vk_proc_on_exit(proc, listener_proc_exit, group);
@@ -119,7 +121,11 @@ static void accept_callback(struct ev_loop *loop, struct ev_io *io, int revents)
 	(void)loop;
 	(void)revents;
 	for (int i = 0; i < VK_ACCEPT_BATCH; i++) {
-		int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage peer;
+		socklen_t peer_len = sizeof(peer);
+		/* The peer comes with the accept: no getpeername() per connection. */
+		int fd = accept4(io->fd, (struct sockaddr *)&peer, &peer_len,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd == -1) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
@@ -127,7 +133,7 @@ static void accept_callback(struct ev_loop *loop, struct ev_io *io, int revents)
 				accept_pause(listener, errno);
 			return;
 		}
-		admit(listener, fd);
+		admit(listener, fd, (struct sockaddr *)&peer, peer_len);
 	}
 }
 

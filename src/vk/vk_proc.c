@@ -1,5 +1,9 @@
 #include "vk_proc.h"
 
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
 void vk_sched_init(struct vk_sched *sched, struct ev_loop *loop, struct vk_stats *stats)
 {
 	sched->loop = loop;
@@ -95,4 +99,33 @@ void vk_proc_stop_timer(struct vk_proc *proc)
 {
 	ev_timer_stop(proc->sched->loop, &proc->timer);
 	proc->timer_at = 0;
+}
+
+void vk_proc_set_peer(struct vk_proc *proc, const struct sockaddr *addr, socklen_t len)
+{
+	if (len > sizeof(proc->peer.addr))
+		len = sizeof(proc->peer.addr);
+	memcpy(&proc->peer.addr, addr, len);
+	proc->peer.len = len;
+}
+
+const char *vk_proc_peer_text(const struct vk_proc *proc, char *buf, size_t size)
+{
+	const struct vk_peer *peer = &proc->peer;
+	char host[INET6_ADDRSTRLEN];
+
+	if (peer->len < sizeof(sa_family_t)) {
+		snprintf(buf, size, "no peer");
+	} else if (peer->addr.sa.sa_family == AF_INET && peer->len >= sizeof(peer->addr.in)) {
+		inet_ntop(AF_INET, &peer->addr.in.sin_addr, host, sizeof(host));
+		snprintf(buf, size, "%s:%u", host, ntohs(peer->addr.in.sin_port));
+	} else if (peer->addr.sa.sa_family == AF_INET6 && peer->len >= sizeof(peer->addr.in6)) {
+		inet_ntop(AF_INET6, &peer->addr.in6.sin6_addr, host, sizeof(host));
+		snprintf(buf, size, "[%s]:%u", host, ntohs(peer->addr.in6.sin6_port));
+	} else if (peer->addr.sa.sa_family == AF_UNIX) {
+		snprintf(buf, size, "unix");
+	} else {
+		snprintf(buf, size, "family %d", peer->addr.sa.sa_family);
+	}
+	return buf;
 }

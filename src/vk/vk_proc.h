@@ -16,7 +16,9 @@
 #define VK_PROC_H
 
 #include <ev.h>
+#include <netinet/in.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "vk_internal.h"
 #include "vk_heap.h"
@@ -44,6 +46,17 @@ struct vk_proc_config {
 	uint32_t timeout_ms; /* the main coroutine's vk_set_timeout(); 0 = none */
 	int isolation;	     /* protect the heap while the process does not run */
 	size_t ring_size;    /* each direction of the main socket; 0 = default */
+	const char *name;    /* the app's, for log lines (kept as a pointer); NULL: "?" */
+};
+
+/* Who is at the other end of a process's connection (outside its heap). */
+struct vk_peer {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} addr;
+	socklen_t len; /* 0: none known */
 };
 
 /* Called when a micro-process ends (outside of it; its heap is gone). */
@@ -66,6 +79,7 @@ struct vk_proc {
 	double last_words_until; /* main ended, sending what is left: until then */
 	uint64_t id;
 	struct vk_proc_config config;
+	struct vk_peer peer;
 	vk_func main_func;
 	void *main_arg;
 	int main_fd;
@@ -113,6 +127,15 @@ void vk_proc_set_timer(struct vk_proc *proc, double deadline);
 
 /* Stop the timer. */
 void vk_proc_stop_timer(struct vk_proc *proc);
+
+/* Remember the peer address of the process's connection (from accept). */
+void vk_proc_set_peer(struct vk_proc *proc, const struct sockaddr *addr, socklen_t len);
+
+/*
+ * The peer as text, for log lines: "127.0.0.1:80", "[::1]:80", "unix", or
+ * "no peer". Returns buf.
+ */
+const char *vk_proc_peer_text(const struct vk_proc *proc, char *buf, size_t size);
 
 /* The event loop's clock (cached per loop iteration). */
 double vk_proc_now(const struct vk_proc *proc);

@@ -16,6 +16,7 @@
 #include <ev.h>
 
 #include "vk_app.h"
+#include "vk_code.h"
 #include "vk_kern.h"
 #include "vk_listener.h"
 #include "vkd_log.h"
@@ -164,6 +165,20 @@ static int worker_watch_master(pid_t master)
 	return 0;
 }
 
+/*
+ * The module's code, for the watchdog (which ends a process only while it
+ * runs app code) and for the code addresses in log lines. Without it the
+ * watchdog cannot end a process of this app: a warning, not an error.
+ */
+static void worker_register_code(const struct vkd_app_config *app, const struct vk_app *descriptor)
+{
+	int rc = vk_code_add_object(descriptor, app->module);
+
+	if (rc < 0)
+		vkd_warn("app %s: %s: cannot find its code: %s", app->name, app->module,
+			 strerror(-rc));
+}
+
 static int worker_load(struct worker *w)
 {
 	const struct vkd_config *config = w->args->config;
@@ -177,6 +192,7 @@ static int worker_load(struct worker *w)
 				  app->module_path, reason);
 			return -1;
 		}
+		worker_register_code(app, w->apps[i].module.app);
 	}
 	return 0;
 }
@@ -244,6 +260,7 @@ static int worker_listen(struct worker *w)
 		    .heap_size = app_heap_size(app, wa->module.app),
 		    .timeout_ms = app->idle_timeout_ms,
 		    .isolation = app->isolation,
+		    .name = app->name,
 		};
 
 		for (size_t j = 0; j < app->listen_count; j++, k++) {
@@ -254,7 +271,7 @@ static int worker_listen(struct worker *w)
 			}
 			w->listeners[k] =
 			    vk_listener_open(w->kern, w->args->fds[k], &pc, wa->module.app->main,
-					   wa->state, app->max_connections);
+					     wa->state, app->max_connections);
 			if (!w->listeners[k]) {
 				vkd_error("app %s: listen on %s: %s", app->name,
 					  app->listen[j].text, strerror(errno));

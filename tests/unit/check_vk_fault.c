@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -442,6 +443,71 @@ START_TEST(test_fault_closes_descriptors)
 }
 END_TEST
 
+/*
+ * The fault's log line names the app, the process, its peer, the signal,
+ * the faulting address and the code address. Bug repro: it named only the
+ * process id, the signal and the address.
+ */
+START_TEST(test_fault_log_names_everything)
+{
+	struct vkt_kern k;
+	int p[2];
+	struct vk_proc_config config = vkt_config(HEAP, 1);
+	struct vk_proc *proc;
+	struct sockaddr_un peer = {.sun_family = AF_UNIX};
+
+	reset_faults();
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, p), 0);
+	k = vkt_kern_new();
+	proc = vk_kern_spawn(k.kern, &config, read_then_fault, NULL, p[0]);
+	ck_assert_ptr_nonnull(proc);
+	vk_proc_set_peer(proc, (struct sockaddr *)&peer, sizeof(sa_family_t));
+	ck_assert_int_eq(write(p[1], "x", 1), 1);
+	vk_kern_run(k.kern);
+	close(p[1]);
+	vkt_kern_free(&k);
+	ck_assert_int_eq(vkt_log_lines, 1);
+	ck_assert_ptr_nonnull(strstr(vkt_log_buf, "app test: "));
+	ck_assert_ptr_nonnull(strstr(vkt_log_buf, "micro-process 1 "));
+	ck_assert_ptr_nonnull(strstr(vkt_log_buf, "(unix)"));
+	ck_assert_ptr_nonnull(strstr(vkt_log_buf, "SIGSEGV"));
+	ck_assert_ptr_nonnull(strstr(vkt_log_buf, "address 0x0,"));
+	/* The code address, resolved to this test program and an offset. */
+	ck_assert_ptr_nonnull(strstr(vkt_log_buf, "code check_vk_fault"));
+}
+END_TEST
+
+/*
+ * 50 faults in a burst log VK_REPORT_BURST lines, then one summary with
+ * the count held back; the counter has all 50. Bug repro: 50 lines.
+ */
+static void faults_at_once(struct vk_thread *that)
+{
+	struct {
+		int unused;
+	} * self;
+
+	vk_begin();
+	fault_segv();
+	vk_end();
+}
+
+START_TEST(test_fault_log_rate_limited)
+{
+	struct vkt_kern k = vkt_kern_new();
+
+	for (int i = 0; i < 50; i++)
+		vkt_spawn(&k, HEAP, 1, faults_at_once, NULL);
+	vk_kern_run(k.kern);
+	ck_assert_uint_eq(vk_kern_stats(k.kern)->faults, 50);
+	ck_assert_int_eq(vkt_log_lines, VK_REPORT_BURST);
+	/* The summary comes at the end of the window, or when the kernel goes. */
+	vkt_kern_free(&k);
+	ck_assert_int_eq(vkt_log_lines, VK_REPORT_BURST + 1);
+	ck_assert_msg(strstr(vkt_log_buf, "\n40 more ") != NULL, "%s", vkt_log_buf);
+}
+END_TEST
+
 /* raise() by the process's own code is its fault: contained. */
 static void raises_segv(struct vk_thread *that)
 {
@@ -856,6 +922,8 @@ static Suite *fault_suite(void)
 	tcase_add_test_raise_signal(tc, test_abort_outside_dies, SIGABRT);
 	tcase_add_test(tc, test_fault_closes_descriptors);
 	tcase_add_test(tc, test_fault_raised_contained);
+	tcase_add_test(tc, test_fault_log_names_everything);
+	tcase_add_test(tc, test_fault_log_rate_limited);
 	tcase_add_test_raise_signal(tc, test_fault_sent_kills, SIGSEGV);
 	tcase_add_test_raise_signal(tc, test_fault_outside_dies_segv, SIGSEGV);
 	tcase_add_test_raise_signal(tc, test_fault_outside_dies_fpe, SIGFPE);

@@ -22,6 +22,7 @@
 #include "vk_heap.h"
 #include "vk_kern.h"
 #include "vk_listener.h"
+#include "vk_report.h"
 #include "vk_socket_s.h"
 #include "vk_task.h"
 #include "check_run.h"
@@ -169,6 +170,7 @@ static inline struct vk_proc_config vkt_config(size_t heap_size, int isolation)
 	memset(&config, 0, sizeof(config));
 	config.heap_size = heap_size;
 	config.isolation = isolation;
+	config.name = "test";
 	return config;
 }
 
