@@ -340,22 +340,23 @@ static void format_uptime(uint64_t s, char *out, size_t size)
 		snprintf(out, size, "%llus", sec);
 }
 
-#define ROW_FORMAT "%-7s %-4s %-8s %-9s %8s %7s %10s %6s %7s %8s %8s\n"
+#define ROW_FORMAT "%-7s %-4s %-8s %-9s %8s %7s %10s %6s %5s %7s %8s %8s\n"
 
 static void print_row(json_t *w, const char *index, const char *gen, const char *pid,
 		      const char *state)
 {
-	char restarts[24], conns[24], total[24], faults[24], refused[24], in[16], out[16];
+	char restarts[24], conns[24], total[24], faults[24], wdog[24], refused[24], in[16], out[16];
 
 	snprintf(restarts, sizeof(restarts), "%llu", (unsigned long long)ju64(w, "restarts"));
 	snprintf(conns, sizeof(conns), "%llu", (unsigned long long)ju64(w, "connections"));
 	snprintf(total, sizeof(total), "%llu", (unsigned long long)ju64(w, "connections_total"));
 	snprintf(faults, sizeof(faults), "%llu", (unsigned long long)ju64(w, "faults"));
+	snprintf(wdog, sizeof(wdog), "%llu", (unsigned long long)ju64(w, "watchdog"));
 	snprintf(refused, sizeof(refused), "%llu", (unsigned long long)ju64(w, "refused"));
 	format_bytes(ju64(w, "bytes_in"), in, sizeof(in));
 	format_bytes(ju64(w, "bytes_out"), out, sizeof(out));
-	printf(ROW_FORMAT, index, gen, pid, state, restarts, conns, total, faults, refused, in,
-	       out);
+	printf(ROW_FORMAT, index, gen, pid, state, restarts, conns, total, faults, wdog, refused,
+	       in, out);
 }
 
 static void print_worker(json_t *w)
@@ -389,7 +390,7 @@ static void print_status(json_t *reply)
 		printf(", stopping");
 	printf("\n");
 	printf(ROW_FORMAT, "WORKER", "GEN", "PID", "STATE", "RESTARTS", "CONNS", "TOTAL", "FAULTS",
-	       "REFUSED", "IN", "OUT");
+	       "WDOG", "REFUSED", "IN", "OUT");
 	json_array_foreach(workers, i, w) print_worker(w);
 	if (!totals)
 		return;

@@ -4,7 +4,8 @@
 #
 # Layers, each calling only those below it (doc/DESIGN.md, "libvk"):
 #   vk_listener    accepting connections into processes
-#   vk_kern        processes' life and dispatch;  vk_fault, vk_pool, vk_report
+#   vk_kern        processes' life and dispatch;  vk_watchdog, vk_report, vk_pool
+#   vk_fault       the fault handler (vk_watchdog ends processes through it)
 #   vk_state, vk_future, vk_socket    the coroutine API apps use
 #   vk_poll        descriptors <-> rings, over libev
 #   vk_task        coroutines as the scheduler sees them
@@ -25,6 +26,7 @@ src_vk_libvk_la_SOURCES = \
 	src/vk/vk_socket.c \
 	src/vk/vk_pool.c \
 	src/vk/vk_fault.c \
+	src/vk/vk_watchdog.c \
 	src/vk/vk_report.c \
 	src/vk/vk_kern.c \
 	src/vk/vk_listener.c \
@@ -62,6 +64,7 @@ noinst_HEADERS += \
 	src/vk/vk_socket_s.h \
 	src/vk/vk_pool.h \
 	src/vk/vk_fault.h \
+	src/vk/vk_watchdog.h \
 	src/vk/vk_report.h \
 	src/vk/vk_kern.h \
 	src/vk/vk_listener.h

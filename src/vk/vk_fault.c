@@ -28,6 +28,8 @@ static struct {
 	volatile sig_atomic_t has_address;
 	void *volatile code;
 	void *volatile app_code;
+	volatile sig_atomic_t watchdog;
+	volatile uint32_t cpu_ms;
 	void *alt_stack;
 	struct sigaction old_actions[FAULT_SIGNALS];
 } fault;
@@ -52,8 +54,7 @@ static void act_as_signal(int signal_number, const siginfo_t *info)
 		raise(signal_number);
 }
 
-/* The instruction the signal interrupted, from its context; 0 if unknown. */
-static uintptr_t context_pc(const void *context)
+uintptr_t vk_fault_context_pc(const void *context)
 {
 	const ucontext_t *uc = context;
 
@@ -97,13 +98,31 @@ static void fault_handler(int signal_number, siginfo_t *info, void *context)
 		act_as_signal(signal_number, info);
 		return;
 	}
-	pc = context_pc(context);
+	pc = vk_fault_context_pc(context);
 	fault.signal = signal_number;
 	fault.address = info->si_addr;
 	/* Only a trap sets si_addr; a raise() or abort() fills that union with its pid. */
 	fault.has_address = info->si_code > 0;
 	fault.code = (void *)pc;
 	fault.app_code = vk_code_contains(pc) ? NULL : innermost_app_frame();
+	fault.watchdog = 0;
+	fault.jump = NULL;
+	siglongjmp(*jump, 1);
+}
+
+void vk_fault_escape(const struct vk_fault_info *info)
+{
+	sigjmp_buf *jump = fault.jump;
+
+	if (!jump)
+		return;
+	fault.signal = info->signal;
+	fault.address = info->address;
+	fault.has_address = info->has_address;
+	fault.code = info->code;
+	fault.app_code = info->app_code;
+	fault.watchdog = info->watchdog;
+	fault.cpu_ms = info->cpu_ms;
 	fault.jump = NULL;
 	siglongjmp(*jump, 1);
 }
@@ -199,7 +218,9 @@ struct vk_fault_info vk_fault_last(void)
 				     .address = fault.address,
 				     .has_address = fault.has_address,
 				     .code = fault.code,
-				     .app_code = fault.app_code};
+				     .app_code = fault.app_code,
+				     .watchdog = fault.watchdog,
+				     .cpu_ms = fault.cpu_ms};
 
 	return info;
 }
@@ -217,6 +238,8 @@ const char *vk_fault_signal_name(int signal_number)
 		return "SIGILL";
 	case SIGABRT:
 		return "SIGABRT";
+	case SIGXCPU:
+		return "SIGXCPU";
 	}
 	return "signal";
 }

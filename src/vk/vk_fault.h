@@ -17,6 +17,7 @@
 #define VK_FAULT_H
 
 #include <setjmp.h>
+#include <stdint.h>
 
 #include "vk_internal.h"
 
@@ -28,6 +29,8 @@ struct vk_fault_info {
 	void *code;	 /* the instruction that faulted (from the signal's context) */
 	void *app_code;	 /* when that is not app code (vk_code.h): the innermost
 			  * app frame on the stack (abort() from app code), or NULL */
+	int watchdog;	 /* not a fault: the watchdog ended the dispatch (vk_watchdog.h) */
+	uint32_t cpu_ms; /* for the watchdog: CPU time the dispatch had used */
 };
 
 /*
@@ -49,6 +52,16 @@ void vk_fault_disarm(void);
 
 /* The signal and address of the fault that last jumped. */
 struct vk_fault_info vk_fault_last(void);
+
+/*
+ * For a signal handler of the layer above (vk_watchdog): leave the running
+ * micro-process now, as a fault described by `info` would. Returns only
+ * when no micro-process is armed.
+ */
+void vk_fault_escape(const struct vk_fault_info *info);
+
+/* The instruction a signal interrupted, from the handler's context; 0 if unknown. */
+uintptr_t vk_fault_context_pc(const void *context);
 
 /* "SIGSEGV", "SIGBUS", ...: the name of a fault signal. */
 const char *vk_fault_signal_name(int signal_number);

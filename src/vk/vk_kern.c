@@ -12,6 +12,7 @@
 #include "vk_poll.h"
 #include "vk_pool.h"
 #include "vk_report.h"
+#include "vk_watchdog.h"
 #include "vk_socket_s.h"
 #include "vk_task.h"
 
@@ -28,6 +29,7 @@ struct vk_kern {
 	struct vk_proc *spare_procs; /* control blocks to reuse */
 	struct vk_stats own_stats;
 	struct vk_report report; /* early ends, rate-limited */
+	uint32_t unwatched;	 /* a budget the watchdog could not take, logged */
 	uint64_t next_id;
 	sigjmp_buf fault_jump;
 };
@@ -111,6 +113,8 @@ struct vk_kern *vk_kern_create(struct ev_loop *loop)
 		return NULL;
 	}
 	rc = vk_fault_install();
+	if (rc == 0 && (rc = vk_watchdog_install()) < 0)
+		vk_fault_remove();
 	if (rc < 0) {
 		vk_poll_destroy(kern->sched.poll);
 		free(kern);
@@ -156,6 +160,12 @@ struct vk_proc *vk_kern_spawn(struct vk_kern *kern, const struct vk_proc_config 
 	    proc ? vk_pool_acquire(&kern->pool, &proc->heap, config->heap_size, config->isolation)
 		 : -ENOMEM;
 
+	/* Cannot watch: the budget is not kept, said once per budget asked for. */
+	if (rc == 0 && config->max_run_ms && vk_watchdog_watch(config->max_run_ms) < 0 &&
+	    kern->unwatched != config->max_run_ms) {
+		kern->unwatched = config->max_run_ms;
+		vk_log(4, "watchdog: cannot make its timer: max_run is not enforced");
+	}
 	if (rc < 0) {
 		free(proc);
 		if (fd >= 0)
@@ -326,6 +336,22 @@ static void dispatch_one(struct vk_kern *kern, struct vk_proc *proc)
 	vk_proc_arm_timer(proc, vk_task_earliest(proc));
 }
 
+/* The watchdog jumped out of `proc`, which used its CPU budget: end it. */
+static void contain_overrun(struct vk_kern *kern, struct vk_proc *proc,
+			    const struct vk_fault_info *fault)
+{
+	char code[192];
+
+	kern->sched.stats->watchdog++;
+	vk_code_describe((uintptr_t)fault->code, code, sizeof(code));
+	vk_report_proc(
+	    &kern->report, 3, proc,
+	    "ended by the watchdog: at least %u ms of CPU without blocking (max_run %u ms), "
+	    "code %s",
+	    fault->cpu_ms, proc->config.max_run_ms, code);
+	proc_end(kern, proc, 1);
+}
+
 /* Called after a fault unwound out of `proc`: end it, keep serving. */
 static void contain_fault(struct vk_kern *kern, struct vk_proc *proc)
 {
@@ -344,6 +370,10 @@ static void contain_fault(struct vk_kern *kern, struct vk_proc *proc)
 		abort();
 	}
 
+	if (fault.watchdog) {
+		contain_overrun(kern, proc, &fault);
+		return;
+	}
 	kern->sched.stats->faults++;
 	if (fault.has_address)
 		snprintf(address, sizeof(address), " at address 0x%lx",
@@ -388,6 +418,7 @@ void vk_kern_dispatch(struct vk_kern *kern)
 		ev_now_update(kern->sched.loop);
 	/* A fault of a process's code comes back here, with kern->running set. */
 	if (sigsetjmp(kern->fault_jump, 0)) {
+		vk_watchdog_end();
 		proc = kern->running;
 		kern->running = NULL;
 		contain_fault(kern, proc);
@@ -395,7 +426,9 @@ void vk_kern_dispatch(struct vk_kern *kern)
 	while ((proc = next_ready(kern))) {
 		kern->running = proc;
 		vk_fault_arm(&kern->fault_jump);
+		vk_watchdog_begin(proc->config.max_run_ms);
 		dispatch_one(kern, proc);
+		vk_watchdog_end();
 		vk_fault_disarm();
 		kern->running = NULL;
 	}
@@ -437,6 +470,7 @@ void vk_kern_destroy(struct vk_kern *kern)
 	vk_report_stop(&kern->report);
 	ev_ref(kern->sched.loop);
 	ev_prepare_stop(kern->sched.loop, &kern->prepare);
+	vk_watchdog_remove();
 	vk_fault_remove();
 	vk_poll_destroy(kern->sched.poll);
 	if (current_kern == kern)

@@ -47,6 +47,7 @@ struct vk_proc_config {
 	int isolation;	     /* protect the heap while the process does not run */
 	size_t ring_size;    /* each direction of the main socket; 0 = default */
 	const char *name;    /* the app's, for log lines (kept as a pointer); NULL: "?" */
+	uint32_t max_run_ms; /* CPU time a dispatch may use (vk_watchdog.h); 0 = no limit */
 };
 
 /* Who is at the other end of a process's connection (outside its heap). */

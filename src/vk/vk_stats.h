@@ -24,6 +24,7 @@ struct vk_stats {
 	uint64_t heap_failures; /* micro-heaps that could not be mapped */
 	uint64_t dispatches;	/* micro-process dispatches */
 	uint64_t protections;	/* mprotect calls */
+	uint64_t watchdog;	/* micro-processes ended by the watchdog (max_run) */
 };
 
 #endif

@@ -498,6 +498,11 @@ static void set_idle_timeout(struct loader *l, const char *key, const char *valu
 	set_timeout(l, key, value, &current_app(l)->idle_timeout_ms);
 }
 
+static void set_max_run(struct loader *l, const char *key, const char *value)
+{
+	set_timeout(l, key, value, &current_app(l)->max_run_ms);
+}
+
 static void set_isolation(struct loader *l, const char *key, const char *value)
 {
 	if (parse_bool(value, &current_app(l)->isolation) < 0)
@@ -514,6 +519,7 @@ static const struct key app_keys[] = {
     {"idle_timeout", set_idle_timeout, 0},
     {"isolation", set_isolation, 0},
     {"backlog", set_backlog, 0},
+    {"max_run", set_max_run, 0},
 };
 
 #define N_VKD_KEYS (sizeof(vkd_keys) / sizeof(vkd_keys[0]))
@@ -683,6 +689,7 @@ static void app_defaults(struct vkd_app_config *app)
 	app->idle_timeout_ms = VKD_DEFAULT_IDLE_TIMEOUT_MS;
 	app->isolation = VKD_DEFAULT_ISOLATION;
 	app->backlog = VKD_DEFAULT_BACKLOG;
+	app->max_run_ms = VKD_DEFAULT_MAX_RUN_MS;
 }
 
 /* Checks that need the whole section, run when the next one starts. */

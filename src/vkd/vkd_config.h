@@ -49,6 +49,14 @@ const char *vkd_log_level_name(enum vkd_log_level level);
 #define VKD_DEFAULT_IDLE_TIMEOUT_MS 60000u
 #define VKD_DEFAULT_ISOLATION 1
 #define VKD_DEFAULT_BACKLOG 511
+/*
+ * CPU time one dispatch of a micro-process may use (vk_watchdog.h). A
+ * dispatch of the bundled apps takes microseconds; a second of computing
+ * already stalls every other connection of the worker for that second,
+ * yet leaves room for an app that legitimately computes (a large
+ * response). Lower it for latency; 0 turns the watchdog off.
+ */
+#define VKD_DEFAULT_MAX_RUN_MS 1000u
 
 /* The environment variable that overrides module_dir (non-empty only). */
 #define VKD_MODULE_DIR_ENV "VKD_MODULE_DIR"
@@ -75,6 +83,7 @@ struct vkd_app_config {
 	unsigned idle_timeout_ms; /* 0: no idle timeout */
 	int isolation;		  /* 1: heap protected while not running; 0: left open */
 	int backlog;		  /* listen(2) backlog, 1..VKD_BACKLOG_MAX */
+	unsigned max_run_ms;	  /* CPU budget per dispatch; 0: none */
 	struct vkd_app_option *options;
 	size_t option_count;
 	int line; /* of the [app NAME] header */

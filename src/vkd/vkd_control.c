@@ -375,6 +375,7 @@ static void status_worker(struct jbuf *b, const struct vkd_slot *s)
 	jb_u64(b, "bytes_in", st.bytes_in);
 	jb_u64(b, "bytes_out", st.bytes_out);
 	jb_u64(b, "refused", st.refused);
+	jb_u64(b, "watchdog", st.watchdog);
 	jb_raw(b, "}");
 }
 
@@ -393,6 +394,7 @@ static void status_totals(struct jbuf *b, const struct vkd_totals *t)
 	jb_u64(b, "bytes_in", t->stats.bytes_in);
 	jb_u64(b, "bytes_out", t->stats.bytes_out);
 	jb_u64(b, "refused", t->stats.refused);
+	jb_u64(b, "watchdog", t->stats.watchdog);
 	jb_raw(b, "}");
 }
 

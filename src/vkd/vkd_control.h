@@ -31,7 +31,8 @@
  *                  "workers":[{"index":N,"pid":P,"generation":G,
  *                  "state":"starting|ready|draining","restarts":R,
  *                  "connections":C,"connections_total":A,"faults":F,
- *                  "bytes_in":I,"bytes_out":O,"refused":X}, ...],
+ *                  "bytes_in":I,"bytes_out":O,"refused":X,
+ *                  "watchdog":D}, ...],
  *                  "totals":{"workers":W,"ready":W,"draining":W, and the
  *                  same counters as a worker's}}
  *                 Workers of every live generation, sorted by generation

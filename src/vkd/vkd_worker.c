@@ -261,6 +261,7 @@ static int worker_listen(struct worker *w)
 		    .timeout_ms = app->idle_timeout_ms,
 		    .isolation = app->isolation,
 		    .name = app->name,
+		    .max_run_ms = app->max_run_ms,
 		};
 
 		for (size_t j = 0; j < app->listen_count; j++, k++) {

@@ -33,7 +33,10 @@
  *     minus that write+read alone, which shows what the same two calls
  *     cost next to socket calls rather than in a tight loop. Also checked:
  *     vk_kern_stats() counts one dispatch per byte and exactly 2
- *     protections per dispatch with isolation, 0 without.
+ *     protections per dispatch with isolation, 0 without. And the
+ *     watchdog's cost: cycle(isolation 0, max_run 1 s) - cycle(isolation
+ *     0, no max_run), median of per-run differences (the per-dispatch
+ *     bookkeeping and the CPU-clock ticks, one per 100 ms of CPU).
  *  4. RSS: N = 10,000 micro-processes with a 64 KiB heap, each on one
  *     accepted Unix stream connection (the client ends live in a second
  *     process, so each side needs 10,000 fds, under a 20,000 hard limit),
@@ -337,12 +340,14 @@ struct reader {
 };
 
 static struct reader readers[2][2]; /* [isolation][A, B] */
+static struct reader watched[2];    /* isolation 0, max_run 1 s: [A, B] */
 static double dispatch_inner_ns;    /* time inside vk_kern_dispatch() */
-static double cycle_faults[3];      /* minor page faults per dispatch, last run */
+static double cycle_faults[4];      /* minor page faults per dispatch, last run */
 
-static void reader_spawn(struct reader *r, int isolation)
+static void reader_spawn(struct reader *r, int isolation, uint32_t max_run_ms)
 {
-	struct vk_proc_config config = {.heap_size = HEAP_SIZE, .isolation = isolation};
+	struct vk_proc_config config = {
+	    .heap_size = HEAP_SIZE, .isolation = isolation, .max_run_ms = max_run_ms};
 	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == -1)
@@ -377,13 +382,15 @@ static void poke(struct reader *r, int manual)
 
 /*
  * `n` cycles of A then B. mode 0: isolation off; 1: isolation on; 2:
- * isolation off, the benchmark does the protection itself (see poke()).
+ * isolation off, the benchmark does the protection itself (see poke());
+ * 3: isolation off, max_run 1 s (the watchdog).
  */
 static double cycle(int mode, long n, double *ops)
 {
 	const struct vk_stats *st = vk_kern_stats(kern);
 	uint64_t d0, p0;
 	int isolation = mode == 1, manual = mode == 2;
+	struct reader *pair = mode == 3 ? watched : readers[isolation];
 
 	/*
 	 * The last dispatch leaves its heap open; start and end with none open
@@ -399,8 +406,8 @@ static double cycle(int mode, long n, double *ops)
 	getrusage(RUSAGE_SELF, &ru0);
 	t0 = now_ns();
 	for (long i = 0; i < n; i++) {
-		poke(&readers[isolation][0], manual);
-		poke(&readers[isolation][1], manual);
+		poke(&pair[0], manual);
+		poke(&pair[1], manual);
 	}
 	t0 = now_ns() - t0;
 	getrusage(RUSAGE_SELF, &ru1);
@@ -434,6 +441,11 @@ static double bench_cycle1(long n, double *ops)
 static double bench_cycle2(long n, double *ops)
 {
 	return cycle(2, n, ops);
+}
+
+static double bench_cycle3(long n, double *ops)
+{
+	return cycle(3, n, ops);
 }
 
 static double bench_bare_pair(long n, double *ops)
@@ -746,30 +758,34 @@ static void section_switch(struct switch_figures *f)
 }
 
 struct dispatch_figures {
-	double cycle[3];    /* per dispatch, by mode (see cycle()) */
-	double inner[3];    /* of which inside vk_kern_dispatch (+ the pair by hand) */
+	double cycle[4];    /* per dispatch, by mode (see cycle()) */
+	double inner[4];    /* of which inside vk_kern_dispatch (+ the pair by hand) */
 	double overhead;    /* cycle[1] - cycle[0], median of per-run differences */
+	double watchdog;    /* cycle[3] - cycle[0], likewise */
 	double overhead_by_hand; /* cycle[2] - cycle[0], likewise */
 	double bare;        /* the pair in a tight loop */
 	double bare_between; /* the pair between socket calls, no libvk */
-	double faults[3];
+	double faults[4];
 	long pages, n;
 	size_t heap_kib;
 };
 
 static void section_dispatch(struct dispatch_figures *f)
 {
-	double c[3][MAX_RUNS], in[3][MAX_RUNS], over[MAX_RUNS], over2[MAX_RUNS], bare[MAX_RUNS];
-	double between[MAX_RUNS];
+	double c[4][MAX_RUNS], in[4][MAX_RUNS], over[MAX_RUNS], over2[MAX_RUNS], bare[MAX_RUNS];
+	double between[MAX_RUNS], dog[MAX_RUNS];
 	long n_bare, n_socket;
 
-	reader_spawn(&readers[0][0], 0);
-	reader_spawn(&readers[0][1], 0);
-	reader_spawn(&readers[1][0], 1);
-	reader_spawn(&readers[1][1], 1);
+	reader_spawn(&readers[0][0], 0, 0);
+	reader_spawn(&readers[0][1], 0, 0);
+	reader_spawn(&readers[1][0], 1, 0);
+	reader_spawn(&readers[1][1], 1, 0);
+	reader_spawn(&watched[0], 0, 1000);
+	reader_spawn(&watched[1], 0, 1000);
 	vk_kern_dispatch(kern); /* start them: each blocks reading */
 	calibrate(bench_cycle1);
 	calibrate(bench_cycle2);
+	calibrate(bench_cycle3);
 	f->n = calibrate(bench_cycle0); /* the fastest: every mode then runs long enough */
 	n_bare = calibrate(bench_bare_pair);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, bare_socket) == -1)
@@ -777,8 +793,8 @@ static void section_dispatch(struct dispatch_figures *f)
 	n_socket = calibrate(bench_socket_pair);
 	for (int r = 0; r < opt_runs; r++) {
 		/* Rotate the order so drift does not favour one mode. */
-		for (int k = 0; k < 3; k++) {
-			int mode = (r + k) % 3;
+		for (int k = 0; k < 4; k++) {
+			int mode = (r + k) % 4;
 			double ops;
 
 			c[mode][r] = cycle(mode, f->n, &ops) / ops;
@@ -786,19 +802,21 @@ static void section_dispatch(struct dispatch_figures *f)
 		}
 		over[r] = c[1][r] - c[0][r];
 		over2[r] = c[2][r] - c[0][r];
+		dog[r] = c[3][r] - c[0][r];
 		bare[r] = per_op(bench_bare_pair, n_bare);
 		between[r] =
 		    per_op(bench_socket_pair, n_socket) - per_op(bench_socket_only, n_socket);
 	}
 	close(bare_socket[0]);
 	close(bare_socket[1]);
-	for (int mode = 0; mode < 3; mode++) {
+	for (int mode = 0; mode < 4; mode++) {
 		f->cycle[mode] = median(c[mode], opt_runs);
 		f->inner[mode] = median(in[mode], opt_runs);
 		f->faults[mode] = cycle_faults[mode];
 	}
 	f->overhead = median(over, opt_runs);
 	f->overhead_by_hand = median(over2, opt_runs);
+	f->watchdog = median(dog, opt_runs);
 	f->bare = median(bare, opt_runs);
 	f->bare_between = median(between, opt_runs);
 	f->pages = resident_pages(&readers[1][0].proc->heap, NULL);
@@ -1001,6 +1019,10 @@ int main(int argc, char **argv)
 		    "vk_kern_dispatch, isol. off", di.inner[0], "info", -1);
 		row("  vk_kern_dispatch + pair by hand", di.inner[2], "ns",
 		    "vk_kern_dispatch, isol. off", di.inner[0], "info", -1);
+		row("dispatch: watchdog overhead", di.watchdog, "ns", "cycle, isolation off",
+		    di.cycle[0], "<= 1%", di.watchdog <= 0.01 * di.cycle[0]);
+		row("  cycle, max_run 1s", di.cycle[3], "ns", "cycle, isolation off", di.cycle[0],
+		    "info", -1);
 	}
 	if (sections & SEC_RSS) {
 		row("RSS per idle process (bytes)", rs.after, "B", "its resident heap pages",
@@ -1032,6 +1054,9 @@ int main(int argc, char **argv)
 		       "socket calls' = the bare pair after a 1-byte write+read on a socketpair, "
 		       "minus that write+read alone (no libvk, no epoll)\n",
 		       di.heap_kib, di.pages);
+		printf("  watchdog overhead = cycle(isolation 0, max_run 1s) - cycle(isolation 0, "
+		       "no max_run), median of per-run differences (it can come out below 0: "
+		       "noise)\n");
 		printf("  checked: vk_kern_stats() counts 1 dispatch a byte, 2 protections a "
 		       "dispatch with isolation, 0 without; minor faults a dispatch: %.2f on, "
 		       "%.2f off\n",

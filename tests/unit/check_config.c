@@ -156,7 +156,8 @@ START_TEST(test_full)
 					     "\n"
 					     "[app http]\n"
 					     "module = /abs/http.so\n"
-					     "listen = *:8080\n");
+					     "listen = *:8080\n"
+					     "max_run = 0\n");
 	const struct vkd_app_config *echo = &c->apps[0];
 	const struct vkd_app_config *http = &c->apps[1];
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)&echo->listen[0].addr;
@@ -223,6 +224,8 @@ START_TEST(test_full)
 	ck_assert_str_eq(http->listen[0].text, "*:8080");
 	ck_assert_uint_eq(http->option_count, 0);
 	ck_assert_ptr_null(vkd_app_option(http, "greeting"));
+	ck_assert_uint_eq(http->max_run_ms, 0);
+	ck_assert_uint_eq(echo->max_run_ms, VKD_DEFAULT_MAX_RUN_MS);
 
 	ck_assert_ptr_eq(vkd_config_app(c, "http"), http);
 	ck_assert_ptr_null(vkd_config_app(c, "nope"));
@@ -256,6 +259,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(a->idle_timeout_ms, 60000);
 	ck_assert_int_eq(a->isolation, 1);
 	ck_assert_int_eq(a->backlog, 511);
+	ck_assert_uint_eq(a->max_run_ms, 1000);
 	ck_assert_uint_eq(a->option_count, 0);
 	ck_assert_ptr_null(a->options);
 }
@@ -800,6 +804,8 @@ static const struct bad_value bad_values[] = {
     {1, "backlog = 0", "backlog"},
     {1, "backlog = 65536", "65536"},
     {1, "backlog = -1", "-1"},
+    {1, "max_run = fast", "fast"},
+    {1, "max_run = 1.5s", "1.5s"},
 };
 
 START_TEST(test_bad_value)

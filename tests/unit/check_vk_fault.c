@@ -8,6 +8,8 @@
  */
 #include "vk_check.h"
 
+#include "vk_code.h"
+
 #include <assert.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -897,6 +899,210 @@ START_TEST(test_heap_limit)
 }
 END_TEST
 
+/* ================================================================== */
+/* The watchdog: a CPU budget per dispatch                            */
+/* ================================================================== */
+
+/* App code, as a module's would be: registered with vk_code_add(). */
+#define VKT_APP_CODE __attribute__((section("vkt_app_code"), noinline))
+extern const char __start_vkt_app_code[], __stop_vkt_app_code[];
+
+static void register_app_code(void)
+{
+	vk_code_clear();
+	ck_assert_int_eq(vk_code_add("test-app", 0, (uintptr_t)__start_vkt_app_code,
+				     (uintptr_t)__stop_vkt_app_code),
+			 0);
+}
+
+static double cpu_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static volatile unsigned long g_spins;
+static volatile int g_spun; /* the non-app spin ran to its end */
+static double g_spin_start, g_spin_end;
+
+static void note_spin_end(struct vk_proc *proc, void *ctx)
+{
+	(void)proc;
+	(void)ctx;
+	g_spin_end = cpu_ms();
+}
+
+/* Computes in app code until `ms` of CPU passed (forever when 0). */
+VKT_APP_CODE static void spin_app(double ms)
+{
+	double until = cpu_ms() + ms;
+
+	for (;;) {
+		for (int i = 0; i < 100000; i++)
+			g_spins++;
+		if (ms && cpu_ms() >= until)
+			return;
+	}
+}
+
+/* The same outside app code: the watchdog must not cut it short. */
+__attribute__((noinline)) static void spin_kernel(double ms)
+{
+	double until = cpu_ms() + ms;
+
+	while (cpu_ms() < until)
+		g_spins++;
+	g_spun = 1;
+}
+
+/* Spins forever in app code after a yield and a sleep. */
+VKT_APP_CODE static void spinner(struct vk_thread *that)
+{
+	struct {
+		int unused;
+	} * self;
+
+	vk_begin();
+	vk_yield();
+	vk_sleep(5);
+	g_faulted++;
+	g_spin_start = cpu_ms();
+	spin_app(0);
+	g_after_fault = 1;
+	vk_end();
+}
+
+/*
+ * A process that computes forever is ended by the watchdog once its
+ * budget is used; 100 others complete. Bug repro: no watchdog, the test
+ * ran into Check's timeout.
+ */
+START_TEST(test_watchdog_ends_spinner)
+{
+	struct vkt_kern k;
+	struct vk_proc_config config = vkt_config(HEAP, 1);
+	struct vk_stats stats;
+	struct vk_proc *proc;
+	double took;
+
+	reset_faults();
+	register_app_code();
+	config.max_run_ms = 50;
+	k = vkt_kern_new();
+	for (int i = 0; i < 100; i++) {
+		vkt_spawn(&k, HEAP, 1, worker, (void *)(uintptr_t)(i + 1));
+		if (i != 50)
+			continue;
+		proc = vk_kern_spawn(k.kern, &config, spinner, NULL, -1);
+		ck_assert_ptr_nonnull(proc);
+		vk_proc_on_exit(proc, note_spin_end, NULL);
+	}
+	vk_kern_run(k.kern);
+	took = g_spin_end - g_spin_start;
+	stats = *vk_kern_stats(k.kern);
+	vkt_kern_free(&k);
+	vk_code_clear();
+	ck_assert_int_eq(g_completed, 100);
+	ck_assert_int_eq(g_faulted, 1);
+	ck_assert_int_eq(g_after_fault, 0);
+	ck_assert_uint_eq(stats.watchdog, 1);
+	ck_assert_uint_eq(stats.faults, 0);
+	ck_assert_uint_eq(stats.procs_now, 0);
+	/* Between the budget and the budget plus two ticks (12 ms each), and some slack. */
+	ck_assert_double_ge(took, 50);
+	ck_assert_double_le(took, 50 + 2 * 12 + 60);
+	ck_assert_int_eq(vkt_log_lines, 1);
+	ck_assert_ptr_nonnull(strstr(vkt_log_buf, "watchdog"));
+	ck_assert_ptr_nonnull(strstr(vkt_log_buf, "code test-app+0x"));
+}
+END_TEST
+
+/*
+ * Over budget outside app code (think of libvk or malloc), the process is
+ * not cut there: only when it is back in app code.
+ */
+VKT_APP_CODE static void overruns_in_kernel(struct vk_thread *that)
+{
+	struct {
+		int unused;
+	} * self;
+
+	vk_begin();
+	g_faulted++;
+	spin_kernel(150);
+	spin_app(0);
+	g_after_fault = 1;
+	vk_end();
+}
+
+START_TEST(test_watchdog_waits_for_app_code)
+{
+	struct vkt_kern k;
+	struct vk_proc_config config = vkt_config(HEAP, 1);
+	struct vk_stats stats;
+
+	reset_faults();
+	g_spun = 0;
+	register_app_code();
+	config.max_run_ms = 20;
+	k = vkt_kern_new();
+	ck_assert_ptr_nonnull(vk_kern_spawn(k.kern, &config, overruns_in_kernel, NULL, -1));
+	vk_kern_run(k.kern);
+	stats = *vk_kern_stats(k.kern);
+	vkt_kern_free(&k);
+	vk_code_clear();
+	ck_assert_int_eq(g_spun, 1);
+	ck_assert_int_eq(g_after_fault, 0);
+	ck_assert_uint_eq(stats.watchdog, 1);
+}
+END_TEST
+
+/* Many dispatches each under the budget add up to more: no end. */
+VKT_APP_CODE static void works_in_slices(struct vk_thread *that)
+{
+	struct {
+		int i;
+	} * self;
+
+	vk_begin();
+	for (self->i = 0; self->i < 8; self->i++) {
+		spin_app(15);
+		vk_sleep(1);
+	}
+	g_completed++;
+	vk_end();
+}
+
+START_TEST(test_watchdog_budget_per_dispatch)
+{
+	struct vkt_kern k;
+	struct vk_proc_config config = vkt_config(HEAP, 1);
+	struct vk_stats stats;
+
+	reset_faults();
+	register_app_code();
+	config.max_run_ms = 40;
+	k = vkt_kern_new();
+	ck_assert_ptr_nonnull(vk_kern_spawn(k.kern, &config, works_in_slices, NULL, -1));
+	vk_kern_run(k.kern);
+	stats = *vk_kern_stats(k.kern);
+	vkt_kern_free(&k);
+	vk_code_clear();
+	ck_assert_int_eq(g_completed, 1);
+	ck_assert_uint_eq(stats.watchdog, 0);
+}
+END_TEST
+
+/* SIGXCPU sent from another process keeps its meaning: the worker dies. */
+START_TEST(test_xcpu_sent_kills)
+{
+	vkt_expect_death_by_signal();
+	vkt_run(killed_from_outside, (void *)(intptr_t)SIGXCPU, HEAP, 1);
+}
+END_TEST
+
 static Suite *fault_suite(void)
 {
 	Suite *s = suite_create("vk_fault");
@@ -927,6 +1133,14 @@ static Suite *fault_suite(void)
 	tcase_add_test_raise_signal(tc, test_fault_sent_kills, SIGSEGV);
 	tcase_add_test_raise_signal(tc, test_fault_outside_dies_segv, SIGSEGV);
 	tcase_add_test_raise_signal(tc, test_fault_outside_dies_fpe, SIGFPE);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("watchdog");
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_watchdog_ends_spinner);
+	tcase_add_test(tc, test_watchdog_waits_for_app_code);
+	tcase_add_test(tc, test_watchdog_budget_per_dispatch);
+	tcase_add_test_raise_signal(tc, test_xcpu_sent_kills, SIGXCPU);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("kernel");

@@ -90,6 +90,7 @@ static inline void vkt_expect_death_by_signal(void)
 	signal(SIGBUS, SIG_DFL);
 	signal(SIGFPE, SIG_DFL);
 	signal(SIGABRT, SIG_DFL);
+	signal(SIGXCPU, SIG_DFL);
 }
 
 /* ---- time ---- */
