@@ -35,7 +35,8 @@
  * any vkd of the same major with minor >= N.
  */
 #define VK_APP_ABI_MAJOR 2
-#define VK_APP_ABI_MINOR 0
+/* 1: vk_end() calls vk_thread_finish(), which tells a lost resume point. */
+#define VK_APP_ABI_MINOR 1
 #define VK_APP_SYMBOL "vk_app_descriptor"
 
 /* What an app's init hook is told about its configuration. */

@@ -290,6 +290,28 @@ static void run(struct vk_proc *proc)
 	}
 }
 
+/* Log the app error the dispatch noted (each one was counted already). */
+static void report_app_error(struct vk_kern *kern, struct vk_proc *proc)
+{
+	struct vk_app_error_note note = proc->app_error;
+	char code[192];
+
+	proc->app_error.what = VK_APP_ERROR_NONE;
+	vk_code_describe((uintptr_t)note.code, code, sizeof(code));
+	if (note.what == VK_APP_ERROR_STATE)
+		vk_report_proc(&kern->report, 3, proc,
+			       "app error: coroutine %s: its state of %zu bytes does not fit the "
+			       "heap (%zu bytes left): it ends with ENOMEM",
+			       code, note.size, note.left);
+	else
+		vk_report_proc(
+		    &kern->report, 3, proc,
+		    "app error: coroutine %s resumed at a point its switch does not know "
+		    "(%zu: a blocking operation inside a switch statement of its own?), "
+		    "skipping its vk_finally(): it ends with ENOTRECOVERABLE",
+		    code, note.size);
+}
+
 /* The worker started draining: coroutines waiting between messages re-time. */
 static void wake_idle_waiters(struct vk_proc *proc)
 {
@@ -328,6 +350,8 @@ static void dispatch_one(struct vk_kern *kern, struct vk_proc *proc)
 		vk_task_expire(proc);
 	}
 	run(proc);
+	if (proc->app_error.what)
+		report_app_error(kern, proc);
 	if (proc->main->thread.status == VK_THREAD_DONE) {
 		proc->last_words_until = vk_proc_now(proc) + VK_LAST_WORDS_S;
 		last_words(kern, proc);

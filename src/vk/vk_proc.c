@@ -101,6 +101,16 @@ void vk_proc_stop_timer(struct vk_proc *proc)
 	proc->timer_at = 0;
 }
 
+void vk_proc_app_error(struct vk_proc *proc, enum vk_app_error what, void *code, size_t size,
+		       size_t left)
+{
+	proc->sched->stats->app_errors++;
+	proc->app_error.what = (uint8_t)what;
+	proc->app_error.code = code;
+	proc->app_error.size = size;
+	proc->app_error.left = left;
+}
+
 void vk_proc_set_peer(struct vk_proc *proc, const struct sockaddr *addr, socklen_t len)
 {
 	if (len > sizeof(proc->peer.addr))

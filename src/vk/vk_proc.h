@@ -60,6 +60,24 @@ struct vk_peer {
 	socklen_t len; /* 0: none known */
 };
 
+/*
+ * Errors of an app's own making, which end a coroutine (vk_state.c notes
+ * them; the kernel logs them after the dispatch).
+ */
+enum vk_app_error {
+	VK_APP_ERROR_NONE,
+	VK_APP_ERROR_STATE,  /* a coroutine's state is larger than the heap left */
+	VK_APP_ERROR_RESUME, /* resumed at a point its switch does not know */
+};
+
+/* The last app error of a dispatch, for its log line. */
+struct vk_app_error_note {
+	uint8_t what; /* enum vk_app_error; VK_APP_ERROR_NONE: none noted */
+	void *code;   /* the coroutine's function */
+	size_t size;  /* STATE: bytes asked for; RESUME: the resume point */
+	size_t left;  /* STATE: bytes the heap had left */
+};
+
 /* Called when a micro-process ends (outside of it; its heap is gone). */
 typedef void (*vk_proc_exit_fn)(struct vk_proc *proc, void *ctx);
 
@@ -81,6 +99,7 @@ struct vk_proc {
 	uint64_t id;
 	struct vk_proc_config config;
 	struct vk_peer peer;
+	struct vk_app_error_note app_error;
 	vk_func main_func;
 	void *main_arg;
 	int main_fd;
@@ -128,6 +147,13 @@ void vk_proc_set_timer(struct vk_proc *proc, double deadline);
 
 /* Stop the timer. */
 void vk_proc_stop_timer(struct vk_proc *proc);
+
+/*
+ * Note an app error of `proc` (counted now, logged by the kernel when the
+ * dispatch is over); see struct vk_app_error_note.
+ */
+void vk_proc_app_error(struct vk_proc *proc, enum vk_app_error what, void *code, size_t size,
+		       size_t left);
 
 /* Remember the peer address of the process's connection (from accept). */
 void vk_proc_set_peer(struct vk_proc *proc, const struct sockaddr *addr, socklen_t len);

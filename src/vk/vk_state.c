@@ -9,13 +9,29 @@ static struct vk_heap *heap_of(const struct vk_thread *that)
 
 void *vk_thread_begin(struct vk_thread *that, size_t size)
 {
+	struct vk_task *task = vk_task_of(that);
+	size_t left = vk_heap_available(heap_of(that));
+
 	that->self = vk_heap_calloc(heap_of(that), 1, size);
 	if (!that->self) {
 		/* There is no state to run a finally block with: end now. */
+		vk_proc_app_error(task->proc, VK_APP_ERROR_STATE, (void *)task->func, size, left);
 		that->error = ENOMEM;
 		vk_thread_end(that);
 	}
 	return that->self;
+}
+
+void vk_thread_finish(struct vk_thread *that)
+{
+	struct vk_task *task = vk_task_of(that);
+
+	if (that->line != VK_LINE_END && that->line != VK_LINE_FINALLY) {
+		vk_proc_app_error(task->proc, VK_APP_ERROR_RESUME, (void *)task->func,
+				  (size_t)that->line, 0);
+		that->error = ENOTRECOVERABLE;
+	}
+	vk_thread_end(that);
 }
 
 void vk_thread_end(struct vk_thread *that)

@@ -31,7 +31,10 @@
  * locals do not survive a blocking operation: keep everything in `self`.
  * Case labels come from __COUNTER__, so one blocking macro may be built from
  * others and several may stand on one line. A blocking operation may not be
- * used inside a switch statement of your own.
+ * used inside a switch statement of your own: the coroutine would resume at
+ * its vk_end(), skipping everything in between, vk_finally() included.
+ * That is detected, logged and counted by vkd, and the coroutine ends with
+ * ENOTRECOVERABLE (seen by whoever waits on it).
  *
  * Raising: vk_raise(e) jumps to vk_finally(), which normal control flow also
  * falls into. There vk_error() tells the error (0 when none). An error still
@@ -71,8 +74,16 @@ typedef void (*vk_func)(struct vk_thread *that);
 
 /* Internal: allocate the state of a starting coroutine; NULL if no room. */
 void *vk_thread_begin(struct vk_thread *that, size_t size);
-/* Internal: a coroutine's function reached vk_end(). */
+/* Internal: a coroutine's function ended (what modules of ABI minor 0 call). */
 void vk_thread_end(struct vk_thread *that);
+/*
+ * Internal: a coroutine reached vk_end(), by its own flow (that->line is
+ * VK_LINE_END or VK_LINE_FINALLY) or from a resume point its switch does
+ * not know (a blocking operation inside a switch of its own): that is an
+ * app error, logged and counted, and the coroutine ends with
+ * ENOTRECOVERABLE.
+ */
+void vk_thread_finish(struct vk_thread *that);
 
 #define vk_begin()                                           \
 	vk_dispatch_:                                        \
@@ -89,11 +100,12 @@ void vk_thread_end(struct vk_thread *that);
 	case VK_LINE_FINALLY:         \
 		that->unwinding = 1;
 
-#define vk_end()                      \
-	__attribute__((fallthrough)); \
-	default:;                     \
-		}                     \
-		vk_thread_end(that);  \
+#define vk_end()                        \
+	that->line = VK_LINE_END;       \
+	__attribute__((fallthrough));   \
+	default:;                       \
+		}                       \
+		vk_thread_finish(that); \
 		return
 
 /* Raise error `e` (a positive errno value): go to vk_finally(). */

@@ -25,6 +25,7 @@ struct vk_stats {
 	uint64_t dispatches;	/* micro-process dispatches */
 	uint64_t protections;	/* mprotect calls */
 	uint64_t watchdog;	/* micro-processes ended by the watchdog (max_run) */
+	uint64_t app_errors;	/* coroutines ended by an app error (vk_proc.h) */
 };
 
 #endif

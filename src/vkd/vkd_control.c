@@ -376,6 +376,7 @@ static void status_worker(struct jbuf *b, const struct vkd_slot *s)
 	jb_u64(b, "bytes_out", st.bytes_out);
 	jb_u64(b, "refused", st.refused);
 	jb_u64(b, "watchdog", st.watchdog);
+	jb_u64(b, "app_errors", st.app_errors);
 	jb_raw(b, "}");
 }
 
@@ -395,6 +396,7 @@ static void status_totals(struct jbuf *b, const struct vkd_totals *t)
 	jb_u64(b, "bytes_out", t->stats.bytes_out);
 	jb_u64(b, "refused", t->stats.refused);
 	jb_u64(b, "watchdog", t->stats.watchdog);
+	jb_u64(b, "app_errors", t->stats.app_errors);
 	jb_raw(b, "}");
 }
 

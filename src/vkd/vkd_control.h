@@ -32,7 +32,7 @@
  *                  "state":"starting|ready|draining","restarts":R,
  *                  "connections":C,"connections_total":A,"faults":F,
  *                  "bytes_in":I,"bytes_out":O,"refused":X,
- *                  "watchdog":D}, ...],
+ *                  "watchdog":D,"app_errors":E}, ...],
  *                  "totals":{"workers":W,"ready":W,"draining":W, and the
  *                  same counters as a worker's}}
  *                 Workers of every live generation, sorted by generation

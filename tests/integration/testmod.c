@@ -168,19 +168,17 @@ static void too_big(struct vk_thread *that)
 static void blocks_in_switch(struct vk_thread *that)
 {
 	struct {
-		char line[64];
-		ssize_t n;
+		int unused;
 	} * self;
 
 	vk_begin();
 	switch (trap_zero) {
 	case 0:
-		vk_readline(self->n, self->line, sizeof(self->line));
+		vk_yield();
 		break;
 	default:
 		break;
 	}
-	vk_write(self->line, (size_t)self->n);
 	vk_end();
 }
 

@@ -687,7 +687,11 @@ START_TEST(test_heap_exhaustion_begin)
 
 	reset_globals();
 	stats = vkt_run(no_room_for_state_main, NULL, 64 * 1024, 1);
-	vkt_assert_clean(stats);
+	ck_assert_uint_eq(stats.procs_now, 0);
+	ck_assert_uint_eq(stats.faults, 0);
+	/* An app error: counted and logged, not silent. */
+	ck_assert_uint_eq(stats.app_errors, 1);
+	ck_assert_int_eq(vkt_log_lines, 1);
 	ck_assert_int_eq(g_error, ENOMEM);
 	vkt_trace_is("");
 }
@@ -695,12 +699,16 @@ END_TEST
 
 START_TEST(test_heap_exhaustion_main_state)
 {
-	/* The main coroutine's own state does not fit: the process just ends. */
+	/* The main coroutine's own state does not fit: the process ends, counted and logged. */
 	struct vk_stats stats;
 
 	reset_globals();
 	stats = vkt_run(big_self, NULL, 4096, 1);
-	vkt_assert_clean(stats);
+	ck_assert_uint_eq(stats.procs_now, 0);
+	ck_assert_uint_eq(stats.faults, 0);
+	ck_assert_uint_eq(stats.app_errors, 1);
+	ck_assert_int_eq(vkt_log_lines, 1);
+	ck_assert_ptr_nonnull(strstr(vkt_log_buf, "does not fit"));
 	ck_assert_uint_eq(stats.procs_total, 1);
 	vkt_trace_is("");
 }
@@ -1467,6 +1475,99 @@ END_TEST
 
 /* ================================================================== */
 
+/* ---- app errors: logged and counted, not silent ---- */
+
+static int g_finally_ran;
+static volatile int g_switch_on; /* 0: the switch below takes its first case */
+
+/* Its state cannot fit any heap of these tests. */
+static void huge_state(struct vk_thread *that)
+{
+	struct {
+		char bytes[(size_t)1 << 30];
+	} * self;
+
+	vk_begin();
+	self->bytes[0] = 1;
+	vk_end();
+}
+
+/* A blocking operation inside a switch of its own: resumes at vk_end(). */
+static void blocks_in_switch(struct vk_thread *that)
+{
+	struct {
+		int unused;
+	} * self;
+
+	vk_begin();
+	switch (g_switch_on) {
+	case 0:
+		vk_yield();
+		break;
+	default:
+		break;
+	}
+	vkt_trace("after the switch");
+	vk_finally();
+	g_finally_ran = 1;
+	vk_end();
+}
+
+static void calls_arg(struct vk_thread *that)
+{
+	struct {
+		int unused;
+	} * self;
+
+	vk_begin();
+	vk_call((vk_func)vk_arg(), NULL);
+	vk_finally();
+	g_error = vk_error();
+	vk_clear_error();
+	vk_end();
+}
+
+/*
+ * A coroutine whose state does not fit: the caller sees ENOMEM, and it is
+ * counted and logged, naming the app. Bug repro: neither counted nor
+ * logged.
+ */
+START_TEST(test_app_error_state_too_big)
+{
+	struct vk_stats stats;
+
+	reset_globals();
+	stats = vkt_run(calls_arg, (void *)huge_state, HEAP, 1);
+	ck_assert_int_eq(g_error, ENOMEM);
+	ck_assert_uint_eq(stats.app_errors, 1);
+	ck_assert_uint_eq(stats.procs_now, 0);
+	ck_assert_int_eq(vkt_log_lines, 1);
+	ck_assert_ptr_nonnull(strstr(vkt_log_buf, "app test: "));
+	ck_assert_ptr_nonnull(strstr(vkt_log_buf, "does not fit"));
+}
+END_TEST
+
+/*
+ * A blocking operation inside the app's own switch: the coroutine ends
+ * with ENOTRECOVERABLE, counted and logged. Bug repro: it ended at once
+ * with no error, skipping its finally block, and nobody knew.
+ */
+START_TEST(test_app_error_resume_in_switch)
+{
+	struct vk_stats stats;
+
+	reset_globals();
+	g_finally_ran = 0;
+	stats = vkt_run(calls_arg, (void *)blocks_in_switch, HEAP, 1);
+	ck_assert_int_eq(g_error, ENOTRECOVERABLE);
+	ck_assert_int_eq(g_finally_ran, 0);
+	vkt_trace_is("");
+	ck_assert_uint_eq(stats.app_errors, 1);
+	ck_assert_int_eq(vkt_log_lines, 1);
+	ck_assert_ptr_nonnull(strstr(vkt_log_buf, "does not know"));
+}
+END_TEST
+
 static Suite *vk_suite(void)
 {
 	Suite *s = suite_create("vk");
@@ -1491,6 +1592,8 @@ static Suite *vk_suite(void)
 	tcase_add_test(tc, test_raise_in_finally_ends);
 	tcase_add_test(tc, test_raise_in_normal_finally_ends);
 	tcase_add_test(tc, test_main_error_ends_process);
+	tcase_add_test(tc, test_app_error_state_too_big);
+	tcase_add_test(tc, test_app_error_resume_in_switch);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("heap");

@@ -206,6 +206,7 @@ static inline struct vk_stats vkt_run(vk_func fn, void *arg, size_t heap_size, i
 	do {                                                                                       \
 		ck_assert_uint_eq((stats).procs_now, 0);                                           \
 		ck_assert_uint_eq((stats).faults, 0);                                              \
+		ck_assert_uint_eq((stats).app_errors, 0);                                          \
 	} while (0)
 
 #endif

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Silent ends are app errors now, logged and counted: a coroutine whose
+# state does not fit its heap ("!bigstate"), and a blocking operation
+# inside the app's own switch ("!switch"), which resumes at vk_end() and
+# skips vk_finally(). Each ends with an error its caller sees (the trap
+# app then closes the connection), is counted in status (app_errors) and
+# logged naming the app and the reason; 100 other connections of the
+# worker go on.
+. "$top_srcdir/tests/integration/lib.sh"
+need_vkctl
+
+serve_trap 1
+worker=$WORKERS
+for how in bigstate switch; do
+	"$VKCLIENT" crowd "$PORT" 100 "!$how" >"$T/crowd" 2>&1 ||
+		fail "!$how: $(cat "$T/crowd")"
+done
+[ "$(workers_of "$VKD_PID")" = "$worker" ] || fail "the worker was replaced"
+[ "$(status_json | jget 'd["totals"]["app_errors"]')" = 2 ] ||
+	fail "expected 2 app errors: $(cat "$T/status.json")"
+[ "$(status_json | jget 'd["totals"]["faults"]')" = 0 ] || fail "counted as faults"
+grep "app trap:" "$LOG" | grep -q "does not fit" || fail "no line for the state that does not fit"
+grep "app trap:" "$LOG" | grep -q "switch" || fail "no line for the lost resume point"
+stop_vkd
+exit 0
