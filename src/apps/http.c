@@ -20,7 +20,8 @@
  *	                           (heap = 64k leaves room for 16k), else 431
  *	opt.max_body = 1M          request body (413)
  *	opt.header_timeout = 30s   a started request head must arrive by then (408)
- * idle_timeout (a vkd key) bounds the wait for the next request.
+ * idle_timeout (a vkd key) closes a connection on which no byte moved
+ * either way for that long: it bounds the wait for the next request.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -366,7 +367,7 @@ static void http_main(struct vk_thread *that)
 		int result; /* of the last parse step */
 		int status; /* error status to answer, 0 if none */
 		int keep_alive;
-		uint32_t idle_timeout_ms;
+		uint32_t base_timeout_ms; /* vk_set_timeout() outside a head: none */
 		int reading_head;
 		double head_deadline; /* when a started head must be complete */
 		double left_ms;
@@ -378,7 +379,7 @@ static void http_main(struct vk_thread *that)
 
 	vk_begin();
 	self->config = vk_arg();
-	self->idle_timeout_ms = vk_timeout();
+	self->base_timeout_ms = vk_timeout();
 
 	for (;;) {
 		/* ---- read one request head, parsed straight from the ring ---- */
@@ -388,7 +389,7 @@ static void http_main(struct vk_thread *that)
 		self->result = 0;
 		self->head_deadline = 0;
 		self->reading_head = 1;
-		vk_set_timeout(self->idle_timeout_ms);
+		vk_set_timeout(self->base_timeout_ms);
 		for (;;) {
 			self->result = parse_held(that->socket, &self->req, &self->fed);
 			if ((self->result == -431 || self->result == -414) &&
@@ -446,7 +447,7 @@ static void http_main(struct vk_thread *that)
 
 		/* ---- answer it ---- */
 		self->keep_alive = self->req.keep_alive && !vk_draining(that);
-		vk_set_timeout(self->idle_timeout_ms);
+		vk_set_timeout(self->base_timeout_ms);
 		self->route = route(&self->req);
 		if (self->route == ROUTE_HELLO) {
 			/* A body on GET / is not expected: do not guess, close after. */

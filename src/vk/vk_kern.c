@@ -18,6 +18,12 @@
 
 /* How long a process whose main coroutine ended may take to send what it wrote. */
 #define VK_LAST_WORDS_S 5.0
+/*
+ * How long an idle process whose waits were ended (ETIMEDOUT) may take to
+ * end by itself before the kernel ends it: its app may answer and close
+ * (the HTTP app's 408); one that waits again has not understood.
+ */
+#define VK_IDLE_GRACE_S 1.0
 
 struct vk_kern {
 	struct vk_sched sched;
@@ -203,6 +209,8 @@ static int proc_start(struct vk_proc *proc)
 	struct vk_task *main;
 
 	proc->started = 1;
+	/* Idle from its first dispatch, whose clock is fresh (vk_kern_dispatch()). */
+	proc->last_io = vk_proc_now(proc);
 	if (proc->main_fd >= 0) {
 		socket = vk_socket_create_main(proc, proc->config.ring_size, proc->main_fd);
 		if (!socket)
@@ -320,6 +328,48 @@ static void wake_idle_waiters(struct vk_proc *proc)
 		vk_task_wake_idle(entry->rx->reader);
 }
 
+/*
+ * Whether `proc` ended because it stayed idle. Idle means no byte moved on
+ * its descriptors for its idle_timeout: then every wait of it ends with
+ * ETIMEDOUT, and its app closes as it sees fit; if it is still there and
+ * nothing moved VK_IDLE_GRACE_S later, it is ended.
+ */
+static int idle_ended(struct vk_kern *kern, struct vk_proc *proc)
+{
+	double now = vk_proc_now(proc);
+
+	if (!proc->config.idle_timeout_ms)
+		return 0;
+	if (proc->idle_since && proc->last_io > proc->idle_since)
+		proc->idle_since = 0; /* bytes moved since: busy again */
+	if (proc->idle_since) {
+		if (now < proc->idle_since + VK_IDLE_GRACE_S)
+			return 0;
+		vk_report_proc(&kern->report, 4, proc,
+			       "still waiting %.0f s after idle_timeout ended its waits: closed",
+			       VK_IDLE_GRACE_S);
+		proc_end(kern, proc, 1);
+		return 1;
+	}
+	if (now < proc->last_io + proc->config.idle_timeout_ms / 1000.0)
+		return 0;
+	proc->idle_since = now;
+	vk_task_expire_all(proc);
+	return 0;
+}
+
+/* When the timer must fire next: a task's deadline or the idle deadline; 0: none. */
+static double next_deadline(const struct vk_proc *proc)
+{
+	double next = vk_task_earliest(proc), idle;
+
+	if (!proc->config.idle_timeout_ms)
+		return next;
+	idle = proc->idle_since ? proc->idle_since + VK_IDLE_GRACE_S
+				: proc->last_io + proc->config.idle_timeout_ms / 1000.0;
+	return next == 0 || idle < next ? idle : next;
+}
+
 static void dispatch_one(struct vk_kern *kern, struct vk_proc *proc)
 {
 	int rc;
@@ -347,6 +397,8 @@ static void dispatch_one(struct vk_kern *kern, struct vk_proc *proc)
 		wake_idle_waiters(proc);
 	if (proc->timer_fired) {
 		proc->timer_fired = 0;
+		if (idle_ended(kern, proc))
+			return;
 		vk_task_expire(proc);
 	}
 	run(proc);
@@ -357,7 +409,7 @@ static void dispatch_one(struct vk_kern *kern, struct vk_proc *proc)
 		last_words(kern, proc);
 		return;
 	}
-	vk_proc_arm_timer(proc, vk_task_earliest(proc));
+	vk_proc_arm_timer(proc, next_deadline(proc));
 }
 
 /* The watchdog jumped out of `proc`, which used its CPU budget: end it. */

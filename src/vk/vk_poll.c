@@ -238,6 +238,7 @@ ssize_t vk_poll_fill(struct vk_fd *entry)
 	}
 	vk_vectoring_produced(rx, (size_t)n);
 	entry->proc->sched->stats->bytes_in += (uint64_t)n;
+	vk_proc_moved(entry->proc, &entry->proc->bytes_in, (size_t)n);
 	entry->drained = (size_t)n < room;
 	return n;
 }
@@ -289,6 +290,7 @@ ssize_t vk_poll_flush(struct vk_fd *entry)
 	}
 	vk_vectoring_consumed(tx, (size_t)n);
 	entry->proc->sched->stats->bytes_out += (uint64_t)n;
+	vk_proc_moved(entry->proc, &entry->proc->bytes_out, (size_t)n);
 	if (tx->len != 0)
 		want_write(entry);
 	else

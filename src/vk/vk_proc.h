@@ -43,11 +43,16 @@ struct vk_sched {
 /* How a micro-process is made; see vk_kern_spawn(). */
 struct vk_proc_config {
 	size_t heap_size;    /* bytes of micro-heap (rounded up to pages) */
-	uint32_t timeout_ms; /* the main coroutine's vk_set_timeout(); 0 = none */
+	uint32_t timeout_ms; /* the main coroutine's first vk_set_timeout(); 0 = none */
 	int isolation;	     /* protect the heap while the process does not run */
 	size_t ring_size;    /* each direction of the main socket; 0 = default */
 	const char *name;    /* the app's, for log lines (kept as a pointer); NULL: "?" */
 	uint32_t max_run_ms; /* CPU time a dispatch may use (vk_watchdog.h); 0 = no limit */
+	/*
+	 * The process is idle once no byte moved on any of its descriptors
+	 * for this long: every wait then ends with ETIMEDOUT; 0 = never.
+	 */
+	uint32_t idle_timeout_ms;
 };
 
 /* Who is at the other end of a process's connection (outside its heap). */
@@ -96,6 +101,10 @@ struct vk_proc {
 	struct ev_timer timer;	 /* fires at the earliest task deadline */
 	double timer_at;	 /* when the timer is armed for, 0 = not armed */
 	double last_words_until; /* main ended, sending what is left: until then */
+	double last_io;		 /* when a byte last moved, or the process started */
+	double idle_since;	 /* idle: when its waits were ended; 0 = not idle */
+	uint64_t bytes_in;	 /* read from its descriptors */
+	uint64_t bytes_out;	 /* written to its descriptors */
 	uint64_t id;
 	struct vk_proc_config config;
 	struct vk_peer peer;
@@ -126,6 +135,13 @@ struct vk_proc *vk_sched_pop(struct vk_sched *sched);
  * acquired) with its run queue empty and its timer set up.
  */
 void vk_proc_init(struct vk_proc *proc, struct vk_sched *sched);
+
+/* Bytes moved on a descriptor of the process: it is not idle. */
+static inline void vk_proc_moved(struct vk_proc *proc, uint64_t *counter, size_t bytes)
+{
+	*counter += bytes;
+	proc->last_io = ev_now(proc->sched->loop);
+}
 
 /* Queue the process for dispatch (it runs before the loop next blocks). */
 void vk_proc_schedule(struct vk_proc *proc);

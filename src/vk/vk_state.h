@@ -204,8 +204,15 @@ void vk_thread_finish(struct vk_thread *that);
  * operation that blocks several times, such as a vk_read() fed a byte at a
  * time, starts it again: it bounds inactivity, not the whole operation).
  * vk_call() and vk_join() are not timed: the child has its own. 0 turns it
- * off. A main coroutine starts with its app's idle_timeout (vkd.ini(5));
- * a spawned one with its spawner's timeout.
+ * off. A main coroutine starts with none; a spawned one with its
+ * spawner's timeout.
+ *
+ * This is the tool for one operation (an HTTP head that must arrive in
+ * time). The connection as a whole has its app's idle_timeout
+ * (vkd.ini(5)): once no byte moved either way on the micro-process's
+ * descriptors for that long, every wait of every coroutine of it raises
+ * ETIMEDOUT, whatever its own timeout; the process is ended 1 s later if
+ * it is still there and still idle.
  */
 #define vk_set_timeout(ms) (that->timeout_ms = (uint32_t)(ms))
 

@@ -1,6 +1,7 @@
 #include "vk_task.h"
 
 #include <errno.h>
+#include <math.h>
 
 struct vk_task *vk_task_create(struct vk_proc *proc, vk_func fn, void *arg)
 {
@@ -149,6 +150,9 @@ void vk_task_block(struct vk_task *task, struct vk_task **slot)
 		ms = VK_DRAIN_IDLE_MS;
 	if (ms)
 		vk_task_time(task, vk_proc_now(task->proc) + ms / 1000.0);
+	else if (task->proc->config.idle_timeout_ms)
+		/* No deadline of its own, but an idle process ends every wait. */
+		vk_task_time(task, HUGE_VAL);
 }
 
 void vk_task_wake(struct vk_task *task, int error)
@@ -205,6 +209,17 @@ static struct vk_task *earliest_due(const struct vk_proc *proc, double now)
 	return found;
 }
 
+void vk_task_expire_all(struct vk_proc *proc)
+{
+	struct vk_task *task;
+
+	while ((task = proc->timed)) {
+		task->sleeping = 0;
+		vk_task_wake(task, ETIMEDOUT);
+		vk_task_untime(task);
+	}
+}
+
 void vk_task_expire(struct vk_proc *proc)
 {
 	double now = vk_proc_now(proc);
@@ -231,7 +246,7 @@ double vk_task_earliest(const struct vk_proc *proc)
 	double earliest = 0;
 
 	for (const struct vk_task *task = proc->timed; task; task = task->timed_next) {
-		if (earliest == 0 || task->deadline < earliest)
+		if (task->deadline != HUGE_VAL && (earliest == 0 || task->deadline < earliest))
 			earliest = task->deadline;
 	}
 	return earliest;

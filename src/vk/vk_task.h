@@ -27,7 +27,7 @@ struct vk_task {
 	struct vk_task *waiter;	    /* blocked in vk_call() or vk_join() on us */
 	struct vk_task **wait_slot; /* the waiter list we are in (a ring's reader/writer) */
 	struct vk_task *wait_next;  /* next in that list, woken in order */
-	double deadline;	    /* ev_now() time, valid when timed_prev */
+	double deadline;	    /* ev_now() time, valid when timed_prev; HUGE_VAL: none */
 	struct vk_task *timed_next;
 	struct vk_task **timed_prev;
 	/* Messages (vk_future.h). */
@@ -104,6 +104,13 @@ void vk_task_untime(struct vk_task *task);
 
 /* Wake the tasks whose deadline passed: ETIMEDOUT, or 0 for a sleep. */
 void vk_task_expire(struct vk_proc *proc);
+
+/*
+ * The process is idle: wake every task that waits (on a descriptor, a
+ * pipe, a message or a sleep) with ETIMEDOUT. A task waiting in vk_call()
+ * or vk_join() waits on, for the child it waits for.
+ */
+void vk_task_expire_all(struct vk_proc *proc);
 
 /* The earliest deadline of the process's tasks, 0 when none. */
 double vk_task_earliest(const struct vk_proc *proc);

@@ -258,7 +258,7 @@ static int worker_listen(struct worker *w)
 		struct worker_app *wa = &w->apps[i];
 		struct vk_proc_config pc = {
 		    .heap_size = app_heap_size(app, wa->module.app),
-		    .timeout_ms = app->idle_timeout_ms,
+		    .idle_timeout_ms = app->idle_timeout_ms,
 		    .isolation = app->isolation,
 		    .name = app->name,
 		    .max_run_ms = app->max_run_ms,

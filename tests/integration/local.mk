@@ -14,7 +14,8 @@ check_LTLIBRARIES += tests/integration/crashmod.la tests/integration/badmagic.la
 	tests/integration/badabi.la tests/integration/nodesc.la \
 	tests/integration/newminor.la tests/integration/badlayout.la \
 	tests/integration/badshape.la \
-	tests/integration/trapmod.la tests/integration/ver1.la tests/integration/ver2.la
+	tests/integration/trapmod.la tests/integration/ver1.la tests/integration/ver2.la \
+	tests/integration/tickmod.la
 tests_integration_crashmod_la_SOURCES = tests/integration/testmod.c
 tests_integration_crashmod_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_CRASH
 tests_integration_crashmod_la_CFLAGS = $(TESTMOD_CFLAGS)
@@ -51,6 +52,10 @@ tests_integration_badshape_la_SOURCES = tests/integration/testmod.c
 tests_integration_badshape_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_BADSHAPE
 tests_integration_badshape_la_CFLAGS = $(TESTMOD_CFLAGS)
 tests_integration_badshape_la_LDFLAGS = $(TESTMOD_LDFLAGS)
+tests_integration_tickmod_la_SOURCES = tests/integration/testmod.c
+tests_integration_tickmod_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_TICK
+tests_integration_tickmod_la_CFLAGS = $(TESTMOD_CFLAGS)
+tests_integration_tickmod_la_LDFLAGS = $(TESTMOD_LDFLAGS)
 tests_integration_nodesc_la_SOURCES = tests/integration/testmod.c
 tests_integration_nodesc_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_NODESC
 tests_integration_nodesc_la_CFLAGS = $(TESTMOD_CFLAGS)
@@ -74,7 +79,8 @@ VKD_TESTS = \
 	tests/integration/vkd_abort.sh \
 	tests/integration/vkd_faultlog.sh \
 	tests/integration/vkd_watchdog.sh \
-	tests/integration/vkd_app_errors.sh
+	tests/integration/vkd_app_errors.sh \
+	tests/integration/vkd_idle.sh
 
 # The http app (src/apps/http.so), driven with curl and raw python sockets.
 HTTP_IT_TESTS = \

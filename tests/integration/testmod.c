@@ -25,6 +25,10 @@
  *  ver1, ver2 [app ver], an echo app that answers the line "version" with
  *             "1" or "2"; ver2's code and data sit at other offsets, as a
  *             rebuilt module's would
+ *  tickmod    [app tick]: the first line is a number of milliseconds; then
+ *             one coroutine reads the client's lines (and drops them) and
+ *             another writes "tick\n" that often, each waiting on its own:
+ *             the writer receives a message from a clock coroutine per tick
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -221,6 +225,76 @@ static void trap_main(struct vk_thread *that)
 }
 
 VK_APP("trap", trap_main, 65536);
+
+#elif defined(TESTMOD_TICK)
+
+#include "vk_future.h"
+
+struct tick_plan {
+	struct vk_thread *writer;
+	uint32_t ms;
+};
+
+/* Writes a tick for every message it receives. */
+static void tick_writer(struct vk_thread *that)
+{
+	struct {
+		intptr_t message;
+	} * self;
+
+	vk_begin();
+	for (;;) {
+		vk_receive(self->message);
+		vk_write_literal("tick\n");
+		vk_flush();
+	}
+	vk_end();
+}
+
+/* Tells the writer every plan->ms. */
+static void tick_clock(struct vk_thread *that)
+{
+	struct {
+		struct tick_plan *plan;
+	} * self;
+
+	vk_begin();
+	self->plan = vk_arg();
+	for (;;) {
+		vk_sleep(self->plan->ms);
+		vk_send(self->plan->writer, 1);
+	}
+	vk_end();
+}
+
+static void tick_main(struct vk_thread *that)
+{
+	struct {
+		struct tick_plan plan;
+		struct vk_thread *clock;
+		char line[64];
+		ssize_t n;
+	} * self;
+
+	vk_begin();
+	vk_readline(self->n, self->line, sizeof(self->line) - 1);
+	if (self->n == 0)
+		vk_return();
+	self->line[self->n] = '\0';
+	self->plan.ms = (uint32_t)strtoul(self->line, NULL, 10);
+	vk_spawn(self->plan.writer, tick_writer, NULL);
+	vk_spawn(self->clock, tick_clock, &self->plan);
+	for (;;) {
+		vk_readline(self->n, self->line, sizeof(self->line));
+		if (self->n == 0)
+			break;
+	}
+	vk_finally();
+	vk_clear_error();
+	vk_end();
+}
+
+VK_APP("tick", tick_main, 65536);
 
 #elif defined(TESTMOD_BADMAGIC)
 

@@ -4,6 +4,7 @@
  */
 #include "vk_check.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <sys/mman.h>
@@ -1568,6 +1569,136 @@ START_TEST(test_app_error_resume_in_switch)
 }
 END_TEST
 
+/* ---- idle_timeout: the connection is idle when no byte moved either way ---- */
+
+static double g_idle_start, g_idle_took;
+static int g_writes;
+
+/* Writes a byte every 20 ms, ten times. */
+static void trickle_writer(struct vk_thread *that)
+{
+	struct {
+		int i;
+	} * self;
+
+	vk_begin();
+	for (self->i = 0; self->i < 10; self->i++) {
+		vk_sleep(20);
+		vk_write("x", 1);
+		vk_flush();
+		g_writes++;
+	}
+	vk_end();
+}
+
+/* Reads (nothing comes); vk_arg() non-NULL: first spawns the trickle. */
+static void idle_reader(struct vk_thread *that)
+{
+	struct {
+		char c;
+		ssize_t n;
+		struct vk_thread *writer;
+	} * self;
+
+	vk_begin();
+	g_idle_start = vkt_now_ms();
+	if (vk_arg())
+		vk_spawn(self->writer, trickle_writer, NULL);
+	vk_read(self->n, &self->c, 1);
+	vk_finally();
+	g_idle_took = vkt_now_ms() - g_idle_start;
+	g_error = vk_error();
+	vk_clear_error();
+	vk_end();
+}
+
+/* Waits again after the idle ETIMEDOUT (idle_reader catches it), and again. */
+static void stubborn_reader(struct vk_thread *that)
+{
+	struct {
+		int tries;
+	} * self;
+
+	vk_begin();
+	for (self->tries = 0; self->tries < 3; self->tries++)
+		vk_call(idle_reader, NULL);
+	g_child_error = 0;
+	vk_end();
+}
+
+static struct vk_stats run_idle(vk_func fn, void *arg, uint32_t idle_ms, int *peer)
+{
+	struct vkt_kern k = vkt_kern_new();
+	struct vk_proc_config config = vkt_config(HEAP, 1);
+	struct vk_stats stats;
+	int p[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, p), 0);
+	config.idle_timeout_ms = idle_ms;
+	ck_assert_ptr_nonnull(vk_kern_spawn(k.kern, &config, fn, arg, p[0]));
+	vk_kern_run(k.kern);
+	stats = *vk_kern_stats(k.kern);
+	vkt_kern_free(&k);
+	*peer = p[1];
+	return stats;
+}
+
+/* A connection on which nothing moves: its wait ends with ETIMEDOUT. */
+START_TEST(test_idle_ends_waits)
+{
+	struct vk_stats stats;
+	int peer;
+
+	reset_globals();
+	stats = run_idle(idle_reader, NULL, 50, &peer);
+	close(peer);
+	vkt_assert_clean(stats);
+	ck_assert_int_eq(g_error, ETIMEDOUT);
+	ck_assert_double_ge(g_idle_took, 45);
+	ck_assert_double_le(g_idle_took, 50 + 200);
+}
+END_TEST
+
+/*
+ * A connection that only writes is not idle: the reader beside the
+ * writer is not cut while bytes go out, only idle_timeout after the last.
+ * Bug repro: idle_timeout timed each wait, so the read ended after 50 ms.
+ */
+START_TEST(test_idle_not_while_writing)
+{
+	struct vk_stats stats;
+	int peer;
+
+	reset_globals();
+	g_writes = 0;
+	stats = run_idle(idle_reader, (void *)1, 50, &peer);
+	close(peer);
+	vkt_assert_clean(stats);
+	ck_assert_int_eq(g_writes, 10);
+	ck_assert_int_eq(g_error, ETIMEDOUT);
+	ck_assert_double_ge(g_idle_took, 200 + 45);
+}
+END_TEST
+
+/* One that ignores the timeout and waits again is ended 1 s later. */
+START_TEST(test_idle_ends_stubborn_process)
+{
+	struct vk_stats stats;
+	double t0 = vkt_now_ms();
+	int peer;
+
+	reset_globals();
+	stats = run_idle(stubborn_reader, NULL, 50, &peer);
+	close(peer);
+	ck_assert_uint_eq(stats.procs_now, 0);
+	ck_assert_uint_eq(stats.faults, 0);
+	/* Its second wait never ended by itself: the kernel ended the process. */
+	ck_assert_int_eq(g_child_error, -1);
+	ck_assert_double_ge(vkt_now_ms() - t0, 50 + 1000 - 5);
+	ck_assert_int_eq(vkt_log_lines, 1);
+}
+END_TEST
+
 static Suite *vk_suite(void)
 {
 	Suite *s = suite_create("vk");
@@ -1627,6 +1758,9 @@ static Suite *vk_suite(void)
 	tcase_add_test(tc, test_timeout_not_expired);
 	tcase_add_test(tc, test_request_timeout_then_late_response);
 	tcase_add_test(tc, test_request_late_answer_not_the_next);
+	tcase_add_test(tc, test_idle_ends_waits);
+	tcase_add_test(tc, test_idle_not_while_writing);
+	tcase_add_test(tc, test_idle_ends_stubborn_process);
 	suite_add_tcase(s, tc);
 	return s;
 }
