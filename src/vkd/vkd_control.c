@@ -810,8 +810,8 @@ static struct client *client_evict(struct vkd_control *ctl)
 	}
 	if (!oldest)
 		return NULL;
-	vkd_debug("control: pid %ld sent no request and the table is full: evicted",
-		  (long)oldest->pid);
+	vkd_warn("control: %d connections already: evicted pid %ld, which sent no request",
+		 VKD_CONTROL_CLIENTS_MAX, (long)oldest->pid);
 	refuse(oldest->fd, reply);
 	memset(oldest, 0, sizeof(*oldest));
 	oldest->fd = -1;

@@ -57,6 +57,7 @@ struct worker {
 	long started_ms;
 	long respawn_ms; /* when pid == 0 and not done: fork again then */
 	long kill_ms;	 /* when draining: SIGKILL then; 0 = not set */
+	uint64_t sent;	 /* signals the master sent this process (bit N-1: N) */
 	int ready;
 	int done; /* exited and stays so */
 };
@@ -166,17 +167,37 @@ static const char *signal_text(int sig)
 	return name ? name : "?";
 }
 
+static uint64_t signal_bit(int sig)
+{
+	return sig >= 1 && sig <= 64 ? (uint64_t)1 << (sig - 1) : 0;
+}
+
+/*
+ * The level of a worker's exit (LOGGING in vkd(8)): an end the master
+ * asked for is news (info); any other end lost what the worker served,
+ * whether it was serving, starting or draining (error). A worker exits 0
+ * only after a drain, which SIGTERM starts (from the master or not); an
+ * exit 0 before that is app code calling exit().
+ */
+static enum vkd_log_level exit_level(const struct worker *w, int status, uint32_t slot_state)
+{
+	if (WIFSIGNALED(status))
+		return w->sent & signal_bit(WTERMSIG(status)) ? VKD_LOG_INFO : VKD_LOG_ERROR;
+	if (WEXITSTATUS(status) != 0)
+		return VKD_LOG_ERROR;
+	return slot_state == VKD_SLOT_DRAINING ? VKD_LOG_INFO : VKD_LOG_ERROR;
+}
+
 static void log_exit(const struct worker *w, pid_t pid, int status)
 {
-	enum vkd_log_level level = w->gen->state == GEN_DRAINING ? VKD_LOG_INFO : VKD_LOG_WARN;
+	enum vkd_log_level level = exit_level(w, status, vkd_slot_state(w->slot));
 
 	if (WIFSIGNALED(status))
 		vkd_log(level, "worker %u (gen %u) pid %ld killed by signal %d (SIG%s)%s", w->index,
 			w->gen->number, (long)pid, WTERMSIG(status), signal_text(WTERMSIG(status)),
 			WCOREDUMP(status) ? ", core dumped" : "");
 	else
-		vkd_log(WEXITSTATUS(status) ? VKD_LOG_WARN : level,
-			"worker %u (gen %u) pid %ld exited with status %d", w->index,
+		vkd_log(level, "worker %u (gen %u) pid %ld exited with status %d", w->index,
 			w->gen->number, (long)pid, WEXITSTATUS(status));
 }
 
@@ -231,6 +252,7 @@ static int worker_spawn(struct master *m, struct worker *w)
 	slot->started_ms = (uint64_t)w->started_ms;
 	w->ready = 0;
 	w->respawn_ms = 0;
+	w->sent = 0;
 	pid = fork();
 	if (pid < 0) {
 		vkd_error("worker %u (gen %u): fork: %s", w->index, w->gen->number,
@@ -293,7 +315,10 @@ static void worker_respawn(struct master *m, struct worker *w)
 
 static void worker_signal(struct worker *w, int sig)
 {
-	if (w->pid > 0 && kill(w->pid, sig) < 0 && errno != ESRCH)
+	if (w->pid <= 0)
+		return;
+	w->sent |= signal_bit(sig);
+	if (kill(w->pid, sig) < 0 && errno != ESRCH)
 		vkd_error("kill(%ld, %d): %s", (long)w->pid, sig, strerror(errno));
 }
 
@@ -957,6 +982,7 @@ static int control_kill(void *ctx, unsigned index, int sig, pid_t *pid, char *er
 		snprintf(err, size, "kill: worker %u (gen %u) is not running", index, g->number);
 		return -1;
 	}
+	w->sent |= signal_bit(sig);
 	if (kill(w->pid, sig) < 0) {
 		snprintf(err, size, "kill: worker %u pid %ld: %s", index, (long)w->pid,
 			 strerror(errno));

@@ -75,6 +75,7 @@ VKD_TESTS = \
 	tests/integration/vkd_max_connections.sh \
 	tests/integration/vkd_pinned.sh \
 	tests/integration/vkd_module_overwrite.sh \
+	tests/integration/vkd_loglevels.sh \
 	tests/integration/vkd_app_api.sh \
 	tests/integration/vkd_abort.sh \
 	tests/integration/vkd_faultlog.sh \
