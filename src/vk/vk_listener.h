@@ -7,7 +7,9 @@
  * connections; past it a new connection is closed at once and counted as
  * refused. Out of descriptors (EMFILE and the like), accepting pauses for
  * 100 ms at a time instead of spinning on readiness, with one warning per
- * 10 s.
+ * 10 s. An idle worker accepts one connection per readiness event; a busy
+ * one as many more as half the dispatches it made since it last accepted
+ * (at most 512), so that new connections keep pace with busy ones.
  */
 #ifndef VK_LISTENER_H
 #define VK_LISTENER_H

@@ -2,7 +2,8 @@
 #
 # check_run.h is every program's main(); vk_check.h adds the fixtures of the
 # libvk tests (check_vk*). Those link libvk whole; check_vk_echo forks a
-# server child and drives 1,000 clients from plain C. check_http links
+# server child and drives 1,000 clients from plain C; check_vk_listener
+# turns its loop one iteration at a time. check_http links
 # vk_http.c alone (the parser depends on nothing else), check_config the
 # vkd.ini loader alone.
 
@@ -13,7 +14,8 @@ VK_CHECK_PROGS = \
 	tests/unit/check_vk_fault \
 	tests/unit/check_vk_echo \
 	tests/unit/check_vk_parse \
-	tests/unit/check_vk_addr
+	tests/unit/check_vk_addr \
+	tests/unit/check_vk_listener
 check_PROGRAMS += $(VK_CHECK_PROGS)
 TESTS += $(VK_CHECK_PROGS)
 
@@ -48,6 +50,10 @@ tests_unit_check_vk_parse_LDADD = $(VK_CHECK_LDADD)
 tests_unit_check_vk_addr_SOURCES = tests/unit/check_vk_addr.c tests/unit/check_run.h
 tests_unit_check_vk_addr_CFLAGS = $(VK_CHECK_CFLAGS)
 tests_unit_check_vk_addr_LDADD = $(VK_CHECK_LDADD)
+
+tests_unit_check_vk_listener_SOURCES = tests/unit/check_vk_listener.c $(VK_CHECK_HDRS)
+tests_unit_check_vk_listener_CFLAGS = $(VK_CHECK_CFLAGS)
+tests_unit_check_vk_listener_LDADD = $(VK_CHECK_LDADD)
 
 check_PROGRAMS += tests/unit/check_http
 TESTS += tests/unit/check_http
