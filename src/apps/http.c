@@ -321,7 +321,8 @@ static void http_echo(struct vk_thread *that)
 }
 
 /*
- * Lingering close: send our end, then read (and drop) what the client
+ * Lingering close, after an error or when the client sent more than we
+ * read: send our end, then read (and drop) what the client
  * still sends until it closes too, for a bounded time. Closing with
  * unread bytes would make the kernel answer with a reset that can destroy
  * the reply before the client has read it: a client still sending a head
@@ -491,8 +492,16 @@ static void http_main(struct vk_thread *that)
 		self->out_len =
 		    format_head(self->out, self->status, 11, 0, 0, (time_t)vk_now(that), 0);
 		vk_write(self->out, self->out_len);
+		vk_call(http_linger, NULL);
+	} else if (!vk_drained()) {
+		/* Bytes past the last request: closing now would reset the answer away. */
+		vk_call(http_linger, NULL);
 	}
-	vk_call(http_linger, NULL);
+	/*
+	 * A clean end closes at once, as nginx does: a lingering close costs a
+	 * shutdown, a wait for the client's end and a read, nearly doubling a
+	 * Connection: close request's system calls.
+	 */
 
 	vk_finally();
 	if (self->reading_head && self->fed &&

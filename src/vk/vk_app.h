@@ -36,7 +36,8 @@
  */
 #define VK_APP_ABI_MAJOR 2
 /* 1: vk_end() calls vk_thread_finish(), which tells a lost resume point. */
-#define VK_APP_ABI_MINOR 1
+/* 2: vk_socket_drained() (vk_drained()). */
+#define VK_APP_ABI_MINOR 2
 #define VK_APP_SYMBOL "vk_app_descriptor"
 
 /* What an app's init hook is told about its configuration. */

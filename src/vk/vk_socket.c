@@ -392,3 +392,14 @@ int vk_socket_eof(const struct vk_socket *s)
 {
 	return vk_vectoring_used(s->rx) == 0 && s->rx->eof;
 }
+
+int vk_socket_drained(const struct vk_socket *s)
+{
+	const struct vk_vectoring *rx = s->rx;
+
+	if (vk_vectoring_used(rx))
+		return 0;
+	if (rx->eof || rx->error || !s->entry)
+		return 1;
+	return s->entry->drained;
+}

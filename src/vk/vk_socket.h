@@ -80,6 +80,17 @@ ssize_t vk_socket_await_idle_step(struct vk_thread *that, struct vk_socket *s);
 int vk_socket_eof(const struct vk_socket *s);
 
 /*
+ * 1 when closing `s` now cannot reset away what was sent: no unread byte
+ * is held in its receive ring, and its last read emptied the descriptor
+ * or met the end of the stream (a pipe: nothing held). Bytes the peer
+ * sends later still make a close reset the connection: when the peer may
+ * still be sending (a refused body, requests after the last one), send
+ * the end (vk_hup()) and read until the peer's end instead (a lingering
+ * close). No system call.
+ */
+int vk_socket_drained(const struct vk_socket *s);
+
+/*
  * Zero-copy reading, for parsers: describe the bytes held in the receive
  * ring as up to two iovecs (iov must have room for 2), without consuming
  * them. The bytes stay in place until consumed, even across blocking.
@@ -186,6 +197,7 @@ enum { VK_READ_ALL, VK_READ_SOME, VK_READ_LINE };
 #define vk_await_idle(rc) vk_socket_await_idle(that->socket, rc)
 /* True when everything was read and the peer hung up. */
 #define vk_eof() vk_socket_eof(that->socket)
+#define vk_drained() vk_socket_drained(that->socket)
 
 VK_API_END
 

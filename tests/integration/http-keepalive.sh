@@ -1,6 +1,7 @@
 #!/bin/sh
 # Connection handling of the HTTP app, with curl and raw sockets:
-# keep-alive reuse, Connection: close, HTTP/1.0 with and without
+# keep-alive reuse, Connection: close (closed at once when clean, with a
+# lingering close when more bytes came), HTTP/1.0 with and without
 # keep-alive, HEAD, 404 on a kept connection, Expect: 100-continue,
 # Date and Server headers.
 . "$top_srcdir/tests/integration/lib.sh"
@@ -86,6 +87,34 @@ c.close()
 c = Conn(PORT)
 c.send(get("/", headers=["Connection: close"]))
 check_hello_closes(c, "Connection: close answered")
+
+# A clean Connection: close closes the server's socket at once, as nginx
+# does, instead of lingering for the client's end: bytes the client sends
+# after the answer meet a reset (a lingering server read and dropped them).
+c = Conn(PORT)
+c.send(get("/", headers=["Connection: close"]))
+r = c.read_response()
+check_hello(r)
+c.expect_closed()
+reset = False
+for i in range(50):
+    try:
+        c.sock.send(b"more")
+        c.sock.settimeout(0.1)
+        if c.sock.recv(16) == b"":
+            continue
+    except socket.timeout:
+        continue
+    except (ConnectionResetError, BrokenPipeError):
+        reset = True
+        break
+check(reset, "the server still held the connection after a clean Connection: close")
+c.close()
+# Bytes after the last request: the server lingers, so the answer is not
+# reset away, and the client sees a clean end.
+c = Conn(PORT)
+c.send(get("/", headers=["Connection: close"]) + get("/"))
+check_hello_closes(c, "Connection: close with a request after it")
 
 # ---- HTTP/1.0 without keep-alive: closed after the response ----
 c = Conn(PORT)
