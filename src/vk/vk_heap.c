@@ -56,6 +56,7 @@ int vk_heap_map(struct vk_heap *heap, size_t size, int accessible)
 	heap->size = usable;
 	heap->accessible = accessible;
 	heap->pool_next = NULL;
+	heap->kept = 0;
 	vk_heap_reset(heap);
 	return 0;
 }
@@ -83,17 +84,155 @@ void vk_heap_reset(struct vk_heap *heap)
 	heap->top = 0;
 	heap->last = VK_NO_BLOCK;
 	heap->high_water = 0;
+	memset(heap->lazy, 0, sizeof(heap->lazy));
 }
 
 void vk_heap_trim(struct vk_heap *heap)
 {
-	size_t to = round_up(heap->high_water, vk_page_size());
+	size_t page = vk_page_size();
+	size_t to = round_up(heap->high_water, page);
+	size_t kept_to = heap->kept ? (size_t)(64 - __builtin_clzll(heap->kept)) * page : 0;
 
+	if (kept_to > to)
+		to = kept_to;
 	if (to > heap->size)
 		to = heap->size;
 	if (to)
 		madvise(heap->base, to, MADV_DONTNEED);
 	heap->high_water = 0;
+	heap->kept = 0;
+	memset(heap->lazy, 0, sizeof(heap->lazy));
+}
+
+/* Byte ranges of the heap that may have been written. */
+struct dirty {
+	size_t from[2 * VK_HEAP_LAZY + VK_HEAP_LAZY + 1];
+	size_t to[2 * VK_HEAP_LAZY + VK_HEAP_LAZY + 1];
+	int count;
+};
+
+static void dirty_add(struct dirty *d, size_t from, size_t to, size_t limit)
+{
+	if (to > limit)
+		to = limit;
+	if (from >= to)
+		return;
+	d->from[d->count] = from;
+	d->to[d->count] = to;
+	d->count++;
+}
+
+/* The written part of a lazy block: one or two ranges; all of it if its span is off. */
+static void dirty_lazy(struct dirty *d, const struct vk_heap_lazy *lazy, size_t limit)
+{
+	size_t start = lazy->offset, size = lazy->size;
+	const struct vk_heap_span *span = lazy->span;
+	size_t origin = span->origin, reach = span->reach;
+
+	if (origin >= size || reach > size) {
+		dirty_add(d, start, start + size, limit);
+		return;
+	}
+	dirty_add(d, start + origin, start + (origin + reach < size ? origin + reach : size),
+		  limit);
+	if (origin + reach > size)
+		dirty_add(d, start, start + origin + reach - size, limit);
+}
+
+/* Everything below the high-water mark but the unwritten parts of lazy blocks. */
+static void dirty_ranges(const struct vk_heap *heap, struct dirty *d)
+{
+	const struct vk_heap_lazy *order[VK_HEAP_LAZY];
+	size_t limit = heap->high_water < heap->size ? heap->high_water : heap->size;
+	size_t pos = 0;
+	int n = 0;
+
+	d->count = 0;
+	for (int i = 0; i < VK_HEAP_LAZY; i++) {
+		const struct vk_heap_lazy *lazy = &heap->lazy[i];
+		int j = n++;
+
+		if (!lazy->size) {
+			n--;
+			continue;
+		}
+		/* By offset: at most VK_HEAP_LAZY entries. */
+		while (j > 0 && order[j - 1]->offset > lazy->offset) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = lazy;
+	}
+	for (int i = 0; i < n; i++) {
+		if (order[i]->offset < pos)
+			continue; /* overlapping: cannot happen; the plain range covers it */
+		dirty_add(d, pos, order[i]->offset, limit);
+		dirty_lazy(d, order[i], limit);
+		pos = (size_t)order[i]->offset + order[i]->size;
+	}
+	dirty_add(d, pos, limit, limit);
+}
+
+/* The pages of the ranges as a mask; 0 with *over set when a page is past 64. */
+static uint64_t dirty_pages(const struct dirty *d, int *over)
+{
+	size_t page = vk_page_size();
+	uint64_t mask = 0;
+
+	*over = 0;
+	for (int i = 0; i < d->count; i++) {
+		size_t last = (d->to[i] - 1) / page;
+
+		if (last >= 64) {
+			*over = 1;
+			return 0;
+		}
+		for (size_t p = d->from[i] / page; p <= last; p++)
+			mask |= 1ull << p;
+	}
+	return mask;
+}
+
+void vk_heap_clean(struct vk_heap *heap)
+{
+	struct dirty d;
+	uint64_t pages;
+	int over;
+
+	if (!heap->accessible) {
+		vk_heap_trim(heap);
+		return;
+	}
+	dirty_ranges(heap, &d);
+	pages = dirty_pages(&d, &over) | heap->kept;
+	if (over || __builtin_popcountll(pages) > VK_HEAP_KEEP_PAGES) {
+		vk_heap_trim(heap);
+		return;
+	}
+	for (int i = 0; i < d.count; i++)
+		memset(heap->base + d.from[i], 0, d.to[i] - d.from[i]);
+	heap->kept = pages;
+	heap->high_water = 0;
+	memset(heap->lazy, 0, sizeof(heap->lazy));
+}
+
+int vk_heap_set_lazy(struct vk_heap *heap, const void *block, size_t size,
+		     const struct vk_heap_span *span)
+{
+	size_t offset = (size_t)((const char *)block - heap->base);
+
+	if ((const char *)block < heap->base || offset > heap->size || size > heap->size - offset ||
+	    !size || heap->size > UINT32_MAX)
+		return -EINVAL;
+	for (int i = 0; i < VK_HEAP_LAZY; i++) {
+		if (heap->lazy[i].size)
+			continue;
+		heap->lazy[i].offset = (uint32_t)offset;
+		heap->lazy[i].size = (uint32_t)size;
+		heap->lazy[i].span = span;
+		return 0;
+	}
+	return -ENOSPC;
 }
 
 static struct vk_block *block_at(const struct vk_heap *heap, size_t offset)
@@ -166,6 +305,11 @@ void vk_heap_free(struct vk_heap *heap, void *ptr)
 		return;
 	block = (struct vk_block *)ptr - 1;
 	block->freed = 1;
+	/* A freed lazy block is plain again: its bytes may serve any allocation. */
+	for (int i = 0; i < VK_HEAP_LAZY; i++) {
+		if (heap->lazy[i].size && heap->base + heap->lazy[i].offset == (char *)ptr)
+			heap->lazy[i].size = 0;
+	}
 	/* Pop every tombstone that is now on top. */
 	while (heap->last != VK_NO_BLOCK) {
 		block = block_at(heap, heap->last);

@@ -227,7 +227,7 @@ static int proc_start(struct vk_proc *proc)
 	return 0;
 }
 
-static void proc_end(struct vk_kern *kern, struct vk_proc *proc, int reuse_heap)
+static void proc_end(struct vk_kern *kern, struct vk_proc *proc, enum vk_pool_return heap_to)
 {
 	proc->ended = 1;
 	vk_poll_close_all(proc);
@@ -237,9 +237,7 @@ static void proc_end(struct vk_kern *kern, struct vk_proc *proc, int reuse_heap)
 	if (kern->open == proc)
 		kern->open = NULL;
 	/* A pooled heap waits closed, as every heap not running does. */
-	if (reuse_heap && proc->config.isolation)
-		vk_pool_set_access(&kern->pool, &proc->heap, 0);
-	vk_pool_release(&kern->pool, &proc->heap, reuse_heap);
+	vk_pool_release(&kern->pool, &proc->heap, heap_to, proc->config.isolation);
 	*proc->all_prev = proc->all_next;
 	if (proc->all_next)
 		proc->all_next->all_prev = proc->all_prev;
@@ -274,7 +272,7 @@ static int open_heap(struct vk_kern *kern, struct vk_proc *proc)
 static void last_words(struct vk_kern *kern, struct vk_proc *proc)
 {
 	if (!vk_poll_last_words(proc) || vk_proc_now(proc) >= proc->last_words_until) {
-		proc_end(kern, proc, 1);
+		proc_end(kern, proc, VK_POOL_CLEAN);
 		return;
 	}
 	if (proc->timer_at != proc->last_words_until)
@@ -379,12 +377,12 @@ static void dispatch_one(struct vk_kern *kern, struct vk_proc *proc)
 	if (rc < 0) {
 		vk_log(3, "micro-process %llu: mprotect: %s", (unsigned long long)proc->id,
 		       strerror(-rc));
-		proc_end(kern, proc, 0);
+		proc_end(kern, proc, VK_POOL_UNMAP);
 		return;
 	}
 	if (!proc->started && proc_start(proc) == -1) {
 		kern->sched.stats->refused++;
-		proc_end(kern, proc, 1);
+		proc_end(kern, proc, VK_POOL_CLEAN);
 		return;
 	}
 	vk_poll_take_events(proc);
@@ -466,7 +464,7 @@ static void contain_fault(struct vk_kern *kern, struct vk_proc *proc)
 	 * Its heap may hold anything now; back in the pool it is trimmed to
 	 * zero pages (vk_pool_release), so the next user sees none of it.
 	 */
-	proc_end(kern, proc, 1);
+	proc_end(kern, proc, VK_POOL_TRIM);
 }
 
 /* The next process to dispatch, recycling those that ended while queued. */
@@ -533,7 +531,7 @@ void vk_kern_run(struct vk_kern *kern)
 void vk_kern_destroy(struct vk_kern *kern)
 {
 	while (kern->all)
-		proc_end(kern, kern->all, 0);
+		proc_end(kern, kern->all, VK_POOL_UNMAP);
 	while (next_ready(kern))
 		;
 	while (kern->spare_procs) {

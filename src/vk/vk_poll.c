@@ -192,7 +192,11 @@ static int ensure_rx(struct vk_fd *entry)
 	if (rx->buf)
 		return 0;
 	rx->buf = vk_heap_alloc(&entry->proc->heap, rx->size);
-	return rx->buf ? 0 : -ENOMEM;
+	if (!rx->buf)
+		return -ENOMEM;
+	/* Only what traffic reaches is zeroed when the process ends. */
+	vk_heap_set_lazy(&entry->proc->heap, rx->buf, rx->size, &rx->written);
+	return 0;
 }
 
 ssize_t vk_poll_fill(struct vk_fd *entry)

@@ -81,7 +81,7 @@ int vk_pool_acquire(struct vk_pool *pool, struct vk_heap *heap, size_t size, int
 		if (rc < 0) {
 			pool->stats->heap_failures++;
 			vk_log(3, "cannot close a pooled micro-heap: %s", strerror(-rc));
-			vk_pool_release(pool, heap, 0);
+			vk_pool_release(pool, heap, VK_POOL_UNMAP, 0);
 		}
 		return rc;
 	}
@@ -102,19 +102,27 @@ int vk_pool_acquire(struct vk_pool *pool, struct vk_heap *heap, size_t size, int
 	return 0;
 }
 
-void vk_pool_release(struct vk_pool *pool, struct vk_heap *heap, int reuse)
+void vk_pool_release(struct vk_pool *pool, struct vk_heap *heap, enum vk_pool_return how, int close)
 {
 	struct vk_heap *pooled = NULL;
 
-	if (reuse && pool->free_count < VK_POOL_MAX)
+	if (how != VK_POOL_UNMAP && pool->free_count < VK_POOL_MAX)
 		pooled = malloc(sizeof(*pooled));
 	if (!pooled) {
 		vk_heap_unmap(heap);
 		pool->mapped--;
 		return;
 	}
-	/* One madvise per connection buys that no byte outlives it. */
-	vk_heap_trim(heap);
+	if (how == VK_POOL_CLEAN)
+		vk_heap_clean(heap);
+	else
+		vk_heap_trim(heap);
+	if (close && vk_pool_set_access(pool, heap, 0) < 0) {
+		free(pooled);
+		vk_heap_unmap(heap);
+		pool->mapped--;
+		return;
+	}
 	*pooled = *heap;
 	pooled->pool_next = pool->free;
 	pool->free = pooled;

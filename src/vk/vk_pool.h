@@ -3,8 +3,10 @@
  *
  * Mapping a heap costs two system calls (mmap, and mprotect for its guard
  * page) and a heap is needed per connection, so a heap whose process ended
- * goes back to a pool, trimmed to zero resident pages, and the next
- * process of the same heap size takes it. The pool also bounds how many
+ * goes back to a pool, with every byte its process may have written
+ * zeroed (vk_heap_clean(): in place, its few pages kept resident; or given
+ * back), and the next process of the same heap size takes it, the most
+ * recently pooled first. The pool also bounds how many
  * heaps are mapped at once (vm.max_map_count: each heap is two mappings)
  * and counts every protection change.
  */
@@ -46,11 +48,20 @@ void vk_pool_destroy(struct vk_pool *pool);
  */
 int vk_pool_acquire(struct vk_pool *pool, struct vk_heap *heap, size_t size, int isolation);
 
+/* How a heap comes back to the pool. */
+enum vk_pool_return {
+	VK_POOL_UNMAP, /* unmapped */
+	VK_POOL_CLEAN, /* pooled, its user's bytes zeroed (vk_heap_clean(); open, or trimmed) */
+	VK_POOL_TRIM,  /* pooled, every touched page given back: it may hold anything */
+};
+
 /*
- * Give `heap` back: to the pool when `reuse` and there is room (trimmed:
- * no byte of its last user survives), else unmapped.
+ * Give `heap` back, `how` says (pooled only while there is room, else
+ * unmapped). No byte of its user survives into the next. A pooled heap is
+ * left closed when `close` (it waits for an isolated process).
  */
-void vk_pool_release(struct vk_pool *pool, struct vk_heap *heap, int reuse);
+void vk_pool_release(struct vk_pool *pool, struct vk_heap *heap, enum vk_pool_return how,
+		     int close);
 
 /* vk_heap_set_access(), counted in the protections counter when it acts. */
 int vk_pool_set_access(struct vk_pool *pool, struct vk_heap *heap, int accessible);

@@ -37,6 +37,9 @@ struct vk_socket *vk_socket_create(struct vk_thread *that, size_t ring_size)
 	vk_vectoring_init(&s->tx_own, tx_buf, ring_size);
 	s->rx = &s->rx_own;
 	s->tx = &s->tx_own;
+	/* Lazy if slots are left (the main socket's come first); else zeroed whole. */
+	vk_heap_set_lazy(heap_of(that), rx_buf, ring_size, &s->rx_own.written);
+	vk_heap_set_lazy(heap_of(that), tx_buf, ring_size, &s->tx_own.written);
 	return s;
 }
 
@@ -58,6 +61,7 @@ struct vk_socket *vk_socket_create_main(struct vk_proc *proc, size_t ring_size, 
 		return NULL;
 	vk_vectoring_init(&s->tx_own, tx_buf, tx_size);
 	vk_vectoring_set_origin(&s->tx_own, hot);
+	vk_heap_set_lazy(heap, tx_buf, tx_size, &s->tx_own.written);
 	vk_vectoring_init(&s->rx_own, NULL, ring_size);
 	s->rx = &s->rx_own;
 	s->tx = &s->tx_own;
@@ -84,6 +88,8 @@ int vk_socket_pipe(struct vk_thread *that, struct vk_socket **a, struct vk_socke
 	/* One ring a direction: each side reads what the other writes. */
 	vk_vectoring_init(&first->tx_own, one, ring_size);
 	vk_vectoring_init(&second->tx_own, other, ring_size);
+	vk_heap_set_lazy(heap, one, ring_size, &first->tx_own.written);
+	vk_heap_set_lazy(heap, other, ring_size, &second->tx_own.written);
 	first->tx = &first->tx_own;
 	first->rx = &second->tx_own;
 	second->tx = &second->tx_own;

@@ -11,9 +11,27 @@ void vk_vectoring_init(struct vk_vectoring *ring, char *buf, size_t size)
 
 void vk_vectoring_set_origin(struct vk_vectoring *ring, size_t origin)
 {
-	ring->origin = origin < ring->size ? origin : 0;
+	origin = origin < ring->size ? origin : 0;
+	/* What was written from the old origin is not one piece from the new one. */
+	if (ring->written.reach && origin != ring->written.origin)
+		ring->written.reach = ring->size;
+	ring->written.origin = origin;
 	if (ring->len == 0)
-		ring->start = ring->origin;
+		ring->start = origin;
+}
+
+/* Bytes were added at the end of those held: extend the written span. */
+static void note_written(struct vk_vectoring *ring)
+{
+	size_t origin = ring->written.origin;
+	size_t from =
+	    ring->start >= origin ? ring->start - origin : ring->start + ring->size - origin;
+	size_t reach = from + ring->len;
+
+	if (reach > ring->size)
+		reach = ring->size;
+	if (reach > ring->written.reach)
+		ring->written.reach = reach;
 }
 
 int vk_vectoring_free_iov(const struct vk_vectoring *ring, struct iovec *iov)
@@ -59,13 +77,14 @@ int vk_vectoring_used_iov(const struct vk_vectoring *ring, struct iovec *iov)
 void vk_vectoring_produced(struct vk_vectoring *ring, size_t n)
 {
 	ring->len += n;
+	note_written(ring);
 }
 
 void vk_vectoring_consumed(struct vk_vectoring *ring, size_t n)
 {
 	ring->len -= n;
 	if (ring->len == 0) {
-		ring->start = ring->origin;
+		ring->start = ring->written.origin;
 		return;
 	}
 	ring->start += n;
@@ -86,6 +105,7 @@ size_t vk_vectoring_put(struct vk_vectoring *ring, const void *data, size_t len)
 		done += n;
 	}
 	ring->len += done;
+	note_written(ring);
 	return done;
 }
 

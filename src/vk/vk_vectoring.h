@@ -5,7 +5,10 @@
  * The ring lives in a micro-heap. When it empties, its start snaps back to
  * its origin (offset 0 unless set): small traffic then stays in one page of
  * the buffer, so an idle connection keeps few pages resident and changing
- * the heap's protection has few page-table entries to rewrite.
+ * the heap's protection has few page-table entries to rewrite. For the
+ * same reason the ring keeps a span of the bytes ever written into its
+ * buffer (always one piece from the origin on, wrapping), so that a heap
+ * can zero just those when its process ends (vk_heap_set_lazy()).
  */
 #ifndef VK_VECTORING_H
 #define VK_VECTORING_H
@@ -14,17 +17,19 @@
 #include <sys/uio.h>
 
 #include "vk_internal.h"
+#include "vk_heap.h"
 
 struct vk_task;
 
 struct vk_vectoring {
 	char *buf;
 	size_t size;
-	size_t start;  /* offset of the first byte held */
-	size_t len;    /* bytes held */
-	size_t origin; /* where start goes back to when the ring empties */
-	int eof;       /* the writer hung up after the bytes held */
-	int error;     /* sticky errno from the fd behind this ring, 0 if none */
+	size_t start; /* offset of the first byte held */
+	size_t len;   /* bytes held */
+	/* origin: where start goes back to when the ring empties; reach: written from there. */
+	struct vk_heap_span written;
+	int eof;   /* the writer hung up after the bytes held */
+	int error; /* sticky errno from the fd behind this ring, 0 if none */
 	/* Coroutines blocked on this ring, each list woken in order (vk_task.h). */
 	struct vk_task *reader;
 	struct vk_task *writer;

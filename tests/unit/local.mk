@@ -15,7 +15,8 @@ VK_CHECK_PROGS = \
 	tests/unit/check_vk_echo \
 	tests/unit/check_vk_parse \
 	tests/unit/check_vk_addr \
-	tests/unit/check_vk_listener
+	tests/unit/check_vk_listener \
+	tests/unit/check_vk_pool
 check_PROGRAMS += $(VK_CHECK_PROGS)
 TESTS += $(VK_CHECK_PROGS)
 
@@ -54,6 +55,10 @@ tests_unit_check_vk_addr_LDADD = $(VK_CHECK_LDADD)
 tests_unit_check_vk_listener_SOURCES = tests/unit/check_vk_listener.c $(VK_CHECK_HDRS)
 tests_unit_check_vk_listener_CFLAGS = $(VK_CHECK_CFLAGS)
 tests_unit_check_vk_listener_LDADD = $(VK_CHECK_LDADD)
+
+tests_unit_check_vk_pool_SOURCES = tests/unit/check_vk_pool.c $(VK_CHECK_HDRS)
+tests_unit_check_vk_pool_CFLAGS = $(VK_CHECK_CFLAGS)
+tests_unit_check_vk_pool_LDADD = $(VK_CHECK_LDADD)
 
 check_PROGRAMS += tests/unit/check_http
 TESTS += tests/unit/check_http
