@@ -399,13 +399,15 @@ int vk_socket_eof(const struct vk_socket *s)
 	return vk_vectoring_used(s->rx) == 0 && s->rx->eof;
 }
 
-int vk_socket_drained(const struct vk_socket *s)
+int vk_socket_drained(struct vk_thread *that, const struct vk_socket *s)
 {
 	const struct vk_vectoring *rx = s->rx;
+	const struct vk_fd *entry;
 
 	if (vk_vectoring_used(rx))
 		return 0;
-	if (rx->eof || rx->error || !s->entry)
+	entry = entry_of(that, s);
+	if (rx->eof || rx->error || !entry)
 		return 1;
-	return s->entry->drained;
+	return entry->drained;
 }

@@ -88,7 +88,7 @@ int vk_socket_eof(const struct vk_socket *s);
  * the end (vk_hup()) and read until the peer's end instead (a lingering
  * close). No system call.
  */
-int vk_socket_drained(const struct vk_socket *s);
+int vk_socket_drained(struct vk_thread *that, const struct vk_socket *s);
 
 /*
  * Zero-copy reading, for parsers: describe the bytes held in the receive
@@ -197,7 +197,7 @@ enum { VK_READ_ALL, VK_READ_SOME, VK_READ_LINE };
 #define vk_await_idle(rc) vk_socket_await_idle(that->socket, rc)
 /* True when everything was read and the peer hung up. */
 #define vk_eof() vk_socket_eof(that->socket)
-#define vk_drained() vk_socket_drained(that->socket)
+#define vk_drained() vk_socket_drained(that, that->socket)
 
 VK_API_END
 
