@@ -346,7 +346,7 @@ static int idle_ended(struct vk_kern *kern, struct vk_proc *proc)
 		vk_report_proc(&kern->report, 4, proc,
 			       "still waiting %.0f s after idle_timeout ended its waits: closed",
 			       VK_IDLE_GRACE_S);
-		proc_end(kern, proc, 1);
+		proc_end(kern, proc, VK_POOL_CLEAN);
 		return 1;
 	}
 	if (now < proc->last_io + proc->config.idle_timeout_ms / 1000.0)
@@ -423,7 +423,8 @@ static void contain_overrun(struct vk_kern *kern, struct vk_proc *proc,
 	    "ended by the watchdog: at least %u ms of CPU without blocking (max_run %u ms), "
 	    "code %s",
 	    fault->cpu_ms, proc->config.max_run_ms, code);
-	proc_end(kern, proc, 1);
+	/* Cut off in the middle of its code: its heap may hold anything, as after a fault. */
+	proc_end(kern, proc, VK_POOL_TRIM);
 }
 
 /* Called after a fault unwound out of `proc`: end it, keep serving. */
