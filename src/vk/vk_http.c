@@ -603,12 +603,44 @@ static int request_stop(struct vk_http_request *req, int rc)
 	return rc;
 }
 
+/*
+ * A line that does not fit: final when a limit says so, resumable (after
+ * vk_http_request_grow()) when only the buffer is too small. When both
+ * bounds are equal a larger buffer would not help: that is the limit.
+ */
+static int head_full(struct vk_http_request *req, int rc)
+{
+	size_t cur = req->used - req->line;
+
+	if (req->cap - req->used < req->limits.max_line - cur) {
+		req->full = true;
+		req->result = rc;
+		return rc;
+	}
+	return request_stop(req, rc);
+}
+
+int vk_http_request_grow(struct vk_http_request *req, char *buf, size_t cap)
+{
+	cap = min_size(cap, VK_HTTP_MAX_HEAD);
+	if (cap <= req->cap)
+		return -EINVAL;
+	memcpy(buf, req->buf, req->used);
+	req->buf = buf;
+	req->cap = cap;
+	if (req->full) {
+		req->full = false;
+		req->result = 0;
+	}
+	return 0;
+}
+
 int vk_http_request_parse(struct vk_http_request *req, const char *data, size_t len,
 			  size_t *consumed)
 {
 	size_t pos = 0;
 
-	if (req->state >= REQ_DONE) {
+	if (req->state >= REQ_DONE || req->full) {
 		*consumed = 0;
 		return req->result;
 	}
@@ -631,7 +663,7 @@ int vk_http_request_parse(struct vk_http_request *req, const char *data, size_t 
 			}
 			if (too_long) {
 				*consumed = pos;
-				return request_stop(req, req->state == REQ_LINE ? -414 : -431);
+				return head_full(req, req->state == REQ_LINE ? -414 : -431);
 			}
 			break;
 		}

@@ -60,8 +60,11 @@ extern "C" {
 /* Size of the field array inside struct vk_http_request. */
 #define VK_HTTP_MAX_FIELDS 100
 
-/* Largest usable head buffer: field offsets are 16 bits. */
-#define VK_HTTP_MAX_HEAD 65535
+/*
+ * Largest usable head buffer. Field offsets are 16 bits: every offset
+ * points inside the buffer, so 64 KiB is the most they can address.
+ */
+#define VK_HTTP_MAX_HEAD 65536
 
 /* Empty lines (CRLF) ignored before a request line (RFC 9112 2.2). */
 #define VK_HTTP_MAX_EMPTY_LINES 8
@@ -158,6 +161,7 @@ struct vk_http_request {
 	bool te_last_chunked;
 	bool conn_close;
 	bool conn_keep_alive;
+	bool full; /* stopped because buf is full: vk_http_request_grow() */
 
 	struct vk_http_field fields[VK_HTTP_MAX_FIELDS];
 };
@@ -207,10 +211,37 @@ void vk_http_request_init(struct vk_http_request *req, char *buf, size_t cap,
  *
  * Errors are final: the connection should get that status and be closed.
  * On error *consumed is how far the parser got. Once parse has returned
- * non-zero it keeps returning the same value with *consumed = 0.
+ * non-zero it keeps returning the same value with *consumed = 0 (until
+ * vk_http_request_grow(), for a -414 or -431 that only a full buffer
+ * caused).
  */
 int vk_http_request_parse(struct vk_http_request *req, const char *data, size_t len,
 			  size_t *consumed);
+
+/*
+ * vk_http_request_full - whether the last -414 or -431 came from the head
+ * buffer being full rather than from a limit (max_line, max_headers):
+ * then vk_http_request_grow() lets the parse go on.
+ */
+static inline bool vk_http_request_full(const struct vk_http_request *req)
+{
+	return req->full;
+}
+
+/*
+ * vk_http_request_grow - move the head to a larger buffer.
+ *
+ * Copies the head parsed so far to buf/cap (cap larger than the old one;
+ * clamped to VK_HTTP_MAX_HEAD); offsets are kept, so the head moves with
+ * one memcpy and no re-parse. When the parse had stopped with -414 or
+ * -431 for a full buffer (vk_http_request_full()), it goes on: feed the
+ * bytes after *consumed next. So the bytes parsed need not be kept by
+ * the caller, and a small first buffer serves every head that fits it: a
+ * large one is needed only by the heads that outgrow it. Also usable on a
+ * complete head, for room past it. Returns 0, or -EINVAL (nothing
+ * changed) when cap is not larger.
+ */
+int vk_http_request_grow(struct vk_http_request *req, char *buf, size_t cap);
 
 /*
  * vk_http_request_body - how the body of a parsed request is framed.

@@ -320,6 +320,41 @@ static int parse_pieces(const struct req_case *c, struct vk_http_request *req, c
 	return rc;
 }
 
+/*
+ * Like parse_pieces(), but the head starts in a 16-byte buffer that is
+ * doubled (vk_http_request_grow()) every time the parser stops for a full
+ * buffer, up to cap: the result must not change.
+ */
+static int parse_growing(const struct req_case *c, struct vk_http_request *req, size_t cap,
+			 size_t cut, bool bytewise, size_t *consumed)
+{
+	static char bufs[10][4096];
+	struct vk_http_limits l = vk_http_limits_default;
+	size_t size = 16;
+	size_t pos = 0;
+	int k = 0;
+	int rc = 0;
+
+	l.flags = c->flags;
+	vk_http_request_init(req, bufs[0], size, &l);
+	*consumed = 0;
+	while (rc == 0 && pos < c->len) {
+		size_t end = bytewise ? pos + 1 : pos < cut ? cut : c->len;
+		size_t got = 0;
+
+		feed(req, c->raw + pos, end - pos, &rc, &got);
+		pos += got;
+		*consumed += got;
+		if (rc < 0 && vk_http_request_full(req) && size < cap) {
+			size *= 2;
+			ck_assert_int_eq(vk_http_request_grow(req, bufs[++k], size), 0);
+			ck_assert(!vk_http_request_full(req));
+			rc = 0;
+		}
+	}
+	return rc;
+}
+
 static void check_request(const struct req_case *c, const struct vk_http_request *req, int rc,
 			  size_t consumed, const char *mode, size_t cut)
 {
@@ -379,6 +414,15 @@ static void run_request_case(const struct req_case *c)
 	}
 	rc = parse_pieces(c, &req, buf, sizeof(buf), 0, true, &consumed);
 	check_request(c, &req, rc, consumed, "bytewise", 0);
+	/* A head that outgrows its buffer moves on, with the same result. */
+	rc = parse_growing(c, &req, sizeof(buf), c->len, false, &consumed);
+	check_request(c, &req, rc, consumed, "growing", c->len);
+	for (size_t cut = 0; cut <= c->len; cut += 7) {
+		rc = parse_growing(c, &req, sizeof(buf), cut, false, &consumed);
+		check_request(c, &req, rc, consumed, "growing cut", cut);
+	}
+	rc = parse_growing(c, &req, sizeof(buf), 0, true, &consumed);
+	check_request(c, &req, rc, consumed, "growing bytewise", 0);
 }
 
 START_TEST(test_request_table)
@@ -650,8 +694,9 @@ END_TEST
 
 START_TEST(test_limits_cap)
 {
+	struct vk_http_limits l = vk_http_limits_default;
 	struct vk_http_request req;
-	static char buf[70000];
+	static char buf[70000], buf2[512], buf3[VK_HTTP_MAX_HEAD];
 	char s[512];
 	size_t n = build(s, 10, "X-A: 0123456789\r\nX-B: 0123456789\r\n");
 	size_t c;
@@ -666,12 +711,42 @@ START_TEST(test_limits_cap)
 	for (size_t i = 0; i < n - 3; i++)
 		ck_assert_int_eq(vk_http_request_parse(&req, s + i, 1, &c), 0);
 	ck_assert_int_eq(vk_http_request_parse(&req, s + n - 3, 3, &c), -431);
+	/* The bytes that fit were taken: one is left. */
+	ck_assert_uint_eq(c, 2);
 	/* The error sticks. */
 	ck_assert_int_eq(vk_http_request_parse(&req, "\r\n", 2, &c), -431);
 	ck_assert_uint_eq(c, 0);
+	/* ... until the head moves to a larger buffer: then it goes on. */
+	ck_assert(vk_http_request_full(&req));
+	ck_assert_int_eq(vk_http_request_grow(&req, buf2, n - 1), -EINVAL);
+	ck_assert_int_eq(vk_http_request_grow(&req, buf2, n), 0);
+	ck_assert_int_eq(vk_http_request_parse(&req, s + n - 1, 1, &c), 1);
+	ck_assert_uint_eq(c, 1);
+	ck_assert_str_eq(vk_http_header(&req, "X-B"), "0123456789");
 	/* cap is clamped so that 16-bit offsets cannot wrap. */
 	vk_http_request_init(&req, buf, sizeof(buf), NULL);
 	ck_assert_uint_eq(req.cap, VK_HTTP_MAX_HEAD);
+	/* A line over max_line is final: no buffer would help. */
+	l.max_line = 20;
+	vk_http_request_init(&req, buf, 64, &l);
+	ck_assert_int_eq(vk_http_request_parse(&req, s, n, &c), -414);
+	ck_assert(!vk_http_request_full(&req));
+	ck_assert_int_eq(vk_http_request_grow(&req, buf2, 128), 0);
+	ck_assert_int_eq(vk_http_request_parse(&req, s + c, n - c, &c), -414);
+	ck_assert_uint_eq(c, 0);
+	/* Both bounds at once: the limit decides, not the buffer. */
+	vk_http_request_init(&req, buf, 20, &l);
+	ck_assert_int_eq(vk_http_request_parse(&req, s, n, &c), -414);
+	ck_assert(!vk_http_request_full(&req));
+	/* A head of 64 KiB, its last field ending on the last byte, parses. */
+	l = vk_http_limits_default;
+	l.max_line = VK_HTTP_MAX_HEAD;
+	n = (size_t)sprintf(buf3, "GET / HTTP/1.1\r\nHost: a\r\nX: ");
+	memset(buf3 + n, 'v', VK_HTTP_MAX_HEAD - n - 4);
+	memcpy(buf3 + VK_HTTP_MAX_HEAD - 4, "\r\n\r\n", 4);
+	vk_http_request_init(&req, buf, sizeof(buf), &l);
+	ck_assert_int_eq(vk_http_request_parse(&req, buf3, VK_HTTP_MAX_HEAD, &c), 1);
+	ck_assert_uint_eq(strlen(vk_http_header(&req, "X")), VK_HTTP_MAX_HEAD - n - 4);
 }
 END_TEST
 
