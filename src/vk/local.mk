@@ -30,6 +30,7 @@ src_vk_libvk_la_SOURCES = \
 	src/vk/vk_report.c \
 	src/vk/vk_kern.c \
 	src/vk/vk_listener.c \
+	src/vk/vk_inplace.c \
 	src/vk/vk_parse.c \
 	src/vk/vk_addr.c
 src_vk_libvk_la_LIBADD = $(EV_LIBS)
@@ -67,7 +68,8 @@ noinst_HEADERS += \
 	src/vk/vk_watchdog.h \
 	src/vk/vk_report.h \
 	src/vk/vk_kern.h \
-	src/vk/vk_listener.h
+	src/vk/vk_listener.h \
+	src/vk/vk_inplace.h
 
 pkgconfig_DATA += src/vk/libvk.pc
 EXTRA_DIST += src/vk/libvk.pc.in

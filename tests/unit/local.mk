@@ -16,7 +16,8 @@ VK_CHECK_PROGS = \
 	tests/unit/check_vk_parse \
 	tests/unit/check_vk_addr \
 	tests/unit/check_vk_listener \
-	tests/unit/check_vk_pool
+	tests/unit/check_vk_pool \
+	tests/unit/check_vk_inplace
 check_PROGRAMS += $(VK_CHECK_PROGS)
 TESTS += $(VK_CHECK_PROGS)
 
@@ -43,6 +44,10 @@ tests_unit_check_vk_fault_LDADD = $(VK_CHECK_LDADD)
 tests_unit_check_vk_echo_SOURCES = tests/unit/check_vk_echo.c $(VK_CHECK_HDRS)
 tests_unit_check_vk_echo_CFLAGS = $(VK_CHECK_CFLAGS)
 tests_unit_check_vk_echo_LDADD = $(VK_CHECK_LDADD)
+
+tests_unit_check_vk_inplace_SOURCES = tests/unit/check_vk_inplace.c $(VK_CHECK_HDRS)
+tests_unit_check_vk_inplace_CFLAGS = $(VK_CHECK_CFLAGS)
+tests_unit_check_vk_inplace_LDADD = $(VK_CHECK_LDADD)
 
 tests_unit_check_vk_parse_SOURCES = tests/unit/check_vk_parse.c tests/unit/check_run.h
 tests_unit_check_vk_parse_CFLAGS = $(VK_CHECK_CFLAGS)
