@@ -17,18 +17,27 @@
 #define VK_INPLACE_H
 
 #include "vk_internal.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
 #include "vk_state.h"
 
 struct vk_inplace {
 	struct vk_thread *child; /* the task kept between calls, or NULL */
+	uint16_t frame_size;	 /* of the tasks made */
 };
 
 /*
- * Make the child's task now, so that it sits where the heap's top is now
- * (say, in a connection's hot page, before its receive ring). Returns 0 or
- * -ENOMEM. Optional: the first call makes it otherwise.
+ * Make the child's task now, with a frame of frame_size bytes (at most
+ * 65535) after it for the child's state: a child whose state fits takes
+ * nothing from the heap, and its state sits with its task where the
+ * heap's top is now (say, in a connection's hot page, before its receive
+ * ring, where a per-call allocation would touch a page of its own).
+ * Returns 0 or -ENOMEM. Optional: the first call makes a task without a
+ * frame otherwise.
  */
-int vk_inplace_init(struct vk_thread *that, struct vk_inplace *c);
+int vk_inplace_init(struct vk_thread *that, struct vk_inplace *c, size_t frame_size);
 
 /*
  * Run fn(arg) in place as a child of `that`, with its default socket and

@@ -1,5 +1,7 @@
 #include "vk_state.h"
 
+#include <string.h>
+
 #include "vk_task.h"
 
 static struct vk_heap *heap_of(const struct vk_thread *that)
@@ -10,8 +12,13 @@ static struct vk_heap *heap_of(const struct vk_thread *that)
 void *vk_thread_begin(struct vk_thread *that, size_t size)
 {
 	struct vk_task *task = vk_task_of(that);
-	size_t left = vk_heap_available(heap_of(that));
+	size_t left;
 
+	if (task->frame_size && size <= task->frame_size) {
+		that->self = memset(vk_task_frame(task), 0, size);
+		return that->self;
+	}
+	left = vk_heap_available(heap_of(that));
 	that->self = vk_heap_calloc(heap_of(that), 1, size);
 	if (!that->self) {
 		/* There is no state to run a finally block with: end now. */
@@ -41,7 +48,8 @@ void vk_thread_end(struct vk_thread *that)
 	int is_main = task == task->proc->main;
 
 	vk_task_end_messages(task);
-	vk_heap_free(heap_of(that), that->self);
+	if (!task->frame_size || that->self != vk_task_frame(task))
+		vk_heap_free(heap_of(that), that->self);
 	that->self = NULL;
 	that->status = VK_THREAD_DONE;
 	vk_task_untime(task);

@@ -43,7 +43,20 @@ struct vk_task {
 	uint8_t idle_wait;	    /* waits between messages: a drain may cut it short */
 	uint8_t receiving;
 	uint8_t awaiting_reply;
+	/*
+	 * Bytes right after the task that hold its state (vk_begin()'s self)
+	 * instead of a heap block, when it fits: a coroutine called again and
+	 * again in place (vk_inplace.h) allocates nothing. 0: none.
+	 */
+	uint16_t frame_size;
 };
+
+/* The frame after a task (see frame_size), aligned as heap blocks are. */
+static inline void *vk_task_frame(struct vk_task *task)
+{
+	return (void *)(((uintptr_t)(task + 1) + VK_HEAP_ALIGN - 1) &
+			~(uintptr_t)(VK_HEAP_ALIGN - 1));
+}
 
 static inline struct vk_task *vk_task_of(struct vk_thread *thread)
 {

@@ -9,7 +9,7 @@
 #define HEAP (64 * 1024)
 
 static int g_errors[8];
-static size_t g_left[2];
+static size_t g_left[3];
 
 /* Traces "C<arg>" and ends at once, with error arg when arg >= 10. */
 static void quick(struct vk_thread *that)
@@ -65,7 +65,7 @@ static void main_mixed(struct vk_thread *that)
 	} * self;
 
 	vk_begin();
-	if (vk_inplace_init(that, &self->c) < 0)
+	if (vk_inplace_init(that, &self->c, 64) < 0)
 		vk_raise(ENOMEM);
 	vk_inplace_call(&self->c, quick, (void *)1, self->error);
 	vkt_trace("M:1");
@@ -127,6 +127,71 @@ START_TEST(test_inplace_mixed)
 }
 END_TEST
 
+/* A state larger than the frame goes on the heap; a small one does not. */
+static void big(struct vk_thread *that)
+{
+	struct {
+		char bytes[200];
+	} * self;
+
+	vk_begin();
+	g_left[(intptr_t)vk_arg()] = vk_heap_left();
+	memset(self->bytes, 0x5a, sizeof(self->bytes));
+	vk_yield();
+	vkt_tracef("B%d", self->bytes[199] == 0x5a);
+	vk_end();
+}
+
+static void small(struct vk_thread *that)
+{
+	struct {
+		char bytes[64];
+	} * self;
+
+	vk_begin();
+	g_left[(intptr_t)vk_arg()] = vk_heap_left();
+	memset(self->bytes, 0x5a, sizeof(self->bytes));
+	vk_sleep(1);
+	vkt_tracef("S%d", self->bytes[63] == 0x5a);
+	vk_end();
+}
+
+static void main_frames(struct vk_thread *that)
+{
+	struct {
+		struct vk_inplace c;
+		int error;
+	} * self;
+
+	vk_begin();
+	if (vk_inplace_init(that, &self->c, 64) < 0)
+		vk_raise(ENOMEM);
+	g_left[0] = vk_heap_left();
+	vk_inplace_call(&self->c, small, (void *)1, self->error);
+	vk_inplace_call(&self->c, big, (void *)2, self->error);
+	vk_finally();
+	g_errors[0] = vk_error();
+	vk_end();
+}
+
+START_TEST(test_inplace_frames)
+{
+	struct vk_stats stats;
+
+	vkt_trace_reset();
+	memset(g_left, 0, sizeof(g_left));
+	stats = vkt_run(main_frames, NULL, HEAP, 1);
+	vkt_assert_clean(stats);
+	vkt_trace_is("S1 B1");
+	ck_assert_int_eq(g_errors[0], 0);
+	/* 64 bytes fit the frame: nothing from the heap, even across a sleep. */
+	ck_assert_uint_eq(g_left[1], g_left[0]);
+	/* The task went with the sleeping child; the next call made a framed one and the 200 bytes
+	 * went on the heap. */
+	ck_assert_uint_lt(g_left[2], g_left[0]);
+}
+END_TEST
+
 /* The caller's error handling is its own: a child's error is not raised. */
 static void main_raise(struct vk_thread *that)
 {
@@ -162,6 +227,7 @@ static Suite *inplace_suite(void)
 
 	tcase_add_test(tc, test_inplace_mixed);
 	tcase_add_test(tc, test_inplace_error_not_raised);
+	tcase_add_test(tc, test_inplace_frames);
 	suite_add_tcase(s, tc);
 	return s;
 }
