@@ -35,9 +35,12 @@
  * any vkd of the same major with minor >= N.
  */
 #define VK_APP_ABI_MAJOR 2
-/* 1: vk_end() calls vk_thread_finish(), which tells a lost resume point. */
-/* 2: vk_socket_drained() (vk_drained()). */
-#define VK_APP_ABI_MINOR 2
+/*
+ * 1: vk_end() calls vk_thread_finish(), which tells a lost resume point.
+ * 2: vk_socket_drained() (vk_drained()).
+ * 3: the HTTP server library (vk_http_app.h), vk_http_request_grow().
+ */
+#define VK_APP_ABI_MINOR 3
 #define VK_APP_SYMBOL "vk_app_descriptor"
 
 /* What an app's init hook is told about its configuration. */

@@ -4,10 +4,13 @@
 # ./tests/bench/micro [--quick] [--runs N] [--procs N].
 # HTTP against nginx: tests/bench/http --help (it runs http-idle.py, and
 # wrk with http-stats.lua, http-pipeline.lua and http-echo.lua).
+# Instructions per HTTP request (callgrind, immune to load):
+# tests/bench/http-instructions --help (it builds http-ir.c).
 noinst_PROGRAMS += tests/bench/micro
 tests_bench_micro_SOURCES = tests/bench/micro.c
 tests_bench_micro_CFLAGS = $(AM_CFLAGS) -O2
 tests_bench_micro_LDADD = src/vk/libvk.la $(EV_LIBS)
 EXTRA_DIST += tests/bench/run-micro.sh tests/bench/http tests/bench/http-pipeline.lua \
 	tests/bench/http-stats.lua tests/bench/http-echo.lua \
-	tests/bench/http-idle.py tests/bench/http-nginx.conf tests/bench/http-vkd.conf
+	tests/bench/http-idle.py tests/bench/http-nginx.conf tests/bench/http-vkd.conf \
+	tests/bench/http-instructions tests/bench/http-ir.c

@@ -18,9 +18,11 @@ pcdir=$(find "$dest" -name libvk.pc -printf '%h\n' | head -n 1)
 incdir=$(find "$dest" -name vk.h -printf '%h\n' | head -n 1)
 [ -n "$incdir" ] || fail "vk.h not installed"
 
-# Exactly the API headers: vk.h and what it includes.
+# Exactly the API headers: vk.h, vk_http_app.h and what they include.
 installed=$(cd "$incdir" && ls | sort | tr '\n' ' ')
-want="vk.h vk_addr.h vk_api.h vk_app.h vk_future.h vk_http.h vk_parse.h vk_socket.h vk_state.h vk_state_s.h "
+want="vk.h vk_addr.h vk_api.h vk_app.h vk_future.h vk_http.h vk_http_app.h vk_http_body.h \
+vk_http_exchange.h vk_http_reply.h vk_http_route.h vk_http_url.h vk_parse.h vk_socket.h \
+vk_state.h vk_state_s.h "
 [ "$installed" = "$want" ] || fail "installed headers: '$installed', want '$want'"
 
 # cflags: pkg-config's flags for libvk, with the staging root in front.
@@ -96,6 +98,7 @@ funcs=$(cat "$incdir"/*.h | grep -v '^#\|^static\|^typedef\|^[[:space:]]' |
 [ "$(echo "$funcs" | grep -c .)" -gt 40 ] || fail "found only these API functions: $funcs"
 {
 	echo '#include <vk.h>'
+	echo '#include <vk_http_app.h>'
 	echo 'static void all_main(struct vk_thread *that)'
 	echo '{'
 	echo '	struct { int unused; } *self;'

@@ -84,3 +84,11 @@ tests_unit_check_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/vkd \
 	-DVKD_TOP_SRCDIR='"$(abs_top_srcdir)"'
 tests_unit_check_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(INIH_CFLAGS)
 tests_unit_check_config_LDADD = $(CHECK_LIBS) $(INIH_LIBS)
+
+# The HTTP router and URL helpers, on their own (no I/O).
+check_PROGRAMS += tests/unit/check_http_route
+TESTS += tests/unit/check_http_route
+tests_unit_check_http_route_SOURCES = tests/unit/check_http_route.c tests/unit/check_run.h \
+	src/http/vk_http_route.c src/http/vk_http_url.c
+tests_unit_check_http_route_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_http_route_LDADD = $(CHECK_LIBS)

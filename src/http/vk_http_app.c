@@ -1,0 +1,134 @@
+#include "vk_http_app_s.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vk_parse.h"
+
+#define HEAD_DEFAULT 16384
+#define HEADER_TIMEOUT_DEFAULT 30000
+/* The smallest max_head: the head buffer in the connection's page (vk_http_conn.c). */
+#define HEAD_MIN 256
+
+/*
+ * opt.KEY, when set, as a size ("16k") or a duration in milliseconds
+ * ("30s"), in min..max: the grammar of every other value in vkd.ini.
+ */
+static int option_number(const struct vk_app_context *context, const char *key, int duration,
+			 uint64_t min, uint64_t max, uint64_t *value)
+{
+	const char *text = context->option(context, key);
+	uint64_t parsed;
+	size_t size;
+	unsigned ms;
+	int rc;
+
+	if (!text)
+		return 0;
+	if (duration) {
+		rc = vk_parse_duration_ms(text, &ms);
+		parsed = ms;
+	} else {
+		rc = vk_parse_size(text, &size);
+		parsed = size;
+	}
+	if (rc < 0 || parsed < min || parsed > max) {
+		fprintf(stderr, "http: app %s: opt.%s: expected %s from %llu to %llu, got '%s'\n",
+			context->name, key, duration ? "a time (ms)" : "a number",
+			(unsigned long long)min, (unsigned long long)max, text);
+		return -1;
+	}
+	*value = parsed;
+	return 0;
+}
+
+static int read_options(struct vk_http_server *s, const struct vk_app_context *context)
+{
+	uint64_t max_line = s->limits.max_line, max_headers = s->limits.max_headers;
+	uint64_t max_body = s->limits.max_body, max_head = HEAD_DEFAULT;
+	uint64_t header_timeout = HEADER_TIMEOUT_DEFAULT;
+
+	if (option_number(context, "max_line", 0, 64, VK_HTTP_MAX_HEAD, &max_line) ||
+	    option_number(context, "max_headers", 0, 1, VK_HTTP_MAX_FIELDS, &max_headers) ||
+	    option_number(context, "max_head", 0, HEAD_MIN, VK_HTTP_MAX_HEAD, &max_head) ||
+	    option_number(context, "max_body", 0, 0, UINT64_MAX, &max_body) ||
+	    option_number(context, "header_timeout", 1, 1, UINT32_MAX, &header_timeout))
+		return -1;
+	s->limits.max_line = max_line;
+	s->limits.max_headers = max_headers;
+	s->limits.max_body = max_body;
+	s->max_head = max_head;
+	s->header_timeout_ms = (uint32_t)header_timeout;
+	return 0;
+}
+
+/* The module was built against the same HTTP library, with good routes. */
+static int check_app(const struct vk_http_app *app, const char *name)
+{
+	char why[256];
+
+	if (app->magic != VK_HTTP_APP_MAGIC || app->app_size != sizeof(struct vk_http_app) ||
+	    app->route_size != sizeof(struct vk_http_route)) {
+		fprintf(stderr,
+			"http: app %s: built against another vk_http_app.h (struct sizes: app %u, "
+			"route %u; this vkd: %zu, %zu)\n",
+			name, app->app_size, app->route_size, sizeof(struct vk_http_app),
+			sizeof(struct vk_http_route));
+		return -1;
+	}
+	if (vk_http_route_check(app->routes, app->nroutes, why, sizeof(why)) < 0) {
+		fprintf(stderr, "http: app %s: %s\n", name, why);
+		return -1;
+	}
+	return 0;
+}
+
+void *vk_http_app_start(const struct vk_http_app *app, const struct vk_app_context *context,
+			int *error)
+{
+	struct vk_http_server *s;
+
+	if (check_app(app, context->name) < 0) {
+		*error = EINVAL;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s)
+		s->name = strdup(context->name);
+	if (!s || !s->name) {
+		free(s);
+		*error = ENOMEM;
+		return NULL;
+	}
+	s->app = app;
+	s->limits = vk_http_limits_default;
+	if (read_options(s, context) < 0) {
+		*error = EINVAL;
+		vk_http_app_stop(s);
+		return NULL;
+	}
+	if (app->init) {
+		*error = 0;
+		s->app_state = app->init(context, error);
+		if (*error) {
+			vk_http_app_stop(s);
+			return NULL;
+		}
+		s->app_started = 1;
+	}
+	return s;
+}
+
+void vk_http_app_stop(void *server)
+{
+	struct vk_http_server *s = server;
+
+	if (!s)
+		return;
+	if (s->app_started && s->app->fini)
+		s->app->fini(s->app_state);
+	free((char *)s->name);
+	free(s);
+}

@@ -1,0 +1,26 @@
+/*
+ * What an HTTP app runs with in one worker: its routes, its limits and
+ * its own state, made once by vk_http_app_start(). Internal.
+ */
+#ifndef VK_HTTP_APP_S_H
+#define VK_HTTP_APP_S_H
+
+#include "vk_internal.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vk_http.h"
+#include "vk_http_app.h"
+
+struct vk_http_server {
+	const char *name; /* the [app NAME] */
+	const struct vk_http_app *app;
+	struct vk_http_limits limits;
+	size_t max_head;
+	uint32_t header_timeout_ms;
+	void *app_state; /* the app's init hook's result */
+	int app_started; /* its init ran: its fini runs */
+};
+
+#endif

@@ -1,0 +1,321 @@
+#include "vk_http_conn.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "vk_http_app_s.h"
+#include "vk_http_exchange_s.h"
+#include "vk_inplace.h"
+#include "vk_log.h"
+
+/* The built-in answers' bodies. */
+static const char not_found[] = "Not Found\n";
+static const char not_allowed[] = "Method Not Allowed\n";
+static const char internal_error[] = "Internal Server Error\n";
+
+/*
+ * Feed the parser what the receive ring holds, taking out of the ring
+ * what it took: the head lives in the parser's buffer, not in the ring.
+ * Returns the parser's result.
+ */
+static int parse_ring(struct vk_thread *that, struct vk_http_request *req)
+{
+	struct iovec iov[2];
+	int count = vk_socket_peek_iov(that->socket, iov);
+	int result = 0;
+
+	for (int i = 0; i < count && result == 0; i++) {
+		size_t used = 0;
+
+		result = vk_http_request_parse(req, iov[i].iov_base, iov[i].iov_len, &used);
+		vk_socket_consume(that, that->socket, used);
+	}
+	return result;
+}
+
+/*
+ * Format an answer the library gives on its own into out (VK_HTTP_OUT_MAX
+ * bytes): a short text body when `body` is not NULL (left out for HEAD),
+ * none for the error statuses. Returns the byte count.
+ */
+static size_t library_answer(struct vk_thread *that, char *out, const struct vk_http_request *req,
+			     int status, int keep_alive, const char *body, const char *allow)
+{
+	size_t len = body ? strlen(body) : 0;
+	size_t n = vk_http_head_format(out, status, (time_t)vk_now(that),
+				       body ? "text/plain" : NULL, body ? 10 : 0, (int64_t)len, 0,
+				       allow, keep_alive, req ? req->version : 11, 1);
+
+	/* A few fixed fields and a short text: always fits. */
+	if (body && req && req->method != VK_HTTP_HEAD) {
+		memcpy(out + n, body, len);
+		n += len;
+	}
+	return n;
+}
+
+/* Whether an error raised in an operation on the connection says the client went. */
+static int client_gone(int error)
+{
+	return error == EPIPE || error == ECONNRESET || error == ETIMEDOUT;
+}
+
+/*
+ * After the handler: what the error it ended with calls for. Returns the
+ * status to answer before closing (0: close without one), or -1 when the
+ * connection may go on.
+ */
+static int handler_outcome(const struct vk_http_server *server, struct vk_http_exchange *ex,
+			   int error)
+{
+	int status;
+
+	if (!error)
+		return -1;
+	ex->keep_alive = 0;
+	if (ex->op == VK_HTTP_OP_READ && ex->error_status)
+		status = ex->error_status;
+	else if (ex->op == VK_HTTP_OP_READ && error == ETIMEDOUT)
+		status = 408;
+	else if (ex->op != VK_HTTP_OP_NONE && client_gone(error))
+		status = 0;
+	else {
+		vk_log(3, "app %s: %s %s: the handler raised %s", server->name,
+		       vk_http_request_method_str(ex->req), ex->path ? ex->path : "",
+		       strerror(error));
+		status = 500;
+	}
+	return ex->out == VK_HTTP_OUT_NONE ? status : 0;
+}
+
+/*
+ * Lingering close, after an error or when the client sent more than we
+ * read: send our end, then read (and drop) what the client still sends
+ * until it closes too, for a bounded time. Closing with
+ * unread bytes would make the kernel answer with a reset that can destroy
+ * the answer before the client has read it: a client still sending a head
+ * too large for us would never see its 431. A timeout or a reset just
+ * ends the wait.
+ */
+static void linger(struct vk_thread *that)
+{
+	struct {
+		ssize_t rc;
+		size_t dropped;
+		double until; /* in all: a trickle must not hold the connection */
+		char sink[512];
+	} * self;
+
+	vk_begin();
+	self->until = vk_now(that) + VK_HTTP_LINGER_MS / 1000.0;
+	vk_set_timeout(VK_HTTP_LINGER_MS);
+	vk_hup();
+	while (self->dropped < VK_HTTP_LINGER_BYTES && vk_now(that) < self->until) {
+		vk_set_timeout((self->until - vk_now(that)) * 1000.0 + 1);
+		vk_read_some(self->rc, self->sink, sizeof(self->sink));
+		if (self->rc == 0)
+			break;
+		self->dropped += (size_t)self->rc;
+	}
+	vk_finally();
+	vk_clear_error();
+	vk_end();
+}
+
+void vk_http_serve(struct vk_thread *that)
+{
+	struct {
+		const struct vk_http_server *server;
+		char *large; /* the head buffer past the small one, once needed */
+		struct vk_http_request req;
+		struct vk_http_exchange ex;
+		struct vk_http_match match;
+		struct vk_inplace handler;
+		ssize_t rc;
+		size_t out_len;
+		int result;		  /* of the last parse step */
+		int status;		  /* an error status to answer, then close */
+		int error;		  /* the handler's */
+		int reading_head;	  /* a raise here is about the head */
+		uint32_t base_timeout_ms; /* vk_set_timeout() outside a head: none */
+		double head_deadline;	  /* when a started head must be complete */
+		double left_ms;
+		/* Most heads fit here, in the connection's hot page. */
+		char small_head[VK_HTTP_SMALL_HEAD];
+	} * self;
+
+	vk_begin();
+	self->server = vk_arg();
+	self->base_timeout_ms = vk_timeout();
+	vk_http_exchange_init(&self->ex, that, self->server, &self->req);
+	/* The handler's task and frame, in the hot page, before the receive ring. */
+	if (vk_inplace_init(that, &self->handler, VK_HTTP_FRAME) < 0)
+		vk_raise(ENOMEM);
+
+	for (;;) {
+		/* ---- one request head, parsed out of the ring as it comes ---- */
+		vk_http_request_init(&self->req, self->small_head,
+				     self->server->max_head < sizeof(self->small_head)
+					 ? self->server->max_head
+					 : sizeof(self->small_head),
+				     &self->server->limits);
+		self->head_deadline = 0;
+		self->reading_head = 1;
+		vk_set_timeout(self->base_timeout_ms);
+		for (;;) {
+			self->result = parse_ring(that, &self->req);
+			if (self->result < 0 && vk_http_request_full(&self->req) &&
+			    self->req.cap < self->server->max_head) {
+				/* Outgrew the small buffer: move on to the large one. */
+				if (!self->large)
+					vk_alloc(self->large, self->server->max_head);
+				vk_http_request_grow(&self->req, self->large,
+						     self->server->max_head);
+				continue;
+			}
+			if (self->result != 0)
+				break;
+			/*
+			 * A started head must be complete within the header timeout
+			 * of its first byte, however slowly it trickles in.
+			 */
+			if (!self->head_deadline && vk_http_request_started(&self->req))
+				self->head_deadline =
+				    vk_now(that) + self->server->header_timeout_ms / 1000.0;
+			if (self->head_deadline) {
+				self->left_ms = (self->head_deadline - vk_now(that)) * 1000.0;
+				if (self->left_ms < 1)
+					vk_raise(ETIMEDOUT);
+				vk_set_timeout((uint32_t)self->left_ms);
+				vk_await(self->rc);
+			} else {
+				/* Between requests a drain may let us go. */
+				vk_await_idle(self->rc);
+			}
+			if (self->rc == 0)
+				break;
+		}
+		self->reading_head = 0;
+		if (self->result == 0) {
+			/* End of stream: clean between requests, 400 inside one. */
+			if (vk_http_request_started(&self->req))
+				self->status = 400;
+			break;
+		}
+		if (self->result < 0) {
+			self->status = -self->result;
+			break;
+		}
+
+		/* ---- route it ---- */
+		vk_http_exchange_start(&self->ex);
+		vk_set_timeout(self->base_timeout_ms);
+		self->result = vk_http_route_match(self->server->app->routes,
+						   self->server->app->nroutes, self->req.method,
+						   self->ex.path, self->ex.path_len, &self->match);
+		if (self->result == 0) {
+			self->result = vk_http_exchange_bind(&self->ex, &self->match);
+			if (self->result == -ENOSPC && self->req.cap < self->server->max_head) {
+				/* No room past the head for the strings: move it. */
+				if (!self->large)
+					vk_alloc(self->large, self->server->max_head);
+				vk_http_request_grow(&self->req, self->large,
+						     self->server->max_head);
+				vk_http_exchange_start(&self->ex);
+				vk_http_route_match(self->server->app->routes,
+						    self->server->app->nroutes, self->req.method,
+						    self->ex.path, self->ex.path_len, &self->match);
+				self->result = vk_http_exchange_bind(&self->ex, &self->match);
+			}
+			if (self->result < 0) {
+				self->status = self->result == -ENOSPC ? 414 : 400;
+				break;
+			}
+		}
+		if (self->result) {
+			/* 404 or 405: any body is left unread, so the connection cannot go on. */
+			char allow[96];
+
+			if (self->ex.in != VK_HTTP_IN_NONE || vk_draining(that))
+				self->ex.keep_alive = 0;
+			if (self->result == 405)
+				vk_http_route_allow(self->match.allow, allow, sizeof(allow));
+			self->out_len = library_answer(
+			    that, self->ex.out_head, &self->req, self->result, self->ex.keep_alive,
+			    self->result == 405 ? not_allowed : not_found,
+			    self->result == 405 ? allow : NULL);
+			vk_write(self->ex.out_head, self->out_len);
+			vk_http_exchange_end(that, &self->ex);
+			if (!self->ex.keep_alive)
+				break;
+			continue;
+		}
+
+		/* ---- run its handler, in place ---- */
+		self->error = 0;
+		vk_inplace_call(&self->handler, self->match.route->handler, &self->ex, self->error);
+		self->status = handler_outcome(self->server, &self->ex, self->error);
+		if (self->status >= 0) {
+			vk_http_exchange_end(that, &self->ex);
+			break;
+		}
+		self->status = 0;
+		if (self->ex.out == VK_HTTP_OUT_NONE) {
+			/* Returned without an answer. */
+			if (self->ex.in != VK_HTTP_IN_NONE || vk_draining(that))
+				self->ex.keep_alive = 0;
+			self->out_len = library_answer(that, self->ex.out_head, &self->req, 500,
+						       self->ex.keep_alive, internal_error, NULL);
+			vk_write(self->ex.out_head, self->out_len);
+		} else if (self->ex.out == VK_HTTP_OUT_BODY) {
+			/* Returned in the middle of a streamed answer: end it, or cut it. */
+			if (self->ex.out_left > 0) {
+				self->ex.keep_alive = 0;
+			} else {
+				vk_http_exchange_begin_op(&self->ex);
+				vk_socket_op_(self->rc, vk_http_finish_step(that, &self->ex));
+			}
+		}
+		/* A body not read to its end leaves the stream where no request starts. */
+		if (self->ex.in != VK_HTTP_IN_NONE)
+			self->ex.keep_alive = 0;
+		vk_http_exchange_end(that, &self->ex);
+		if (!self->ex.keep_alive)
+			break;
+	}
+
+	if (self->status) {
+		/* ---- error answer, then a lingering close ---- */
+		self->out_len =
+		    library_answer(that, self->ex.out_head, NULL, self->status, 0, NULL, NULL);
+		vk_write(self->ex.out_head, self->out_len);
+		vk_call(linger, NULL);
+	} else if (!vk_drained()) {
+		/* Bytes past the last request: closing now would reset the answer away. */
+		vk_call(linger, NULL);
+	}
+	/*
+	 * A clean end closes at once, as nginx does: a lingering close costs a
+	 * shutdown, a wait for the client's end and a read, nearly doubling a
+	 * Connection: close request's system calls.
+	 */
+
+	vk_finally();
+	if (self->reading_head && vk_http_request_started(&self->req) &&
+	    (vk_error() == ETIMEDOUT || vk_error() == ENOMEM)) {
+		/*
+		 * A head started but did not finish in time, or found no room
+		 * for the large head buffer in a small heap.
+		 */
+		self->status = vk_error() == ETIMEDOUT ? 408 : 431;
+		self->out_len =
+		    library_answer(that, self->ex.out_head, NULL, self->status, 0, NULL, NULL);
+		vk_write(self->ex.out_head, self->out_len);
+		vk_flush(); /* out even if the heap has no room for the linger */
+		vk_call(linger, NULL);
+	}
+	/* Resets, timeouts and cut bodies end the connection; nothing to report. */
+	vk_clear_error();
+	vk_end();
+}

@@ -1,0 +1,138 @@
+/*
+ * The layout of an exchange, shared by the files of the HTTP server.
+ * Internal: apps see struct vk_http_exchange as opaque (vk_http_exchange.h).
+ */
+#ifndef VK_HTTP_EXCHANGE_S_H
+#define VK_HTTP_EXCHANGE_S_H
+
+#include "vk_internal.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include "vk_http.h"
+#include "vk_http_exchange.h"
+#include "vk_http_route.h"
+#include "vk_socket.h"
+
+struct vk_http_server;
+
+#define VK_HTTP_EXCHANGE_MAGIC 0x766b6878u /* "vkhx" */
+
+/* Room for a head the library formats: status, Server, Date, type, framing, Connection. */
+#define VK_HTTP_OUT_MAX 320
+/* Longest Content-Type a handler may give; with it every head fits VK_HTTP_OUT_MAX. */
+#define VK_HTTP_TYPE_MAX 128
+
+/* The request body. */
+enum vk_http_body_state {
+	VK_HTTP_IN_NONE = 0, /* no body, or all of it read */
+	VK_HTTP_IN_LENGTH,   /* in_left bytes to come */
+	VK_HTTP_IN_CHUNKED,  /* decoded with `chunked` */
+	VK_HTTP_IN_FAILED,   /* malformed, too large or cut: read no further */
+};
+
+/* The answer. */
+enum vk_http_out_state {
+	VK_HTTP_OUT_NONE = 0, /* nothing sent yet */
+	VK_HTTP_OUT_BODY,     /* the head is out, the body goes on */
+	VK_HTTP_OUT_DONE,     /* complete */
+};
+
+/* The operation in flight, so that an error raised in it can be told apart. */
+enum vk_http_op {
+	VK_HTTP_OP_NONE = 0,
+	VK_HTTP_OP_READ,
+	VK_HTTP_OP_WRITE,
+};
+
+struct vk_http_exchange {
+	/* The connection's: set once. */
+	uint32_t magic;
+	const struct vk_http_server *server;
+	struct vk_http_request *req;
+	struct vk_socket *socket;
+	struct vk_thread *conn; /* the connection's coroutine: the heap is its */
+
+	/* Per request, cleared by vk_http_exchange_start(), from here... */
+	const struct vk_http_route *route;
+	const char *path; /* NUL-terminated, in req->buf */
+	const char *query;
+	size_t path_len;
+	char *fields; /* added by the handler, CRLF each, on the heap */
+	uint16_t fields_len;
+	/* The request body. */
+	uint8_t in;		/* enum vk_http_body_state */
+	uint8_t in_touched;	/* the handler asked for the body */
+	uint8_t in_seen;	/* a body byte (or its end) has arrived */
+	uint8_t continue_owed;	/* Expect: 100-continue, and nothing sent yet */
+	uint8_t continue_sent;	/* "100 Continue" is out */
+	uint16_t continue_done; /* bytes of it written so far */
+	int in_error;		/* what a failed body raised (positive) */
+	/* The answer. */
+	uint8_t out;	     /* enum vk_http_out_state */
+	uint8_t out_chunked; /* framed as chunks */
+	uint8_t out_no_body; /* HEAD, 204, 304: the body is not sent */
+	uint8_t keep_alive;  /* the connection may carry another request */
+	uint8_t op;	     /* enum vk_http_op */
+	uint8_t phase;	     /* of the answer operation in flight */
+	uint8_t nseg;	     /* segments to write */
+	uint8_t seg_i;	     /* the one being written */
+	int status;	     /* sent, 0 before the head */
+	int error_status;    /* the status a body error calls for */
+	/* ...to here; the rest is set before use. */
+	int64_t out_left;  /* body bytes the head announced, -1 when not known */
+	uint64_t in_left;  /* body bytes to come (VK_HTTP_IN_LENGTH) */
+	size_t await_mark; /* vk_socket_await_step()'s own progress */
+	uint16_t param_off[VK_HTTP_MAX_PARAMS]; /* in req->buf, past the head */
+	struct vk_http_chunked chunked;
+	struct iovec seg[4];
+	char chunk_head[24];
+	char out_head[VK_HTTP_OUT_MAX];
+};
+
+/* Tie the exchange to its connection, once. */
+void vk_http_exchange_init(struct vk_http_exchange *ex, struct vk_thread *conn,
+			   const struct vk_http_server *server, struct vk_http_request *req);
+
+/*
+ * Start the exchange of a parsed request: no answer yet, the body framed
+ * as the head says, keep_alive as the request allows, the path found.
+ */
+void vk_http_exchange_start(struct vk_http_exchange *ex);
+
+/*
+ * Set up the path (ending it where the query starts) and the route's
+ * parameters for the handler, past the head in req->buf. Returns 0,
+ * -ENOSPC when the buffer has no room left for them (the caller moves the
+ * head to a larger one, or answers 414), or -EINVAL when a parameter does
+ * not decode (400).
+ */
+int vk_http_exchange_bind(struct vk_http_exchange *ex, const struct vk_http_match *match);
+
+/*
+ * Format a head into out (VK_HTTP_OUT_MAX bytes): status line, Server,
+ * Date, Content-Type when type is not NULL (type_len <= VK_HTTP_TYPE_MAX,
+ * checked by the caller), Content-Length when length >= 0, else
+ * Transfer-Encoding: chunked when `chunked`, Allow when allow is not NULL,
+ * Connection (close, or keep-alive for HTTP/1.0), and the empty line when
+ * `end`. The library's own fields are constants: written, not checked.
+ * Returns the byte count.
+ */
+size_t vk_http_head_format(char *out, int status, time_t now, const char *type, size_t type_len,
+			   int64_t length, int chunked, const char *allow, int keep_alive,
+			   int version, int end);
+
+/*
+ * Wait for bytes on the connection from inside an operation that keeps
+ * its own progress in that->op_done: vk_socket_await_step() with its mark
+ * kept in the exchange. Returns as vk_socket_await_step().
+ */
+ssize_t vk_http_exchange_await(struct vk_thread *that, struct vk_http_exchange *ex);
+
+/* Give back what the exchange took from the heap. */
+void vk_http_exchange_end(struct vk_thread *that, struct vk_http_exchange *ex);
+
+#endif

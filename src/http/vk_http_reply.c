@@ -1,0 +1,344 @@
+#include "vk_http_exchange_s.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "vk_http_reply.h"
+
+enum { PHASE_NEW = 0, PHASE_HOLD, PHASE_PUT };
+
+static const char crlf[] = "\r\n";
+
+/*
+ * Write the segments queued in ex->seg, resuming where the last call
+ * stopped (that->op_done is the progress in the current one).
+ */
+static ssize_t put(struct vk_thread *that, struct vk_http_exchange *ex)
+{
+	while (ex->seg_i < ex->nseg) {
+		const struct iovec *v = &ex->seg[ex->seg_i];
+		ssize_t rc = vk_socket_write_step(that, ex->socket, v->iov_base, v->iov_len);
+
+		if (rc < 0)
+			return rc;
+		ex->seg_i++;
+		that->op_done = 0;
+	}
+	return 0;
+}
+
+static void queue(struct vk_http_exchange *ex, const void *p, size_t len)
+{
+	if (!len)
+		return;
+	ex->seg[ex->nseg].iov_base = (void *)p;
+	ex->seg[ex->nseg].iov_len = len;
+	ex->nseg++;
+}
+
+static void queue_reset(struct vk_http_exchange *ex)
+{
+	ex->nseg = 0;
+	ex->seg_i = 0;
+}
+
+/*
+ * A proxy in front (HAProxy 2.6, measured) may take an answer that comes
+ * right behind "100 Continue" for the end of the exchange and drop the
+ * body: after a 100, the head waits for the first body byte.
+ */
+static ssize_t hold(struct vk_thread *that, struct vk_http_exchange *ex)
+{
+	struct iovec iov[2];
+
+	while (ex->continue_sent && !ex->in_seen &&
+	       (ex->in == VK_HTTP_IN_LENGTH || ex->in == VK_HTTP_IN_CHUNKED)) {
+		ssize_t rc;
+
+		if (vk_socket_peek_iov(ex->socket, iov) || vk_socket_eof(ex->socket)) {
+			ex->in_seen = 1;
+			break;
+		}
+		rc = vk_http_exchange_await(that, ex);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Whether the keep-alive the head will announce still holds. */
+static int keep_alive_now(struct vk_thread *that, struct vk_http_exchange *ex, int64_t length)
+{
+	if (!ex->keep_alive || vk_draining(that))
+		return 0;
+	/* A body the handler never asked for will not be read: close after. */
+	if (!ex->in_touched && ex->in != VK_HTTP_IN_NONE)
+		return 0;
+	/* HTTP/1.0 has no chunks: the close ends the body. */
+	return length >= 0 || ex->req->version >= 11 || ex->out_no_body;
+}
+
+static char *put_bytes(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+#define PUT(p, lit) put_bytes((p), (lit), sizeof(lit) - 1)
+
+static char *put_u64(char *p, uint64_t v)
+{
+	char digits[20];
+	size_t i = sizeof(digits);
+
+	do {
+		digits[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return put_bytes(p, digits + i, sizeof(digits) - i);
+}
+
+static char *put_status(char *p, int status)
+{
+	const char *reason;
+
+	/* The usual answer, in one copy. */
+	if (status == 200)
+		return PUT(p, "HTTP/1.1 200 OK\r\n");
+	reason = vk_http_reason(status);
+	p = PUT(p, "HTTP/1.1 ");
+	*p++ = (char)('0' + status / 100);
+	*p++ = (char)('0' + status / 10 % 10);
+	*p++ = (char)('0' + status % 10);
+	*p++ = ' ';
+	p = put_bytes(p, reason, strlen(reason));
+	return PUT(p, "\r\n");
+}
+
+/*
+ * Largest head: status line 46 (the longest reason is 31 bytes), Server
+ * 13, Date 37, Content-Type 16 + VK_HTTP_TYPE_MAX, Content-Length 38,
+ * Connection 24, the end 2: 304; Allow (at most 70) only comes without a
+ * type.
+ */
+size_t vk_http_head_format(char *out, int status, time_t now, const char *type, size_t type_len,
+			   int64_t length, int chunked, const char *allow, int keep_alive,
+			   int version, int end)
+{
+	char *p = put_status(out, status);
+
+	p = PUT(p, "Server: vkd\r\nDate: ");
+	p = put_bytes(p, vk_http_date(now), VK_HTTP_DATE_LEN);
+	p = PUT(p, "\r\n");
+	if (type) {
+		p = PUT(p, "Content-Type: ");
+		p = put_bytes(p, type, type_len);
+		p = PUT(p, "\r\n");
+	}
+	if (length >= 0) {
+		p = PUT(p, "Content-Length: ");
+		p = put_u64(p, (uint64_t)length);
+		p = PUT(p, "\r\n");
+	} else if (chunked) {
+		p = PUT(p, "Transfer-Encoding: chunked\r\n");
+	}
+	if (allow) {
+		p = PUT(p, "Allow: ");
+		p = put_bytes(p, allow, strlen(allow));
+		p = PUT(p, "\r\n");
+	}
+	if (!keep_alive)
+		p = PUT(p, "Connection: close\r\n");
+	else if (version < 11)
+		p = PUT(p, "Connection: keep-alive\r\n");
+	if (end)
+		p = PUT(p, "\r\n");
+	return (size_t)(p - out);
+}
+
+/* A Content-Type a handler gave: short, and no byte that could end a line. */
+static int type_ok(const char *type, size_t len)
+{
+	if (len > VK_HTTP_TYPE_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)type[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Format the head into ex->out_head and queue it with the handler's
+ * fields: the answer is committed from here on.
+ */
+static int head(struct vk_thread *that, struct vk_http_exchange *ex, int status, const char *type,
+		int64_t length)
+{
+	size_t type_len = type ? strlen(type) : 0;
+	int no_framing = status == 204 || status == 304;
+	size_t len;
+
+	if (ex->out != VK_HTTP_OUT_NONE || status < 200 || status > 599 ||
+	    (type && !type_ok(type, type_len)))
+		return -EINVAL;
+	ex->out_no_body = ex->req->method == VK_HTTP_HEAD || no_framing;
+	if (no_framing)
+		length = 0;
+	ex->keep_alive = (uint8_t)keep_alive_now(that, ex, length);
+	ex->out_chunked = length < 0 && ex->req->version >= 11;
+	len = vk_http_head_format(ex->out_head, status, (time_t)vk_now(that), type, type_len,
+				  no_framing ? -1 : length, ex->out_chunked, NULL, ex->keep_alive,
+				  ex->req->version, !ex->fields_len);
+	ex->status = status;
+	ex->out = VK_HTTP_OUT_BODY;
+	ex->out_left = length;
+	queue_reset(ex);
+	queue(ex, ex->out_head, len);
+	if (ex->fields_len) {
+		queue(ex, ex->fields, ex->fields_len);
+		queue(ex, crlf, 2);
+	}
+	return 0;
+}
+
+/* The phases every answer operation goes through once set up. */
+static ssize_t hold_and_put(struct vk_thread *that, struct vk_http_exchange *ex)
+{
+	ssize_t rc;
+
+	if (ex->phase == PHASE_HOLD) {
+		rc = hold(that, ex);
+		if (rc < 0)
+			return rc;
+		ex->phase = PHASE_PUT;
+		that->op_done = 0;
+	}
+	rc = put(that, ex);
+	if (rc < 0)
+		return rc;
+	ex->phase = PHASE_NEW;
+	ex->op = VK_HTTP_OP_NONE;
+	return 0;
+}
+
+ssize_t vk_http_reply_step(struct vk_thread *that, struct vk_http_exchange *ex, int status,
+			   const char *type, const void *body, size_t len)
+{
+	if (!ex)
+		return -EINVAL;
+	if (ex->phase == PHASE_NEW) {
+		int rc = head(that, ex, status, type, (int64_t)len);
+		struct iovec *h = &ex->seg[0];
+
+		if (rc < 0)
+			return rc;
+		ex->op = VK_HTTP_OP_WRITE;
+		ex->out = VK_HTTP_OUT_DONE;
+		ex->out_left = 0;
+		if (ex->out_no_body)
+			len = 0;
+		/* A small body goes in the same write as the head. */
+		if (ex->nseg == 1 && len <= sizeof(ex->out_head) - h->iov_len) {
+			memcpy((char *)h->iov_base + h->iov_len, body, len);
+			h->iov_len += len;
+		} else {
+			queue(ex, body, len);
+		}
+		ex->phase = PHASE_HOLD;
+	}
+	return hold_and_put(that, ex);
+}
+
+ssize_t vk_http_start_step(struct vk_thread *that, struct vk_http_exchange *ex, int status,
+			   const char *type, int64_t length)
+{
+	if (!ex)
+		return -EINVAL;
+	if (ex->phase == PHASE_NEW) {
+		int rc = head(that, ex, status, type, length < 0 ? -1 : length);
+
+		if (rc < 0)
+			return rc;
+		ex->op = VK_HTTP_OP_WRITE;
+		ex->phase = PHASE_HOLD;
+	}
+	return hold_and_put(that, ex);
+}
+
+ssize_t vk_http_write_step(struct vk_thread *that, struct vk_http_exchange *ex, const void *buf,
+			   size_t len)
+{
+	if (!ex)
+		return -EINVAL;
+	if (ex->phase == PHASE_NEW) {
+		if (ex->out != VK_HTTP_OUT_BODY)
+			return -EINVAL;
+		if (ex->out_left >= 0 && len > (uint64_t)ex->out_left)
+			return -EINVAL;
+		if (ex->out_left >= 0)
+			ex->out_left -= (int64_t)len;
+		/* An empty chunk would end the body. */
+		if (len == 0 || ex->out_no_body)
+			return 0;
+		ex->op = VK_HTTP_OP_WRITE;
+		queue_reset(ex);
+		if (ex->out_chunked) {
+			int n = snprintf(ex->chunk_head, sizeof(ex->chunk_head), "%zx\r\n", len);
+
+			queue(ex, ex->chunk_head, (size_t)n);
+			queue(ex, buf, len);
+			queue(ex, crlf, 2);
+		} else {
+			queue(ex, buf, len);
+		}
+		ex->phase = PHASE_PUT;
+	}
+	return hold_and_put(that, ex);
+}
+
+ssize_t vk_http_finish_step(struct vk_thread *that, struct vk_http_exchange *ex)
+{
+	static const char last_chunk[] = "0\r\n\r\n";
+
+	if (!ex)
+		return -EINVAL;
+	if (ex->phase == PHASE_NEW) {
+		if (ex->out == VK_HTTP_OUT_DONE)
+			return 0;
+		if (ex->out != VK_HTTP_OUT_BODY || ex->out_left > 0)
+			return -EINVAL;
+		ex->out = VK_HTTP_OUT_DONE;
+		if (!ex->out_chunked || ex->out_no_body)
+			return 0;
+		ex->op = VK_HTTP_OP_WRITE;
+		queue_reset(ex);
+		queue(ex, last_chunk, sizeof(last_chunk) - 1);
+		ex->phase = PHASE_PUT;
+	}
+	return hold_and_put(that, ex);
+}
+
+int vk_http_exchange_add_header(struct vk_http_exchange *ex, const char *name, const char *value)
+{
+	struct vk_http_out o;
+
+	if (!ex)
+		return -EINVAL;
+	if (ex->out != VK_HTTP_OUT_NONE)
+		return -EALREADY;
+	if (!ex->fields) {
+		ex->fields = vk_thread_alloc(ex->conn, VK_HTTP_FIELDS_MAX, 1);
+		if (!ex->fields)
+			return -ENOMEM;
+	}
+	vk_http_out_init(&o, ex->fields + ex->fields_len, VK_HTTP_FIELDS_MAX - ex->fields_len);
+	vk_http_out_header(&o, name, strlen(name), value, strlen(value));
+	if (o.error)
+		return o.error;
+	ex->fields_len = (uint16_t)(ex->fields_len + o.len);
+	return 0;
+}
