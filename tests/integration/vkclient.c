@@ -391,6 +391,14 @@ static long wait_closed(int fd, long start)
 	return now_ms() - start;
 }
 
+static void close_all(int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+}
+
 static int *open_all(int port, int n)
 {
 	int *fds = calloc((size_t)n, sizeof(*fds));
@@ -403,20 +411,20 @@ static int *open_all(int port, int n)
 		fds[i] = connect_port(port, 0);
 		if (fds[i] < 0) {
 			die("connect");
+			close_all(fds, i);
 			return NULL;
 		}
 	}
 	return fds;
 }
 
-static int cmd_crowd(int port, int n, const char *trap)
+static int crowd(int *fds, int port, int n, const char *trap)
 {
-	int *fds = open_all(port, n);
 	char line[256];
 	long start, took;
 	int fd, len;
 
-	if (!fds || echo_all(fds, n, "first"))
+	if (echo_all(fds, n, "first"))
 		return 1;
 	fd = connect_port(port, 0);
 	if (fd < 0)
@@ -436,16 +444,27 @@ static int cmd_crowd(int port, int n, const char *trap)
 	return 0;
 }
 
-/* ---- open ---- */
-
-static int cmd_open(int port, int n)
+static int cmd_crowd(int port, int n, const char *trap)
 {
 	int *fds = open_all(port, n);
+	int rc;
+
+	if (!fds)
+		return 1;
+	rc = crowd(fds, port, n, trap);
+	close_all(fds, n);
+	return rc;
+}
+
+/* ---- open ---- */
+
+static int hold_open(int *fds, int n)
+{
 	struct sockaddr_in self;
 	int closed = 0;
 	char line[64];
 
-	if (!fds || echo_all(fds, n, "first"))
+	if (echo_all(fds, n, "first"))
 		return 1;
 	printf("open\n");
 	for (int i = 0; i < n; i++) {
@@ -474,6 +493,18 @@ static int cmd_open(int port, int n)
 	}
 	printf("closed %d\n", closed);
 	return 0;
+}
+
+static int cmd_open(int port, int n)
+{
+	int *fds = open_all(port, n);
+	int rc;
+
+	if (!fds)
+		return 1;
+	rc = hold_open(fds, n);
+	close_all(fds, n);
+	return rc;
 }
 
 static int cmd_ask(int port, const char *question)
