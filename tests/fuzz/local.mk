@@ -40,7 +40,7 @@ tests_fuzz_fuzz_http_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_http_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c src/vkd/vkd_config.c \
 	src/vkd/vkd_listen.c src/vkd/vkd_path.c src/vkd/vkd_spell.c src/vkd/vkd_user.c \
-	src/vkd/vkd_log.c src/vkd/vkd_io.c src/vk/vk_parse.c
+	src/vkd/vkd_log.c src/vkd/vkd_io.c src/vk/vk_parse.c src/vk/vk_addr.c
 tests_fuzz_fuzz_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/vkd
 tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_config_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
