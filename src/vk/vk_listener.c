@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -194,6 +196,18 @@ struct vk_listener *vk_listener_open(struct vk_kern *kern, int fd,
 	listener->retry.data = listener;
 	ev_io_start(vk_kern_loop(kern), &listener->io);
 	return listener;
+}
+
+int vk_listener_set_nodelay(struct vk_listener *listener, int on)
+{
+	int value = on ? 1 : 0;
+
+	if (setsockopt(listener->io.fd, IPPROTO_TCP, TCP_NODELAY, &value, sizeof(value)) == 0)
+		return 0;
+	/* A Unix socket has no Nagle to turn off. */
+	if (errno == EOPNOTSUPP || errno == ENOPROTOOPT)
+		return 0;
+	return -errno;
 }
 
 void vk_listener_close(struct vk_listener *listener)

@@ -29,6 +29,15 @@ struct vk_listener *vk_listener_open(struct vk_kern *kern, int fd,
 				     const struct vk_proc_config *config, vk_func main, void *arg,
 				     unsigned max_procs);
 
+/*
+ * Whether connections accepted from now on get TCP_NODELAY (`on`) or not,
+ * set on the listening socket, which accepted sockets inherit (Linux): no
+ * system call per connection. The listening socket is shared (workers,
+ * generations): set it on every open, to the app's setting. Returns 0, or
+ * -errno; 0 and nothing done when the socket is not TCP (a Unix socket).
+ */
+int vk_listener_set_nodelay(struct vk_listener *listener, int on);
+
 /* Stop accepting and free the listener (live connections go on). */
 void vk_listener_close(struct vk_listener *listener);
 

@@ -509,6 +509,12 @@ static void set_isolation(struct loader *l, const char *key, const char *value)
 		add_error(l, l->line, "%s: expected on or off, got '%.*s'", key, SHOW, value);
 }
 
+static void set_tcp_nodelay(struct loader *l, const char *key, const char *value)
+{
+	if (parse_bool(value, &current_app(l)->tcp_nodelay) < 0)
+		add_error(l, l->line, "%s: expected on or off, got '%.*s'", key, SHOW, value);
+}
+
 enum { APP_MODULE, APP_LISTEN }; /* indexes in app_keys, for the end-of-section check */
 
 static const struct key app_keys[] = {
@@ -519,6 +525,7 @@ static const struct key app_keys[] = {
     {"idle_timeout", set_idle_timeout, 0},
     {"isolation", set_isolation, 0},
     {"backlog", set_backlog, 0},
+    {"tcp_nodelay", set_tcp_nodelay, 0},
     {"max_run", set_max_run, 0},
 };
 
@@ -689,6 +696,7 @@ static void app_defaults(struct vkd_app_config *app)
 	app->idle_timeout_ms = VKD_DEFAULT_IDLE_TIMEOUT_MS;
 	app->isolation = VKD_DEFAULT_ISOLATION;
 	app->backlog = VKD_DEFAULT_BACKLOG;
+	app->tcp_nodelay = VKD_DEFAULT_TCP_NODELAY;
 	app->max_run_ms = VKD_DEFAULT_MAX_RUN_MS;
 }
 

@@ -49,6 +49,7 @@ const char *vkd_log_level_name(enum vkd_log_level level);
 #define VKD_DEFAULT_IDLE_TIMEOUT_MS 60000u
 #define VKD_DEFAULT_ISOLATION 1
 #define VKD_DEFAULT_BACKLOG 511
+#define VKD_DEFAULT_TCP_NODELAY 1
 /*
  * CPU time one dispatch of a micro-process may use (vk_watchdog.h). A
  * dispatch of the bundled apps takes microseconds; a second of computing
@@ -83,6 +84,7 @@ struct vkd_app_config {
 	unsigned idle_timeout_ms; /* 0: no idle timeout */
 	int isolation;		  /* 1: heap protected while not running; 0: left open */
 	int backlog;		  /* listen(2) backlog, 1..VKD_BACKLOG_MAX */
+	int tcp_nodelay;	  /* 1: accepted TCP connections get TCP_NODELAY */
 	unsigned max_run_ms;	  /* CPU budget per dispatch; 0: none */
 	struct vkd_app_option *options;
 	size_t option_count;

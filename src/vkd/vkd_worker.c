@@ -265,6 +265,8 @@ static int worker_listen(struct worker *w)
 		};
 
 		for (size_t j = 0; j < app->listen_count; j++, k++) {
+			int rc;
+
 			if (k >= w->args->fd_count) {
 				vkd_error("app %s: no descriptor for %s", app->name,
 					  app->listen[j].text);
@@ -276,6 +278,12 @@ static int worker_listen(struct worker *w)
 			if (!w->listeners[k]) {
 				vkd_error("app %s: listen on %s: %s", app->name,
 					  app->listen[j].text, strerror(errno));
+				return -1;
+			}
+			rc = vk_listener_set_nodelay(w->listeners[k], app->tcp_nodelay);
+			if (rc < 0) {
+				vkd_error("app %s: TCP_NODELAY on %s: %s", app->name,
+					  app->listen[j].text, strerror(-rc));
 				return -1;
 			}
 			w->listener_count = k + 1;

@@ -21,7 +21,10 @@
  *             an assert(), "!segv" writes through NULL, "!spin" computes
  *             forever, "!bigstate" calls a coroutine whose state is larger
  *             than any heap, "!switch" blocks inside a switch statement of
- *             its own; any other line is echoed
+ *             its own, "!nodelay PORT" answers "nodelay N" where N is the
+ *             TCP_NODELAY of the worker's TCP socket whose peer port is
+ *             PORT (the client's own: an app does not see its descriptor);
+ *             any other line is echoed
  *  ver1, ver2 [app ver], an echo app that answers the line "version" with
  *             "1" or "2"; ver2's code and data sit at other offsets, as a
  *             rebuilt module's would
@@ -30,8 +33,12 @@
  *             another writes "tick\n" that often, each waiting on its own:
  *             the writer receives a message from a clock coroutine per tick
  */
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -201,6 +208,33 @@ __attribute__((no_sanitize_undefined)) static void trap(struct vk_thread *that, 
 			trap_spins++;
 }
 
+/* "nodelay N" for the TCP socket of this process whose peer port is `port`. */
+static size_t nodelay_of_peer(unsigned port, char *out, size_t size)
+{
+	for (int fd = 0; fd < 4096; fd++) {
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(peer);
+		int value = -1;
+		socklen_t value_len = sizeof(value);
+		unsigned at;
+
+		if (getpeername(fd, (struct sockaddr *)&peer, &len) < 0)
+			continue;
+		if (peer.ss_family == AF_INET)
+			at = ntohs(((struct sockaddr_in *)&peer)->sin_port);
+		else if (peer.ss_family == AF_INET6)
+			at = ntohs(((struct sockaddr_in6 *)&peer)->sin6_port);
+		else
+			continue;
+		if (at != port)
+			continue;
+		if (getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &value, &value_len) < 0)
+			break;
+		return (size_t)snprintf(out, size, "nodelay %d\n", value);
+	}
+	return (size_t)snprintf(out, size, "nodelay ?\n");
+}
+
 static void trap_main(struct vk_thread *that)
 {
 	struct {
@@ -219,6 +253,9 @@ static void trap_main(struct vk_thread *that)
 			vk_call(too_big, NULL);
 		if (strcmp(self->line, "!switch\n") == 0)
 			vk_call(blocks_in_switch, NULL);
+		if (strncmp(self->line, "!nodelay ", 9) == 0)
+			self->n = (ssize_t)nodelay_of_peer((unsigned)atoi(self->line + 9),
+							   self->line, sizeof(self->line));
 		vk_write(self->line, (size_t)self->n);
 	}
 	vk_finally();

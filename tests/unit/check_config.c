@@ -151,6 +151,7 @@ START_TEST(test_full)
 					     "idle_timeout = 2m\n"
 					     "isolation = off\n"
 					     "backlog = 128\n"
+					     "tcp_nodelay = off\n"
 					     "opt.greeting = hello world ; a comment\n"
 					     "opt.empty =\n"
 					     "\n"
@@ -210,10 +211,11 @@ START_TEST(test_full)
 	ck_assert_uint_eq(echo->idle_timeout_ms, 120000);
 	ck_assert_int_eq(echo->isolation, 0);
 	ck_assert_int_eq(echo->backlog, 128);
+	ck_assert_int_eq(echo->tcp_nodelay, 0);
 	ck_assert_uint_eq(echo->option_count, 2);
 	ck_assert_str_eq(echo->options[0].name, "greeting");
 	ck_assert_str_eq(echo->options[0].value, "hello world");
-	ck_assert_int_eq(echo->options[0].line, 24);
+	ck_assert_int_eq(echo->options[0].line, 25);
 	ck_assert_str_eq(vkd_app_option(echo, "greeting"), "hello world");
 	ck_assert_str_eq(vkd_app_option(echo, "empty"), "");
 	ck_assert_ptr_null(vkd_app_option(echo, "absent"));
@@ -259,6 +261,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(a->idle_timeout_ms, 60000);
 	ck_assert_int_eq(a->isolation, 1);
 	ck_assert_int_eq(a->backlog, 511);
+	ck_assert_int_eq(a->tcp_nodelay, 1);
 	ck_assert_uint_eq(a->max_run_ms, 1000);
 	ck_assert_uint_eq(a->option_count, 0);
 	ck_assert_ptr_null(a->options);
@@ -804,6 +807,7 @@ static const struct bad_value bad_values[] = {
     {1, "backlog = 0", "backlog"},
     {1, "backlog = 65536", "65536"},
     {1, "backlog = -1", "-1"},
+    {1, "tcp_nodelay = fast", "fast"},
     {1, "max_run = fast", "fast"},
     {1, "max_run = 1.5s", "1.5s"},
 };

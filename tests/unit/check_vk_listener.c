@@ -13,8 +13,11 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "vk_poll.h"
 
 #define HEAP (64 * 1024)
 /* Busy keep-alive connections, and new ones queued behind them. */
@@ -41,6 +44,29 @@ static void answer_main(struct vk_thread *that)
 	vk_end();
 }
 
+/* Answer the first line with the connection's TCP_NODELAY, "0\n" or "1\n". */
+static void nodelay_main(struct vk_thread *that)
+{
+	struct {
+		char line[64];
+		char answer[2];
+		ssize_t n;
+	} * self;
+	int value = -1;
+	socklen_t len = sizeof(value);
+
+	vk_begin();
+	vk_readline(self->n, self->line, sizeof(self->line));
+	if (getsockopt(that->socket->entry->fd, IPPROTO_TCP, TCP_NODELAY, &value, &len) < 0)
+		value = -1;
+	self->answer[0] = value == 1 ? '1' : value == 0 ? '0' : '?';
+	self->answer[1] = '\n';
+	vk_write(self->answer, 2);
+	vk_finally();
+	vk_clear_error();
+	vk_end();
+}
+
 struct server {
 	struct vkt_kern k;
 	struct vk_listener *listener;
@@ -48,7 +74,7 @@ struct server {
 	int port;
 };
 
-static void server_start(struct server *s)
+static void server_start_app(struct server *s, vk_func main)
 {
 	struct sockaddr_in addr;
 	socklen_t len = sizeof(addr);
@@ -65,8 +91,13 @@ static void server_start(struct server *s)
 	ck_assert_int_eq(listen(s->fd, 2 * (BUSY + FRESH)), 0);
 	ck_assert_int_eq(getsockname(s->fd, (struct sockaddr *)&addr, &len), 0);
 	s->port = ntohs(addr.sin_port);
-	s->listener = vk_listener_open(s->k.kern, s->fd, &config, answer_main, NULL, 0);
+	s->listener = vk_listener_open(s->k.kern, s->fd, &config, main, NULL, 0);
 	ck_assert_ptr_nonnull(s->listener);
+}
+
+static void server_start(struct server *s)
+{
+	server_start_app(s, answer_main);
 }
 
 static void server_stop(struct server *s)
@@ -193,6 +224,31 @@ START_TEST(test_busy_worker_keeps_up_with_new_connections)
 }
 END_TEST
 
+/* TCP_NODELAY as the listener was told, on every accepted connection. */
+START_TEST(test_nodelay)
+{
+	struct server s;
+	char answer[2];
+
+	server_start_app(&s, nodelay_main);
+	for (int round = 0; round < 4; round++) {
+		int on = round % 2 == 0;
+		int fd;
+
+		ck_assert_int_eq(vk_listener_set_nodelay(s.listener, on), 0);
+		fd = client(&s);
+		ask(fd);
+		/* Not turn(): once the answer is out nothing is left to wake the loop. */
+		for (int i = 0; i < 1000 && recv(fd, answer, 2, MSG_DONTWAIT | MSG_PEEK) < 2; i++)
+			ev_run(s.k.loop, EVRUN_NOWAIT);
+		ck_assert_int_eq(recv(fd, answer, 2, 0), 2);
+		ck_assert_int_eq(answer[0], on ? '1' : '0');
+		close(fd);
+	}
+	server_stop(&s);
+}
+END_TEST
+
 static Suite *listener_suite(void)
 {
 	Suite *s = suite_create("vk_listener");
@@ -201,6 +257,7 @@ static Suite *listener_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_idle_worker_accepts_one_per_event);
 	tcase_add_test(tc, test_busy_worker_keeps_up_with_new_connections);
+	tcase_add_test(tc, test_nodelay);
 	suite_add_tcase(s, tc);
 	return s;
 }
