@@ -13,6 +13,7 @@
 #include "config.h"
 #endif
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
@@ -414,14 +415,90 @@ static void digest_connection(struct vk_http_request *req, const char *v, size_t
 	}
 }
 
+/* pct-encoded: '%' HEXDIG HEXDIG at v[i]. */
+static bool escape_at(const char *v, size_t n, size_t i)
+{
+	return n - i >= 3 && hex_value((unsigned char)v[i + 1]) >= 0 &&
+	       hex_value((unsigned char)v[i + 2]) >= 0;
+}
+
+/* IPv6address or IPvFuture, the inside of an IP-literal's brackets. */
+static bool ip_literal_ok(const char *v, size_t n)
+{
+	char text[INET6_ADDRSTRLEN];
+	unsigned char addr[16];
+	size_t i = 1;
+
+	if (n > 0 && (v[0] | 0x20) == 'v') {
+		/* "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ) */
+		while (i < n && hex_value((unsigned char)v[i]) >= 0)
+			i++;
+		if (i == 1 || i >= n - 1 || v[i] != '.')
+			return false;
+		for (i++; i < n; i++)
+			if (!host_tab[(unsigned char)v[i]] || v[i] == '%' || v[i] == '[' ||
+			    v[i] == ']')
+				return false;
+		return true;
+	}
+	if (n == 0 || n >= sizeof(text))
+		return false;
+	memcpy(text, v, n);
+	text[n] = '\0';
+	return inet_pton(AF_INET6, text, addr) == 1;
+}
+
+/*
+ * RFC 9112 3.2: Host = uri-host [ ":" port ], RFC 3986 3.2.2: a host is
+ * an IP-literal in brackets or a reg-name (unreserved, sub-delims, whole
+ * escapes; IPv4 is one), and a port is digits. So one colon at most
+ * outside brackets. The value may be empty (no authority).
+ */
+static bool host_ok(const char *v, size_t n)
+{
+	size_t i = 0;
+
+	if (n > 0 && v[0] == '[') {
+		const char *close = memchr(v, ']', n);
+
+		if (!close || !ip_literal_ok(v + 1, (size_t)(close - v) - 1))
+			return false;
+		i = (size_t)(close - v) + 1;
+	} else {
+		for (; i < n && v[i] != ':'; i++) {
+			if (v[i] == '%' && !escape_at(v, n, i))
+				return false;
+			if (!host_tab[(unsigned char)v[i]] || v[i] == '[' || v[i] == ']')
+				return false;
+		}
+	}
+	if (i == n)
+		return true;
+	if (v[i] != ':')
+		return false;
+	for (i++; i < n; i++)
+		if (!is_digit(v[i]))
+			return false;
+	return true;
+}
+
 static int digest_host(struct vk_http_request *req, const char *v, size_t n)
 {
 	if (++req->host_count > 1)
 		return -400;
-	for (size_t i = 0; i < n; i++)
-		if (!host_tab[(unsigned char)v[i]])
-			return -400;
-	return 0;
+	return host_ok(v, n) ? 0 : -400;
+}
+
+/* RFC 9110 10.1.1: 100-continue anywhere in the Expect list. */
+static void digest_expect(struct vk_http_request *req, const char *v, size_t n)
+{
+	size_t pos = 0;
+	const char *e;
+	size_t len;
+
+	while (list_next(v, n, &pos, &e, &len))
+		if (len == 12 && ieq(e, "100-continue", 12))
+			req->expect_continue = true;
 }
 
 /* Fields that decide framing and connection handling are read as they
@@ -436,9 +513,8 @@ static int digest_field(struct vk_http_request *req, const char *name, size_t nl
 		break;
 	case 6:
 		/* RFC 9110 10.1.1: ignore 100-continue from HTTP/1.0. */
-		if (ieq(name, "expect", 6) && req->version == 11 && vlen == 12 &&
-		    ieq(v, "100-continue", 12))
-			req->expect_continue = true;
+		if (ieq(name, "expect", 6) && req->version == 11)
+			digest_expect(req, v, vlen);
 		break;
 	case 10:
 		if (ieq(name, "connection", 10))

@@ -24,8 +24,9 @@
  *    ending in chunked with another coding before it ("gzip, chunked") is
  *    501: it is understood, but not implemented;
  *  - an HTTP/1.1 request without Host, or any request with two Host
- *    fields, or a Host value with characters outside RFC 3986 host[:port],
- *    is 400;
+ *    fields, or a Host value that is not RFC 3986 host[":" port] (a
+ *    reg-name with whole escapes or a bracketed IPv6/IPvFuture literal,
+ *    and a port of digits), is 400;
  *  - control characters (and NUL, DEL) in the target or a field value are
  *    400; the request target must be visible ASCII (0x21-0x7E): raw
  *    UTF-8 must be percent-encoded by the client;
@@ -144,7 +145,7 @@ struct vk_http_request {
 	bool has_content_length;
 	bool chunked;	      /* Transfer-Encoding: chunked */
 	bool keep_alive;      /* the connection may carry another request */
-	bool expect_continue; /* Expect: 100-continue in an HTTP/1.1 request */
+	bool expect_continue; /* Expect (a list) holds 100-continue, HTTP/1.1 */
 	bool has_host;
 
 	/* Private: parser state. */

@@ -60,6 +60,11 @@ case("Transfer-Encoding in HTTP/1.0",
 case("HTTP/1.1 without Host", b"GET / HTTP/1.1\r\n\r\n", 400)
 case("two Host fields", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400)
 case("bad Host value", b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400)
+# Host is host [":" port] (RFC 9112 3.2, RFC 3986 3.2.2): a port of
+# digits, one colon outside brackets, whole escapes, a closed bracket.
+for host in (b"t:abc", b"t:80:80", b"t%zz", b"t%4", b"[::1", b"[::1]x", b"[::1]:8x", b"[zz::1]",
+             b"::1", b"[]"):
+    case("Host: %s" % host.decode(), b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n", 400)
 # ---- 400: end of stream inside a head ----
 def half_closed_head():
     c = Conn(PORT)

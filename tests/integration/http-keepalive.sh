@@ -177,6 +177,17 @@ if r.status == 100:
 check(r.status == 200 and r.body == b"abc", "second 100-continue: %r" % r)
 c.close()
 
+# ---- An Expect list holding 100-continue is that expectation (RFC 9110 10.1.1) ----
+for expect in ("100-continue, x-other", "x-other, 100-Continue", "x-a,100-continue"):
+    c = Conn(PORT)
+    c.send(get("/echo", method="POST", headers=["Content-Length: 2", "Expect: " + expect]))
+    r = c.read_response()
+    check(r.status == 100, "Expect: %s: expected 100 first, got %r" % (expect, r))
+    c.send(b"ok")
+    r = c.read_response()
+    check(r.status == 200 and r.body == b"ok", "Expect: %s: after 100: %r" % (expect, r))
+    c.close()
+
 # ---- Empty lines before a request line are ignored (RFC 9112 2.2) ----
 c = Conn(PORT)
 c.send(b"\r\n\r\n" + get("/"))

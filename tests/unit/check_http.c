@@ -481,6 +481,91 @@ static int serve(const char *stream, size_t len, size_t cut, char targets[][16],
 	return n;
 }
 
+/* Parse one whole head with default limits. */
+static int parse_one(const char *head, struct vk_http_request *req)
+{
+	static char buf[4096];
+	size_t c;
+
+	vk_http_request_init(req, buf, sizeof(buf), NULL);
+	return vk_http_request_parse(req, head, strlen(head), &c);
+}
+
+/* RFC 9112 3.2, RFC 3986 3.2.2: Host is host [":" port]. */
+START_TEST(test_host_values)
+{
+	static const char *const good[] = {
+	    "a",
+	    "a:80",
+	    "a:",
+	    "",
+	    ":80",
+	    "1.2.3.4:5",
+	    "%41b.example",
+	    "a-b_c~d!$&'()*+,;=",
+	    "[::1]",
+	    "[::1]:8080",
+	    "[2001:db8::7]",
+	    "[::ffff:1.2.3.4]:1",
+	    "[v1.x:y]",
+	    "[V7f.a]",
+	};
+	static const char *const bad[] = {
+	    "t:abc",	 "t:80:80", "t%zz", "t%4",    "t%",    "[::1",	"[::1]x",
+	    "[::1]:8x",	 "[zz::1]", "::1",  "[]",     "[v1]",  "[v.x]", "[vz.x]",
+	    "[1.2.3.4]", "a[b]",    "a]",   "[::1]]", "a:8 0",
+	};
+	struct vk_http_request req;
+	char head[256];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(head, sizeof(head), "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", good[i]);
+		ck_assert_msg(parse_one(head, &req) == 1, "Host: %s refused", good[i]);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(head, sizeof(head), "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", bad[i]);
+		ck_assert_msg(parse_one(head, &req) == -400, "Host: %s accepted", bad[i]);
+	}
+}
+END_TEST
+
+/* RFC 9110 10.1.1: 100-continue anywhere in the Expect list, in any case. */
+START_TEST(test_expect_list)
+{
+	static const struct {
+		const char *value;
+		bool expect;
+	} cases[] = {
+	    {"100-continue", true},
+	    {"100-Continue, x-other", true},
+	    {"x-other, 100-CONTINUE", true},
+	    {"x-a,100-continue,x-b", true},
+	    {" ,100-continue", true},
+	    {"100-continued", false},
+	    {"x-100-continue", false},
+	    {"100-continue=1", false},
+	    {"", false},
+	};
+	struct vk_http_request req;
+	char head[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(head, sizeof(head),
+			 "POST / HTTP/1.1\r\nHost: a\r\nExpect: %s\r\nContent-Length: 1\r\n\r\n",
+			 cases[i].value);
+		ck_assert_int_eq(parse_one(head, &req), 1);
+		ck_assert_msg(req.expect_continue == cases[i].expect, "Expect: %s gave %d",
+			      cases[i].value, req.expect_continue);
+	}
+	/* Not from HTTP/1.0, list or not. */
+	ck_assert_int_eq(parse_one("POST / HTTP/1.0\r\nExpect: x, 100-continue\r\n"
+				   "Content-Length: 1\r\n\r\n",
+				   &req),
+			 1);
+	ck_assert(!req.expect_continue);
+}
+END_TEST
+
 START_TEST(test_pipelined)
 {
 	static const char two[] = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n"
@@ -1245,6 +1330,8 @@ static Suite *http_suite(void)
 	tcase_add_loop_test(tc, test_request_table, 0, sizeof(requests) / sizeof(requests[0]));
 	tcase_add_loop_test(tc, test_smuggling_table, 0, sizeof(smuggling) / sizeof(smuggling[0]));
 	tcase_add_test(tc, test_pipelined);
+	tcase_add_test(tc, test_host_values);
+	tcase_add_test(tc, test_expect_list);
 	tcase_add_loop_test(tc, test_request_path, 0, sizeof(paths) / sizeof(paths[0]));
 	tcase_add_test(tc, test_request_started);
 	tcase_add_test(tc, test_request_early_400);
