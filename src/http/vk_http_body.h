@@ -4,10 +4,10 @@
  * Both framings (Content-Length and chunked) read the same: the handler
  * gets the body's bytes, decoded, and an end. Nothing is read until the
  * handler asks: a client that sent Expect: 100-continue gets its
- * "100 Continue" on the first read that has to wait for the body, and an
- * answer started before any body byte came waits for the first one (a
- * proxy in front may otherwise take the answer for the end of the
- * exchange).
+ * "100 Continue" on the first read that has to wait for the body (never
+ * once the answer has started: it would be read as its body), and an
+ * answer started after that 100 waits for the first body byte (a proxy in
+ * front may otherwise take the answer for the end of the exchange).
  *
  * A body that is malformed raises EBADMSG, one over the limit EFBIG, one
  * cut short by the client ECONNRESET, one that stalls (idle_timeout, or

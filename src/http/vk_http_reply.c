@@ -196,6 +196,12 @@ static int head(struct vk_thread *that, struct vk_http_exchange *ex, int status,
 	ex->status = status;
 	ex->out = VK_HTTP_OUT_BODY;
 	ex->out_left = length;
+	/*
+	 * A final answer settles an expectation not yet met: a 100 after it
+	 * would be read as its body. A client that sends the body anyway
+	 * still has it read.
+	 */
+	ex->continue_owed = 0;
 	queue_reset(ex);
 	queue(ex, ex->out_head, len);
 	if (ex->fields_len) {

@@ -15,7 +15,7 @@ check_LTLIBRARIES += tests/integration/crashmod.la tests/integration/badmagic.la
 	tests/integration/newminor.la tests/integration/badlayout.la \
 	tests/integration/badshape.la \
 	tests/integration/trapmod.la tests/integration/ver1.la tests/integration/ver2.la \
-	tests/integration/tickmod.la
+	tests/integration/tickmod.la tests/integration/httpmod.la
 tests_integration_crashmod_la_SOURCES = tests/integration/testmod.c
 tests_integration_crashmod_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_CRASH
 tests_integration_crashmod_la_CFLAGS = $(TESTMOD_CFLAGS)
@@ -52,6 +52,10 @@ tests_integration_badshape_la_SOURCES = tests/integration/testmod.c
 tests_integration_badshape_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_BADSHAPE
 tests_integration_badshape_la_CFLAGS = $(TESTMOD_CFLAGS)
 tests_integration_badshape_la_LDFLAGS = $(TESTMOD_LDFLAGS)
+tests_integration_httpmod_la_SOURCES = tests/integration/httpmod.c
+tests_integration_httpmod_la_CPPFLAGS = $(APP_CPPFLAGS)
+tests_integration_httpmod_la_CFLAGS = $(TESTMOD_CFLAGS)
+tests_integration_httpmod_la_LDFLAGS = $(TESTMOD_LDFLAGS)
 tests_integration_tickmod_la_SOURCES = tests/integration/testmod.c
 tests_integration_tickmod_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_TICK
 tests_integration_tickmod_la_CFLAGS = $(TESTMOD_CFLAGS)
@@ -96,7 +100,8 @@ HTTP_IT_TESTS = \
 	tests/integration/http-timeout.sh \
 	tests/integration/http-drain.sh \
 	tests/integration/http-concurrent.sh \
-	tests/integration/http-reload.sh
+	tests/integration/http-reload.sh \
+	tests/integration/http-handlers.sh
 
 # vkctl and the control socket.
 VKCTL_TESTS = \
