@@ -247,8 +247,8 @@ ssize_t vk_http_reply_step(struct vk_thread *that, struct vk_http_exchange *ex, 
 		ex->out_left = 0;
 		if (ex->out_no_body)
 			len = 0;
-		/* A small body goes in the same write as the head. */
-		if (ex->nseg == 1 && len <= sizeof(ex->out_head) - h->iov_len) {
+		/* A small body goes in the same write as the head (none: body may be NULL). */
+		if (len && ex->nseg == 1 && len <= sizeof(ex->out_head) - h->iov_len) {
 			memcpy((char *)h->iov_base + h->iov_len, body, len);
 			h->iov_len += len;
 		} else {
