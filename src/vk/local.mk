@@ -7,8 +7,11 @@
 #   vk_kern        processes' life and dispatch;  vk_watchdog, vk_report, vk_pool
 #   vk_fault       the fault handler (vk_watchdog ends processes through it)
 #   vk_state, vk_future, vk_socket    the coroutine API apps use
+#   vk_connect     outbound connections (on vk_socket, vk_poll, vk_resolve)
 #   vk_poll        descriptors <-> rings, over libev
-#   vk_task        coroutines as the scheduler sees them
+#   vk_resolve     host names, by c-ares on the worker's loop
+#   vk_task, vk_post    coroutines as the scheduler sees them; wake-ups
+#                  from libev callbacks
 #   vk_proc        processes: the ready queue, timers
 #   vk_heap, vk_vectoring, vk_log, vk_code     leaves
 # vk_http, vk_parse and vk_addr stand alone (no I/O).
@@ -20,10 +23,13 @@ src_vk_libvk_la_SOURCES = \
 	src/vk/vk_code.c \
 	src/vk/vk_proc.c \
 	src/vk/vk_task.c \
+	src/vk/vk_post.c \
+	src/vk/vk_resolve.c \
 	src/vk/vk_poll.c \
 	src/vk/vk_future.c \
 	src/vk/vk_state.c \
 	src/vk/vk_socket.c \
+	src/vk/vk_connect.c \
 	src/vk/vk_pool.c \
 	src/vk/vk_fault.c \
 	src/vk/vk_watchdog.c \
@@ -33,7 +39,7 @@ src_vk_libvk_la_SOURCES = \
 	src/vk/vk_inplace.c \
 	src/vk/vk_parse.c \
 	src/vk/vk_addr.c
-src_vk_libvk_la_LIBADD = $(EV_LIBS)
+src_vk_libvk_la_LIBADD = $(EV_LIBS) $(CARES_LIBS)
 # Hidden by default: vkd exports to modules only the API of the installed
 # headers, which vk_api.h marks (VK_API_BEGIN/END).
 src_vk_libvk_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
@@ -47,6 +53,7 @@ pkginclude_HEADERS += \
 	src/vk/vk_state_s.h \
 	src/vk/vk_future.h \
 	src/vk/vk_socket.h \
+	src/vk/vk_connect.h \
 	src/vk/vk_parse.h \
 	src/vk/vk_addr.h
 
@@ -61,6 +68,8 @@ noinst_HEADERS += \
 	src/vk/vk_vectoring.h \
 	src/vk/vk_proc.h \
 	src/vk/vk_task.h \
+	src/vk/vk_post.h \
+	src/vk/vk_resolve.h \
 	src/vk/vk_poll.h \
 	src/vk/vk_socket_s.h \
 	src/vk/vk_pool.h \

@@ -11,6 +11,7 @@
 #include "vk_state.h"
 #include "vk_future.h"
 #include "vk_socket.h"
+#include "vk_connect.h"
 #include "vk_http.h"
 #include "vk_parse.h"
 #include "vk_addr.h"

@@ -39,8 +39,9 @@
  * 1: vk_end() calls vk_thread_finish(), which tells a lost resume point.
  * 2: vk_socket_drained() (vk_drained()).
  * 3: the HTTP server library (vk_http_app.h), vk_http_request_grow().
+ * 4: outbound connections (vk_connect(), vk_forward()) and the try forms.
  */
-#define VK_APP_ABI_MINOR 3
+#define VK_APP_ABI_MINOR 4
 #define VK_APP_SYMBOL "vk_app_descriptor"
 
 /* What an app's init hook is told about its configuration. */

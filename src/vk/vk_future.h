@@ -37,6 +37,16 @@ void vk_future_respond(struct vk_thread *that, struct vk_thread *to, intptr_t me
 			vk_wait_();                                            \
 	} while (0)
 
+/* vk_send() with the error in `rc` (0 or -errno; vk_state.h, "try"). */
+#define vk_try_send(rc, to, msg)                                               \
+	do {                                                                   \
+		int vk_s_ = vk_future_send_begin(that, (to), (intptr_t)(msg)); \
+		(rc) = vk_s_ < 0 ? vk_s_ : 0;                                  \
+		if (vk_s_ <= 0)                                                \
+			break;                                                 \
+		vk_wait_try_(rc);                                              \
+	} while (0)
+
 /* Wait for a message; `msg` gets it and vk_sender() its sender. */
 #define vk_receive(msg)                                 \
 	do {                                            \
@@ -48,6 +58,16 @@ void vk_future_respond(struct vk_thread *that, struct vk_thread *to, intptr_t me
 /* Who sent the message last received. */
 #define vk_sender() (that->message_from)
 
+/* vk_receive() with the error (a timeout) in `rc` (0 or -errno). */
+#define vk_try_receive(rc, msg)                         \
+	do {                                            \
+		(rc) = 0;                               \
+		if (vk_future_receive_begin(that)) {    \
+			vk_wait_try_(rc);               \
+		}                                       \
+		(msg) = (__typeof__(msg))that->message; \
+	} while (0)
+
 /*
  * Send `msg` to `to` and wait for its vk_respond(); `reply` gets the
  * answer. Raises EPIPE if `to` has ended, or ends before it responds.
@@ -58,6 +78,17 @@ void vk_future_respond(struct vk_thread *that, struct vk_thread *to, intptr_t me
 		if (vk_q_ < 0)                                                    \
 			vk_raise(-vk_q_);                                         \
 		vk_wait_();                                                       \
+		(reply) = (__typeof__(reply))that->message;                       \
+	} while (0)
+
+/* vk_request() with the error in `rc` (0 or -errno); `reply` is set on success only. */
+#define vk_try_request(rc, to, msg, reply)                                        \
+	do {                                                                      \
+		int vk_q_ = vk_future_request_begin(that, (to), (intptr_t)(msg)); \
+		(rc) = vk_q_ < 0 ? vk_q_ : 0;                                     \
+		if (vk_q_ < 0)                                                    \
+			break;                                                    \
+		vk_wait_try_(rc);                                                 \
 		(reply) = (__typeof__(reply))that->message;                       \
 	} while (0)
 

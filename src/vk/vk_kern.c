@@ -13,6 +13,8 @@
 #include "vk_pool.h"
 #include "vk_report.h"
 #include "vk_watchdog.h"
+#include "vk_post.h"
+#include "vk_resolve.h"
 #include "vk_socket_s.h"
 #include "vk_task.h"
 
@@ -73,6 +75,11 @@ void vk_kern_set_heap_limit(struct vk_kern *kern, size_t heaps)
 size_t vk_kern_heap_limit(const struct vk_kern *kern)
 {
 	return kern->pool.limit;
+}
+
+void vk_kern_set_resolve_config(struct vk_kern *kern, const struct vk_resolve_config *config)
+{
+	kern->sched.resolve_config = config;
 }
 
 int vk_kern_draining(const struct vk_kern *kern)
@@ -231,6 +238,7 @@ static void proc_end(struct vk_kern *kern, struct vk_proc *proc, enum vk_pool_re
 {
 	proc->ended = 1;
 	vk_poll_close_all(proc);
+	vk_post_destroy_all(proc);
 	if (proc->main_fd >= 0)
 		close(proc->main_fd);
 	vk_proc_stop_timer(proc);
@@ -386,6 +394,7 @@ static void dispatch_one(struct vk_kern *kern, struct vk_proc *proc)
 		return;
 	}
 	vk_poll_take_events(proc);
+	vk_post_take(proc);
 	if (proc->last_words_until) {
 		proc->timer_fired = 0;
 		last_words(kern, proc);
@@ -543,6 +552,7 @@ void vk_kern_destroy(struct vk_kern *kern)
 	}
 	vk_pool_destroy(&kern->pool);
 	vk_report_stop(&kern->report);
+	vk_resolver_destroy(kern->sched.resolver);
 	ev_ref(kern->sched.loop);
 	ev_prepare_stop(kern->sched.loop, &kern->prepare);
 	vk_watchdog_remove();

@@ -53,6 +53,14 @@ void vk_kern_set_heap_limit(struct vk_kern *kern, size_t heaps);
 size_t vk_kern_heap_limit(const struct vk_kern *kern);
 
 /*
+ * How the worker resolves host names for vk_connect() (vk_resolve.h);
+ * `config` must outlive the kernel. Before the first lookup: the resolver
+ * is made then, with the defaults when this was not called.
+ */
+struct vk_resolve_config;
+void vk_kern_set_resolve_config(struct vk_kern *kern, const struct vk_resolve_config *config);
+
+/*
  * Start a micro-process running `main(arg)` as its main coroutine. When
  * `fd` is not -1 it must be non-blocking; it becomes the main coroutine's
  * default socket and is closed when the process ends (also on failure).

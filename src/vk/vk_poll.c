@@ -118,6 +118,8 @@ struct vk_fd *vk_poll_attach(struct vk_proc *proc, struct vk_vectoring *rx, stru
 	entry->writing = 0;
 	entry->shut_write = 0;
 	entry->listener = 0;
+	entry->outbound = 0;
+	entry->connecting = 0;
 	entry->reading = 1;
 	entry->proc_next = proc->fds;
 	proc->fds = entry;
@@ -125,9 +127,49 @@ struct vk_fd *vk_poll_attach(struct vk_proc *proc, struct vk_vectoring *rx, stru
 	return entry;
 }
 
+struct vk_fd *vk_poll_attach_outbound(struct vk_proc *proc, struct vk_vectoring *rx,
+				      struct vk_vectoring *tx, int fd, int connecting)
+{
+	struct vk_fd *entry = vk_poll_attach(proc, rx, tx, fd);
+
+	if (!entry)
+		return NULL;
+	entry->outbound = 1;
+	proc->sched->stats->outbound_now++;
+	if (connecting) {
+		entry->connecting = VK_POLL_CONNECTING;
+		entry->reading = 0;
+		entry->writing = 1;
+		update_watch(entry);
+	}
+	return entry;
+}
+
+int vk_poll_connected(struct vk_fd *entry)
+{
+	int error = 0;
+	socklen_t len = sizeof(error);
+
+	if (entry->connecting == VK_POLL_CONNECTING)
+		return -EAGAIN;
+	if (getsockopt(entry->fd, SOL_SOCKET, SO_ERROR, &error, &len) == -1)
+		return -errno;
+	if (error)
+		return -error;
+	entry->connecting = 0;
+	entry->writing = 0;
+	entry->reading = 1;
+	update_watch(entry);
+	return 0;
+}
+
 void vk_poll_close(struct vk_fd *entry)
 {
 	ev_io_stop(entry->proc->sched->loop, &entry->io);
+	if (entry->outbound) {
+		entry->outbound = 0;
+		entry->proc->sched->stats->outbound_now--;
+	}
 	close(entry->fd);
 	entry->proc = NULL;
 	entry->rx = NULL;
@@ -320,6 +362,16 @@ static void take_event(struct vk_fd *entry)
 	struct vk_vectoring *rx = entry->rx;
 
 	entry->revents = 0;
+	if (entry->connecting) {
+		/* The handshake ended, one way or the other: vk_poll_connected() tells. */
+		if (revents & EV_WRITE) {
+			entry->connecting = VK_POLL_CONNECT_SEEN;
+			stop_writing(entry);
+			if (entry->tx->writer)
+				vk_task_wake(entry->tx->writer, 0);
+		}
+		return;
+	}
 	if (revents & EV_WRITE)
 		vk_poll_flush(entry);
 	if (!(revents & EV_READ))

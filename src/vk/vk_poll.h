@@ -44,7 +44,12 @@ struct vk_fd {
 	uint8_t writing;    /* EV_WRITE is wanted */
 	uint8_t listener;   /* a listening socket: readiness means accept */
 	uint8_t shut_write; /* shutdown(SHUT_WR) done */
+	uint8_t outbound;   /* opened by vk_connect(): counted in outbound_now */
+	uint8_t connecting; /* VK_POLL_CONNECTING or VK_POLL_CONNECT_SEEN, else 0 */
 };
+
+/* What a connecting descriptor waits for: its handshake, then its check. */
+enum { VK_POLL_CONNECTING = 1, VK_POLL_CONNECT_SEEN = 2 };
 
 /* The descriptor table of one worker. */
 struct vk_poll;
@@ -72,6 +77,22 @@ struct vk_fd *vk_poll_owned(const struct vk_proc *proc, struct vk_fd *entry);
  */
 struct vk_fd *vk_poll_attach(struct vk_proc *proc, struct vk_vectoring *rx, struct vk_vectoring *tx,
 			     int fd);
+
+/*
+ * vk_poll_attach() for a connection the process opened (counted in
+ * outbound_now until closed). With `connecting`, its non-blocking
+ * connect() is in progress: only writability is watched, and when it
+ * comes the descriptor's tx->writer is woken, to call vk_poll_connected().
+ */
+struct vk_fd *vk_poll_attach_outbound(struct vk_proc *proc, struct vk_vectoring *rx,
+				      struct vk_vectoring *tx, int fd, int connecting);
+
+/*
+ * The handshake of a connecting descriptor: 0 when it connected (it is
+ * then watched for reading, as any other), -EAGAIN while it is still in
+ * progress, or the connect's -errno.
+ */
+int vk_poll_connected(struct vk_fd *entry);
 
 /* Stop watching and close a descriptor of a process. */
 void vk_poll_close(struct vk_fd *entry);

@@ -27,6 +27,9 @@
 
 struct vk_fd;
 struct vk_poll;
+struct vk_post;
+struct vk_resolve_config;
+struct vk_resolver;
 struct vk_proc;
 struct vk_task;
 
@@ -38,6 +41,9 @@ struct vk_sched {
 	struct vk_poll *poll;	/* the descriptor table (vk_poll.h) */
 	struct vk_stats *stats; /* where the counters are kept */
 	int draining;		/* the worker stops: apps finish and close */
+	/* Outbound connections (vk_connect.c): made at first use, freed by the kernel. */
+	struct vk_resolver *resolver;
+	const struct vk_resolve_config *resolve_config; /* NULL: defaults */
 };
 
 /* How a micro-process is made; see vk_kern_spawn(). */
@@ -119,6 +125,8 @@ struct vk_proc {
 	uint8_t timer_fired;
 	uint8_t nudged; /* the worker started draining: re-time idle waits */
 	uint8_t ended;
+	struct vk_post *posts; /* wake-ups from outside a dispatch (vk_post.h) */
+	struct vk_post *fired; /* of which fired since the last dispatch */
 };
 
 /* An empty scheduler on `loop`, with its counters at `stats`. */

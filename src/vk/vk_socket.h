@@ -119,6 +119,39 @@ enum { VK_READ_ALL, VK_READ_SOME, VK_READ_LINE };
 	} while (0)
 
 /*
+ * Internal: for a step that must clean up whatever ends its wait (a
+ * connect's half-open descriptor, a forward's joined rings): the step is
+ * called again after every wake-up, the waker's error in that->wake_error
+ * for it to take (and clear); `rc` gets its result.
+ */
+#define vk_socket_own_op_(rc, step)                     \
+	do {                                            \
+		that->op_done = 0;                      \
+		for (;;) {                              \
+			ssize_t vk_r_ = (step);         \
+			if (vk_r_ != -EAGAIN) {         \
+				(rc) = vk_r_;           \
+				break;                  \
+			}                               \
+			vk_suspend_(VK_THREAD_BLOCKED); \
+		}                                       \
+	} while (0)
+
+/* Internal: vk_socket_op_() that stores a -errno in `rc` instead of raising. */
+#define vk_socket_try_op_(rc, step)             \
+	do {                                    \
+		that->op_done = 0;              \
+		for (;;) {                      \
+			ssize_t vk_r_ = (step); \
+			if (vk_r_ != -EAGAIN) { \
+				(rc) = vk_r_;   \
+				break;          \
+			}                       \
+			vk_wait_try_(rc);       \
+		}                               \
+	} while (0)
+
+/*
  * Read exactly `len` bytes into `buf` unless the stream ends first; `rc`
  * gets the count (less than `len` only at end of stream).
  */
@@ -183,6 +216,27 @@ enum { VK_READ_ALL, VK_READ_SOME, VK_READ_LINE };
  */
 #define vk_socket_await_idle(s, rc) vk_socket_op_(rc, vk_socket_await_idle_step(that, (s)))
 
+/*
+ * The try forms (vk_state.h, "Errors an app handles"): the same
+ * operations, with an error stored in `rc` as -errno instead of raised.
+ * `rc` gets what the operation gives: a count for the reads and writes,
+ * a descriptor for accept, 1 or 0 for the awaits, 0 for the others.
+ */
+#define vk_socket_try_read(s, rc, buf, len) \
+	vk_socket_try_op_(rc, vk_socket_read_step(that, (s), (buf), (len), VK_READ_ALL))
+#define vk_socket_try_read_some(s, rc, buf, len) \
+	vk_socket_try_op_(rc, vk_socket_read_step(that, (s), (buf), (len), VK_READ_SOME))
+#define vk_socket_try_readline(s, rc, buf, len) \
+	vk_socket_try_op_(rc, vk_socket_read_step(that, (s), (buf), (len), VK_READ_LINE))
+#define vk_socket_try_write(s, rc, buf, len) \
+	vk_socket_try_op_(rc, vk_socket_write_step(that, (s), (buf), (len)))
+#define vk_socket_try_flush(s, rc) vk_socket_try_op_(rc, vk_socket_flush_step(that, (s)))
+#define vk_socket_try_hup(s, rc) vk_socket_try_op_(rc, vk_socket_hup_step(that, (s)))
+#define vk_socket_try_readhup(s, rc) vk_socket_try_op_(rc, vk_socket_readhup_step(that, (s)))
+#define vk_socket_try_accept(s, rc) vk_socket_try_op_(rc, vk_socket_accept_step(that, (s)))
+#define vk_socket_try_await(s, rc) vk_socket_try_op_(rc, vk_socket_await_step(that, (s)))
+#define vk_socket_try_await_idle(s, rc) vk_socket_try_op_(rc, vk_socket_await_idle_step(that, (s)))
+
 /* The same on the coroutine's default socket. */
 #define vk_read(rc, buf, len) vk_socket_read(that->socket, rc, buf, len)
 #define vk_read_some(rc, buf, len) vk_socket_read_some(that->socket, rc, buf, len)
@@ -198,6 +252,17 @@ enum { VK_READ_ALL, VK_READ_SOME, VK_READ_LINE };
 /* True when everything was read and the peer hung up. */
 #define vk_eof() vk_socket_eof(that->socket)
 #define vk_drained() vk_socket_drained(that, that->socket)
+
+#define vk_try_read(rc, buf, len) vk_socket_try_read(that->socket, rc, buf, len)
+#define vk_try_read_some(rc, buf, len) vk_socket_try_read_some(that->socket, rc, buf, len)
+#define vk_try_readline(rc, buf, len) vk_socket_try_readline(that->socket, rc, buf, len)
+#define vk_try_write(rc, buf, len) vk_socket_try_write(that->socket, rc, buf, len)
+#define vk_try_flush(rc) vk_socket_try_flush(that->socket, rc)
+#define vk_try_hup(rc) vk_socket_try_hup(that->socket, rc)
+#define vk_try_readhup(rc) vk_socket_try_readhup(that->socket, rc)
+#define vk_try_accept(rc) vk_socket_try_accept(that->socket, rc)
+#define vk_try_await(rc) vk_socket_try_await(that->socket, rc)
+#define vk_try_await_idle(rc) vk_socket_try_await_idle(that->socket, rc)
 
 VK_API_END
 

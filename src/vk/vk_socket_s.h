@@ -17,7 +17,8 @@ struct vk_socket {
 	struct vk_vectoring *tx;
 	struct vk_vectoring rx_own; /* rings of a descriptor-bound socket */
 	struct vk_vectoring tx_own;
-	struct vk_fd *entry; /* the bound descriptor; NULL when entangled or unbound */
+	struct vk_fd *entry;		  /* the bound descriptor; NULL when entangled or unbound */
+	struct vk_connecting *connecting; /* a vk_connect() in progress (vk_socket.c) */
 };
 
 /*

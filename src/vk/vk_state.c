@@ -75,6 +75,7 @@ static struct vk_task *child_create(struct vk_thread *that, vk_func fn, void *ar
 		return NULL;
 	child->thread.socket = that->socket;
 	child->thread.timeout_ms = that->timeout_ms;
+	child->connect_timeout_ms = vk_task_of(that)->connect_timeout_ms;
 	return child;
 }
 

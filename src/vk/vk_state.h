@@ -52,6 +52,17 @@
  *  - a function that returns a pointer returns NULL on failure and sets
  *    errno.
  * (vk_http.h's parser returns negated HTTP statuses, which it documents.)
+ *
+ * Errors an app handles where they happen: every blocking operation that
+ * may raise has a try form, vk_try_X(rc, ...) beside vk_X(...) (and
+ * vk_socket_try_X(s, rc, ...) beside vk_socket_X(s, ...)). It does what
+ * vk_X does, but instead of raising it stores the error in `rc` (an
+ * lvalue of a signed type, a field of `self`) as a negated errno value;
+ * on success `rc` gets the operation's result, or 0 when it has none.
+ * The coroutine goes on either way: it can retry a connect, try another
+ * address, or answer an error of its own, without a child coroutine to
+ * catch the raise. As with a raise, a failed operation's partial progress
+ * (bytes already read into a buffer) is not reported.
  */
 #ifndef VK_STATE_H
 #define VK_STATE_H
@@ -146,6 +157,18 @@ void vk_thread_finish(struct vk_thread *that);
 		}                                     \
 	} while (0)
 
+/*
+ * Internal: block until woken; if the waker handed over an error, store
+ * it in `rc` (negated) and `break` out of the loop around this statement.
+ */
+#define vk_wait_try_(rc)                  \
+	vk_suspend_(VK_THREAD_BLOCKED);   \
+	if (that->wake_error) {           \
+		(rc) = -that->wake_error; \
+		that->wake_error = 0;     \
+		break;                    \
+	}
+
 /* Let every other runnable coroutine of this micro-process run first. */
 #define vk_yield() vk_suspend_(VK_THREAD_YIELDED)
 
@@ -178,6 +201,14 @@ void vk_thread_finish(struct vk_thread *that);
 			vk_raise(that->child_error);    \
 	} while (0)
 
+/* vk_join() that stores the coroutine's error in `rc` (0 or -errno). */
+#define vk_try_join(rc, t)                              \
+	do {                                            \
+		if (vk_thread_join_begin(that, (t)))    \
+			vk_suspend_(VK_THREAD_BLOCKED); \
+		(rc) = -that->child_error;              \
+	} while (0)
+
 /* Run `fn(arg)` as a child coroutine and wait for it to end. */
 #define vk_call(fn, a)                                      \
 	do {                                                \
@@ -186,6 +217,17 @@ void vk_thread_finish(struct vk_thread *that);
 		vk_suspend_(VK_THREAD_BLOCKED);             \
 		if (that->child_error)                      \
 			vk_raise(that->child_error);        \
+	} while (0)
+
+/* vk_call() that stores the child's error in `rc` (0 or -errno). */
+#define vk_try_call(rc, fn, a)                                \
+	do {                                                  \
+		if (!vk_thread_call_begin(that, (fn), (a))) { \
+			(rc) = -ENOMEM;                       \
+			break;                                \
+		}                                             \
+		vk_suspend_(VK_THREAD_BLOCKED);               \
+		(rc) = -that->child_error;                    \
 	} while (0)
 
 /* The argument the spawner passed. */

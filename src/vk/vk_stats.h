@@ -1,8 +1,8 @@
 /*
  * vk_stats: the counters of one worker's kernel.
  *
- * Every counter only grows but procs_now, which also falls as processes
- * end. They may live in memory shared with a supervisor
+ * Every counter only grows but procs_now and outbound_now, which also
+ * fall as processes and connections end. They may live in memory shared with a supervisor
  * (vk_kern_set_stats()), which reads them without locks: each is one
  * aligned 64-bit word, written by one process only.
  */
@@ -26,6 +26,13 @@ struct vk_stats {
 	uint64_t protections;	/* mprotect calls */
 	uint64_t watchdog;	/* micro-processes ended by the watchdog (max_run) */
 	uint64_t app_errors;	/* coroutines ended by an app error (vk_proc.h) */
+	/* Outbound connections (vk_connect()). */
+	uint64_t outbound_now;	   /* open now (falls as they close) */
+	uint64_t connects;	   /* opened with a handshake */
+	uint64_t connect_failures; /* connects that failed or timed out */
+	uint64_t connects_pooled;  /* taken from the idle pool, no handshake */
+	uint64_t resolves;	   /* host name lookups made (cache misses) */
+	uint64_t resolve_failures; /* lookups that found no address */
 };
 
 #endif

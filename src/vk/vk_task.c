@@ -155,6 +155,21 @@ void vk_task_block(struct vk_task *task, struct vk_task **slot)
 		vk_task_time(task, HUGE_VAL);
 }
 
+void vk_task_block_until(struct vk_task *task, struct vk_task **slot, double deadline)
+{
+	vk_task_block(task, slot);
+	if (!deadline) {
+		/* Not the coroutine's timeout: the operation's, which is none. */
+		vk_task_untime(task);
+		if (task->proc->config.idle_timeout_ms)
+			vk_task_time(task, HUGE_VAL);
+		return;
+	}
+	vk_task_time(task, deadline);
+	/* Woken at the deadline like a sleeper: with no error to raise. */
+	task->sleeping = 1;
+}
+
 void vk_task_wake(struct vk_task *task, int error)
 {
 	if (task->thread.status != VK_THREAD_BLOCKED)

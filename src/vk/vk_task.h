@@ -49,6 +49,7 @@ struct vk_task {
 	 * again in place (vk_inplace.h) allocates nothing. 0: none.
 	 */
 	uint16_t frame_size;
+	uint32_t connect_timeout_ms; /* vk_set_connect_timeout(); 0: thread.timeout_ms */
 };
 
 /* The frame after a task (see frame_size), aligned as heap blocks are. */
@@ -91,6 +92,16 @@ void vk_task_run_queue(struct vk_proc *proc);
  * already, and arm its timeout; the caller then suspends with vk_wait_().
  */
 void vk_task_block(struct vk_task *task, struct vk_task **slot);
+
+/*
+ * vk_task_block() for an operation that keeps its own deadline (a
+ * connect's, a forward's shared idle time) and must clean up when it
+ * passes: the task is timed at `deadline` (0: not timed) and woken then
+ * with no error, to find the deadline passed itself and say ETIMEDOUT.
+ * The process's idle timeout still ends the wait, with ETIMEDOUT handed
+ * over as a wake-up error.
+ */
+void vk_task_block_until(struct vk_task *task, struct vk_task **slot, double deadline);
 
 /*
  * Make a blocked task runnable, handing it `error` (0 for none) to raise

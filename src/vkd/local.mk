@@ -23,4 +23,4 @@ src_vkd_vkd_SOURCES = \
 # Hidden by default too: -export-dynamic then exports libvk's API only.
 src_vkd_vkd_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) $(SYSTEMD_CFLAGS) -fvisibility=hidden
 src_vkd_vkd_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
-src_vkd_vkd_LDADD = $(src_vk_libvk_la_OBJECTS) $(EV_LIBS) $(INIH_LIBS) $(SYSTEMD_LIBS) $(DL_LIBS)
+src_vkd_vkd_LDADD = $(src_vk_libvk_la_OBJECTS) $(EV_LIBS) $(CARES_LIBS) $(INIH_LIBS) $(SYSTEMD_LIBS) $(DL_LIBS)

@@ -359,6 +359,50 @@ static void set_module_dir(struct loader *l, const char *key, const char *value)
 	l->cfg->module_dir = dup_or_flag(l, value);
 }
 
+/*
+ * A file the resolver reads (resolv_conf, hosts_file): made absolute
+ * (relative to this file's directory) and readable now, so that a typo
+ * fails vkd -t instead of every lookup of a worker.
+ */
+static void set_resolver_file(struct loader *l, const char *key, const char *value, char **out)
+{
+	char *path = vkd_path_absolute(value, l->base_dir);
+
+	if (!path) {
+		l->nomem = errno == ENOMEM;
+		if (!l->nomem)
+			add_error(l, l->line, "%s: %s", key, strerror(errno));
+		return;
+	}
+	if (access(path, R_OK) < 0) {
+		add_error(l, l->line, "%s: cannot read '%.*s': %s", key, SHOW, value,
+			  strerror(errno));
+		free(path);
+		return;
+	}
+	free(*out);
+	*out = path;
+}
+
+static void set_resolv_conf(struct loader *l, const char *key, const char *value)
+{
+	set_resolver_file(l, key, value, &l->cfg->resolv_conf);
+}
+
+static void set_hosts_file(struct loader *l, const char *key, const char *value)
+{
+	set_resolver_file(l, key, value, &l->cfg->hosts_file);
+}
+
+static void set_resolve_timeout(struct loader *l, const char *key, const char *value)
+{
+	set_timeout(l, key, value, &l->cfg->resolve_timeout_ms);
+	if (l->cfg->resolve_timeout_ms == 0) {
+		add_error(l, l->line, "%s: must be more than 0", key);
+		l->cfg->resolve_timeout_ms = VKD_DEFAULT_RESOLVE_TIMEOUT_MS;
+	}
+}
+
 static const struct key vkd_keys[] = {
     {"workers", set_workers, 0},
     {"control", set_control, 0},
@@ -369,6 +413,9 @@ static const struct key vkd_keys[] = {
     {"log_level", set_log_level, 0},
     {"drain_timeout", set_drain_timeout, 0},
     {"module_dir", set_module_dir, KEY_OPTIONAL},
+    {"resolv_conf", set_resolv_conf, KEY_OPTIONAL},
+    {"hosts_file", set_hosts_file, KEY_OPTIONAL},
+    {"resolve_timeout", set_resolve_timeout, 0},
 };
 
 /* ---- [app NAME] keys ---- */
@@ -900,6 +947,7 @@ static struct vkd_config *config_new(const char *name)
 	cfg->gid = (gid_t)-1;
 	cfg->log_level = VKD_DEFAULT_LOG_LEVEL;
 	cfg->drain_timeout_ms = VKD_DEFAULT_DRAIN_TIMEOUT_MS;
+	cfg->resolve_timeout_ms = VKD_DEFAULT_RESOLVE_TIMEOUT_MS;
 	cfg->path = strdup(name);
 	cfg->control_path = strdup(VKD_DEFAULT_CONTROL);
 	if (!cfg->path || !cfg->control_path) {
@@ -1115,6 +1163,8 @@ void vkd_config_free(struct vkd_config *config)
 	free(config->user);
 	free(config->group);
 	free(config->module_dir);
+	free(config->resolv_conf);
+	free(config->hosts_file);
 	free(config);
 }
 

@@ -45,6 +45,7 @@ const char *vkd_log_level_name(enum vkd_log_level level);
 #define VKD_DEFAULT_CONTROL_MODE 0660
 #define VKD_DEFAULT_LOG_LEVEL VKD_LOG_INFO
 #define VKD_DEFAULT_DRAIN_TIMEOUT_MS 30000u
+#define VKD_DEFAULT_RESOLVE_TIMEOUT_MS 5000u
 #define VKD_DEFAULT_MAX_CONNECTIONS 10000u
 #define VKD_DEFAULT_IDLE_TIMEOUT_MS 60000u
 #define VKD_DEFAULT_ISOLATION 1
@@ -110,6 +111,10 @@ struct vkd_config {
 	 * (relative to the file's directory), else the compiled-in
 	 * VKD_MODULE_DIR. */
 	char *module_dir;
+	/* The worker's resolver (vk_connect() to a host name); NULL: the system's. */
+	char *resolv_conf; /* absolute */
+	char *hosts_file;  /* absolute */
+	unsigned resolve_timeout_ms;
 	struct vkd_app_config *apps;
 	size_t app_count; /* >= 1 */
 };

@@ -355,6 +355,17 @@ static int slot_order(const void *a, const void *b)
 	return 0;
 }
 
+/* Outbound connections (vk_connect()), of a worker or in all. */
+static void status_outbound(struct jbuf *b, const struct vk_stats *st)
+{
+	jb_u64(b, "outbound", st->outbound_now);
+	jb_u64(b, "connects", st->connects);
+	jb_u64(b, "connect_failures", st->connect_failures);
+	jb_u64(b, "connects_pooled", st->connects_pooled);
+	jb_u64(b, "resolves", st->resolves);
+	jb_u64(b, "resolve_failures", st->resolve_failures);
+}
+
 /* A worker's row: a respawned worker number's counters go on from where
  * its earlier processes left them (vkd_slot_stats()). */
 static void status_worker(struct jbuf *b, const struct vkd_slot *s)
@@ -377,6 +388,7 @@ static void status_worker(struct jbuf *b, const struct vkd_slot *s)
 	jb_u64(b, "refused", st.refused);
 	jb_u64(b, "watchdog", st.watchdog);
 	jb_u64(b, "app_errors", st.app_errors);
+	status_outbound(b, &st);
 	jb_raw(b, "}");
 }
 
@@ -397,6 +409,7 @@ static void status_totals(struct jbuf *b, const struct vkd_totals *t)
 	jb_u64(b, "refused", t->stats.refused);
 	jb_u64(b, "watchdog", t->stats.watchdog);
 	jb_u64(b, "app_errors", t->stats.app_errors);
+	status_outbound(b, &t->stats);
 	jb_raw(b, "}");
 }
 

@@ -62,7 +62,24 @@ void vkd_counters_release(struct vkd_slot *slot)
 _Static_assert(sizeof(struct vk_stats) % sizeof(uint64_t) == 0,
 	       "struct vk_stats holds 64-bit counters only");
 #define VKD_STATS_WORDS (sizeof(struct vk_stats) / sizeof(uint64_t))
-#define VKD_STATS_LEVEL (offsetof(struct vk_stats, procs_now) / sizeof(uint64_t))
+#define VKD_STATS_WORD(field) (offsetof(struct vk_stats, field) / sizeof(uint64_t))
+
+/*
+ * The levels (vk_stats.h: they fall as well as rise) say how things are
+ * now: a live worker's only, never carried over nor retired.
+ */
+static const size_t vkd_stats_levels[] = {
+    VKD_STATS_WORD(procs_now),
+    VKD_STATS_WORD(outbound_now),
+};
+
+static int vkd_stats_is_level(size_t word)
+{
+	for (size_t i = 0; i < sizeof(vkd_stats_levels) / sizeof(vkd_stats_levels[0]); i++)
+		if (vkd_stats_levels[i] == word)
+			return 1;
+	return 0;
+}
 
 void vkd_stats_add(struct vk_stats *into, const struct vk_stats *from)
 {
@@ -70,15 +87,25 @@ void vkd_stats_add(struct vk_stats *into, const struct vk_stats *from)
 	const uint64_t *add = (const uint64_t *)from;
 
 	for (size_t i = 0; i < VKD_STATS_WORDS; i++)
-		if (i != VKD_STATS_LEVEL)
+		if (!vkd_stats_is_level(i))
 			to[i] += vkd_slot_read(&add[i]);
+}
+
+/* Add the levels of a live worker's counters. */
+static void vkd_stats_add_levels(struct vk_stats *into, const struct vk_stats *from)
+{
+	uint64_t *to = (uint64_t *)into;
+	const uint64_t *add = (const uint64_t *)from;
+
+	for (size_t i = 0; i < sizeof(vkd_stats_levels) / sizeof(vkd_stats_levels[0]); i++)
+		to[vkd_stats_levels[i]] += vkd_slot_read(&add[vkd_stats_levels[i]]);
 }
 
 void vkd_slot_stats(const struct vkd_slot *slot, struct vk_stats *out)
 {
 	memcpy(out, &slot->carried, sizeof(*out));
 	vkd_stats_add(out, &slot->stats);
-	out->procs_now = vkd_slot_read(&slot->stats.procs_now);
+	vkd_stats_add_levels(out, &slot->stats);
 }
 
 void vkd_counters_retire(struct vkd_counters *counters, struct vkd_slot *slot,
@@ -106,6 +133,6 @@ void vkd_counters_sum(const struct vkd_counters *counters, struct vkd_totals *to
 		totals->draining += state == VKD_SLOT_DRAINING;
 		totals->connections += vkd_slot_read(&slot->stats.procs_now);
 		vkd_stats_add(&totals->stats, &slot->stats);
+		vkd_stats_add_levels(&totals->stats, &slot->stats);
 	}
-	totals->stats.procs_now = totals->connections;
 }

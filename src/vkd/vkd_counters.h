@@ -69,7 +69,11 @@ void vkd_counters_release(struct vkd_slot *slot);
 void vkd_counters_retire(struct vkd_counters *counters, struct vkd_slot *slot,
 			 struct vk_stats *carried);
 
-/* Add every counter of `from` but procs_now (a level, not a count) to `into`. */
+/*
+ * Add every counter of `from` to `into` but the levels (procs_now,
+ * outbound_now, ...: how things are now, not counts), which only a live
+ * worker has.
+ */
 void vkd_stats_add(struct vk_stats *into, const struct vk_stats *from);
 
 /* A slot's row: its process's counters plus those carried. */
@@ -100,7 +104,7 @@ struct vkd_totals {
 	unsigned ready;	       /* of which accepting */
 	unsigned draining;     /* of which draining */
 	uint64_t connections;  /* micro-processes alive */
-	struct vk_stats stats; /* procs_now aside, alive and gone */
+	struct vk_stats stats; /* alive and gone; the levels of the alive only */
 	uint64_t restarts;     /* every respawn */
 };
 

@@ -19,6 +19,7 @@
 #include "vk_code.h"
 #include "vk_kern.h"
 #include "vk_listener.h"
+#include "vk_resolve.h"
 #include "vkd_log.h"
 #include "vkd_module.h"
 #include "vkd_user.h"
@@ -47,6 +48,7 @@ struct worker {
 	struct ev_timer drain_poll;
 	struct ev_timer drain_deadline;
 	int draining;
+	struct vk_resolve_config resolve; /* vk_connect()'s name lookups */
 };
 
 /*
@@ -385,6 +387,10 @@ static int worker_start_kernel(struct worker *w)
 	}
 	vk_log_set_sink(vkd_log_kern);
 	vk_kern_set_stats(w->kern, &w->args->slot->stats);
+	w->resolve.resolv_conf = w->args->config->resolv_conf;
+	w->resolve.hosts_file = w->args->config->hosts_file;
+	w->resolve.timeout_ms = w->args->config->resolve_timeout_ms;
+	vk_kern_set_resolve_config(w->kern, &w->resolve);
 	ev_signal_init(&w->sigterm, sigterm_cb, SIGTERM);
 	w->sigterm.data = w;
 	ev_signal_start(w->loop, &w->sigterm);

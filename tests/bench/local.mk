@@ -9,7 +9,7 @@
 noinst_PROGRAMS += tests/bench/micro
 tests_bench_micro_SOURCES = tests/bench/micro.c
 tests_bench_micro_CFLAGS = $(AM_CFLAGS) -O2
-tests_bench_micro_LDADD = src/vk/libvk.la $(EV_LIBS)
+tests_bench_micro_LDADD = src/vk/libvk.la $(EV_LIBS) $(CARES_LIBS)
 EXTRA_DIST += tests/bench/run-micro.sh tests/bench/http tests/bench/http-pipeline.lua \
 	tests/bench/http-stats.lua tests/bench/http-echo.lua \
 	tests/bench/http-idle.py tests/bench/http-nginx.conf tests/bench/http-vkd.conf \

@@ -126,6 +126,20 @@ static char *cwd_join(const char *rel)
 
 /* ---- valid files ---- */
 
+/* The resolver's keys (vk_connect() to host names): paths made absolute. */
+START_TEST(test_resolver_keys)
+{
+	const struct vkd_config *c = load_ok("[vkd]\n"
+					     "resolv_conf = /etc//hosts\n"
+					     "hosts_file = /dev/null\n"
+					     "resolve_timeout = 300ms\n" APP_A);
+
+	ck_assert_str_eq(c->resolv_conf, "/etc//hosts");
+	ck_assert_str_eq(c->hosts_file, "/dev/null");
+	ck_assert_uint_eq(c->resolve_timeout_ms, 300);
+}
+END_TEST
+
 START_TEST(test_full)
 {
 	const struct vkd_config *c = load_ok("; a comment\n"
@@ -252,6 +266,9 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c->gid, (gid_t)-1);
 	ck_assert_int_eq(c->log_level, VKD_LOG_INFO);
 	ck_assert_uint_eq(c->drain_timeout_ms, 30000);
+	ck_assert_ptr_null(c->resolv_conf);
+	ck_assert_ptr_null(c->hosts_file);
+	ck_assert_uint_eq(c->resolve_timeout_ms, 5000);
 	ck_assert_str_eq(c->module_dir, VKD_MODULE_DIR);
 	ck_assert_int_ge(asprintf(&mod, "%s/a.so", VKD_MODULE_DIR), 0);
 	ck_assert_str_eq(a->module_path, mod);
@@ -786,6 +803,10 @@ static const struct bad_value bad_values[] = {
     {0, "drain_timeout = -1s", "-1s"},
     {0, "drain_timeout = 50d", "50d"},
     {0, "drain_timeout = 4294968s", "4294968s"},
+    {0, "resolv_conf = /nonexistent/resolv.conf", "/nonexistent/resolv.conf"},
+    {0, "hosts_file = /nonexistent/hosts", "/nonexistent/hosts"},
+    {0, "resolve_timeout = 0", "resolve_timeout"},
+    {0, "resolve_timeout = fast", "fast"},
     {1, "module =", "module"},
     {1, "listen = localhost:80", "localhost:80"},
     {1, "listen = 127.0.0.1", "127.0.0.1"},
@@ -958,6 +979,7 @@ static Suite *config_suite(void)
 
 	tcase_add_checked_fixture(load, setup, teardown);
 	tcase_add_test(load, test_full);
+	tcase_add_test(load, test_resolver_keys);
 	tcase_add_test(load, test_defaults);
 	tcase_add_test(load, test_empty_optional);
 	tcase_add_test(load, test_workers_auto);

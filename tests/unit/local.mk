@@ -17,12 +17,14 @@ VK_CHECK_PROGS = \
 	tests/unit/check_vk_addr \
 	tests/unit/check_vk_listener \
 	tests/unit/check_vk_pool \
-	tests/unit/check_vk_inplace
+	tests/unit/check_vk_inplace \
+	tests/unit/check_vk_connect \
+	tests/unit/check_vk_resolve
 check_PROGRAMS += $(VK_CHECK_PROGS)
 TESTS += $(VK_CHECK_PROGS)
 
 VK_CHECK_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-VK_CHECK_LDADD = src/vk/libvk.la $(EV_LIBS) $(CHECK_LIBS)
+VK_CHECK_LDADD = src/vk/libvk.la $(EV_LIBS) $(CARES_LIBS) $(CHECK_LIBS)
 VK_CHECK_HDRS = tests/unit/vk_check.h tests/unit/check_run.h
 
 tests_unit_check_vk_SOURCES = tests/unit/check_vk.c $(VK_CHECK_HDRS)
@@ -64,6 +66,14 @@ tests_unit_check_vk_listener_LDADD = $(VK_CHECK_LDADD)
 tests_unit_check_vk_pool_SOURCES = tests/unit/check_vk_pool.c $(VK_CHECK_HDRS)
 tests_unit_check_vk_pool_CFLAGS = $(VK_CHECK_CFLAGS)
 tests_unit_check_vk_pool_LDADD = $(VK_CHECK_LDADD)
+
+tests_unit_check_vk_connect_SOURCES = tests/unit/check_vk_connect.c $(VK_CHECK_HDRS)
+tests_unit_check_vk_connect_CFLAGS = $(VK_CHECK_CFLAGS)
+tests_unit_check_vk_connect_LDADD = $(VK_CHECK_LDADD)
+
+tests_unit_check_vk_resolve_SOURCES = tests/unit/check_vk_resolve.c $(VK_CHECK_HDRS)
+tests_unit_check_vk_resolve_CFLAGS = $(VK_CHECK_CFLAGS)
+tests_unit_check_vk_resolve_LDADD = $(VK_CHECK_LDADD)
 
 check_PROGRAMS += tests/unit/check_http
 TESTS += tests/unit/check_http

@@ -1,0 +1,264 @@
+#include "vk_connect.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "vk_poll.h"
+#include "vk_post.h"
+#include "vk_resolve.h"
+#include "vk_socket_s.h"
+#include "vk_task.h"
+
+enum { IDLE, RESOLVING, HANDSHAKE };
+
+/*
+ * A socket's connect state, on the micro-heap: allocated at the socket's
+ * first vk_connect() and kept for the next. Between the steps of one
+ * connect it says where it stands; the addresses themselves are read
+ * again each step (from the statement's argument, or the resolver's
+ * cache), so nothing bigger than this is kept.
+ */
+struct vk_connecting {
+	double deadline;      /* ev_now() time; 0: none */
+	struct vk_post *post; /* the resolver's wake-up, made at the first name */
+	int last_error;	      /* of the last address tried */
+	uint16_t next;	      /* the resolved address to try next */
+	uint8_t phase;
+};
+
+void vk_thread_set_connect_timeout(struct vk_thread *that, uint32_t ms)
+{
+	vk_task_of(that)->connect_timeout_ms = ms;
+}
+
+static struct vk_stats *stats_of(struct vk_thread *that)
+{
+	return vk_task_proc(that)->sched->stats;
+}
+
+static void ring_reset(struct vk_vectoring *ring)
+{
+	ring->start = ring->written.origin;
+	ring->len = 0;
+	ring->eof = 0;
+	ring->error = 0;
+}
+
+static ssize_t connected(struct vk_thread *that, struct vk_connecting *c)
+{
+	c->phase = IDLE;
+	stats_of(that)->connects++;
+	return 0;
+}
+
+static ssize_t failed(struct vk_thread *that, struct vk_socket *s, ssize_t error)
+{
+	struct vk_connecting *c = s->connecting;
+
+	c->phase = IDLE;
+	/* Leave the resolver's list of waiters: a late answer wakes nobody. */
+	if (c->post && c->post->cancel)
+		c->post->cancel(c->post);
+	if (s->entry) {
+		vk_poll_detach(s->entry);
+		s->entry = NULL;
+	}
+	stats_of(that)->connect_failures++;
+	return error;
+}
+
+static int past(struct vk_thread *that, const struct vk_connecting *c)
+{
+	return c->deadline && vk_proc_now(vk_task_proc(that)) >= c->deadline;
+}
+
+/*
+ * One address: a non-blocking connect(). Returns 0 when connected at
+ * once (unix sockets, mostly), -EAGAIN when the handshake is under way
+ * (the task is then blocked until writability or the deadline), or the
+ * -errno of this address.
+ */
+static ssize_t attempt(struct vk_thread *that, struct vk_socket *s, const struct sockaddr *sa,
+		       socklen_t len)
+{
+	struct vk_proc *proc = vk_task_proc(that);
+	struct vk_connecting *c = s->connecting;
+	int on = 1;
+	int fd, rc, error;
+
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* Requests and answers go at once: a proxy must not wait for Nagle. */
+	if (sa->sa_family != AF_UNIX &&
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) < 0)
+		goto fail;
+	rc = connect(fd, sa, len);
+	if (rc < 0 && errno != EINPROGRESS && errno != EINTR)
+		goto fail;
+	s->entry = vk_poll_attach_outbound(proc, s->rx, s->tx, fd, rc < 0);
+	if (!s->entry)
+		goto fail;
+	if (rc == 0)
+		return connected(that, c);
+	c->phase = HANDSHAKE;
+	vk_task_block_until(vk_task_of(that), &s->tx->writer, c->deadline);
+	return -EAGAIN;
+
+fail:
+	error = errno;
+	close(fd);
+	return -error;
+}
+
+/* The next address of `addr` to try, or -EAGAIN (blocked) or -errno. */
+static ssize_t advance(struct vk_thread *that, struct vk_socket *s, const struct vk_addr *addr)
+{
+	struct vk_sched *sched = vk_task_proc(that)->sched;
+	struct vk_connecting *c = s->connecting;
+
+	for (;;) {
+		const struct vk_resolved *list;
+		struct vk_resolved target;
+		ssize_t rc;
+		int n;
+
+		if (past(that, c))
+			return failed(that, s, -ETIMEDOUT);
+		if (addr->family != AF_UNSPEC) {
+			if (c->next > 0)
+				return failed(that, s, -c->last_error);
+			c->next++;
+			rc = attempt(that, s, (const struct sockaddr *)&addr->addr, addr->addrlen);
+			if (rc == 0 || rc == -EAGAIN)
+				return rc;
+			c->last_error = (int)-rc;
+			continue;
+		}
+		if (!sched->resolver) {
+			sched->resolver =
+			    vk_resolver_create(sched->loop, sched->resolve_config, sched->stats);
+			if (!sched->resolver)
+				return failed(that, s, -errno);
+		}
+		if (!c->post) {
+			c->post = vk_post_create(vk_task_proc(that));
+			if (!c->post)
+				return failed(that, s, -ENOMEM);
+		}
+		n = vk_resolver_lookup(sched->resolver, addr->name, c->post, &list);
+		if (n == -EAGAIN) {
+			c->phase = RESOLVING;
+			vk_task_block_until(vk_task_of(that), &c->post->waiter, c->deadline);
+			return -EAGAIN;
+		}
+		if (n < 0)
+			return failed(that, s, n);
+		if (c->next >= n)
+			return failed(that, s, -c->last_error);
+		target = list[c->next++];
+		if (target.addr.sa.sa_family == AF_INET)
+			target.addr.sin.sin_port = htons(addr->port);
+		else
+			target.addr.sin6.sin6_port = htons(addr->port);
+		rc = attempt(that, s, &target.addr.sa, target.len);
+		if (rc == 0 || rc == -EAGAIN)
+			return rc;
+		c->last_error = (int)-rc;
+	}
+}
+
+/* A handshake under way: done, still going, or on to the next address. */
+static ssize_t handshake(struct vk_thread *that, struct vk_socket *s, const struct vk_addr *addr)
+{
+	struct vk_connecting *c = s->connecting;
+	int rc = vk_poll_connected(s->entry);
+
+	if (rc == 0)
+		return connected(that, c);
+	if (rc == -EAGAIN) {
+		if (past(that, c))
+			return failed(that, s, -ETIMEDOUT);
+		vk_task_block_until(vk_task_of(that), &s->tx->writer, c->deadline);
+		return -EAGAIN;
+	}
+	vk_poll_detach(s->entry);
+	s->entry = NULL;
+	c->last_error = -rc;
+	return advance(that, s, addr);
+}
+
+/* The first step: a socket to connect, its state, the deadline. */
+static ssize_t begin(struct vk_thread *that, struct vk_socket **sp, const struct vk_addr *addr)
+{
+	struct vk_proc *proc = vk_task_proc(that);
+	uint32_t ms = vk_task_of(that)->connect_timeout_ms;
+	struct vk_socket *s = *sp;
+	struct vk_connecting *c;
+
+	if (!s) {
+		s = vk_socket_create(that, proc->config.ring_size);
+		if (!s)
+			return -ENOMEM;
+		*sp = s;
+	}
+	/* A pipe's rings are another socket's: it cannot be connected. */
+	if (s->rx != &s->rx_own || s->tx != &s->tx_own)
+		return -ENOTSOCK;
+	if (!s->connecting) {
+		s->connecting = vk_heap_calloc(&proc->heap, 1, sizeof(*s->connecting));
+		if (!s->connecting)
+			return -ENOMEM;
+	}
+	c = s->connecting;
+	if (s->entry) {
+		if (c->phase == IDLE)
+			return -EISCONN;
+		/* A connect left behind (its wait was cut short): start over. */
+		vk_poll_detach(s->entry);
+		s->entry = NULL;
+	}
+	ring_reset(s->rx);
+	ring_reset(s->tx);
+	if (!ms)
+		ms = that->timeout_ms;
+	c->deadline = ms ? vk_proc_now(proc) + ms / 1000.0 : 0;
+	c->next = 0;
+	c->last_error = ECONNREFUSED;
+	that->op_done = 1;
+	return advance(that, s, addr);
+}
+
+ssize_t vk_socket_connect_step(struct vk_thread *that, struct vk_socket **sp, const char *text,
+			       const struct vk_addr *addr)
+{
+	struct vk_addr parsed;
+
+	if (text) {
+		int rc = vk_addr_parse(text, VK_ADDR_NAME, &parsed, NULL);
+
+		if (rc < 0)
+			return rc;
+		addr = &parsed;
+	}
+	if (that->op_done == 0)
+		return begin(that, sp, addr);
+	/* Woken with an error (the process's idle timeout, say): this connect ends. */
+	if (that->wake_error) {
+		int error = that->wake_error;
+
+		that->wake_error = 0;
+		return failed(that, *sp, -error);
+	}
+	switch ((*sp)->connecting->phase) {
+	case RESOLVING:
+		return advance(that, *sp, addr);
+	case HANDSHAKE:
+		return handshake(that, *sp, addr);
+	}
+	return 0;
+}

@@ -1,0 +1,82 @@
+/*
+ * vk_connect: outbound connections, as libvk sockets.
+ *
+ *	vk_connect(self->db, "127.0.0.1:6379");
+ *	vk_socket_write(self->db, "PING\r\n", 6);
+ *	vk_socket_readline(self->db, self->n, self->line, sizeof(self->line));
+ *
+ * vk_connect(s, text) connects to an address written as vkd.ini writes
+ * addresses (vk_addr.h): "127.0.0.1:6379", "[::1]:80", "unix:/run/db.sock",
+ * or a host name, "db.local:5432". `s`, a struct vk_socket * lvalue in
+ * `self`, then holds a socket on the new connection, on which every
+ * operation of vk_socket.h works. When `s` is NULL a socket is allocated
+ * for it first (rings of the micro-process's ring size); a socket that is
+ * not connected (closed with vk_socket_close(), or after a failed
+ * connect) is used again, its rings emptied. A micro-process may hold
+ * several; every one is closed when it ends, also when it faults. TCP
+ * connections get TCP_NODELAY.
+ *
+ * The connect is a non-blocking connect(2) and a wait for writability:
+ * the worker goes on serving meanwhile. The whole connect is bounded by
+ * vk_set_connect_timeout(), or by the coroutine's vk_timeout() when that
+ * is 0. A connect that fails is an error of the vk_connect() statement,
+ * raised, or stored in `rc` by vk_try_connect() (vk_state.h, "Errors an
+ * app handles"): ECONNREFUSED, ETIMEDOUT, ENETUNREACH, EHOSTUNREACH (also:
+ * the name servers failed), ENXIO (the name does not resolve), ENOENT (no
+ * socket at a unix path), EAGAIN (a unix socket's backlog is full),
+ * EINVAL (a malformed address), EISCONN (`s` is connected), ENOMEM,
+ * EMFILE. A name with several addresses has them tried in turn.
+ *
+ * A host name is looked up without blocking the worker (vk_resolve.c:
+ * c-ares on the worker's loop, the hosts file first), through a cache
+ * per worker that keeps answers for their TTL; a numeric address never
+ * is.
+ *
+ * vk_connect_addr() takes an address parsed with vk_addr_parse(): parse
+ * once (in the app's init hook, say), connect many times.
+ */
+#ifndef VK_CONNECT_H
+#define VK_CONNECT_H
+
+#include <stdint.h>
+
+#include "vk_addr.h"
+#include "vk_api.h"
+#include "vk_socket.h"
+
+VK_API_BEGIN
+
+#define vk_connect(s, text)                                                                 \
+	do {                                                                                \
+		ssize_t vk_c_;                                                              \
+		vk_socket_own_op_(vk_c_, vk_socket_connect_step(that, &(s), (text), NULL)); \
+		if (vk_c_ < 0)                                                              \
+			vk_raise((int)-vk_c_);                                              \
+	} while (0)
+#define vk_connect_addr(s, addr)                                                            \
+	do {                                                                                \
+		ssize_t vk_c_;                                                              \
+		vk_socket_own_op_(vk_c_, vk_socket_connect_step(that, &(s), NULL, (addr))); \
+		if (vk_c_ < 0)                                                              \
+			vk_raise((int)-vk_c_);                                              \
+	} while (0)
+/* `rc` gets 0 or -errno. */
+#define vk_try_connect(rc, s, text) \
+	vk_socket_own_op_(rc, vk_socket_connect_step(that, &(s), (text), NULL))
+#define vk_try_connect_addr(rc, s, addr) \
+	vk_socket_own_op_(rc, vk_socket_connect_step(that, &(s), NULL, (addr)))
+
+/*
+ * Bound every later vk_connect() of this coroutine (and of those it
+ * spawns afterwards) to `ms` milliseconds in all; 0: its vk_timeout().
+ */
+#define vk_set_connect_timeout(ms) vk_thread_set_connect_timeout(that, (uint32_t)(ms))
+void vk_thread_set_connect_timeout(struct vk_thread *that, uint32_t ms);
+
+/* Internal step of vk_connect(): `text` or `addr`, the other NULL. */
+ssize_t vk_socket_connect_step(struct vk_thread *that, struct vk_socket **s, const char *text,
+			       const struct vk_addr *addr);
+
+VK_API_END
+
+#endif

@@ -1,0 +1,90 @@
+#include "vk_post.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+struct vk_post *vk_post_create(struct vk_proc *proc)
+{
+	struct vk_post *post = calloc(1, sizeof(*post));
+
+	if (!post)
+		return NULL;
+	post->proc = proc;
+	post->next = proc->posts;
+	if (proc->posts)
+		proc->posts->prev = &post->next;
+	post->prev = &proc->posts;
+	proc->posts = post;
+	return post;
+}
+
+static void unfire(struct vk_post *post)
+{
+	struct vk_post **link = &post->proc->fired;
+
+	if (!post->fired)
+		return;
+	while (*link && *link != post)
+		link = &(*link)->fired_next;
+	if (*link)
+		*link = post->fired_next;
+	post->fired = 0;
+	post->fired_next = NULL;
+}
+
+static void post_free(struct vk_post *post)
+{
+	if (post->cancel)
+		post->cancel(post);
+	unfire(post);
+	*post->prev = post->next;
+	if (post->next)
+		post->next->prev = post->prev;
+	free(post);
+}
+
+void vk_post_destroy(struct vk_post *post)
+{
+	if (!post)
+		return;
+	/* Nobody may stay blocked on a freed post. */
+	if (post->waiter)
+		vk_task_wake(post->waiter, ECANCELED);
+	post_free(post);
+}
+
+void vk_post_fire(struct vk_post *post)
+{
+	struct vk_proc *proc = post->proc;
+
+	if (post->fired)
+		return;
+	post->fired = 1;
+	post->fired_next = proc->fired;
+	proc->fired = post;
+	vk_proc_schedule(proc);
+}
+
+void vk_post_take(struct vk_proc *proc)
+{
+	struct vk_post *post = proc->fired;
+
+	proc->fired = NULL;
+	while (post) {
+		struct vk_post *next = post->fired_next;
+
+		post->fired = 0;
+		post->fired_next = NULL;
+		if (post->waiter)
+			vk_task_wake(post->waiter, 0);
+		post = next;
+	}
+}
+
+void vk_post_destroy_all(struct vk_proc *proc)
+{
+	/* The tasks go with the heap: only the other ends are told. */
+	while (proc->posts)
+		post_free(proc->posts);
+	proc->fired = NULL;
+}
