@@ -7,7 +7,9 @@
 #   vk_kern        processes' life and dispatch;  vk_watchdog, vk_report, vk_pool
 #   vk_fault       the fault handler (vk_watchdog ends processes through it)
 #   vk_state, vk_future, vk_socket    the coroutine API apps use
-#   vk_connect     outbound connections (on vk_socket, vk_poll, vk_resolve)
+#   vk_connect     outbound connections (on vk_socket, vk_poll, vk_resolve,
+#                  vk_connpool: idle connections kept by the worker);
+#                  vk_forward: two sockets joined
 #   vk_poll        descriptors <-> rings, over libev
 #   vk_resolve     host names, by c-ares on the worker's loop
 #   vk_task, vk_post    coroutines as the scheduler sees them; wake-ups
@@ -30,6 +32,8 @@ src_vk_libvk_la_SOURCES = \
 	src/vk/vk_state.c \
 	src/vk/vk_socket.c \
 	src/vk/vk_connect.c \
+	src/vk/vk_connpool.c \
+	src/vk/vk_forward.c \
 	src/vk/vk_pool.c \
 	src/vk/vk_fault.c \
 	src/vk/vk_watchdog.c \
@@ -54,6 +58,7 @@ pkginclude_HEADERS += \
 	src/vk/vk_future.h \
 	src/vk/vk_socket.h \
 	src/vk/vk_connect.h \
+	src/vk/vk_forward.h \
 	src/vk/vk_parse.h \
 	src/vk/vk_addr.h
 
@@ -70,6 +75,7 @@ noinst_HEADERS += \
 	src/vk/vk_task.h \
 	src/vk/vk_post.h \
 	src/vk/vk_resolve.h \
+	src/vk/vk_connpool.h \
 	src/vk/vk_poll.h \
 	src/vk/vk_socket_s.h \
 	src/vk/vk_pool.h \

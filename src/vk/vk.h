@@ -12,6 +12,7 @@
 #include "vk_future.h"
 #include "vk_socket.h"
 #include "vk_connect.h"
+#include "vk_forward.h"
 #include "vk_http.h"
 #include "vk_parse.h"
 #include "vk_addr.h"

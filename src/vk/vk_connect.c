@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "vk_connpool.h"
 #include "vk_poll.h"
 #include "vk_post.h"
 #include "vk_resolve.h"
@@ -26,7 +27,9 @@ struct vk_connecting {
 	double deadline;      /* ev_now() time; 0: none */
 	struct vk_post *post; /* the resolver's wake-up, made at the first name */
 	int last_error;	      /* of the last address tried */
-	uint16_t next;	      /* the resolved address to try next */
+	/* The address connected to, its pool key (vk_socket_keep()); "" if none. */
+	char key[VK_ADDR_TEXT_SIZE];
+	uint16_t next; /* the resolved address to try next */
 	uint8_t phase;
 };
 
@@ -192,6 +195,56 @@ static ssize_t handshake(struct vk_thread *that, struct vk_socket *s, const stru
 	return advance(that, s, addr);
 }
 
+/* An idle connection to the same address, if the pool has one. */
+static int from_pool(struct vk_thread *that, struct vk_socket *s)
+{
+	struct vk_proc *proc = vk_task_proc(that);
+	struct vk_connpool *pool = proc->sched->connpool;
+	int fd = pool ? vk_connpool_take(pool, s->connecting->key) : -1;
+
+	if (fd < 0)
+		return 0;
+	s->entry = vk_poll_attach_outbound(proc, s->rx, s->tx, fd, 0);
+	if (!s->entry) {
+		close(fd);
+		return 0;
+	}
+	proc->sched->stats->connects_pooled++;
+	return 1;
+}
+
+int vk_socket_keep(struct vk_thread *that, struct vk_socket *s, unsigned max_idle, unsigned idle_ms)
+{
+	struct vk_sched *sched = vk_task_proc(that)->sched;
+	struct vk_fd *entry = s->entry;
+	int fd;
+
+	if (!entry || !entry->outbound || !s->connecting || s->connecting->phase != IDLE) {
+		if (entry && entry->proc == vk_task_proc(that)) {
+			vk_poll_detach(entry);
+			s->entry = NULL;
+		}
+		return -ENOTCONN;
+	}
+	if (vk_vectoring_used(s->rx) || vk_vectoring_used(s->tx) || s->rx->eof || s->rx->error ||
+	    s->tx->error || entry->shut_write) {
+		vk_poll_detach(entry);
+		s->entry = NULL;
+		return -EBUSY;
+	}
+	if (!sched->connpool) {
+		sched->connpool = vk_connpool_create(sched->loop, sched->stats);
+		if (!sched->connpool) {
+			vk_poll_detach(entry);
+			s->entry = NULL;
+			return -ENOMEM;
+		}
+	}
+	fd = vk_poll_release(entry);
+	s->entry = NULL;
+	return vk_connpool_put(sched->connpool, s->connecting->key, fd, max_idle, idle_ms);
+}
+
 /* The first step: a socket to connect, its state, the deadline. */
 static ssize_t begin(struct vk_thread *that, struct vk_socket **sp, const struct vk_addr *addr)
 {
@@ -224,6 +277,9 @@ static ssize_t begin(struct vk_thread *that, struct vk_socket **sp, const struct
 	}
 	ring_reset(s->rx);
 	ring_reset(s->tx);
+	memcpy(c->key, addr->text, strlen(addr->text) + 1);
+	if (from_pool(that, s))
+		return 0;
 	if (!ms)
 		ms = that->timeout_ms;
 	c->deadline = ms ? vk_proc_now(proc) + ms / 1000.0 : 0;

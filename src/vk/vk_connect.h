@@ -27,6 +27,10 @@
  * EINVAL (a malformed address), EISCONN (`s` is connected), ENOMEM,
  * EMFILE. A name with several addresses has them tried in turn.
  *
+ * A connection given back with vk_socket_keep() to the pool of idle
+ * connections of the worker is taken first, with no handshake (counted
+ * in connects_pooled).
+ *
  * A host name is looked up without blocking the worker (vk_resolve.c:
  * c-ares on the worker's loop, the hosts file first), through a cache
  * per worker that keeps answers for their TTL; a numeric address never
@@ -72,6 +76,26 @@ VK_API_BEGIN
  */
 #define vk_set_connect_timeout(ms) vk_thread_set_connect_timeout(that, (uint32_t)(ms))
 void vk_thread_set_connect_timeout(struct vk_thread *that, uint32_t ms);
+
+/*
+ * Give the connection of `s` (made by vk_connect()) back to the worker's
+ * pool of idle connections: the next vk_connect() to the same address,
+ * from any micro-process of this worker, takes it without a handshake.
+ * Only the descriptor goes; the rings stay in this heap, emptied, and `s`
+ * is free to connect again. A connection is kept only when every byte
+ * was read and sent and neither side shut it down (a protocol's message
+ * ended cleanly); the pool closes it when the upstream closes it or sends
+ * anything while idle, after `idle_ms` milliseconds, or when `max_idle`
+ * connections to the address are idle already. A connection to a host
+ * name is kept under that name: it may outlive the name's TTL.
+ *
+ * Returns 0 when kept; otherwise the connection is closed all the same
+ * and the result says why: -ENOTCONN (not a connection vk_connect()
+ * made), -EBUSY (bytes unread or unsent, an end of stream, an error),
+ * -ENOSPC (max_idle reached, or 0), -ENOMEM.
+ */
+int vk_socket_keep(struct vk_thread *that, struct vk_socket *s, unsigned max_idle,
+		   unsigned idle_ms);
 
 /* Internal step of vk_connect(): `text` or `addr`, the other NULL. */
 ssize_t vk_socket_connect_step(struct vk_thread *that, struct vk_socket **s, const char *text,

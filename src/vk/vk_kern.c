@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "vk_code.h"
+#include "vk_connpool.h"
 #include "vk_fault.h"
 #include "vk_poll.h"
 #include "vk_pool.h"
@@ -553,6 +554,7 @@ void vk_kern_destroy(struct vk_kern *kern)
 	vk_pool_destroy(&kern->pool);
 	vk_report_stop(&kern->report);
 	vk_resolver_destroy(kern->sched.resolver);
+	vk_connpool_destroy(kern->sched.connpool);
 	ev_ref(kern->sched.loop);
 	ev_prepare_stop(kern->sched.loop, &kern->prepare);
 	vk_watchdog_remove();

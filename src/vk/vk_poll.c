@@ -120,6 +120,7 @@ struct vk_fd *vk_poll_attach(struct vk_proc *proc, struct vk_vectoring *rx, stru
 	entry->listener = 0;
 	entry->outbound = 0;
 	entry->connecting = 0;
+	entry->watcher = NULL;
 	entry->reading = 1;
 	entry->proc_next = proc->fds;
 	proc->fds = entry;
@@ -176,7 +177,8 @@ void vk_poll_close(struct vk_fd *entry)
 	entry->tx = NULL;
 }
 
-void vk_poll_detach(struct vk_fd *entry)
+/* Take a descriptor off its process's lists. */
+static void unlink_entry(struct vk_fd *entry)
 {
 	struct vk_proc *proc = entry->proc;
 	struct vk_fd **link = &proc->fds;
@@ -193,7 +195,26 @@ void vk_poll_detach(struct vk_fd *entry)
 		}
 	}
 	entry->pending = 0;
+}
+
+void vk_poll_detach(struct vk_fd *entry)
+{
+	unlink_entry(entry);
 	vk_poll_close(entry);
+}
+
+int vk_poll_release(struct vk_fd *entry)
+{
+	unlink_entry(entry);
+	ev_io_stop(entry->proc->sched->loop, &entry->io);
+	if (entry->outbound) {
+		entry->outbound = 0;
+		entry->proc->sched->stats->outbound_now--;
+	}
+	entry->proc = NULL;
+	entry->rx = NULL;
+	entry->tx = NULL;
+	return entry->fd;
 }
 
 void vk_poll_close_all(struct vk_proc *proc)
@@ -332,6 +353,8 @@ ssize_t vk_poll_flush(struct vk_fd *entry)
 		stop_writing(entry); /* an error stays writable: no wake-ups for nothing */
 		if (tx->writer)
 			vk_task_wake(tx->writer, tx->error);
+		if (entry->watcher)
+			vk_task_wake(entry->watcher, 0);
 		return -tx->error;
 	}
 	vk_vectoring_consumed(tx, (size_t)n);
@@ -343,6 +366,8 @@ ssize_t vk_poll_flush(struct vk_fd *entry)
 		stop_writing(entry);
 	if (tx->writer)
 		vk_task_wake(tx->writer, 0);
+	if (entry->watcher)
+		vk_task_wake(entry->watcher, 0);
 	return n;
 }
 
@@ -382,6 +407,8 @@ static void take_event(struct vk_fd *entry)
 		return;
 	if (rx->reader)
 		vk_task_wake(rx->reader, 0);
+	if (entry->watcher)
+		vk_task_wake(entry->watcher, 0);
 }
 
 void vk_poll_take_events(struct vk_proc *proc)

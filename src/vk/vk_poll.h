@@ -44,6 +44,8 @@ struct vk_fd {
 	uint8_t writing;    /* EV_WRITE is wanted */
 	uint8_t listener;   /* a listening socket: readiness means accept */
 	uint8_t shut_write; /* shutdown(SHUT_WR) done */
+	/* Woken (with no error) after every event taken and every write: vk_forward(). */
+	struct vk_task *watcher;
 	uint8_t outbound;   /* opened by vk_connect(): counted in outbound_now */
 	uint8_t connecting; /* VK_POLL_CONNECTING or VK_POLL_CONNECT_SEEN, else 0 */
 };
@@ -99,6 +101,12 @@ void vk_poll_close(struct vk_fd *entry);
 
 /* vk_poll_close(), and take the descriptor off its process's lists. */
 void vk_poll_detach(struct vk_fd *entry);
+
+/*
+ * vk_poll_detach() without the close: the descriptor leaves the process,
+ * open, unwatched (to go to the pool of idle connections). Returns it.
+ */
+int vk_poll_release(struct vk_fd *entry);
 
 /*
  * readv() into the receive ring (allocating it on the heap at first use).

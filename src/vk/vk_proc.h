@@ -25,6 +25,7 @@
 #include "vk_state.h"
 #include "vk_stats.h"
 
+struct vk_connpool;
 struct vk_fd;
 struct vk_poll;
 struct vk_post;
@@ -44,6 +45,7 @@ struct vk_sched {
 	/* Outbound connections (vk_connect.c): made at first use, freed by the kernel. */
 	struct vk_resolver *resolver;
 	const struct vk_resolve_config *resolve_config; /* NULL: defaults */
+	struct vk_connpool *connpool;
 };
 
 /* How a micro-process is made; see vk_kern_spawn(). */

@@ -1,10 +1,10 @@
 /*
  * vk_stats: the counters of one worker's kernel.
  *
- * Every counter only grows but procs_now and outbound_now, which also
- * fall as processes and connections end. They may live in memory shared with a supervisor
- * (vk_kern_set_stats()), which reads them without locks: each is one
- * aligned 64-bit word, written by one process only.
+ * Every counter only grows but procs_now, outbound_now and pooled_now,
+ * which also fall as processes and connections end. They may live in memory shared with a
+ * supervisor (vk_kern_set_stats()), which reads them without locks: each is one aligned 64-bit
+ * word, written by one process only.
  */
 #ifndef VK_STATS_H
 #define VK_STATS_H
@@ -33,6 +33,7 @@ struct vk_stats {
 	uint64_t connects_pooled;  /* taken from the idle pool, no handshake */
 	uint64_t resolves;	   /* host name lookups made (cache misses) */
 	uint64_t resolve_failures; /* lookups that found no address */
+	uint64_t pooled_now;	   /* idle in the pool now (vk_socket_keep()) */
 };
 
 #endif

@@ -364,6 +364,7 @@ static void status_outbound(struct jbuf *b, const struct vk_stats *st)
 	jb_u64(b, "connects_pooled", st->connects_pooled);
 	jb_u64(b, "resolves", st->resolves);
 	jb_u64(b, "resolve_failures", st->resolve_failures);
+	jb_u64(b, "pooled", st->pooled_now);
 }
 
 /* A worker's row: a respawned worker number's counters go on from where

@@ -71,6 +71,7 @@ _Static_assert(sizeof(struct vk_stats) % sizeof(uint64_t) == 0,
 static const size_t vkd_stats_levels[] = {
     VKD_STATS_WORD(procs_now),
     VKD_STATS_WORD(outbound_now),
+    VKD_STATS_WORD(pooled_now),
 };
 
 static int vkd_stats_is_level(size_t word)

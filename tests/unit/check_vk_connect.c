@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vk_resolve.h"
@@ -581,6 +582,290 @@ START_TEST(test_try_forms)
 }
 END_TEST
 
+/* ---- the pool of idle connections ---- */
+
+/*
+ * Echo one line back, then: close (`g_close_after` set) or keep echoing.
+ * A second server kind, for an upstream that ends idle connections.
+ */
+static int g_close_after;
+
+struct pool_job {
+	int keep;     /* vk_socket_keep()'s result */
+	int ok;	      /* the round trip's answer was right */
+	int error;    /* vk_error() at the end */
+	unsigned max; /* for keep */
+	unsigned idle_ms;
+	int unread; /* leave the answer unread before keeping */
+};
+
+static void pooled_round_trip(struct vk_thread *that)
+{
+	struct {
+		struct pool_job *job;
+		struct vk_socket *up;
+		char line[64];
+		ssize_t n;
+	} * self;
+
+	vk_begin();
+	self->job = vk_arg();
+	vk_connect(self->up, g_job.addr);
+	vk_socket_write(self->up, "ping\n", 5);
+	if (self->job->unread) {
+		vk_socket_await(self->up, self->n);
+	} else {
+		vk_socket_readline(self->up, self->n, self->line, sizeof(self->line));
+		self->job->ok = self->n == 5 && memcmp(self->line, "ping\n", 5) == 0;
+	}
+	self->job->keep = vk_socket_keep(that, self->up, self->job->max, self->job->idle_ms);
+	vk_finally();
+	self->job->error = vk_error();
+	vk_clear_error();
+	g_done++;
+	vk_end();
+}
+
+static void echo_then_close(struct vk_thread *that)
+{
+	struct {
+		struct vk_socket *s;
+		char line[256];
+		ssize_t n;
+	} * self;
+
+	vk_begin();
+	self->s = vk_arg();
+	for (;;) {
+		vk_socket_readline(self->s, self->n, self->line, sizeof(self->line));
+		if (self->n == 0)
+			break;
+		vk_socket_write(self->s, self->line, (size_t)self->n);
+		if (g_close_after) {
+			vk_socket_flush(self->s);
+			break;
+		}
+	}
+	vk_finally();
+	g_served.ended++;
+	vk_socket_close(that, self->s);
+	vk_clear_error();
+	vk_end();
+}
+
+static void pool_acceptor(struct vk_thread *that)
+{
+	struct {
+		ssize_t fd;
+		struct vk_socket *s;
+	} * self;
+
+	vk_begin();
+	vk_set_timeout(0);
+	for (;;) {
+		vk_accept(self->fd);
+		self->s = vk_socket_create(that, 1024);
+		if (!self->s || vk_socket_bind_fd(that, self->s, (int)self->fd) < 0)
+			vk_raise(ENOMEM);
+		g_served.accepted++;
+		vk_spawn_detached(echo_then_close, self->s);
+	}
+	vk_end();
+}
+
+static struct vkt_kern pool_kern(void)
+{
+	struct vkt_kern k = vkt_kern_new();
+	int fd;
+
+	memset(&g_job, 0, sizeof(g_job));
+	memset(&g_served, 0, sizeof(g_served));
+	g_close_after = 0;
+	g_done = 0;
+	fd = listen_tcp(AF_INET, 64, g_job.addr, sizeof(g_job.addr));
+	ck_assert_int_ge(fd, 0);
+	ck_assert_ptr_nonnull(vk_kern_spawn(k.kern, &(struct vk_proc_config){.heap_size = HEAP},
+					    pool_acceptor, NULL, fd));
+	return k;
+}
+
+/* Run the processes of `jobs`, one after the other, each to its end. */
+static void run_jobs(struct vkt_kern *k, struct pool_job *jobs, int count)
+{
+	int base = g_done;
+
+	for (int i = 0; i < count; i++) {
+		vkt_spawn(k, HEAP, 1, pooled_round_trip, &jobs[i]);
+		while (g_done <= base + i) {
+			struct ev_timer timer;
+
+			ev_timer_init(&timer, tick, 0.01, 0.);
+			ev_timer_start(k->loop, &timer);
+			ev_run(k->loop, EVRUN_ONCE);
+			ev_timer_stop(k->loop, &timer);
+		}
+	}
+}
+
+/* Spin the loop for `ms`. */
+static void run_for(struct vkt_kern *k, double ms)
+{
+	struct ev_timer timer;
+	double end = vkt_now_ms() + ms;
+
+	ev_timer_init(&timer, tick, 0.01, 0.01);
+	ev_timer_start(k->loop, &timer);
+	while (vkt_now_ms() < end)
+		ev_run(k->loop, EVRUN_ONCE);
+	ev_timer_stop(k->loop, &timer);
+}
+
+/* Given back by one process, taken by the next: one handshake for three. */
+START_TEST(test_pool_reuse)
+{
+	struct vkt_kern k = pool_kern();
+	struct pool_job jobs[3] = {
+	    {.max = 4, .idle_ms = 5000}, {.max = 4, .idle_ms = 5000}, {.max = 4, .idle_ms = 5000}};
+	struct vk_stats stats;
+
+	run_jobs(&k, jobs, 3);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(jobs[i].error, 0);
+		ck_assert_int_eq(jobs[i].ok, 1);
+		ck_assert_int_eq(jobs[i].keep, 0);
+	}
+	stats = stats_of(&k);
+	ck_assert_uint_eq(stats.connects, 1);
+	ck_assert_uint_eq(stats.connects_pooled, 2);
+	ck_assert_uint_eq(stats.pooled_now, 1);
+	ck_assert_uint_eq(stats.outbound_now, 0);
+	ck_assert_int_eq(g_served.accepted, 1);
+	vkt_kern_free(&k);
+}
+END_TEST
+
+/* Bytes left unread: the connection cannot be reused, it is closed. */
+START_TEST(test_pool_refuses_unread)
+{
+	struct vkt_kern k = pool_kern();
+	struct pool_job jobs[2] = {{.max = 4, .idle_ms = 5000, .unread = 1},
+				   {.max = 4, .idle_ms = 5000}};
+
+	run_jobs(&k, jobs, 2);
+	ck_assert_int_eq(jobs[0].keep, -EBUSY);
+	ck_assert_int_eq(jobs[1].keep, 0);
+	ck_assert_int_eq(jobs[1].ok, 1);
+	ck_assert_uint_eq(stats_of(&k).connects, 2);
+	ck_assert_uint_eq(stats_of(&k).connects_pooled, 0);
+	ck_assert_int_eq(g_served.accepted, 2);
+	vkt_kern_free(&k);
+}
+END_TEST
+
+/* Idle too long: the pool closes it (the upstream sees the end). */
+START_TEST(test_pool_expires)
+{
+	struct vkt_kern k = pool_kern();
+	struct pool_job jobs[1] = {{.max = 4, .idle_ms = 100}};
+
+	run_jobs(&k, jobs, 1);
+	ck_assert_int_eq(jobs[0].keep, 0);
+	ck_assert_uint_eq(stats_of(&k).pooled_now, 1);
+	run_for(&k, 300);
+	ck_assert_uint_eq(stats_of(&k).pooled_now, 0);
+	ck_assert_int_eq(g_served.ended, 1);
+	vkt_kern_free(&k);
+}
+END_TEST
+
+/* The upstream closes an idle connection: the pool drops it, not hands it out. */
+START_TEST(test_pool_upstream_closes)
+{
+	struct vkt_kern k = pool_kern();
+	struct pool_job jobs[2] = {{.max = 4, .idle_ms = 5000}, {.max = 4, .idle_ms = 5000}};
+
+	g_close_after = 1;
+	run_jobs(&k, jobs, 1);
+	ck_assert_int_eq(jobs[0].ok, 1);
+	run_for(&k, 100);
+	ck_assert_uint_eq(stats_of(&k).pooled_now, 0);
+	g_close_after = 0;
+	run_jobs(&k, jobs + 1, 1);
+	ck_assert_int_eq(jobs[1].error, 0);
+	ck_assert_int_eq(jobs[1].ok, 1);
+	ck_assert_uint_eq(stats_of(&k).connects, 2);
+	ck_assert_uint_eq(stats_of(&k).connects_pooled, 0);
+	vkt_kern_free(&k);
+}
+END_TEST
+
+/* At most max_idle per address: three held at once, two kept. */
+START_TEST(test_pool_cap)
+{
+	struct vkt_kern k = pool_kern();
+	struct pool_job jobs[3] = {
+	    {.max = 2, .idle_ms = 5000}, {.max = 2, .idle_ms = 5000}, {.max = 2, .idle_ms = 5000}};
+
+	g_done = 0;
+	for (int i = 0; i < 3; i++)
+		vkt_spawn(&k, HEAP, 1, pooled_round_trip, &jobs[i]);
+	while (g_done < 3)
+		run_for(&k, 10);
+	ck_assert_int_eq(jobs[0].keep + jobs[1].keep + jobs[2].keep, -ENOSPC);
+	ck_assert_uint_eq(stats_of(&k).pooled_now, 2);
+	ck_assert_uint_eq(stats_of(&k).connects, 3);
+	vkt_kern_free(&k);
+}
+END_TEST
+
+/* Idle connections do not keep a kernel running that has nothing else to do. */
+static void keep_and_end(struct vk_thread *that)
+{
+	struct {
+		struct vk_socket *up;
+		char line[8];
+		ssize_t n;
+	} * self;
+
+	vk_begin();
+	vk_connect(self->up, g_job.addr);
+	vk_socket_write(self->up, "x\n", 2);
+	vk_socket_readline(self->up, self->n, self->line, sizeof(self->line));
+	g_job.rc = vk_socket_keep(that, self->up, 1, 60000);
+	vk_end();
+}
+
+START_TEST(test_pool_no_loop_reference)
+{
+	struct vkt_kern k;
+	pid_t pid;
+	int fd, status;
+
+	memset(&g_job, 0, sizeof(g_job));
+	/* The server runs in a child: the kernel here must run out of work. */
+	fd = listen_tcp(AF_INET, 64, g_job.addr, sizeof(g_job.addr));
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct vkt_kern server = vkt_kern_new();
+
+		vk_kern_spawn(server.kern, &(struct vk_proc_config){.heap_size = HEAP}, acceptor,
+			      NULL, fd);
+		run_for(&server, 3000);
+		_exit(0);
+	}
+	close(fd);
+	k = vkt_kern_new();
+	vkt_spawn(&k, HEAP, 1, keep_and_end, NULL);
+	vk_kern_run(k.kern);
+	ck_assert_int_eq(g_job.rc, 0);
+	ck_assert_uint_eq(stats_of(&k).pooled_now, 1);
+	vkt_kern_free(&k);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+}
+END_TEST
+
 static Suite *connect_suite(void)
 {
 	Suite *s = suite_create("vk_connect");
@@ -596,6 +881,15 @@ static Suite *connect_suite(void)
 	tcase_add_loop_test(tc, test_connect_closed_at_end, 0, 2);
 	tcase_add_test(tc, test_connect_hosts_file);
 	tcase_add_test(tc, test_try_forms);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("pool");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_pool_reuse);
+	tcase_add_test(tc, test_pool_refuses_unread);
+	tcase_add_test(tc, test_pool_expires);
+	tcase_add_test(tc, test_pool_upstream_closes);
+	tcase_add_test(tc, test_pool_cap);
+	tcase_add_test(tc, test_pool_no_loop_reference);
 	suite_add_tcase(s, tc);
 	return s;
 }

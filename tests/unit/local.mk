@@ -19,7 +19,8 @@ VK_CHECK_PROGS = \
 	tests/unit/check_vk_pool \
 	tests/unit/check_vk_inplace \
 	tests/unit/check_vk_connect \
-	tests/unit/check_vk_resolve
+	tests/unit/check_vk_resolve \
+	tests/unit/check_vk_forward
 check_PROGRAMS += $(VK_CHECK_PROGS)
 TESTS += $(VK_CHECK_PROGS)
 
@@ -74,6 +75,10 @@ tests_unit_check_vk_connect_LDADD = $(VK_CHECK_LDADD)
 tests_unit_check_vk_resolve_SOURCES = tests/unit/check_vk_resolve.c $(VK_CHECK_HDRS)
 tests_unit_check_vk_resolve_CFLAGS = $(VK_CHECK_CFLAGS)
 tests_unit_check_vk_resolve_LDADD = $(VK_CHECK_LDADD)
+
+tests_unit_check_vk_forward_SOURCES = tests/unit/check_vk_forward.c $(VK_CHECK_HDRS)
+tests_unit_check_vk_forward_CFLAGS = $(VK_CHECK_CFLAGS)
+tests_unit_check_vk_forward_LDADD = $(VK_CHECK_LDADD)
 
 check_PROGRAMS += tests/unit/check_http
 TESTS += tests/unit/check_http

@@ -1,0 +1,213 @@
+#include "vk_connpool.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BUCKETS 256
+
+struct peer;
+
+/* One idle connection. */
+struct idle {
+	struct ev_io io; /* first: the io callback gets the idle */
+	struct ev_timer expire;
+	struct peer *peer;
+	struct idle *newer; /* towards the head, the most recently idle */
+	struct idle *older;
+	struct vk_connpool *pool;
+};
+
+/* The idle connections to one address; it goes when the last one does. */
+struct peer {
+	struct peer *hash_next;
+	struct idle *newest;
+	struct idle *oldest;
+	unsigned count;
+	char key[];
+};
+
+struct vk_connpool {
+	struct ev_loop *loop;
+	struct vk_stats *stats;
+	struct peer *buckets[BUCKETS];
+	size_t idle;
+};
+
+static size_t hash_key(const char *key)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * 16777619u;
+	return h % BUCKETS;
+}
+
+static struct peer **find(struct vk_connpool *pool, const char *key)
+{
+	struct peer **link = &pool->buckets[hash_key(key)];
+
+	while (*link && strcmp((*link)->key, key) != 0)
+		link = &(*link)->hash_next;
+	return link;
+}
+
+static void peer_drop_if_empty(struct vk_connpool *pool, struct peer *peer)
+{
+	struct peer **link;
+
+	if (peer->count)
+		return;
+	link = find(pool, peer->key);
+	*link = peer->hash_next;
+	free(peer);
+}
+
+/* Take `idle` out of its peer and the loop; returns its descriptor. */
+static int idle_unlink(struct idle *idle)
+{
+	struct vk_connpool *pool = idle->pool;
+	struct peer *peer = idle->peer;
+	int fd = idle->io.fd;
+
+	/* Started unreferenced: give the reference back before stopping. */
+	ev_ref(pool->loop);
+	ev_io_stop(pool->loop, &idle->io);
+	if (ev_is_active(&idle->expire)) {
+		ev_ref(pool->loop);
+		ev_timer_stop(pool->loop, &idle->expire);
+	}
+	if (idle->newer)
+		idle->newer->older = idle->older;
+	else
+		peer->newest = idle->older;
+	if (idle->older)
+		idle->older->newer = idle->newer;
+	else
+		peer->oldest = idle->newer;
+	peer->count--;
+	pool->idle--;
+	pool->stats->pooled_now--;
+	free(idle);
+	peer_drop_if_empty(pool, peer);
+	return fd;
+}
+
+static void idle_close(struct idle *idle)
+{
+	close(idle_unlink(idle));
+}
+
+/* Readable while idle: the upstream closed it, or spoke out of turn. */
+static void io_callback(struct ev_loop *loop, struct ev_io *io, int revents)
+{
+	(void)loop;
+	(void)revents;
+	idle_close((struct idle *)io);
+}
+
+static void expire_callback(struct ev_loop *loop, struct ev_timer *timer, int revents)
+{
+	struct idle *idle = timer->data;
+
+	(void)revents;
+	/* libev stopped the timer that fired, taking the reference it did not hold. */
+	ev_ref(loop);
+	idle_close(idle);
+}
+
+int vk_connpool_take(struct vk_connpool *pool, const char *key)
+{
+	struct peer *peer = *find(pool, key);
+
+	if (!peer)
+		return -1;
+	return idle_unlink(peer->newest);
+}
+
+int vk_connpool_put(struct vk_connpool *pool, const char *key, int fd, unsigned max_idle,
+		    unsigned idle_ms)
+{
+	struct peer **link = find(pool, key);
+	struct peer *peer = *link;
+	struct idle *idle;
+
+	if (peer && peer->count >= max_idle) {
+		close(fd);
+		return -ENOSPC;
+	}
+	if (!max_idle || !idle_ms) {
+		close(fd);
+		return -ENOSPC;
+	}
+	idle = calloc(1, sizeof(*idle));
+	if (!idle)
+		goto nomem;
+	if (!peer) {
+		size_t len = strlen(key);
+
+		peer = calloc(1, sizeof(*peer) + len + 1);
+		if (!peer) {
+			free(idle);
+			goto nomem;
+		}
+		memcpy(peer->key, key, len + 1);
+		*link = peer;
+	}
+	idle->pool = pool;
+	idle->peer = peer;
+	idle->older = peer->newest;
+	if (peer->newest)
+		peer->newest->newer = idle;
+	else
+		peer->oldest = idle;
+	peer->newest = idle;
+	peer->count++;
+	pool->idle++;
+	pool->stats->pooled_now++;
+	ev_io_init(&idle->io, io_callback, fd, EV_READ);
+	ev_io_start(pool->loop, &idle->io);
+	ev_unref(pool->loop);
+	ev_timer_init(&idle->expire, expire_callback, idle_ms / 1000.0, 0.);
+	idle->expire.data = idle;
+	ev_timer_start(pool->loop, &idle->expire);
+	ev_unref(pool->loop);
+	return 0;
+
+nomem:
+	close(fd);
+	return -ENOMEM;
+}
+
+size_t vk_connpool_idle(const struct vk_connpool *pool, const char *key)
+{
+	struct peer *peer;
+
+	if (!key)
+		return pool->idle;
+	peer = *find((struct vk_connpool *)pool, key);
+	return peer ? peer->count : 0;
+}
+
+struct vk_connpool *vk_connpool_create(struct ev_loop *loop, struct vk_stats *stats)
+{
+	struct vk_connpool *pool = calloc(1, sizeof(*pool));
+
+	if (!pool)
+		return NULL;
+	pool->loop = loop;
+	pool->stats = stats;
+	return pool;
+}
+
+void vk_connpool_destroy(struct vk_connpool *pool)
+{
+	if (!pool)
+		return;
+	for (size_t i = 0; i < BUCKETS; i++)
+		while (pool->buckets[i])
+			idle_close(pool->buckets[i]->newest);
+	free(pool);
+}

@@ -1,0 +1,373 @@
+/*
+ * vk_forward: a TCP proxy made of vk_connect() and vk_forward(), between
+ * clients in the test process and upstreams that are micro-processes of
+ * the same kernel, which runs in a forked child. The first byte a client
+ * sends picks what its upstream does:
+ *	'E'  echo every byte until end of stream, then end its own side
+ *	'H'  send "hello", end its side at once, then count what it reads
+ *	     until the client ends (into shared memory)
+ *	'T'  trickle: one byte every 100 ms, 10 of them, then end
+ *	'Q'  quiet: read until the end, send nothing
+ *	'R'  reset: close at once with SO_LINGER 0
+ */
+#include "vk_check.h"
+#include "vk_poll.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PROXY_HEAP (128 * 1024)
+#define UPSTREAM_HEAP (64 * 1024)
+#define IDLE_MS 300
+
+struct shared {
+	uint64_t counted;  /* bytes an 'H' upstream read after its hello */
+	uint64_t forwards; /* proxy sessions that ended without an error */
+	uint64_t timeouts; /* ... that ended by the idle timeout */
+	uint64_t errors;   /* ... that ended by another error */
+	char upstream[64];
+};
+
+static struct shared *g_shared;
+
+/* ---- the upstream ---- */
+
+static void upstream_main(struct vk_thread *that)
+{
+	struct {
+		char mode;
+		char buf[4096];
+		ssize_t n;
+		int i;
+	} * self;
+
+	vk_begin();
+	vk_set_timeout(10000);
+	vk_read(self->n, &self->mode, 1);
+	if (self->n == 0)
+		vk_return();
+	/* No switch of our own: the coroutine is one (vk_state.h). */
+	if (self->mode == 'E') {
+		for (;;) {
+			vk_read_some(self->n, self->buf, sizeof(self->buf));
+			if (self->n == 0)
+				break;
+			vk_write(self->buf, (size_t)self->n);
+		}
+		vk_hup();
+	} else if (self->mode == 'H') {
+		vk_write_literal("hello");
+		vk_hup();
+		for (;;) {
+			vk_read_some(self->n, self->buf, sizeof(self->buf));
+			if (self->n == 0)
+				break;
+			g_shared->counted += (uint64_t)self->n;
+		}
+	} else if (self->mode == 'T') {
+		for (self->i = 0; self->i < 10; self->i++) {
+			vk_sleep(100);
+			vk_write_literal("t");
+			vk_flush();
+		}
+		vk_hup();
+	} else if (self->mode == 'Q') {
+		do
+			vk_read_some(self->n, self->buf, sizeof(self->buf));
+		while (self->n);
+	} else if (self->mode == 'R') {
+		struct linger lin = {.l_onoff = 1, .l_linger = 0};
+
+		setsockopt(that->socket->entry->fd, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin));
+	}
+	vk_finally();
+	vk_clear_error();
+	vk_end();
+}
+
+/* ---- the proxy ---- */
+
+static void proxy_main(struct vk_thread *that)
+{
+	struct {
+		struct vk_socket *up;
+		ssize_t rc;
+	} * self;
+
+	vk_begin();
+	vk_connect(self->up, g_shared->upstream);
+	vk_try_forward(self->rc, that->socket, self->up);
+	if (self->rc == 0)
+		g_shared->forwards++;
+	else if (self->rc == -ETIMEDOUT)
+		g_shared->timeouts++;
+	else
+		g_shared->errors++;
+	vk_finally();
+	vk_clear_error();
+	vk_end();
+}
+
+static int listen_any(unsigned *port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(listen(fd, 128), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+static pid_t g_server;
+static unsigned g_proxy_port;
+
+/* How the pair is timed: the coroutine's timeout, or the process's idle timeout. */
+static int g_idle_by_process;
+
+static void server_up(int isolation)
+{
+	unsigned up_port;
+	int up_fd, proxy_fd;
+
+	g_shared = mmap(NULL, sizeof(*g_shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			-1, 0);
+	ck_assert_ptr_ne(g_shared, MAP_FAILED);
+	up_fd = listen_any(&up_port);
+	proxy_fd = listen_any(&g_proxy_port);
+	snprintf(g_shared->upstream, sizeof(g_shared->upstream), "127.0.0.1:%u", up_port);
+	g_server = fork();
+	ck_assert_int_ge(g_server, 0);
+	if (g_server == 0) {
+		struct ev_loop *loop;
+		struct vk_kern *kern;
+		struct vk_proc_config up = {.heap_size = UPSTREAM_HEAP, .isolation = isolation};
+		struct vk_proc_config proxy = {.heap_size = PROXY_HEAP, .isolation = isolation};
+
+		if (g_idle_by_process)
+			proxy.idle_timeout_ms = IDLE_MS;
+		else
+			proxy.timeout_ms = IDLE_MS;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* As in a vkd worker: a write to a closed peer is an EPIPE, not a death. */
+		signal(SIGPIPE, SIG_IGN);
+		loop = ev_loop_new(EVFLAG_AUTO);
+		kern = loop ? vk_kern_create(loop) : NULL;
+		if (!kern || !vk_listener_open(kern, up_fd, &up, upstream_main, NULL, 0) ||
+		    !vk_listener_open(kern, proxy_fd, &proxy, proxy_main, NULL, 0))
+			_exit(3);
+		vk_kern_run(kern);
+		_exit(4);
+	}
+	close(up_fd);
+	close(proxy_fd);
+}
+
+static void server_down(void)
+{
+	int status;
+
+	kill(g_server, SIGKILL);
+	waitpid(g_server, &status, 0);
+	munmap(g_shared, sizeof(*g_shared));
+}
+
+/* ---- the clients ---- */
+
+static int client_connect(char mode)
+{
+	signal(SIGPIPE, SIG_IGN);
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)g_proxy_port);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(send(fd, &mode, 1, 0), 1);
+	return fd;
+}
+
+/* Read until end of stream (or an error, or `ms`); the byte count, -1 on an error. */
+static ssize_t read_all(int fd, char *buf, size_t size, int ms)
+{
+	size_t got = 0;
+	double end = vkt_now_ms() + ms;
+
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+		int left = (int)(end - vkt_now_ms());
+
+		if (left <= 0 || poll(&p, 1, left) <= 0)
+			return -2;
+		n = recv(fd, buf + (got < size ? got : size), got < size ? size - got : 0, 0);
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return (ssize_t)got;
+		got += (size_t)n;
+	}
+}
+
+/* Send `len` random bytes both ways through the proxy, with half-closes. */
+START_TEST(test_forward_echo)
+{
+	size_t len = 3 * 1024 * 1024 + 17;
+	char *out = malloc(len), *in = malloc(len + 1);
+	uint64_t seed = 42;
+	size_t sent = 0, got = 0;
+	int fd, out_done = 0;
+
+	server_up(_i);
+	vkt_fill(&seed, out, len);
+	fd = client_connect('E');
+	/* Both ways at once: the echo comes back while we still send. */
+	while (!out_done || got < len + 1) {
+		struct pollfd p = {.fd = fd, .events = POLLIN | (out_done ? 0 : POLLOUT)};
+		ssize_t n;
+
+		ck_assert_int_eq(poll(&p, 1, 5000), 1);
+		if (p.revents & POLLOUT) {
+			n = send(fd, out + sent, len - sent > 65536 ? 65536 : len - sent,
+				 MSG_DONTWAIT);
+			ck_assert_int_gt(n, 0);
+			sent += (size_t)n;
+			if (sent == len) {
+				ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+				out_done = 1;
+			}
+		}
+		if (p.revents & (POLLIN | POLLHUP)) {
+			n = recv(fd, in + got, len + 1 - got, MSG_DONTWAIT);
+			ck_assert_int_ge(n, 0);
+			if (n == 0)
+				break;
+			got += (size_t)n;
+		}
+	}
+	ck_assert_uint_eq(got, len);
+	ck_assert_int_eq(memcmp(in, out, len), 0);
+	close(fd);
+	for (double end = vkt_now_ms() + 2000; !g_shared->forwards && vkt_now_ms() < end;)
+		usleep(1000);
+	ck_assert_uint_eq(g_shared->forwards, 1);
+	ck_assert_uint_eq(g_shared->errors, 0);
+	server_down();
+	free(out);
+	free(in);
+}
+END_TEST
+
+/* The upstream ends its side first; the client's side still goes through. */
+START_TEST(test_forward_upstream_half_close)
+{
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	server_up(1);
+	fd = client_connect('H');
+	n = read_all(fd, buf, sizeof(buf), 3000);
+	ck_assert_int_eq(n, 5);
+	ck_assert_int_eq(memcmp(buf, "hello", 5), 0);
+	/* Our side is still open through the proxy: 100 KiB more, then the end. */
+	for (int i = 0; i < 100; i++) {
+		char block[1024];
+
+		memset(block, 'x', sizeof(block));
+		ck_assert_int_eq(send(fd, block, sizeof(block), 0), (ssize_t)sizeof(block));
+	}
+	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+	for (double end = vkt_now_ms() + 3000; !g_shared->forwards && vkt_now_ms() < end;)
+		usleep(1000);
+	ck_assert_uint_eq(g_shared->counted, 100 * 1024);
+	ck_assert_uint_eq(g_shared->forwards, 1);
+	close(fd);
+	server_down();
+}
+END_TEST
+
+/*
+ * One idle timeout for the pair: a trickle one way (a byte every 100 ms
+ * for a second, the other way silent) outlives a 300 ms idle timeout;
+ * two silent sides do not.
+ */
+START_TEST(test_forward_idle_pair)
+{
+	char buf[64];
+	double start;
+	ssize_t n;
+	int fd;
+
+	g_idle_by_process = _i;
+	server_up(1);
+	fd = client_connect('T');
+	n = read_all(fd, buf, sizeof(buf), 5000);
+	ck_assert_int_eq(n, 10);
+	ck_assert_uint_eq(g_shared->timeouts, 0);
+	close(fd);
+
+	fd = client_connect('Q');
+	start = vkt_now_ms();
+	n = read_all(fd, buf, sizeof(buf), 5000);
+	ck_assert_int_eq(n, 0);
+	ck_assert_msg(vkt_now_ms() - start >= IDLE_MS - 20 && vkt_now_ms() - start < 2000,
+		      "closed after %.0f ms", vkt_now_ms() - start);
+	for (double end = vkt_now_ms() + 2000; !g_shared->timeouts && vkt_now_ms() < end;)
+		usleep(1000);
+	ck_assert_uint_eq(g_shared->timeouts, 1);
+	close(fd);
+	server_down();
+	g_idle_by_process = 0;
+}
+END_TEST
+
+/* A reset upstream ends the forward with an error, and the client's connection. */
+START_TEST(test_forward_reset)
+{
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	server_up(1);
+	fd = client_connect('R');
+	n = read_all(fd, buf, sizeof(buf), 3000);
+	ck_assert_int_le(n, 0);
+	ck_assert_int_ne(n, -2);
+	for (double end = vkt_now_ms() + 2000; !g_shared->errors && vkt_now_ms() < end;)
+		usleep(1000);
+	ck_assert_uint_eq(g_shared->errors, 1);
+	close(fd);
+	server_down();
+}
+END_TEST
+
+static Suite *forward_suite(void)
+{
+	Suite *s = suite_create("vk_forward");
+	TCase *tc = tcase_create("forward");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, test_forward_echo, 0, 2);
+	tcase_add_test(tc, test_forward_upstream_half_close);
+	tcase_add_loop_test(tc, test_forward_idle_pair, 0, 2);
+	tcase_add_test(tc, test_forward_reset);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return check_run(forward_suite());
+}
