@@ -1,4 +1,4 @@
-# Bundled application modules. Each is a libtool module (echo.so, http.so)
+# Bundled application modules. Each is a libtool module (echo.so, http.so, proxy.so)
 # with hidden visibility except its vk_app_descriptor; vk_* symbols are
 # resolved from vkd when it loads the module.
 APP_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
@@ -15,3 +15,9 @@ src_apps_http_la_SOURCES = src/apps/http.c
 src_apps_http_la_CPPFLAGS = $(APP_CPPFLAGS)
 src_apps_http_la_CFLAGS = $(APP_CFLAGS)
 src_apps_http_la_LDFLAGS = $(APP_LDFLAGS)
+
+pkglib_LTLIBRARIES += src/apps/proxy.la
+src_apps_proxy_la_SOURCES = src/apps/proxy.c
+src_apps_proxy_la_CPPFLAGS = $(APP_CPPFLAGS)
+src_apps_proxy_la_CFLAGS = $(APP_CFLAGS)
+src_apps_proxy_la_LDFLAGS = $(APP_LDFLAGS)

@@ -6,6 +6,11 @@
 EXTRA_DIST += tests/integration/lib.sh tests/integration/http_util.py
 check_PROGRAMS += tests/integration/vkclient
 tests_integration_vkclient_SOURCES = tests/integration/vkclient.c
+# proxyclient: byte streams through a proxy, checked byte for byte.
+check_PROGRAMS += tests/integration/proxyclient
+tests_integration_proxyclient_SOURCES = tests/integration/proxyclient.c
+tests_integration_proxyclient_LDADD = -lm
+EXTRA_DIST += tests/integration/proxy_lib.sh tests/integration/proxy_upstream.py
 
 # Test-only modules; -rpath makes libtool build a shared object for them.
 TESTMOD_LDFLAGS = -module -avoid-version -shared -rpath $(abs_builddir)/tests/integration
@@ -114,5 +119,12 @@ VKCTL_TESTS = \
 	tests/integration/vkctl_silent.sh \
 	tests/integration/vkctl_totals.sh
 
-TESTS += $(VKD_TESTS) $(HTTP_IT_TESTS) $(VKCTL_TESTS)
-EXTRA_DIST += $(VKD_TESTS) $(HTTP_IT_TESTS) $(VKCTL_TESTS)
+# The proxy app (src/apps/proxy.so), against python upstreams and the echo app.
+PROXY_IT_TESTS = \
+	tests/integration/proxy-tcp-echo.sh \
+	tests/integration/proxy-tcp-upstreams.sh \
+	tests/integration/proxy-tcp-dns.sh \
+	tests/integration/proxy-tcp-reload.sh
+
+TESTS += $(VKD_TESTS) $(HTTP_IT_TESTS) $(VKCTL_TESTS) $(PROXY_IT_TESTS)
+EXTRA_DIST += $(VKD_TESTS) $(HTTP_IT_TESTS) $(VKCTL_TESTS) $(PROXY_IT_TESTS)

@@ -1,0 +1,210 @@
+/*
+ * proxy: a TCP proxy to one or more upstreams.
+ *
+ * Each client connection goes to the next upstream, round-robin per
+ * worker; when a connect fails (refused, unreachable, timed out, a name
+ * that does not resolve) the next upstream is tried, and when none
+ * answers the client's connection is closed, with one log line. Then the
+ * two connections are joined (vk_forward()): bytes go both ways, an end
+ * of stream on one side is passed on as a half-close of the other, and
+ * the app's idle_timeout (a vkd key) is one idle timeout for the pair.
+ *
+ * Options ([app NAME] keys):
+ *	opt.upstream = ADDRESS ...   required: one or more addresses as vkd.ini
+ *	                             writes them (127.0.0.1:6379, [::1]:80,
+ *	                             unix:/run/x.sock, a host name and a port),
+ *	                             separated by blanks or commas
+ *	opt.connect_timeout = 5s     bound on each connect, name lookup included
+ *	opt.buffer = 16k             each ring of the upstream connection
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vk.h"
+
+#define PROXY_UPSTREAMS_MAX 64
+#define PROXY_CONNECT_TIMEOUT_DEFAULT 5000
+#define PROXY_BUFFER_DEFAULT (16 * 1024)
+/* A failing upstream is logged at most this often per worker. */
+#define PROXY_LOG_EVERY_S 1.0
+
+struct upstream {
+	struct vk_addr addr;
+	double logged_at;  /* last failure logged, vk_now() time */
+	unsigned failures; /* since */
+};
+
+struct proxy_config {
+	const char *name;
+	struct upstream upstreams[PROXY_UPSTREAMS_MAX];
+	unsigned count;
+	unsigned next; /* round-robin, per worker */
+	uint32_t connect_timeout_ms;
+	size_t buffer;
+};
+
+static int option_duration(const struct vk_app_context *context, const char *key, uint32_t *out)
+{
+	const char *text = context->option(context, key);
+	unsigned ms;
+
+	if (!text)
+		return 0;
+	if (vk_parse_duration_ms(text, &ms) < 0 || ms == 0) {
+		fprintf(stderr, "proxy: app %s: opt.%s: expected a time such as 5s, got '%s'\n",
+			context->name, key, text);
+		return -1;
+	}
+	*out = ms;
+	return 0;
+}
+
+static int option_size(const struct vk_app_context *context, const char *key, size_t min,
+		       size_t max, size_t *out)
+{
+	const char *text = context->option(context, key);
+	size_t size;
+
+	if (!text)
+		return 0;
+	if (vk_parse_size(text, &size) < 0 || size < min || size > max) {
+		fprintf(stderr,
+			"proxy: app %s: opt.%s: expected a size from %zu to %zu, got '%s'\n",
+			context->name, key, min, max, text);
+		return -1;
+	}
+	*out = size;
+	return 0;
+}
+
+/* opt.upstream: addresses separated by blanks or commas. */
+static int parse_upstreams(const struct vk_app_context *context, struct proxy_config *config)
+{
+	const char *text = context->option(context, "upstream");
+	const char *at = text;
+
+	if (!text) {
+		fprintf(stderr, "proxy: app %s: opt.upstream is required\n", context->name);
+		return -1;
+	}
+	for (;;) {
+		char one[VK_ADDR_TEXT_SIZE + 8];
+		const char *why = NULL;
+		size_t n;
+
+		at += strspn(at, " \t,");
+		if (!*at)
+			break;
+		n = strcspn(at, " \t,");
+		if (config->count == PROXY_UPSTREAMS_MAX || n >= sizeof(one)) {
+			fprintf(stderr, "proxy: app %s: opt.upstream: %s\n", context->name,
+				n >= sizeof(one) ? "an address is too long" : "too many addresses");
+			return -1;
+		}
+		memcpy(one, at, n);
+		one[n] = '\0';
+		if (vk_addr_parse(one, VK_ADDR_NAME, &config->upstreams[config->count].addr, &why) <
+		    0) {
+			fprintf(stderr, "proxy: app %s: opt.upstream: '%s': %s\n", context->name,
+				one, why);
+			return -1;
+		}
+		config->count++;
+		at += n;
+	}
+	if (!config->count) {
+		fprintf(stderr, "proxy: app %s: opt.upstream names no address\n", context->name);
+		return -1;
+	}
+	return 0;
+}
+
+static void *proxy_init(const struct vk_app_context *context, int *error)
+{
+	struct proxy_config *config = calloc(1, sizeof(*config));
+
+	if (!config) {
+		*error = ENOMEM;
+		return NULL;
+	}
+	config->name = context->name;
+	config->connect_timeout_ms = PROXY_CONNECT_TIMEOUT_DEFAULT;
+	config->buffer = PROXY_BUFFER_DEFAULT;
+	if (parse_upstreams(context, config) < 0 ||
+	    option_duration(context, "connect_timeout", &config->connect_timeout_ms) < 0 ||
+	    option_size(context, "buffer", 1024, 16 * 1024 * 1024, &config->buffer) < 0) {
+		free(config);
+		*error = EINVAL;
+		return NULL;
+	}
+	/* Workers start their rotation at different places. */
+	config->next = (unsigned)getpid();
+	return config;
+}
+
+static void proxy_fini(void *state)
+{
+	free(state);
+}
+
+/* One line per upstream per PROXY_LOG_EVERY_S, with what was left out. */
+static void log_failure(struct proxy_config *config, struct upstream *up, int error, double now)
+{
+	up->failures++;
+	if (up->logged_at && now - up->logged_at < PROXY_LOG_EVERY_S)
+		return;
+	if (up->failures > 1)
+		fprintf(stderr, "proxy: app %s: upstream %s: %s (%u failures)\n", config->name,
+			up->addr.text, strerror(error), up->failures);
+	else
+		fprintf(stderr, "proxy: app %s: upstream %s: %s\n", config->name, up->addr.text,
+			strerror(error));
+	up->logged_at = now;
+	up->failures = 0;
+}
+
+static void proxy_tcp(struct vk_thread *that)
+{
+	struct {
+		struct proxy_config *config;
+		struct vk_socket *up;
+		struct upstream *target;
+		unsigned first;
+		unsigned tried;
+		ssize_t rc;
+	} * self;
+
+	vk_begin();
+	self->config = vk_arg();
+	self->up = vk_socket_create(that, self->config->buffer);
+	if (!self->up)
+		vk_raise(ENOMEM);
+	vk_set_connect_timeout(self->config->connect_timeout_ms);
+	self->first = self->config->next++;
+	for (self->tried = 0; self->tried < self->config->count; self->tried++) {
+		/* In self: C locals do not survive the connect's waits. */
+		self->target =
+		    &self->config->upstreams[(self->first + self->tried) % self->config->count];
+		vk_try_connect_addr(self->rc, self->up, &self->target->addr);
+		if (self->rc == 0)
+			break;
+		log_failure(self->config, self->target, (int)-self->rc, vk_now(that));
+	}
+	if (self->rc < 0) {
+		fprintf(stderr, "proxy: app %s: no upstream answered; closing the client\n",
+			self->config->name);
+		vk_return();
+	}
+	vk_forward(that->socket, self->up);
+	vk_finally();
+	/* Resets and timeouts end the pair; the client sees its connection end. */
+	vk_clear_error();
+	vk_end();
+}
+
+VK_APP_FULL("proxy", proxy_tcp, 128 * 1024, proxy_init, proxy_fini);
