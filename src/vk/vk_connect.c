@@ -38,6 +38,33 @@ void vk_thread_set_connect_timeout(struct vk_thread *that, uint32_t ms)
 	vk_task_of(that)->connect_timeout_ms = ms;
 }
 
+/*
+ * The socket's descriptor entry, or NULL. The pointers a socket holds are
+ * read back from the micro-heap, which the app's code can write: those
+ * into the kernel's own memory are checked before use (as vk_socket.c
+ * does), so that a stray write in a heap stays that process's trouble.
+ */
+static struct vk_fd *entry_of(struct vk_thread *that, struct vk_socket *s)
+{
+	return s->entry ? vk_poll_owned(vk_task_proc(that), s->entry) : NULL;
+}
+
+/* The connect's post, if it is one of this process's. */
+static struct vk_post *post_of(struct vk_thread *that, struct vk_connecting *c)
+{
+	return c->post ? vk_post_owned(vk_task_proc(that), c->post) : NULL;
+}
+
+/* Close the socket's descriptor, if it has one of this process's. */
+static void drop_entry(struct vk_thread *that, struct vk_socket *s)
+{
+	struct vk_fd *entry = entry_of(that, s);
+
+	if (entry)
+		vk_poll_detach(entry);
+	s->entry = NULL;
+}
+
 static struct vk_stats *stats_of(struct vk_thread *that)
 {
 	return vk_task_proc(that)->sched->stats;
@@ -61,15 +88,13 @@ static ssize_t connected(struct vk_thread *that, struct vk_connecting *c)
 static ssize_t failed(struct vk_thread *that, struct vk_socket *s, ssize_t error)
 {
 	struct vk_connecting *c = s->connecting;
+	struct vk_post *post = post_of(that, c);
 
 	c->phase = IDLE;
 	/* Leave the resolver's list of waiters: a late answer wakes nobody. */
-	if (c->post && c->post->cancel)
-		c->post->cancel(c->post);
-	if (s->entry) {
-		vk_poll_detach(s->entry);
-		s->entry = NULL;
-	}
+	if (post && post->cancel)
+		post->cancel(post);
+	drop_entry(that, s);
 	stats_of(that)->connect_failures++;
 	return error;
 }
@@ -103,7 +128,7 @@ static ssize_t attempt(struct vk_thread *that, struct vk_socket *s, const struct
 	rc = connect(fd, sa, len);
 	if (rc < 0 && errno != EINPROGRESS && errno != EINTR)
 		goto fail;
-	s->entry = vk_poll_attach_outbound(proc, s->rx, s->tx, fd, rc < 0);
+	s->entry = vk_poll_attach_outbound(proc, &s->rx_own, &s->tx_own, fd, rc < 0);
 	if (!s->entry)
 		goto fail;
 	if (rc == 0)
@@ -148,7 +173,7 @@ static ssize_t advance(struct vk_thread *that, struct vk_socket *s, const struct
 			if (!sched->resolver)
 				return failed(that, s, -errno);
 		}
-		if (!c->post) {
+		if (!post_of(that, c)) {
 			c->post = vk_post_create(vk_task_proc(that));
 			if (!c->post)
 				return failed(that, s, -ENOMEM);
@@ -179,7 +204,8 @@ static ssize_t advance(struct vk_thread *that, struct vk_socket *s, const struct
 static ssize_t handshake(struct vk_thread *that, struct vk_socket *s, const struct vk_addr *addr)
 {
 	struct vk_connecting *c = s->connecting;
-	int rc = vk_poll_connected(s->entry);
+	struct vk_fd *entry = entry_of(that, s);
+	int rc = entry ? vk_poll_connected(entry) : -EBADF;
 
 	if (rc == 0)
 		return connected(that, c);
@@ -189,8 +215,7 @@ static ssize_t handshake(struct vk_thread *that, struct vk_socket *s, const stru
 		vk_task_block_until(vk_task_of(that), &s->tx->writer, c->deadline);
 		return -EAGAIN;
 	}
-	vk_poll_detach(s->entry);
-	s->entry = NULL;
+	drop_entry(that, s);
 	c->last_error = -rc;
 	return advance(that, s, addr);
 }
@@ -204,7 +229,7 @@ static int from_pool(struct vk_thread *that, struct vk_socket *s)
 
 	if (fd < 0)
 		return 0;
-	s->entry = vk_poll_attach_outbound(proc, s->rx, s->tx, fd, 0);
+	s->entry = vk_poll_attach_outbound(proc, &s->rx_own, &s->tx_own, fd, 0);
 	if (!s->entry) {
 		close(fd);
 		return 0;
@@ -216,27 +241,23 @@ static int from_pool(struct vk_thread *that, struct vk_socket *s)
 int vk_socket_keep(struct vk_thread *that, struct vk_socket *s, unsigned max_idle, unsigned idle_ms)
 {
 	struct vk_sched *sched = vk_task_proc(that)->sched;
-	struct vk_fd *entry = s->entry;
+	struct vk_fd *entry = entry_of(that, s);
 	int fd;
 
 	if (!entry || !entry->outbound || !s->connecting || s->connecting->phase != IDLE) {
-		if (entry && entry->proc == vk_task_proc(that)) {
-			vk_poll_detach(entry);
-			s->entry = NULL;
-		}
+		drop_entry(that, s);
 		return -ENOTCONN;
 	}
-	if (vk_vectoring_used(s->rx) || vk_vectoring_used(s->tx) || s->rx->eof || s->rx->error ||
-	    s->tx->error || entry->shut_write) {
-		vk_poll_detach(entry);
-		s->entry = NULL;
+	/* The entry's own rings, not the socket's pointers to them. */
+	if (vk_vectoring_used(entry->rx) || vk_vectoring_used(entry->tx) || entry->rx->eof ||
+	    entry->rx->error || entry->tx->error || entry->shut_write) {
+		drop_entry(that, s);
 		return -EBUSY;
 	}
 	if (!sched->connpool) {
 		sched->connpool = vk_connpool_create(sched->loop, sched->stats);
 		if (!sched->connpool) {
-			vk_poll_detach(entry);
-			s->entry = NULL;
+			drop_entry(that, s);
 			return -ENOMEM;
 		}
 	}
@@ -268,13 +289,12 @@ static ssize_t begin(struct vk_thread *that, struct vk_socket **sp, const struct
 			return -ENOMEM;
 	}
 	c = s->connecting;
-	if (s->entry) {
+	if (entry_of(that, s)) {
 		if (c->phase == IDLE)
 			return -EISCONN;
 		/* A connect left behind (its wait was cut short): start over. */
-		vk_poll_detach(s->entry);
-		s->entry = NULL;
 	}
+	drop_entry(that, s);
 	ring_reset(s->rx);
 	ring_reset(s->tx);
 	memcpy(c->key, addr->text, strlen(addr->text) + 1);

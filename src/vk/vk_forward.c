@@ -8,52 +8,19 @@
 
 /*
  * While two sockets are joined, each descriptor's send ring is the other
- * descriptor's receive ring: the poller reads into one and writes out of
- * it, as it does for any socket, and the joining task only steers (reads
- * on again when a ring has room, a shutdown when a side ended) and keeps
- * time. It is each descriptor's watcher, woken after every event and every
- * write of either. `op_done` holds the step's state across waits: 0 before
- * the join, else 1 + the deadline in milliseconds (ev_now() time).
+ * descriptor's receive ring (its own parked in the entry): the poller
+ * reads into one and writes out of it, as it does for any socket, and the
+ * joining task steers (reads again while there is more, a shutdown when a
+ * side ended) and keeps time. It is each descriptor's watcher, woken after
+ * every event and every write of either. `op_done` holds the step's state
+ * across waits: 0 before the join, else 1 + the deadline in milliseconds
+ * (ev_now() time).
+ *
+ * Everything goes through the two descriptor entries, which live in the
+ * kernel's table: the sockets' own pointers are read back from the heap,
+ * which the app's code can write, so each step checks the entries
+ * (vk_poll_owned()) and takes the rings from them.
  */
-
-static int joinable(const struct vk_socket *s)
-{
-	return s->entry && s->rx == &s->rx_own && s->tx == &s->tx_own && !s->entry->connecting &&
-	       !s->entry->listener;
-}
-
-/* Send what the socket itself holds to send, before the join. */
-static ssize_t flush_own(struct vk_thread *that, struct vk_socket *s)
-{
-	ssize_t n;
-
-	if (!vk_vectoring_used(s->tx))
-		return 0;
-	n = vk_poll_flush(s->entry);
-	if (n < 0)
-		return n;
-	if (!vk_vectoring_used(s->tx))
-		return 0;
-	vk_task_block(vk_task_of(that), &s->tx->writer);
-	return -EAGAIN;
-}
-
-static void join(struct vk_thread *that, struct vk_socket *a, struct vk_socket *b)
-{
-	a->entry->tx = b->rx;
-	b->entry->tx = a->rx;
-	a->entry->watcher = vk_task_of(that);
-	b->entry->watcher = vk_task_of(that);
-}
-
-static ssize_t part(struct vk_socket *a, struct vk_socket *b, ssize_t result)
-{
-	a->entry->tx = a->tx;
-	b->entry->tx = b->tx;
-	a->entry->watcher = NULL;
-	b->entry->watcher = NULL;
-	return result;
-}
 
 /*
  * Bytes one direction may move in one wake-up, beyond what the poller's
@@ -64,8 +31,60 @@ static ssize_t part(struct vk_socket *a, struct vk_socket *b, ssize_t result)
  */
 #define VK_FORWARD_PUMP (256 * 1024)
 
+static struct vk_fd *entry_of(struct vk_thread *that, const struct vk_socket *s)
+{
+	return s->entry ? vk_poll_owned(vk_task_proc(that), s->entry) : NULL;
+}
+
+static int joinable(const struct vk_fd *entry)
+{
+	return entry && !entry->connecting && !entry->listener && !entry->watcher;
+}
+
+/* Send what the socket itself holds to send, before the join. */
+static ssize_t flush_own(struct vk_thread *that, struct vk_fd *entry)
+{
+	ssize_t n;
+
+	if (!vk_vectoring_used(entry->tx))
+		return 0;
+	n = vk_poll_flush(entry);
+	if (n < 0)
+		return n;
+	if (!vk_vectoring_used(entry->tx))
+		return 0;
+	vk_task_block(vk_task_of(that), &entry->tx->writer);
+	return -EAGAIN;
+}
+
+static void join(struct vk_thread *that, struct vk_fd *a, struct vk_fd *b)
+{
+	a->parked_tx = a->tx;
+	b->parked_tx = b->tx;
+	a->tx = b->rx;
+	b->tx = a->rx;
+	a->watcher = vk_task_of(that);
+	b->watcher = vk_task_of(that);
+}
+
+static void unjoin(struct vk_fd *entry)
+{
+	if (!entry || !entry->parked_tx)
+		return;
+	entry->tx = entry->parked_tx;
+	entry->parked_tx = NULL;
+	entry->watcher = NULL;
+}
+
+static ssize_t part(struct vk_fd *a, struct vk_fd *b, ssize_t result)
+{
+	unjoin(a);
+	unjoin(b);
+	return result;
+}
+
 /* Move what the source has and the sink takes, up to VK_FORWARD_PUMP. */
-static ssize_t pump(struct vk_socket *from, struct vk_socket *to)
+static ssize_t pump(struct vk_fd *from, struct vk_fd *to)
 {
 	struct vk_vectoring *ring = from->rx;
 	size_t moved = 0;
@@ -74,17 +93,17 @@ static ssize_t pump(struct vk_socket *from, struct vk_socket *to)
 		ssize_t n;
 
 		if (vk_vectoring_used(ring)) {
-			if (to->entry->writing)
+			if (to->writing)
 				return 0; /* the sink is full: its writability comes back here */
-			n = vk_poll_flush(to->entry);
+			n = vk_poll_flush(to);
 			if (n <= 0)
 				return n;
 			moved += (size_t)n;
 			continue;
 		}
-		if (ring->eof || ring->error || from->entry->drained)
+		if (ring->eof || ring->error || from->drained)
 			return 0;
-		n = vk_poll_fill(from->entry);
+		n = vk_poll_fill(from);
 		if (n == -EAGAIN || n == 0)
 			return 0;
 		if (n < 0)
@@ -98,7 +117,7 @@ static ssize_t pump(struct vk_socket *from, struct vk_socket *to)
  * descriptor). Returns 1 when it has ended (end of stream passed on),
  * 0 while it goes on, or -errno.
  */
-static ssize_t steer(struct vk_socket *from, struct vk_socket *to)
+static ssize_t steer(struct vk_fd *from, struct vk_fd *to)
 {
 	struct vk_vectoring *ring = from->rx;
 	ssize_t n = pump(from, to);
@@ -113,17 +132,18 @@ static ssize_t steer(struct vk_socket *from, struct vk_socket *to)
 
 		if (vk_vectoring_used(ring))
 			return 0;
-		rc = vk_poll_shutdown(to->entry);
+		rc = vk_poll_shutdown(to);
 		return rc < 0 ? rc : 1;
 	}
 	if (vk_vectoring_free(ring))
-		vk_poll_want_read(from->entry);
+		vk_poll_want_read(from);
 	return 0;
 }
 
 ssize_t vk_socket_forward_step(struct vk_thread *that, struct vk_socket *a, struct vk_socket *b)
 {
 	struct vk_proc *proc = vk_task_proc(that);
+	struct vk_fd *ea = entry_of(that, a), *eb = entry_of(that, b);
 	uint32_t ms = that->timeout_ms;
 	double now = vk_proc_now(proc);
 	ssize_t ab, ba;
@@ -131,29 +151,34 @@ ssize_t vk_socket_forward_step(struct vk_thread *that, struct vk_socket *a, stru
 	if (that->op_done == 0) {
 		ssize_t n;
 
-		if (!joinable(a) || !joinable(b) || a == b)
+		if (!joinable(ea) || !joinable(eb) || ea == eb)
 			return -ENOTSOCK;
-		n = flush_own(that, a);
+		n = flush_own(that, ea);
 		if (n == 0)
-			n = flush_own(that, b);
+			n = flush_own(that, eb);
 		if (n < 0)
 			return n;
-		join(that, a, b);
+		join(that, ea, eb);
+	} else if (!ea || !eb || ea->watcher != vk_task_of(that) ||
+		   eb->watcher != vk_task_of(that)) {
+		/* A socket was closed, or its entry lost, while joined. */
+		return part(ea && ea->watcher == vk_task_of(that) ? ea : NULL,
+			    eb && eb->watcher == vk_task_of(that) ? eb : NULL, -EBADF);
 	} else if (that->wake_error) {
 		/* The process's idle timeout, or another end handed over. */
 		ssize_t error = -that->wake_error;
 
 		that->wake_error = 0;
-		return part(a, b, error);
+		return part(ea, eb, error);
 	} else if (that->op_done > 1 && now * 1000.0 >= (double)(that->op_done - 1)) {
-		return part(a, b, -ETIMEDOUT);
+		return part(ea, eb, -ETIMEDOUT);
 	}
-	ab = steer(a, b);
-	ba = steer(b, a);
+	ab = steer(ea, eb);
+	ba = steer(eb, ea);
 	if (ab < 0 || ba < 0)
-		return part(a, b, ab < 0 ? ab : ba);
+		return part(ea, eb, ab < 0 ? ab : ba);
 	if (ab == 1 && ba == 1)
-		return part(a, b, 0);
+		return part(ea, eb, 0);
 	/* Any wake-up is progress of one side or the other: the idle time starts over. */
 	that->op_done = ms ? 1 + (size_t)((now + ms / 1000.0) * 1000.0) : 1;
 	vk_task_block_until(vk_task_of(that), NULL, ms ? now + ms / 1000.0 : 0);

@@ -121,6 +121,7 @@ struct vk_fd *vk_poll_attach(struct vk_proc *proc, struct vk_vectoring *rx, stru
 	entry->outbound = 0;
 	entry->connecting = 0;
 	entry->watcher = NULL;
+	entry->parked_tx = NULL;
 	entry->reading = 1;
 	entry->proc_next = proc->fds;
 	proc->fds = entry;

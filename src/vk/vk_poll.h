@@ -46,8 +46,9 @@ struct vk_fd {
 	uint8_t shut_write; /* shutdown(SHUT_WR) done */
 	/* Woken (with no error) after every event taken and every write: vk_forward(). */
 	struct vk_task *watcher;
-	uint8_t outbound;   /* opened by vk_connect(): counted in outbound_now */
-	uint8_t connecting; /* VK_POLL_CONNECTING or VK_POLL_CONNECT_SEEN, else 0 */
+	struct vk_vectoring *parked_tx; /* tx while vk_forward() writes from another ring */
+	uint8_t outbound;		/* opened by vk_connect(): counted in outbound_now */
+	uint8_t connecting;		/* VK_POLL_CONNECTING or VK_POLL_CONNECT_SEEN, else 0 */
 };
 
 /* What a connecting descriptor waits for: its handshake, then its check. */

@@ -53,6 +53,14 @@ void vk_post_destroy(struct vk_post *post)
 	post_free(post);
 }
 
+struct vk_post *vk_post_owned(const struct vk_proc *proc, struct vk_post *post)
+{
+	for (struct vk_post *p = proc->posts; p; p = p->next)
+		if (p == post)
+			return post;
+	return NULL;
+}
+
 void vk_post_fire(struct vk_post *post)
 {
 	struct vk_proc *proc = post->proc;

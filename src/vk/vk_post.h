@@ -39,6 +39,12 @@ struct vk_post *vk_post_create(struct vk_proc *proc);
  */
 void vk_post_destroy(struct vk_post *post);
 
+/*
+ * `post` if it is one of `proc`'s posts, else NULL: for a pointer read
+ * back from a micro-heap, which the app's code can write.
+ */
+struct vk_post *vk_post_owned(const struct vk_proc *proc, struct vk_post *post);
+
 /* From anywhere, heaps closed: queue the process to wake the waiter. */
 void vk_post_fire(struct vk_post *post);
 
