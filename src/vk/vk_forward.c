@@ -140,6 +140,37 @@ static ssize_t steer(struct vk_fd *from, struct vk_fd *to)
 	return 0;
 }
 
+/* The entry when this task has it joined, else NULL. */
+static struct vk_fd *joined(struct vk_thread *that, struct vk_fd *entry)
+{
+	return entry && entry->watcher == vk_task_of(that) ? entry : NULL;
+}
+
+/*
+ * Before the join, what woke the task: an error (the coroutine's timeout
+ * while the sockets' own bytes go out, the process's idle timeout, an end
+ * handed over) ends the forward; there is nothing to undo yet.
+ */
+static ssize_t start(struct vk_thread *that, struct vk_fd *ea, struct vk_fd *eb)
+{
+	ssize_t n;
+
+	if (that->wake_error) {
+		n = -that->wake_error;
+		that->wake_error = 0;
+		return n;
+	}
+	if (!joinable(ea) || !joinable(eb) || ea == eb)
+		return -ENOTSOCK;
+	n = flush_own(that, ea);
+	if (n == 0)
+		n = flush_own(that, eb);
+	if (n < 0)
+		return n;
+	join(that, ea, eb);
+	return 0;
+}
+
 ssize_t vk_socket_forward_step(struct vk_thread *that, struct vk_socket *a, struct vk_socket *b)
 {
 	struct vk_proc *proc = vk_task_proc(that);
@@ -149,21 +180,14 @@ ssize_t vk_socket_forward_step(struct vk_thread *that, struct vk_socket *a, stru
 	ssize_t ab, ba;
 
 	if (that->op_done == 0) {
-		ssize_t n;
+		ssize_t n = start(that, ea, eb);
 
-		if (!joinable(ea) || !joinable(eb) || ea == eb)
-			return -ENOTSOCK;
-		n = flush_own(that, ea);
-		if (n == 0)
-			n = flush_own(that, eb);
 		if (n < 0)
 			return n;
-		join(that, ea, eb);
-	} else if (!ea || !eb || ea->watcher != vk_task_of(that) ||
-		   eb->watcher != vk_task_of(that)) {
+	} else if (!joined(that, ea) || !joined(that, eb)) {
 		/* A socket was closed, or its entry lost, while joined. */
-		return part(ea && ea->watcher == vk_task_of(that) ? ea : NULL,
-			    eb && eb->watcher == vk_task_of(that) ? eb : NULL, -EBADF);
+		that->wake_error = 0;
+		return part(joined(that, ea), joined(that, eb), -EBADF);
 	} else if (that->wake_error) {
 		/* The process's idle timeout, or another end handed over. */
 		ssize_t error = -that->wake_error;

@@ -17,11 +17,12 @@
  *
  * The coroutine's timeout (vk_set_timeout()) is one idle timeout for the
  * pair: ETIMEDOUT when neither direction moved for that long, however
- * long either has been quiet alone. So is the process's idle_timeout
- * (vkd.ini(5)), which counts the bytes of every descriptor it has. A reset or another failure of
- *either side ends the forward with its errno; close both sockets then (their rings may hold the
- *other's bytes). Raised, or stored in `rc` by vk_try_forward() (0 when both directions ended
- *cleanly).
+ * long either has been quiet alone, and while the bytes held when it
+ * starts go out. So is the process's idle_timeout (vkd.ini(5)), which
+ * counts the bytes of every descriptor it has. A reset or another failure
+ * of either side ends the forward with its errno; close both sockets then
+ * (their rings may hold the other's bytes). Raised, or stored in `rc` by
+ * vk_try_forward() (0 when both directions ended cleanly).
  */
 #ifndef VK_FORWARD_H
 #define VK_FORWARD_H

@@ -36,6 +36,10 @@ struct shared {
 
 static struct shared *g_shared;
 
+/* Bytes the proxy sends its client before the forward (held when it starts). */
+static size_t g_banner;
+#define BANNER_RING (256 * 1024)
+
 /* ---- the upstream ---- */
 
 static void upstream_main(struct vk_thread *that)
@@ -98,10 +102,21 @@ static void proxy_main(struct vk_thread *that)
 	struct {
 		struct vk_socket *up;
 		ssize_t rc;
+		char block[4096];
+		size_t sent;
 	} * self;
 
 	vk_begin();
 	vk_connect(self->up, g_shared->upstream);
+	if (g_banner) {
+		int small = 4096;
+
+		/* A small send buffer: most of the banner stays in the ring. */
+		setsockopt(that->socket->entry->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+		memset(self->block, 'b', sizeof(self->block));
+		for (self->sent = 0; self->sent < g_banner; self->sent += sizeof(self->block))
+			vk_write(self->block, sizeof(self->block));
+	}
 	vk_try_forward(self->rc, that->socket, self->up);
 	if (self->rc == 0)
 		g_shared->forwards++;
@@ -152,8 +167,11 @@ static void server_up(int isolation)
 		struct ev_loop *loop;
 		struct vk_kern *kern;
 		struct vk_proc_config up = {.heap_size = UPSTREAM_HEAP, .isolation = isolation};
-		struct vk_proc_config proxy = {.heap_size = PROXY_HEAP, .isolation = isolation};
+		struct vk_proc_config proxy = {.heap_size = PROXY_HEAP + 4 * BANNER_RING,
+					       .isolation = isolation};
 
+		if (g_banner)
+			proxy.ring_size = BANNER_RING;
 		if (g_idle_by_process)
 			proxy.idle_timeout_ms = IDLE_MS;
 		else
@@ -333,6 +351,41 @@ START_TEST(test_forward_idle_pair)
 }
 END_TEST
 
+/*
+ * Bytes the proxy wrote before the forward wait to go out first; a client
+ * that never reads them times the pair out as any idle pair does (the
+ * wait for them once went on for ever: its timeout was not taken).
+ */
+START_TEST(test_forward_idle_held)
+{
+	int fd, small = 2048;
+
+	g_idle_by_process = _i;
+	g_banner = BANNER_RING / 2;
+	server_up(1);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	{
+		struct sockaddr_in sin = {.sin_family = AF_INET};
+
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sin.sin_port = htons((uint16_t)g_proxy_port);
+		ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+		ck_assert_int_eq(send(fd, "Q", 1, 0), 1);
+	}
+	for (double end = vkt_now_ms() + 5000;
+	     !g_shared->timeouts && !g_shared->errors && vkt_now_ms() < end;)
+		usleep(1000);
+	ck_assert_uint_eq(g_shared->timeouts, 1);
+	ck_assert_uint_eq(g_shared->errors, 0);
+	close(fd);
+	server_down();
+	g_banner = 0;
+	g_idle_by_process = 0;
+}
+END_TEST
+
 /* A reset upstream ends the forward with an error, and the client's connection. */
 START_TEST(test_forward_reset)
 {
@@ -362,6 +415,7 @@ static Suite *forward_suite(void)
 	tcase_add_loop_test(tc, test_forward_echo, 0, 2);
 	tcase_add_test(tc, test_forward_upstream_half_close);
 	tcase_add_loop_test(tc, test_forward_idle_pair, 0, 2);
+	tcase_add_loop_test(tc, test_forward_idle_held, 0, 2);
 	tcase_add_test(tc, test_forward_reset);
 	suite_add_tcase(s, tc);
 	return s;
