@@ -7,7 +7,7 @@
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 need_vkctl
 
-A=$(free_port) || exit 1
+new_port A
 upstream ident A "$A"
 printf '127.0.0.1 upstream-a.vkd.test\n' >"$T/hosts"
 printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$T/resolv.conf"

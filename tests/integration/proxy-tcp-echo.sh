@@ -8,7 +8,7 @@
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 [ -x "$top_builddir/tests/integration/proxyclient" ] || skip "proxyclient is not built"
 
-HPORT=$(free_port) || exit 1
+new_port HPORT
 upstream hello "$HPORT" "$T/hello.count"
 # 1,000 connects at once: room in the listen queues, and time to be accepted.
 proxy_config 1 "127.0.0.1:$EPORT" 'backlog = 4096' 'opt.connect_timeout = 60s' >"$CONF"

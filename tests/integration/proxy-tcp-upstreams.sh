@@ -6,7 +6,7 @@
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 need_vkctl
 
-A=$(free_port) && B=$(free_port) && DEAD=$(free_port) && SLOW=$(free_port) || exit 1
+new_port A && new_port B && new_port DEAD && new_port SLOW
 upstream ident A "$A"
 upstream ident B "$B"
 upstream full "$SLOW"

@@ -83,4 +83,21 @@ def closed_at_once(port, timeout=10):
 exec(compile(sys.stdin.read(), "<test>", "exec"))' "$PORT" "$EPORT" "$T" || fail "python checks failed"
 }
 
-EPORT=$(free_port) || exit 1
+# new_port VAR: set VAR to a free port unlike $PORT and those new_port
+# gave before (two free_port calls may give the same port: a test once
+# listened twice on one).
+TAKEN_PORTS=" $PORT "
+new_port() {
+	for _try in 1 2 3 4 5 6 7 8 9 10; do
+		_port=$(free_port) || fail "no free port"
+		case "$TAKEN_PORTS" in
+		*" $_port "*) continue ;;
+		esac
+		TAKEN_PORTS="$TAKEN_PORTS$_port "
+		eval "$1=$_port"
+		return 0
+	done
+	fail "no free port unlike$TAKEN_PORTS"
+}
+
+new_port EPORT
