@@ -106,7 +106,8 @@ HTTP_IT_TESTS = \
 	tests/integration/http-drain.sh \
 	tests/integration/http-concurrent.sh \
 	tests/integration/http-reload.sh \
-	tests/integration/http-handlers.sh
+	tests/integration/http-handlers.sh \
+	tests/integration/example-jsonapi.sh
 
 # vkctl and the control socket.
 VKCTL_TESTS = \

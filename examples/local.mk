@@ -1,0 +1,10 @@
+# Example apps, built by `make` (not installed) and run by `make check`
+# (tests/integration/example-*.sh). Each is a module like the bundled
+# apps: examples/.libs/NAME.so, loaded with `module = ` that path.
+noinst_LTLIBRARIES += examples/jsonapi.la
+examples_jsonapi_la_SOURCES = examples/jsonapi.c
+examples_jsonapi_la_CPPFLAGS = $(APP_CPPFLAGS) $(JANSSON_CFLAGS)
+examples_jsonapi_la_CFLAGS = $(APP_CFLAGS)
+# noinst modules need an -rpath to be built shared.
+examples_jsonapi_la_LDFLAGS = $(APP_LDFLAGS) -rpath $(abs_builddir)/examples
+examples_jsonapi_la_LIBADD = $(JANSSON_LIBS)
