@@ -194,6 +194,13 @@ static int parse_bool(const char *s, int *out)
 	return -1;
 }
 
+size_t vkd_heap_for_ring(size_t ring)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (2 * ring + VKD_HEAP_SPARE + page - 1) / page * page;
+}
+
 const char *vkd_log_level_name(enum vkd_log_level level)
 {
 	switch (level) {
@@ -514,6 +521,23 @@ static void set_heap(struct loader *l, const char *key, const char *value)
 	current_app(l)->heap_size = n;
 }
 
+static void set_ring(struct loader *l, const char *key, const char *value)
+{
+	size_t n = 0;
+	int rc = vk_parse_size(value, &n);
+
+	if (rc == -EINVAL) {
+		add_error(l, l->line, "%s: expected a size such as 16k or 64k, got '%.*s'", key,
+			  SHOW, value);
+		return;
+	}
+	if (rc < 0 || n < VKD_RING_MIN || n > VKD_RING_MAX) {
+		add_error(l, l->line, "%s: '%.*s' is out of range (4k to 1M)", key, SHOW, value);
+		return;
+	}
+	current_app(l)->ring_size = n;
+}
+
 static int set_ranged(struct loader *l, const char *key, const char *value, uint64_t min,
 		      uint64_t max, uint64_t *out)
 {
@@ -573,6 +597,7 @@ static const struct key app_keys[] = {
     {"isolation", set_isolation, 0},
     {"backlog", set_backlog, 0},
     {"tcp_nodelay", set_tcp_nodelay, 0},
+    {"ring", set_ring, 0},
     {"max_run", set_max_run, 0},
 };
 
@@ -744,6 +769,7 @@ static void app_defaults(struct vkd_app_config *app)
 	app->isolation = VKD_DEFAULT_ISOLATION;
 	app->backlog = VKD_DEFAULT_BACKLOG;
 	app->tcp_nodelay = VKD_DEFAULT_TCP_NODELAY;
+	app->ring_size = VKD_DEFAULT_RING;
 	app->max_run_ms = VKD_DEFAULT_MAX_RUN_MS;
 }
 
@@ -759,6 +785,13 @@ static void end_section(struct loader *l)
 		add_error(l, app->line, "[app %s] has no 'module' key", app->name);
 	if (!l->key_line[APP_LISTEN])
 		add_error(l, app->line, "[app %s] has no 'listen' key", app->name);
+	/* Without a heap key the worker grows the module's heap to fit instead. */
+	if (app->heap_size && app->heap_size < vkd_heap_for_ring(app->ring_size))
+		add_error(l, app->line,
+			  "[app %s]: a heap of %zu bytes cannot hold two rings of %zu bytes "
+			  "(at least %zu)",
+			  app->name, app->heap_size, app->ring_size,
+			  vkd_heap_for_ring(app->ring_size));
 }
 
 static void begin_app(struct loader *l, const char *name)

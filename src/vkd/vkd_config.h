@@ -31,12 +31,23 @@ enum vkd_log_level {
 /* "error", "warn", "info", "debug"; "?" for anything else. */
 const char *vkd_log_level_name(enum vkd_log_level level);
 
+/* The smallest heap (whole pages) that holds two rings of `ring` bytes and the spare. */
+size_t vkd_heap_for_ring(size_t ring);
+
 /* Limits. */
 #define VKD_CONFIG_MAX_ERRORS 50 /* messages kept; later ones are counted only */
 #define VKD_WORKERS_MAX 1024
 /* A connection's two 16 KiB rings live in its heap, with room to spare. */
 #define VKD_HEAP_MIN ((size_t)40 << 10)
 #define VKD_HEAP_MAX ((size_t)1 << 30)
+/*
+ * A connection's socket ring, each way: 4 KiB holds any usual head; past
+ * 1 MiB a ring outgrows what one system call moves on loopback.
+ */
+#define VKD_RING_MIN ((size_t)4 << 10)
+#define VKD_RING_MAX ((size_t)1 << 20)
+/* Room a heap keeps beside its two rings: the coroutine and its state. */
+#define VKD_HEAP_SPARE ((size_t)8 << 10)
 #define VKD_MAX_CONNECTIONS_MAX 1048576u
 #define VKD_BACKLOG_MAX 65535
 
@@ -50,6 +61,7 @@ const char *vkd_log_level_name(enum vkd_log_level level);
 #define VKD_DEFAULT_IDLE_TIMEOUT_MS 60000u
 #define VKD_DEFAULT_ISOLATION 1
 #define VKD_DEFAULT_BACKLOG 511
+#define VKD_DEFAULT_RING ((size_t)16 << 10)
 #define VKD_DEFAULT_TCP_NODELAY 1
 /*
  * CPU time one dispatch of a micro-process may use (vk_watchdog.h). A
@@ -86,6 +98,7 @@ struct vkd_app_config {
 	int isolation;		  /* 1: heap protected while not running; 0: left open */
 	int backlog;		  /* listen(2) backlog, 1..VKD_BACKLOG_MAX */
 	int tcp_nodelay;	  /* 1: accepted TCP connections get TCP_NODELAY */
+	size_t ring_size;	  /* each way of a connection's socket, VKD_RING_MIN..MAX */
 	unsigned max_run_ms;	  /* CPU budget per dispatch; 0: none */
 	struct vkd_app_option *options;
 	size_t option_count;

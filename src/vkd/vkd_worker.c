@@ -245,6 +245,8 @@ static size_t app_heap_size(const struct vkd_app_config *app, const struct vk_ap
 		return app->heap_size;
 	if (size < VKD_HEAP_MIN)
 		size = VKD_HEAP_MIN;
+	if (size < vkd_heap_for_ring(app->ring_size))
+		size = vkd_heap_for_ring(app->ring_size);
 	if (size > VKD_HEAP_MAX)
 		size = VKD_HEAP_MAX;
 	return (size + page - 1) / page * page;
@@ -264,6 +266,7 @@ static int worker_listen(struct worker *w)
 		    .isolation = app->isolation,
 		    .name = app->name,
 		    .max_run_ms = app->max_run_ms,
+		    .ring_size = app->ring_size,
 		};
 
 		for (size_t j = 0; j < app->listen_count; j++, k++) {

@@ -107,7 +107,8 @@ HTTP_IT_TESTS = \
 	tests/integration/http-concurrent.sh \
 	tests/integration/http-reload.sh \
 	tests/integration/http-handlers.sh \
-	tests/integration/example-jsonapi.sh
+	tests/integration/example-jsonapi.sh \
+	tests/integration/http-ring.sh
 
 # vkctl and the control socket.
 VKCTL_TESTS = \

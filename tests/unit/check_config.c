@@ -279,6 +279,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(a->isolation, 1);
 	ck_assert_int_eq(a->backlog, 511);
 	ck_assert_int_eq(a->tcp_nodelay, 1);
+	ck_assert_uint_eq(a->ring_size, 16 * 1024);
 	ck_assert_uint_eq(a->max_run_ms, 1000);
 	ck_assert_uint_eq(a->option_count, 0);
 	ck_assert_ptr_null(a->options);
@@ -344,6 +345,24 @@ START_TEST(test_syntax_leniency)
 	ck_assert_int_eq(c->apps[0].listen[0].line, 6);
 	ck_assert_uint_eq(c->apps[0].heap_size % (size_t)sysconf(_SC_PAGESIZE), 0);
 	ck_assert_uint_ge(c->apps[0].heap_size, 48 * 1024);
+}
+END_TEST
+
+/* A ring each way and the spare must fit the heap the section gives. */
+START_TEST(test_ring)
+{
+	const struct vkd_config *c = load_ok(APP_A "ring = 64k\n");
+
+	ck_assert_uint_eq(c->apps[0].ring_size, 64 * 1024);
+	ck_assert_uint_eq(c->apps[0].heap_size, 0); /* the worker makes room: vkd_heap_for_ring() */
+	ck_assert_uint_ge(vkd_heap_for_ring(64 * 1024), 2 * 64 * 1024 + 8 * 1024);
+	c = load_ok(APP_A "heap = 256k\nring = 64k\n");
+	ck_assert_uint_eq(c->apps[0].ring_size, 64 * 1024);
+	c = load_ok(APP_A "heap = 40k\nring = 16k\n");
+	ck_assert_uint_eq(c->apps[0].ring_size, 16 * 1024);
+	c = load_ok(APP_A "heap = 40k\nring = 4k\n");
+	ck_assert_uint_eq(c->apps[0].ring_size, 4 * 1024);
+	expect_one_error(APP_A "heap = 128k\nring = 64k\n", 1, "two rings");
 }
 END_TEST
 
@@ -829,6 +848,9 @@ static const struct bad_value bad_values[] = {
     {1, "backlog = 65536", "65536"},
     {1, "backlog = -1", "-1"},
     {1, "tcp_nodelay = fast", "fast"},
+    {1, "ring = 1k", "1k"},
+    {1, "ring = 2M", "2M"},
+    {1, "ring = big", "big"},
     {1, "max_run = fast", "fast"},
     {1, "max_run = 1.5s", "1.5s"},
 };
@@ -986,6 +1008,7 @@ static Suite *config_suite(void)
 	tcase_add_test(load, test_user_group);
 	tcase_add_test(load, test_syntax_leniency);
 	tcase_add_test(load, test_heap_rounding);
+	tcase_add_test(load, test_ring);
 	tcase_add_test(load, test_control_mode);
 	tcase_add_test(load, test_bool_spellings);
 	tcase_add_test(load, test_log_levels);
