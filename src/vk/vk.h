@@ -13,6 +13,8 @@
 #include "vk_socket.h"
 #include "vk_connect.h"
 #include "vk_forward.h"
+#include "vk_channel.h"
+#include "vk_pubsub.h"
 #include "vk_http.h"
 #include "vk_parse.h"
 #include "vk_addr.h"

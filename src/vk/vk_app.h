@@ -40,8 +40,9 @@
  * 2: vk_socket_drained() (vk_drained()).
  * 3: the HTTP server library (vk_http_app.h), vk_http_request_grow().
  * 4: outbound connections (vk_connect(), vk_forward()) and the try forms.
+ * 5: services (VK_SERVICES), channels and publish/subscribe.
  */
-#define VK_APP_ABI_MINOR 4
+#define VK_APP_ABI_MINOR 5
 #define VK_APP_SYMBOL "vk_app_descriptor"
 
 /* What an app's init hook is told about its configuration. */
@@ -161,5 +162,53 @@ struct vk_app {
 	}
 
 #define VK_APP(app_name, main_fn, heap) VK_APP_FULL(app_name, main_fn, heap, NULL, NULL)
+
+/*
+ * Services (ABI 2.5): micro-processes an app declares, which every worker
+ * starts with the app, independent of any connection, and restarts (with
+ * backoff) when they end or fault. Coroutines reach them by name with
+ * channels (vk_channel.h). A service's main coroutine has no socket; its
+ * vk_arg() is the app's init state, as a connection's is. Service names
+ * are shared by every app of a configuration: two apps may not declare
+ * the same one.
+ *
+ *	VK_SERVICES({"room", room_main, 0, VK_SERVICE_LOCAL},
+ *		    {"store", store_main, 64 << 20, VK_SERVICE_SHARDED});
+ */
+struct vk_service {
+	const char *name; /* letters, digits, '_', '-', '.'; at most 64 bytes */
+	vk_func main;	  /* its main coroutine */
+	size_t heap_size; /* 0: the app's heap size */
+	unsigned flags;	  /* a VK_SERVICE_ kind, possibly | VK_SERVICE_UNPROTECTED */
+};
+
+/* One in every worker, reached by name from coroutines of its own worker. */
+#define VK_SERVICE_LOCAL 0x0u
+/*
+ * One in every worker, each the shard owning the keys that hash to its
+ * worker: vk_channel_open_key() reaches the owner of a key, in whichever
+ * worker; vk_channel_open() the one of the caller's worker.
+ */
+#define VK_SERVICE_SHARDED 0x1u
+/* One in the whole generation, in worker 1, reached from every worker. */
+#define VK_SERVICE_SINGLE 0x2u
+#define VK_SERVICE_KIND 0x3u
+/*
+ * Leave its heap open even with isolation on: a protection change costs
+ * more the more pages the heap has resident (doc/DESIGN.md), which a large
+ * store pays at each dispatch.
+ */
+#define VK_SERVICE_UNPROTECTED 0x100u
+
+#define VK_SERVICES_SYMBOL "vk_app_services"
+#define VK_SERVICE_NAME_MAX 64
+#define VK_SERVICES_MAX 64
+
+/* Declare the app's services (up to VK_SERVICES_MAX), as a list of struct vk_service. */
+#define VK_SERVICES(...)                                                                     \
+	__attribute__((visibility("default"))) const struct vk_service vk_app_services[] = { \
+	    __VA_ARGS__,                                                                     \
+	    {0},                                                                             \
+	}
 
 #endif

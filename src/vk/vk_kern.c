@@ -7,11 +7,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vk_bus.h"
+#include "vk_chan.h"
 #include "vk_code.h"
 #include "vk_connpool.h"
 #include "vk_fault.h"
 #include "vk_poll.h"
 #include "vk_pool.h"
+#include "vk_pubsub_s.h"
 #include "vk_report.h"
 #include "vk_watchdog.h"
 #include "vk_post.h"
@@ -49,6 +52,11 @@ static struct vk_kern *current_kern;
 struct ev_loop *vk_kern_loop(const struct vk_kern *kern)
 {
 	return kern->sched.loop;
+}
+
+struct vk_bus *vk_kern_bus(const struct vk_kern *kern)
+{
+	return kern->sched.bus;
 }
 
 struct vk_stats *vk_kern_counters(struct vk_kern *kern)
@@ -122,7 +130,9 @@ struct vk_kern *vk_kern_create(struct ev_loop *loop)
 	vk_sched_init(&kern->sched, loop, &kern->own_stats);
 	vk_pool_init(&kern->pool, &kern->own_stats);
 	kern->sched.poll = vk_poll_create();
-	if (!kern->sched.poll) {
+	kern->sched.bus = kern->sched.poll ? vk_bus_create(&kern->sched) : NULL;
+	if (!kern->sched.bus) {
+		vk_poll_destroy(kern->sched.poll);
 		free(kern);
 		return NULL;
 	}
@@ -130,6 +140,7 @@ struct vk_kern *vk_kern_create(struct ev_loop *loop)
 	if (rc == 0 && (rc = vk_watchdog_install()) < 0)
 		vk_fault_remove();
 	if (rc < 0) {
+		vk_bus_destroy(kern->sched.bus);
 		vk_poll_destroy(kern->sched.poll);
 		free(kern);
 		errno = -rc;
@@ -240,6 +251,9 @@ static void proc_end(struct vk_kern *kern, struct vk_proc *proc, enum vk_pool_re
 	proc->ended = 1;
 	vk_poll_close_all(proc);
 	vk_post_destroy_all(proc);
+	/* Its last will first: its own subscriptions are still there to skip. */
+	vk_pubsub_proc_end(proc);
+	vk_chan_proc_end(proc);
 	if (proc->main_fd >= 0)
 		close(proc->main_fd);
 	vk_proc_stop_timer(proc);
@@ -396,6 +410,7 @@ static void dispatch_one(struct vk_kern *kern, struct vk_proc *proc)
 	}
 	vk_poll_take_events(proc);
 	vk_post_take(proc);
+	vk_chan_take_events(proc);
 	if (proc->last_words_until) {
 		proc->timer_fired = 0;
 		last_words(kern, proc);
@@ -455,6 +470,8 @@ static void contain_fault(struct vk_kern *kern, struct vk_proc *proc)
 		abort();
 	}
 
+	/* Its channels' readers see EPIPE: it did not end by its own will. */
+	proc->faulted = 1;
 	if (fault.watchdog) {
 		contain_overrun(kern, proc, &fault);
 		return;
@@ -559,6 +576,7 @@ void vk_kern_destroy(struct vk_kern *kern)
 	ev_prepare_stop(kern->sched.loop, &kern->prepare);
 	vk_watchdog_remove();
 	vk_fault_remove();
+	vk_bus_destroy(kern->sched.bus);
 	vk_poll_destroy(kern->sched.poll);
 	if (current_kern == kern)
 		current_kern = NULL;

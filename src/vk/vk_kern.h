@@ -25,6 +25,7 @@
 #include "vk_proc.h"
 #include "vk_stats.h"
 
+struct vk_bus;
 struct vk_kern;
 
 /*
@@ -92,5 +93,8 @@ void vk_kern_dispatch(struct vk_kern *kern);
 void vk_kern_close_heaps(struct vk_kern *kern);
 
 struct ev_loop *vk_kern_loop(const struct vk_kern *kern);
+
+/* The worker's bus: services, addresses, topics (vk_bus.h). */
+struct vk_bus *vk_kern_bus(const struct vk_kern *kern);
 
 #endif

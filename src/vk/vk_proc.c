@@ -11,6 +11,7 @@ void vk_sched_init(struct vk_sched *sched, struct ev_loop *loop, struct vk_stats
 	sched->ready_tail = &sched->ready_head;
 	sched->stats = stats;
 	sched->draining = 0;
+	sched->bus = NULL;
 }
 
 struct vk_proc *vk_sched_pop(struct vk_sched *sched)

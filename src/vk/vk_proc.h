@@ -25,6 +25,8 @@
 #include "vk_state.h"
 #include "vk_stats.h"
 
+struct vk_bus;
+struct vk_chan_proc;
 struct vk_connpool;
 struct vk_fd;
 struct vk_poll;
@@ -46,6 +48,7 @@ struct vk_sched {
 	struct vk_resolver *resolver;
 	const struct vk_resolve_config *resolve_config; /* NULL: defaults */
 	struct vk_connpool *connpool;
+	struct vk_bus *bus; /* services, addresses, topics (vk_bus.h) */
 };
 
 /* How a micro-process is made; see vk_kern_spawn(). */
@@ -127,8 +130,11 @@ struct vk_proc {
 	uint8_t timer_fired;
 	uint8_t nudged; /* the worker started draining: re-time idle waits */
 	uint8_t ended;
-	struct vk_post *posts; /* wake-ups from outside a dispatch (vk_post.h) */
-	struct vk_post *fired; /* of which fired since the last dispatch */
+	uint8_t faulted;	    /* ended by a fault: its channels' readers see EPIPE */
+	struct vk_post *posts;	    /* wake-ups from outside a dispatch (vk_post.h) */
+	struct vk_post *fired;	    /* of which fired since the last dispatch */
+	struct vk_chan_proc *chans; /* its channels (vk_chan.h), NULL until it has one */
+	void *will;		    /* published when it ends (vk_pubsub.c), or NULL */
 };
 
 /* An empty scheduler on `loop`, with its counters at `stats`. */

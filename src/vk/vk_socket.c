@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "vk_chan.h"
 #include "vk_poll.h"
 #include "vk_task.h"
 
@@ -69,6 +70,18 @@ struct vk_socket *vk_socket_create_main(struct vk_proc *proc, size_t ring_size, 
 	return s->entry ? s : NULL;
 }
 
+struct vk_socket *vk_socket_create_chan(struct vk_thread *that, struct vk_chan_end *end)
+{
+	struct vk_socket *s = vk_heap_calloc(heap_of(that), 1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->rx = end->rx;
+	s->tx = end->tx;
+	s->chan = end;
+	return s;
+}
+
 int vk_socket_pipe(struct vk_thread *that, struct vk_socket **a, struct vk_socket **b,
 		   size_t ring_size)
 {
@@ -107,10 +120,41 @@ int vk_socket_bind_fd(struct vk_thread *that, struct vk_socket *socket, int fd)
 	return socket->entry ? 0 : -errno;
 }
 
+/* Wake every coroutine of ours waiting in `*list`, raising `error` there. */
+static void wake_all(struct vk_task **list, int error)
+{
+	while (*list && (*list)->thread.status == VK_THREAD_BLOCKED)
+		vk_task_wake(*list, error);
+}
+
+/*
+ * Close a channel end: the peer reads the end of the stream after what was
+ * written, its writes raise EPIPE. The socket reads as ended from now on,
+ * and raises EBADF on writes.
+ */
+static void close_chan(struct vk_socket *socket)
+{
+	wake_all(&socket->rx->reader, EBADF);
+	wake_all(&socket->tx->writer, EBADF);
+	vk_chan_close(socket->chan, 0);
+	socket->chan = NULL;
+	vk_vectoring_init(&socket->rx_own, NULL, 0);
+	vk_vectoring_init(&socket->tx_own, NULL, 0);
+	socket->rx_own.eof = 1;
+	socket->tx_own.error = EBADF;
+	socket->rx = &socket->rx_own;
+	socket->tx = &socket->tx_own;
+}
+
 int vk_socket_close(struct vk_thread *that, struct vk_socket *socket)
 {
-	struct vk_fd *entry = entry_of(that, socket);
+	struct vk_fd *entry;
 
+	if (socket->chan) {
+		close_chan(socket);
+		return 0;
+	}
+	entry = entry_of(that, socket);
 	if (!entry)
 		return -EBADF;
 	vk_poll_detach(entry);
@@ -172,6 +216,11 @@ static void consumed(struct vk_thread *that, struct vk_socket *s, size_t n)
 
 	if (!n)
 		return;
+	/* A channel's writer is another process's coroutine: the channel tells it. */
+	if (s->chan) {
+		vk_chan_read(s->chan, n);
+		return;
+	}
 	if (s->rx->writer)
 		vk_task_wake(s->rx->writer, 0);
 	entry = entry_of(that, s);
@@ -215,7 +264,7 @@ static ssize_t make_room(struct vk_thread *that, struct vk_socket *s)
 			return n;
 		if (vk_vectoring_free(s->tx))
 			return 1;
-	} else if (s->tx->reader) {
+	} else if (!s->chan && s->tx->reader) {
 		vk_task_wake(s->tx->reader, 0);
 	}
 	vk_task_block(vk_task_of(that), &s->tx->writer);
@@ -238,10 +287,19 @@ ssize_t vk_socket_write_step(struct vk_thread *that, struct vk_socket *s, const 
 			vk_task_block(vk_task_of(that), &tx->writer);
 			return -EAGAIN;
 		}
-		n = vk_vectoring_put(tx, buf + that->op_done, len - that->op_done);
+		if (s->chan) {
+			ssize_t put =
+			    vk_chan_put(s->chan, buf + that->op_done, len - that->op_done);
+
+			if (put < 0)
+				return put;
+			n = (size_t)put;
+		} else {
+			n = vk_vectoring_put(tx, buf + that->op_done, len - that->op_done);
+			if (n && tx->reader)
+				vk_task_wake(tx->reader, 0);
+		}
 		that->op_done += n;
-		if (n && tx->reader)
-			vk_task_wake(tx->reader, 0);
 		if (that->op_done == len)
 			return (ssize_t)len;
 		room = make_room(that, s);
@@ -274,8 +332,9 @@ ssize_t vk_socket_flush_step(struct vk_thread *that, struct vk_socket *s)
 	 * A pipe: the bytes are in the reader's ring already, handed on (as
 	 * vk_hup() takes them to be). Waiting for the reader to consume them
 	 * would deadlock a reader that waits for more, such as a readline.
+	 * A channel told its reader when the bytes went in.
 	 */
-	if (tx->reader)
+	if (!s->chan && tx->reader)
 		vk_task_wake(tx->reader, 0);
 	return 0;
 }
@@ -290,12 +349,16 @@ ssize_t vk_socket_hup_step(struct vk_thread *that, struct vk_socket *s)
 		 * them. An end not read yet would swallow this one (an empty
 		 * message between them would be lost): wait for its readhup.
 		 */
+		if (s->tx->error)
+			return -s->tx->error;
 		if (s->tx->eof) {
 			vk_task_block(vk_task_of(that), &s->tx->writer);
 			return -EAGAIN;
 		}
 		s->tx->eof = 1;
-		if (s->tx->reader)
+		if (s->chan)
+			vk_chan_wrote(s->chan);
+		else if (s->tx->reader)
 			vk_task_wake(s->tx->reader, 0);
 		return 0;
 	}
@@ -319,7 +382,9 @@ ssize_t vk_socket_readhup_step(struct vk_thread *that, struct vk_socket *s)
 		}
 		if (rx->eof) {
 			/* A pipe carries the next message after this end. */
-			if (!entry_of(that, s)) {
+			if (s->chan) {
+				vk_chan_readhup(s->chan);
+			} else if (!entry_of(that, s)) {
 				rx->eof = 0;
 				if (rx->writer)
 					vk_task_wake(rx->writer, 0);

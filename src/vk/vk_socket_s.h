@@ -9,6 +9,7 @@
 #include "vk_socket.h"
 #include "vk_vectoring.h"
 
+struct vk_chan_end;
 struct vk_fd;
 struct vk_proc;
 
@@ -19,6 +20,7 @@ struct vk_socket {
 	struct vk_vectoring tx_own;
 	struct vk_fd *entry;		  /* the bound descriptor; NULL when entangled or unbound */
 	struct vk_connecting *connecting; /* a vk_connect() in progress (vk_socket.c) */
+	struct vk_chan_end *chan;	  /* or the channel end whose rings rx and tx are */
 };
 
 /*
@@ -33,5 +35,12 @@ struct vk_socket {
  */
 struct vk_socket *vk_socket_create_main(struct vk_proc *proc, size_t ring_size, int fd);
 #define VK_SOCKET_HOT_TAIL 1024
+
+/*
+ * A socket on the current micro-heap for channel end `end` (vk_chan.h),
+ * which the process owns: its rx and tx are the channel's rings, outside
+ * the heap. NULL with errno ENOMEM.
+ */
+struct vk_socket *vk_socket_create_chan(struct vk_thread *that, struct vk_chan_end *end);
 
 #endif

@@ -1,10 +1,11 @@
 /*
  * vk_stats: the counters of one worker's kernel.
  *
- * Every counter only grows but procs_now, outbound_now and pooled_now,
- * which also fall as processes and connections end. They may live in memory shared with a
- * supervisor (vk_kern_set_stats()), which reads them without locks: each is one aligned 64-bit
- * word, written by one process only.
+ * Every counter only grows but procs_now, outbound_now, pooled_now and
+ * services_now, which also fall as processes and connections end. They may
+ * live in memory shared with a supervisor (vk_kern_set_stats()), which reads
+ * them without locks: each is one aligned 64-bit word, written by one
+ * process only.
  */
 #ifndef VK_STATS_H
 #define VK_STATS_H
@@ -34,6 +35,16 @@ struct vk_stats {
 	uint64_t resolves;	   /* host name lookups made (cache misses) */
 	uint64_t resolve_failures; /* lookups that found no address */
 	uint64_t pooled_now;	   /* idle in the pool now (vk_socket_keep()) */
+	/* Messaging (vk_chan.h, vk_pubsub.h, vk_service.h, vk_mesh.h). */
+	uint64_t services_now;	   /* service micro-processes alive */
+	uint64_t service_restarts; /* services started again after ending */
+	uint64_t channels;	   /* channels opened, to this worker's processes or from them */
+	uint64_t channel_bytes;	   /* bytes processes wrote into channels */
+	uint64_t messages;	   /* messages published by this worker's processes */
+	uint64_t deliveries;	   /* messages queued for this worker's subscribers */
+	uint64_t drops;		   /* messages dropped: a subscriber's queue, or a link, full */
+	uint64_t mesh_bytes_out;   /* bytes sent to other workers */
+	uint64_t mesh_bytes_in;	   /* bytes received from other workers */
 };
 
 #endif

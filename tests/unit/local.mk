@@ -20,7 +20,8 @@ VK_CHECK_PROGS = \
 	tests/unit/check_vk_inplace \
 	tests/unit/check_vk_connect \
 	tests/unit/check_vk_resolve \
-	tests/unit/check_vk_forward
+	tests/unit/check_vk_forward \
+	tests/unit/check_vk_channel
 check_PROGRAMS += $(VK_CHECK_PROGS)
 TESTS += $(VK_CHECK_PROGS)
 
@@ -79,6 +80,10 @@ tests_unit_check_vk_resolve_LDADD = $(VK_CHECK_LDADD)
 tests_unit_check_vk_forward_SOURCES = tests/unit/check_vk_forward.c $(VK_CHECK_HDRS)
 tests_unit_check_vk_forward_CFLAGS = $(VK_CHECK_CFLAGS)
 tests_unit_check_vk_forward_LDADD = $(VK_CHECK_LDADD)
+
+tests_unit_check_vk_channel_SOURCES = tests/unit/check_vk_channel.c $(VK_CHECK_HDRS)
+tests_unit_check_vk_channel_CFLAGS = $(VK_CHECK_CFLAGS)
+tests_unit_check_vk_channel_LDADD = $(VK_CHECK_LDADD)
 
 check_PROGRAMS += tests/unit/check_http
 TESTS += tests/unit/check_http

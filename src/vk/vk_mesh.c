@@ -1,0 +1,782 @@
+#include "vk_mesh.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vk_bus.h"
+#include "vk_chan.h"
+#include "vk_log.h"
+#include "vk_pubsub_s.h"
+
+/* Bytes read from a link at once; at least two whole frames. */
+#define VK_MESH_IN_SIZE (4 * (VK_MESH_FRAME_MAX + sizeof(struct frame)))
+/* Bytes queued to a link beyond which bridges stop sending data for now. */
+#define VK_MESH_OUT_HIGH (1u << 20)
+
+enum {
+	F_OPEN = 1, /* aux: name length; payload: window (4), target id (8), name */
+	F_DATA,	    /* payload: bytes */
+	F_CREDIT,   /* payload: bytes (4) the receiver may send more */
+	F_HUP,	    /* an end of message, after the data before it */
+	F_HUPACK,   /* the end of message was consumed: the next may come */
+	F_CLOSE,    /* aux: the error the far reader sees (0: end of stream) */
+	F_PUB,	    /* aux: topic length; payload: topic, message */
+};
+
+/* Set in a frame's flags when its sender opened the channel. */
+#define F_FROM_OPENER 1
+/* Set in a bridge's key when the far side opened the channel. */
+#define KEY_THEIRS (1ull << 63)
+
+struct frame {
+	uint32_t len; /* payload bytes after the header */
+	uint8_t type;
+	uint8_t flags;
+	uint16_t aux;
+	uint64_t id; /* the channel, as its opener numbers it */
+};
+
+struct vk_link;
+
+/* One end of a channel through a link: the local agent standing for the far process. */
+struct vk_bridge {
+	struct vk_bridge *next; /* in the link's hash */
+	struct vk_link *link;
+	struct vk_chan_end *end; /* the agent's end of the local channel */
+	uint64_t key;		 /* our id, KEY_THEIRS when the far side opened it */
+	uint32_t window;	 /* ring size, each way */
+	uint32_t credit;	 /* bytes the far ring still has room for */
+	uint64_t received;	 /* bytes put into end->tx from the far side */
+	uint64_t granted;	 /* window plus the credit sent back */
+	uint8_t hup_sent;	 /* forwarded an end of message, not yet consumed there */
+	uint8_t hup_in;		 /* the far side's end of message is in end->tx */
+	uint8_t close_sent;
+	uint8_t starved; /* held back by the link's queue, not by credit */
+};
+
+struct vk_link {
+	struct vk_mesh *mesh;
+	unsigned peer;
+	int fd;
+	struct ev_io io;
+	char *in;
+	size_t in_len;
+	char *out;
+	size_t out_len;	 /* bytes queued, from out_off */
+	size_t out_off;	 /* bytes of out already written */
+	size_t out_size; /* allocated */
+	struct vk_bridge **bridges;
+	size_t buckets;
+	size_t count;
+	uint64_t next_id;
+	size_t starved; /* bridges held back by the queue */
+	uint8_t dirty;	/* frames queued since the last write */
+	uint8_t writing;
+	struct vk_link *dirty_next;
+};
+
+struct vk_mesh {
+	struct vk_kern *kern;
+	struct vk_bus *bus;
+	struct ev_loop *loop;
+	struct ev_prepare flush;
+	struct vk_link **links; /* by worker index */
+	size_t link_slots;
+	struct vk_link *dirty;
+};
+
+static struct vk_stats *stats_of(const struct vk_link *link)
+{
+	return vk_kern_counters(link->mesh->kern);
+}
+
+/* ---- the bridges of a link ---- */
+
+static size_t key_bucket(uint64_t key, size_t buckets)
+{
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & (buckets - 1);
+}
+
+static struct vk_bridge *bridge_find(const struct vk_link *link, uint64_t key)
+{
+	if (!link->buckets)
+		return NULL;
+	for (struct vk_bridge *b = link->bridges[key_bucket(key, link->buckets)]; b; b = b->next)
+		if (b->key == key)
+			return b;
+	return NULL;
+}
+
+static int bridges_grow(struct vk_link *link)
+{
+	size_t size = link->buckets ? link->buckets * 2 : 64;
+	struct vk_bridge **fresh = calloc(size, sizeof(*fresh));
+
+	if (!fresh)
+		return -ENOMEM;
+	for (size_t i = 0; i < link->buckets; i++) {
+		while (link->bridges[i]) {
+			struct vk_bridge *b = link->bridges[i];
+			size_t at = key_bucket(b->key, size);
+
+			link->bridges[i] = b->next;
+			b->next = fresh[at];
+			fresh[at] = b;
+		}
+	}
+	free(link->bridges);
+	link->bridges = fresh;
+	link->buckets = size;
+	return 0;
+}
+
+static struct vk_bridge *bridge_add(struct vk_link *link, uint64_t key, struct vk_chan_end *end,
+				    uint32_t window)
+{
+	struct vk_bridge *b;
+	size_t at;
+
+	if (link->count >= link->buckets && bridges_grow(link) < 0)
+		return NULL;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return NULL;
+	b->link = link;
+	b->end = end;
+	b->key = key;
+	b->window = window;
+	b->credit = window;
+	b->granted = window;
+	at = key_bucket(key, link->buckets);
+	b->next = link->bridges[at];
+	link->bridges[at] = b;
+	link->count++;
+	return b;
+}
+
+static void bridge_free(struct vk_bridge *b)
+{
+	struct vk_link *link = b->link;
+	struct vk_bridge **at = &link->bridges[key_bucket(b->key, link->buckets)];
+
+	while (*at && *at != b)
+		at = &(*at)->next;
+	if (*at)
+		*at = b->next;
+	link->count--;
+	if (b->starved)
+		link->starved--;
+	free(b);
+}
+
+/* ---- frames out ---- */
+
+static void mark_dirty(struct vk_link *link)
+{
+	if (link->dirty)
+		return;
+	link->dirty = 1;
+	link->dirty_next = link->mesh->dirty;
+	link->mesh->dirty = link;
+}
+
+/* Room for `n` more bytes at the end of the queue. -ENOMEM. */
+static int out_reserve(struct vk_link *link, size_t n)
+{
+	size_t size;
+	char *grown;
+
+	if (link->out_off && link->out_off + link->out_len + n > link->out_size) {
+		memmove(link->out, link->out + link->out_off, link->out_len);
+		link->out_off = 0;
+	}
+	if (link->out_off + link->out_len + n <= link->out_size)
+		return 0;
+	size = link->out_size ? link->out_size : 64 * 1024;
+	while (size < link->out_len + n)
+		size *= 2;
+	grown = realloc(link->out, size);
+	if (!grown)
+		return -ENOMEM;
+	link->out = grown;
+	link->out_size = size;
+	return 0;
+}
+
+/* Queue a frame whose payload is `a` then `b` (either may be empty). */
+static int frame_out(struct vk_link *link, uint8_t type, uint64_t key, uint16_t aux, const void *a,
+		     size_t a_len, const void *b, size_t b_len)
+{
+	struct frame f = {
+	    .len = (uint32_t)(a_len + b_len),
+	    .type = type,
+	    .flags = key & KEY_THEIRS ? 0 : F_FROM_OPENER,
+	    .aux = aux,
+	    .id = key & ~KEY_THEIRS,
+	};
+	char *at;
+
+	if (link->fd < 0)
+		return -EPIPE;
+	if (out_reserve(link, sizeof(f) + a_len + b_len) < 0)
+		return -ENOMEM;
+	at = link->out + link->out_off + link->out_len;
+	memcpy(at, &f, sizeof(f));
+	if (a_len)
+		memcpy(at + sizeof(f), a, a_len);
+	if (b_len)
+		memcpy(at + sizeof(f) + a_len, b, b_len);
+	link->out_len += sizeof(f) + a_len + b_len;
+	mark_dirty(link);
+	return 0;
+}
+
+/* Send up to the credit of what the local process wrote. */
+static void send_data(struct vk_bridge *b)
+{
+	struct vk_link *link = b->link;
+	struct vk_vectoring *rx = b->end->rx;
+
+	while (vk_vectoring_used(rx) && b->credit) {
+		struct iovec iov[2];
+		size_t n;
+
+		if (link->out_len >= VK_MESH_OUT_HIGH) {
+			if (!b->starved)
+				link->starved++;
+			b->starved = 1;
+			return;
+		}
+		vk_vectoring_used_iov(rx, iov);
+		n = iov[0].iov_len;
+		if (n > b->credit)
+			n = b->credit;
+		if (n > VK_MESH_FRAME_MAX)
+			n = VK_MESH_FRAME_MAX;
+		if (frame_out(link, F_DATA, b->key, 0, iov[0].iov_base, n, NULL, 0) < 0)
+			return;
+		b->credit -= (uint32_t)n;
+		vk_vectoring_consumed(rx, n);
+		vk_chan_read(b->end, n);
+	}
+	if (b->starved) {
+		b->starved = 0;
+		link->starved--;
+	}
+}
+
+/* Credit back the room the local reader made, in halves of the window. */
+static void send_credit(struct vk_bridge *b)
+{
+	uint64_t consumed = b->received - vk_vectoring_used(b->end->tx);
+	uint64_t owed = consumed + b->window - b->granted;
+	uint32_t n;
+
+	if (owed == 0)
+		return;
+	if (owed < b->window / 2 && vk_vectoring_used(b->end->tx))
+		return;
+	n = (uint32_t)owed;
+	if (frame_out(b->link, F_CREDIT, b->key, 0, &n, sizeof(n), NULL, 0) == 0)
+		b->granted += n;
+}
+
+static void send_close(struct vk_bridge *b, int error)
+{
+	b->close_sent = 1;
+	frame_out(b->link, F_CLOSE, b->key, (uint16_t)error, NULL, 0, NULL, 0);
+}
+
+/* The local process did something (or credit came): send what is due. */
+static void bridge_pump(struct vk_bridge *b)
+{
+	struct vk_chan_end *end = b->end;
+	struct vk_chan_end *local = vk_chan_other(end);
+
+	if (b->close_sent || end->closed)
+		return;
+	send_data(b);
+	if (local->closed) {
+		/* After its last bytes, the far reader sees how it ended. */
+		if (!vk_vectoring_used(end->rx))
+			send_close(b, end->rx->error);
+		return;
+	}
+	if (end->rx->eof && !vk_vectoring_used(end->rx) && !b->hup_sent) {
+		b->hup_sent = 1;
+		frame_out(b->link, F_HUP, b->key, 0, NULL, 0, NULL, 0);
+	}
+	send_credit(b);
+	if (b->hup_in && !end->tx->eof) {
+		b->hup_in = 0;
+		frame_out(b->link, F_HUPACK, b->key, 0, NULL, 0, NULL, 0);
+	}
+}
+
+static void bridge_event(struct vk_chan_end *end, void *ctx)
+{
+	(void)end;
+	bridge_pump(ctx);
+}
+
+/* ---- the bus's way out ---- */
+
+static struct vk_link *link_to(const struct vk_mesh *mesh, unsigned worker)
+{
+	if (worker >= mesh->link_slots)
+		return NULL;
+	return mesh->links[worker];
+}
+
+static int remote_open(void *ctx, struct vk_chan_end *end, unsigned worker, const char *name,
+		       uint64_t id)
+{
+	struct vk_link *link = link_to(ctx, worker);
+	size_t name_len = name ? strlen(name) : 0;
+	char head[12];
+	uint32_t window = (uint32_t)end->tx->size;
+	struct vk_bridge *b;
+
+	if (!link)
+		return -ECONNREFUSED;
+	if (name_len > UINT16_MAX)
+		return -ENAMETOOLONG;
+	b = bridge_add(link, ++link->next_id & ~KEY_THEIRS, end, window);
+	if (!b)
+		return -ENOMEM;
+	memcpy(head, &window, 4);
+	memcpy(head + 4, &id, 8);
+	if (frame_out(link, F_OPEN, b->key, (uint16_t)name_len, head, sizeof(head), name,
+		      name_len) < 0) {
+		bridge_free(b);
+		return -ENOMEM;
+	}
+	vk_chan_bind_agent(end, bridge_event, b);
+	return 0;
+}
+
+static void remote_publish(void *ctx, const char *topic, size_t topic_len, const void *msg,
+			   size_t len)
+{
+	struct vk_mesh *mesh = ctx;
+
+	for (size_t i = 0; i < mesh->link_slots; i++) {
+		struct vk_link *link = mesh->links[i];
+
+		if (!link)
+			continue;
+		if (link->out_len >= VK_MESH_OUT_MAX ||
+		    frame_out(link, F_PUB, 0, (uint16_t)topic_len, topic, topic_len, msg, len) < 0)
+			stats_of(link)->drops++;
+	}
+}
+
+static const struct vk_bus_remote mesh_remote = {
+    .open = remote_open,
+    .publish = remote_publish,
+};
+
+/* ---- frames in ---- */
+
+static void link_down(struct vk_link *link, const char *why);
+
+/* A channel opened from the far side to a process here. */
+static void frame_open(struct vk_link *link, uint64_t key, const struct frame *f,
+		       const char *payload)
+{
+	struct vk_bus *bus = link->mesh->bus;
+	char name[256];
+	struct vk_proc *target = NULL;
+	struct vk_bus_service *service;
+	struct vk_bridge *b;
+	struct vk_chan *chan;
+	uint32_t window;
+	uint64_t id;
+	int error = ECONNREFUSED;
+
+	if (f->len < 12 || f->aux != f->len - 12 || f->aux >= sizeof(name) ||
+	    bridge_find(link, key))
+		goto refuse;
+	memcpy(&window, payload, 4);
+	memcpy(&id, payload + 4, 8);
+	memcpy(name, payload + 12, f->aux);
+	name[f->aux] = '\0';
+	if (f->aux) {
+		service = vk_bus_service_find(bus, name);
+		if (!service)
+			error = ENOENT;
+		else
+			target = service->proc;
+	} else {
+		target = vk_bus_addr_find(bus, id & ((1ull << VK_BUS_ADDR_BITS) - 1));
+	}
+	if (!target || window == 0 || window > (16u << 20))
+		goto refuse;
+	chan = vk_chan_create(bus, window);
+	b = chan ? bridge_add(link, key, &chan->end[0], window) : NULL;
+	if (!b || vk_chan_offer(&chan->end[1], target) < 0) {
+		if (b)
+			bridge_free(b);
+		if (chan) {
+			vk_chan_close(&chan->end[0], ECONNREFUSED);
+			vk_chan_close(&chan->end[1], ECONNREFUSED);
+		}
+		error = ENOMEM;
+		goto refuse;
+	}
+	vk_chan_bind_agent(&chan->end[0], bridge_event, b);
+	stats_of(link)->channels++;
+	return;
+refuse:
+	frame_out(link, F_CLOSE, key, (uint16_t)error, NULL, 0, NULL, 0);
+}
+
+static void frame_data(struct vk_bridge *b, const struct frame *f, const char *payload)
+{
+	ssize_t n;
+
+	/* Closed here: what the far side sends can never be read. */
+	if (b->end->closed || vk_chan_other(b->end)->closed)
+		return;
+	n = vk_chan_put(b->end, payload, f->len);
+	if (n != (ssize_t)f->len) {
+		vk_log(3, "worker %u sent more than its credit on a channel", b->link->peer);
+		if (n < 0)
+			return;
+	}
+	b->received += (uint64_t)n;
+}
+
+/* The far side ended the channel: the local process sees it; the far bridge hears back. */
+static void frame_close(struct vk_bridge *b, int error)
+{
+	if (!b->close_sent)
+		send_close(b, 0);
+	vk_chan_close(b->end, error);
+	bridge_free(b);
+}
+
+static void frame_in(struct vk_link *link, const struct frame *f, const char *payload)
+{
+	uint64_t key = f->id | (f->flags & F_FROM_OPENER ? KEY_THEIRS : 0);
+	struct vk_bridge *b;
+	uint32_t n;
+
+	if (f->type == F_PUB) {
+		if (f->aux <= f->len)
+			vk_pubsub_deliver(link->mesh->bus, payload, f->aux, payload + f->aux,
+					  f->len - f->aux, NULL);
+		return;
+	}
+	if (f->type == F_OPEN) {
+		frame_open(link, key, f, payload);
+		return;
+	}
+	b = bridge_find(link, key);
+	if (!b)
+		return; /* a channel already closed here */
+	switch (f->type) {
+	case F_DATA:
+		frame_data(b, f, payload);
+		break;
+	case F_CREDIT:
+		if (f->len == sizeof(n)) {
+			memcpy(&n, payload, sizeof(n));
+			b->credit += n;
+			bridge_pump(b);
+		}
+		break;
+	case F_HUP:
+		b->hup_in = 1;
+		b->end->tx->eof = 1;
+		vk_chan_wrote(b->end);
+		break;
+	case F_HUPACK:
+		b->hup_sent = 0;
+		vk_chan_readhup(b->end);
+		bridge_pump(b);
+		break;
+	case F_CLOSE:
+		frame_close(b, f->aux);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Take in every whole frame read; keep a partial one. 0, or -1 on a bad frame. */
+static int frames_in(struct vk_link *link)
+{
+	size_t at = 0;
+
+	while (link->in_len - at >= sizeof(struct frame)) {
+		struct frame f;
+
+		memcpy(&f, link->in + at, sizeof(f));
+		if (f.len > VK_MESH_FRAME_MAX + VK_TOPIC_MAX + 12)
+			return -1;
+		if (link->in_len - at < sizeof(f) + f.len)
+			break;
+		frame_in(link, &f, link->in + at + sizeof(f));
+		/* A frame may have taken the link down (a protocol error). */
+		if (link->fd < 0)
+			return 0;
+		at += sizeof(f) + f.len;
+	}
+	memmove(link->in, link->in + at, link->in_len - at);
+	link->in_len -= at;
+	return 0;
+}
+
+static void link_read(struct vk_link *link)
+{
+	/* A few reads at most: the other links and processes get their turn. */
+	for (int i = 0; i < 4 && link->fd >= 0 && link->in_len < VK_MESH_IN_SIZE; i++) {
+		ssize_t n = read(link->fd, link->in + link->in_len, VK_MESH_IN_SIZE - link->in_len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			link_down(link, n == 0 ? "it is gone" : strerror(errno));
+			return;
+		}
+		stats_of(link)->mesh_bytes_in += (uint64_t)n;
+		link->in_len += (size_t)n;
+		if (frames_in(link) < 0) {
+			link_down(link, "bad frame");
+			return;
+		}
+	}
+}
+
+/* ---- writing ---- */
+
+static void watch(struct vk_link *link, int writing)
+{
+	if (link->writing == writing)
+		return;
+	link->writing = (uint8_t)writing;
+	ev_io_stop(link->mesh->loop, &link->io);
+	ev_io_set(&link->io, link->fd, EV_READ | (writing ? EV_WRITE : 0));
+	ev_io_start(link->mesh->loop, &link->io);
+}
+
+/* The queue went below the mark: the bridges it held back send again. */
+static void unstarve(struct vk_link *link)
+{
+	for (size_t i = 0; i < link->buckets && link->starved; i++)
+		for (struct vk_bridge *b = link->bridges[i], *next; b; b = next) {
+			next = b->next;
+			if (b->starved)
+				bridge_pump(b);
+		}
+}
+
+static void link_write(struct vk_link *link)
+{
+	while (link->out_len) {
+		ssize_t n = write(link->fd, link->out + link->out_off, link->out_len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			watch(link, 1);
+			return;
+		}
+		if (n < 0) {
+			link_down(link, strerror(errno));
+			return;
+		}
+		stats_of(link)->mesh_bytes_out += (uint64_t)n;
+		link->out_off += (size_t)n;
+		link->out_len -= (size_t)n;
+	}
+	link->out_off = 0;
+	watch(link, 0);
+}
+
+static void io_callback(struct ev_loop *loop, struct ev_io *io, int revents)
+{
+	struct vk_link *link = io->data;
+
+	(void)loop;
+	if (revents & EV_READ)
+		link_read(link);
+	if (link->fd >= 0 && (revents & EV_WRITE)) {
+		link_write(link);
+		if (link->fd >= 0 && link->starved && link->out_len < VK_MESH_OUT_HIGH)
+			unstarve(link);
+	}
+	if (link->fd < 0)
+		free(link);
+}
+
+static void flush_callback(struct ev_loop *loop, struct ev_prepare *watcher, int revents)
+{
+	struct vk_mesh *mesh = watcher->data;
+
+	(void)loop;
+	(void)revents;
+	while (mesh->dirty) {
+		struct vk_link *link = mesh->dirty;
+
+		mesh->dirty = link->dirty_next;
+		link->dirty = 0;
+		if (link->fd >= 0 && !link->writing)
+			link_write(link);
+		if (link->fd < 0)
+			free(link);
+	}
+}
+
+/* ---- links ---- */
+
+static void link_unmark(struct vk_link *link)
+{
+	struct vk_link **at = &link->mesh->dirty;
+
+	while (*at && *at != link)
+		at = &(*at)->dirty_next;
+	if (*at)
+		*at = link->dirty_next;
+	link->dirty = 0;
+}
+
+/*
+ * The far worker is gone: every channel through the link sees EPIPE. The
+ * link is left for whoever holds it to free (the callback it failed in).
+ */
+static void link_down(struct vk_link *link, const char *why)
+{
+	struct vk_mesh *mesh = link->mesh;
+
+	if (!mesh->kern || vk_kern_draining(mesh->kern) == 0)
+		vk_log(4, "link to worker %u down: %s", link->peer, why);
+	for (size_t i = 0; i < link->buckets; i++)
+		while (link->bridges[i]) {
+			struct vk_bridge *b = link->bridges[i];
+
+			b->close_sent = 1;
+			vk_chan_close(b->end, EPIPE);
+			bridge_free(b);
+		}
+	free(link->bridges);
+	link->bridges = NULL;
+	link->buckets = 0;
+	/* Its watcher was unreferenced when it started (vk_mesh_add_peer()). */
+	ev_ref(mesh->loop);
+	ev_io_stop(mesh->loop, &link->io);
+	close(link->fd);
+	link->fd = -1;
+	link_unmark(link);
+	free(link->in);
+	free(link->out);
+	link->in = link->out = NULL;
+	link->out_len = 0;
+	if (link->peer < mesh->link_slots && mesh->links[link->peer] == link)
+		mesh->links[link->peer] = NULL;
+}
+
+static int slots_for(struct vk_mesh *mesh, unsigned worker)
+{
+	size_t size = mesh->link_slots ? mesh->link_slots : 8;
+	struct vk_link **grown;
+
+	if (worker < mesh->link_slots)
+		return 0;
+	while (size <= worker)
+		size *= 2;
+	grown = realloc(mesh->links, size * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	memset(grown + mesh->link_slots, 0, (size - mesh->link_slots) * sizeof(*grown));
+	mesh->links = grown;
+	mesh->link_slots = size;
+	return 0;
+}
+
+int vk_mesh_add_peer(struct vk_mesh *mesh, unsigned worker, int fd)
+{
+	struct vk_link *link;
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+	    slots_for(mesh, worker) < 0) {
+		int error = flags < 0 ? errno : ENOMEM;
+
+		close(fd);
+		return -error;
+	}
+	link = calloc(1, sizeof(*link));
+	if (link)
+		link->in = malloc(VK_MESH_IN_SIZE);
+	if (!link || !link->in) {
+		free(link);
+		close(fd);
+		return -ENOMEM;
+	}
+	if (mesh->links[worker]) {
+		struct vk_link *old = mesh->links[worker];
+
+		link_down(old, "replaced");
+		free(old);
+	}
+	link->mesh = mesh;
+	link->peer = worker;
+	link->fd = fd;
+	ev_io_init(&link->io, io_callback, fd, EV_READ);
+	link->io.data = link;
+	ev_io_start(mesh->loop, &link->io);
+	/* A link alone must not keep the loop (and a draining worker) running. */
+	ev_unref(mesh->loop);
+	mesh->links[worker] = link;
+	return 0;
+}
+
+int vk_mesh_linked(const struct vk_mesh *mesh, unsigned worker)
+{
+	return link_to(mesh, worker) != NULL;
+}
+
+struct vk_mesh *vk_mesh_create(struct vk_kern *kern)
+{
+	struct vk_mesh *mesh = calloc(1, sizeof(*mesh));
+
+	if (!mesh)
+		return NULL;
+	mesh->kern = kern;
+	mesh->bus = vk_kern_bus(kern);
+	mesh->loop = vk_kern_loop(kern);
+	ev_prepare_init(&mesh->flush, flush_callback);
+	mesh->flush.data = mesh;
+	/* After the kernel's dispatch, which gathers the frames. */
+	ev_set_priority(&mesh->flush, EV_MINPRI);
+	ev_prepare_start(mesh->loop, &mesh->flush);
+	ev_unref(mesh->loop);
+	vk_bus_set_remote(mesh->bus, &mesh_remote, mesh);
+	return mesh;
+}
+
+void vk_mesh_destroy(struct vk_mesh *mesh)
+{
+	if (!mesh)
+		return;
+	vk_bus_set_remote(mesh->bus, NULL, NULL);
+	for (size_t i = 0; i < mesh->link_slots; i++) {
+		struct vk_link *link = mesh->links[i];
+
+		if (!link)
+			continue;
+		link_down(link, "closing");
+		free(link);
+	}
+	free(mesh->links);
+	ev_ref(mesh->loop);
+	ev_prepare_stop(mesh->loop, &mesh->flush);
+	free(mesh);
+}

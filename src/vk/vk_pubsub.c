@@ -1,0 +1,284 @@
+#include "vk_pubsub_s.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vk_chan.h"
+#include "vk_socket_s.h"
+#include "vk_task.h"
+
+/*
+ * A subscription is a channel: its end 0 is the publishers (an agent), its
+ * end 1 the subscriber's socket. It is in the subscriber list of each of
+ * its topics through one link each.
+ */
+struct vk_sub {
+	struct vk_chan *chan;
+	struct vk_bus *bus;
+	struct vk_sub_link *links; /* its topics */
+	uint64_t dropped;
+};
+
+struct vk_sub_link {
+	struct vk_sub *sub;
+	struct vk_topic *topic;
+	struct vk_sub_link *topic_next; /* in the topic's subscribers */
+	struct vk_sub_link **topic_prev;
+	struct vk_sub_link *sub_next; /* in the subscription's topics */
+};
+
+/* A last will (vk_pubsub_will()): the topic, then the message. */
+struct vk_will {
+	size_t topic_len;
+	size_t len;
+	char data[];
+};
+
+static struct vk_bus *bus_of(const struct vk_thread *that)
+{
+	return vk_task_proc(that)->sched->bus;
+}
+
+static int topic_ok(const char *topic, size_t *len)
+{
+	*len = topic ? strlen(topic) : 0;
+	return *len > 0 && *len <= VK_TOPIC_MAX ? 0 : -EINVAL;
+}
+
+static void unlink_topic(struct vk_bus *bus, struct vk_sub_link *link)
+{
+	struct vk_topic *topic = link->topic;
+
+	*link->topic_prev = link->topic_next;
+	if (link->topic_next)
+		link->topic_next->topic_prev = link->topic_prev;
+	if (!topic->subs)
+		vk_bus_topic_drop(bus, topic);
+}
+
+static void sub_free(struct vk_sub *sub)
+{
+	while (sub->links) {
+		struct vk_sub_link *link = sub->links;
+
+		sub->links = link->sub_next;
+		unlink_topic(sub->bus, link);
+		free(link);
+	}
+	free(sub);
+}
+
+/*
+ * The publishers' end hears from the subscriber: bytes read (nothing to
+ * do: the next message finds the room), or the subscription closed.
+ */
+static void publishers_event(struct vk_chan_end *end, void *ctx)
+{
+	struct vk_sub *sub = ctx;
+
+	if (!vk_chan_other(end)->closed)
+		return;
+	sub_free(sub);
+	vk_chan_close(end, 0);
+}
+
+static struct vk_sub *sub_of(const struct vk_socket *socket)
+{
+	struct vk_chan_end *publishers;
+
+	if (!socket || !socket->chan)
+		return NULL;
+	publishers = vk_chan_other(socket->chan);
+	return publishers->agent == publishers_event ? publishers->agent_ctx : NULL;
+}
+
+/* A new subscription of the calling process, and its socket. */
+static int sub_create(struct vk_thread *that, struct vk_socket **socket)
+{
+	struct vk_sub *sub = calloc(1, sizeof(*sub));
+	struct vk_chan *chan = sub ? vk_chan_create(bus_of(that), VK_SUBSCRIPTION_RING) : NULL;
+	int rc = chan ? vk_chan_bind(&chan->end[1], vk_task_proc(that)) : -ENOMEM;
+
+	*socket = rc == 0 ? vk_socket_create_chan(that, &chan->end[1]) : NULL;
+	if (!*socket) {
+		if (chan) {
+			vk_chan_close(&chan->end[0], EPIPE);
+			vk_chan_close(&chan->end[1], EPIPE);
+		}
+		free(sub);
+		return -ENOMEM;
+	}
+	sub->chan = chan;
+	sub->bus = bus_of(that);
+	vk_chan_bind_agent(&chan->end[0], publishers_event, sub);
+	/* Nobody reads what a subscriber would write. */
+	chan->end[1].tx->error = EBADF;
+	return 0;
+}
+
+int vk_pubsub_subscribe(struct vk_thread *that, struct vk_socket **socket, const char *topic)
+{
+	struct vk_sub_link *link;
+	struct vk_topic *t;
+	struct vk_sub *sub;
+	size_t len;
+	int rc = topic_ok(topic, &len);
+
+	if (rc < 0)
+		return rc;
+	if (!*socket && (rc = sub_create(that, socket)) < 0)
+		return rc;
+	sub = sub_of(*socket);
+	if (!sub)
+		return -EINVAL;
+	for (link = sub->links; link; link = link->sub_next)
+		if (link->topic->len == len && memcmp(link->topic->name, topic, len) == 0)
+			return 0;
+	t = vk_bus_topic(sub->bus, topic, len, 1);
+	link = t ? calloc(1, sizeof(*link)) : NULL;
+	if (!link) {
+		if (t && !t->subs)
+			vk_bus_topic_drop(sub->bus, t);
+		return -ENOMEM;
+	}
+	link->sub = sub;
+	link->topic = t;
+	link->sub_next = sub->links;
+	sub->links = link;
+	link->topic_next = t->subs;
+	if (t->subs)
+		t->subs->topic_prev = &link->topic_next;
+	link->topic_prev = &t->subs;
+	t->subs = link;
+	return 0;
+}
+
+int vk_pubsub_unsubscribe(struct vk_thread *that, struct vk_socket *socket, const char *topic)
+{
+	struct vk_sub *sub = sub_of(socket);
+	struct vk_sub_link **at;
+	size_t len;
+
+	(void)that;
+	if (!sub || topic_ok(topic, &len) < 0)
+		return -EINVAL;
+	for (at = &sub->links; *at; at = &(*at)->sub_next) {
+		struct vk_sub_link *link = *at;
+
+		if (link->topic->len != len || memcmp(link->topic->name, topic, len) != 0)
+			continue;
+		*at = link->sub_next;
+		unlink_topic(sub->bus, link);
+		free(link);
+		return 0;
+	}
+	return 0;
+}
+
+/* Queue a whole message for one subscriber, or count it dropped. */
+static int deliver_one(struct vk_sub *sub, const void *msg, size_t len)
+{
+	struct vk_chan_end *publishers = &sub->chan->end[0];
+	struct vk_stats *stats = sub->bus->sched->stats;
+
+	if (vk_vectoring_free(publishers->tx) < len || vk_chan_put(publishers, msg, len) < 0) {
+		sub->dropped++;
+		stats->drops++;
+		return 0;
+	}
+	stats->deliveries++;
+	return 1;
+}
+
+unsigned vk_pubsub_deliver(struct vk_bus *bus, const char *topic, size_t topic_len, const void *msg,
+			   size_t len, const struct vk_proc *from)
+{
+	struct vk_topic *t = vk_bus_topic(bus, topic, topic_len, 0);
+	unsigned count = 0;
+
+	if (!t)
+		return 0;
+	for (struct vk_sub_link *link = t->subs; link; link = link->topic_next) {
+		struct vk_sub *sub = link->sub;
+
+		if (from && sub->chan->end[1].proc == from)
+			continue;
+		count += (unsigned)deliver_one(sub, msg, len);
+	}
+	return count;
+}
+
+/* Publish from process `from`: here, then to every other worker. */
+static unsigned publish(struct vk_bus *bus, const struct vk_proc *from, const char *topic,
+			size_t topic_len, const void *msg, size_t len)
+{
+	unsigned count = vk_pubsub_deliver(bus, topic, topic_len, msg, len, from);
+
+	bus->sched->stats->messages++;
+	if (bus->remote)
+		bus->remote->publish(bus->remote_ctx, topic, topic_len, msg, len);
+	return count;
+}
+
+int vk_pubsub_publish(struct vk_thread *that, const char *topic, const void *msg, size_t len)
+{
+	size_t topic_len;
+	int rc = topic_ok(topic, &topic_len);
+
+	if (rc < 0)
+		return rc;
+	if (len > VK_PUBLISH_MAX)
+		return -EMSGSIZE;
+	if (len == 0)
+		return 0;
+	return (int)publish(bus_of(that), vk_task_proc(that), topic, topic_len, msg, len);
+}
+
+int vk_pubsub_will(struct vk_thread *that, const char *topic, const void *msg, size_t len)
+{
+	struct vk_proc *proc = vk_task_proc(that);
+	struct vk_will *will;
+	size_t topic_len;
+	int rc;
+
+	free(proc->will);
+	proc->will = NULL;
+	if (!topic)
+		return 0;
+	rc = topic_ok(topic, &topic_len);
+	if (rc < 0)
+		return rc;
+	if (len > VK_PUBLISH_MAX)
+		return -EMSGSIZE;
+	/* Kernel memory: the heap may be gone, or garbage after a fault, when it is published. */
+	will = malloc(sizeof(*will) + topic_len + len);
+	if (!will)
+		return -ENOMEM;
+	will->topic_len = topic_len;
+	will->len = len;
+	memcpy(will->data, topic, topic_len);
+	memcpy(will->data + topic_len, msg, len);
+	proc->will = will;
+	return 0;
+}
+
+void vk_pubsub_proc_end(struct vk_proc *proc)
+{
+	struct vk_will *will = proc->will;
+
+	if (!will)
+		return;
+	proc->will = NULL;
+	if (will->len)
+		publish(proc->sched->bus, proc, will->data, will->topic_len,
+			will->data + will->topic_len, will->len);
+	free(will);
+}
+
+uint64_t vk_pubsub_dropped(const struct vk_socket *socket)
+{
+	const struct vk_sub *sub = sub_of(socket);
+
+	return sub ? sub->dropped : 0;
+}

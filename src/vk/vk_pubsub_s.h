@@ -1,0 +1,24 @@
+/*
+ * The calls libvk makes on publish/subscribe that apps do not
+ * (vk_pubsub.h is the API). Internal: not installed.
+ */
+#ifndef VK_PUBSUB_S_H
+#define VK_PUBSUB_S_H
+
+#include <stddef.h>
+
+#include "vk_internal.h"
+#include "vk_bus.h"
+#include "vk_pubsub.h"
+
+/*
+ * Queue a message for the subscribers of `topic` in this worker, but
+ * those of process `from` (NULL: none skipped). Returns how many got it.
+ */
+unsigned vk_pubsub_deliver(struct vk_bus *bus, const char *topic, size_t topic_len, const void *msg,
+			   size_t len, const struct vk_proc *from);
+
+/* `proc` ends: publish its last will, if any. */
+void vk_pubsub_proc_end(struct vk_proc *proc);
+
+#endif
