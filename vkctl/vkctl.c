@@ -369,6 +369,23 @@ static void print_worker(json_t *w)
 	print_row(w, index, gen, pid, jstr(w, "state", "?"));
 }
 
+/* One line for channels, services, publish/subscribe and links, all workers. */
+static void print_messaging(json_t *t)
+{
+	char bytes[16], in[16], out[16];
+
+	format_bytes(ju64(t, "channel_bytes"), bytes, sizeof(bytes));
+	format_bytes(ju64(t, "link_bytes_in"), in, sizeof(in));
+	format_bytes(ju64(t, "link_bytes_out"), out, sizeof(out));
+	printf("messaging: %llu services, %llu service restarts, %llu channels, %s channel "
+	       "bytes, %llu messages, %llu delivered, %llu dropped, links %s in, %s out\n",
+	       (unsigned long long)ju64(t, "services"),
+	       (unsigned long long)ju64(t, "service_restarts"),
+	       (unsigned long long)ju64(t, "channels"), bytes,
+	       (unsigned long long)ju64(t, "messages"), (unsigned long long)ju64(t, "deliveries"),
+	       (unsigned long long)ju64(t, "drops"), in, out);
+}
+
 static void print_status(json_t *reply)
 {
 	json_t *workers = json_object_get(reply, "workers");
@@ -396,6 +413,7 @@ static void print_status(json_t *reply)
 		return;
 	snprintf(ready, sizeof(ready), "%llu ready", (unsigned long long)ju64(totals, "ready"));
 	print_row(totals, "total", "", "", ready);
+	print_messaging(totals);
 }
 
 /* The daemon's message, one "vkctl: " line per line of it. */

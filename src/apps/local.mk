@@ -21,3 +21,9 @@ src_apps_proxy_la_SOURCES = src/apps/proxy.c
 src_apps_proxy_la_CPPFLAGS = $(APP_CPPFLAGS)
 src_apps_proxy_la_CFLAGS = $(APP_CFLAGS)
 src_apps_proxy_la_LDFLAGS = $(APP_LDFLAGS)
+
+pkglib_LTLIBRARIES += src/apps/chat.la
+src_apps_chat_la_SOURCES = src/apps/chat.c
+src_apps_chat_la_CPPFLAGS = $(APP_CPPFLAGS)
+src_apps_chat_la_CFLAGS = $(APP_CFLAGS)
+src_apps_chat_la_LDFLAGS = $(APP_LDFLAGS)

@@ -156,7 +156,9 @@ ssize_t vk_chan_put(struct vk_chan_end *end, const void *data, size_t len)
 	if (ensure_ring(chan, end->tx) < 0)
 		return -ENOMEM;
 	n = vk_vectoring_put(end->tx, data, len);
-	chan->bus->sched->stats->channel_bytes += n;
+	/* Counted where a process wrote them, not again where an agent passes them on. */
+	if (end->proc)
+		chan->bus->sched->stats->channel_bytes += n;
 	vk_chan_wrote(end);
 	return (ssize_t)n;
 }

@@ -655,8 +655,8 @@ static void link_down(struct vk_link *link, const char *why)
 {
 	struct vk_mesh *mesh = link->mesh;
 
-	if (!mesh->kern || vk_kern_draining(mesh->kern) == 0)
-		vk_log(4, "link to worker %u down: %s", link->peer, why);
+	/* Info: a worker that died is the master's to report, as a warning. */
+	vk_log(6, "link to worker %u down: %s", link->peer, why);
 	for (size_t i = 0; i < link->buckets; i++)
 		while (link->bridges[i]) {
 			struct vk_bridge *b = link->bridges[i];

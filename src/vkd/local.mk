@@ -14,6 +14,7 @@ src_vkd_vkd_SOURCES = \
 	src/vkd/vkd_io.c src/vkd/vkd_io.h \
 	src/vkd/vkd_log.c src/vkd/vkd_log.h \
 	src/vkd/vkd_master.c src/vkd/vkd_master.h \
+	src/vkd/vkd_mesh.c src/vkd/vkd_mesh.h \
 	src/vkd/vkd_module.c src/vkd/vkd_module.h \
 	src/vkd/vkd_notify.c src/vkd/vkd_notify.h \
 	src/vkd/vkd_path.c src/vkd/vkd_path.h \

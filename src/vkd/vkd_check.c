@@ -151,7 +151,9 @@ static void child_signals(void)
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static int child_check_app(int fd, const struct vkd_config *config, size_t i)
+/* App `i`: load, services, init, fini. `loaded` keeps the modules loaded so far (may be NULL). */
+static int child_check_app(int fd, const struct vkd_config *config, size_t i,
+			   struct vkd_module *loaded)
 {
 	const struct vkd_app_config *app = &config->apps[i];
 	struct vk_app_context context;
@@ -164,6 +166,13 @@ static int child_check_app(int fd, const struct vkd_config *config, size_t i)
 	if (vkd_module_open_app(&module, app, reason, sizeof(reason)) < 0) {
 		child_bad(fd, config, app, app->module_path, reason);
 		return -1;
+	}
+	if (loaded) {
+		loaded[i] = module;
+		if (vkd_module_services_clash(config, loaded, i, reason, sizeof(reason))) {
+			child_bad(fd, config, app, app->module_path, reason);
+			return -1;
+		}
 	}
 	child_say(fd, "step %zu init\n", i);
 	error = vkd_module_init(&module, app, &context, &state);
@@ -180,6 +189,7 @@ static int child_check_app(int fd, const struct vkd_config *config, size_t i)
 /* The checking child: its report, then exit. */
 static void __attribute__((noreturn)) check_child(const struct vkd_config *config, int fd)
 {
+	struct vkd_module *loaded;
 	int bad = 0;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -194,8 +204,9 @@ static void __attribute__((noreturn)) check_child(const struct vkd_config *confi
 		child_say(fd, "bad module check: cannot become the configured user\n");
 		_exit(1);
 	}
+	loaded = calloc(config->app_count, sizeof(*loaded));
 	for (size_t i = 0; i < config->app_count; i++)
-		if (child_check_app(fd, config, i) < 0)
+		if (child_check_app(fd, config, i, loaded) < 0)
 			bad = 1;
 	child_say(fd, "done\n");
 	/* _exit: the child must not run the master's exit handlers or flush its stdio. */

@@ -6,7 +6,9 @@
  * error (of `vkd -t`, of a start, of a reload) and not a crash loop of
  * workers. So a short-lived child, forked from the master, does for every
  * app what a worker will do (as the configured user): it loads the module
- * (vkd_module_open_app()), runs its init hook, then its fini hook.
+ * (vkd_module_open_app(), which checks its services too), sees that no
+ * earlier app declares a service of the same name, runs its init hook,
+ * then its fini hook.
  *
  * The child reports on a pipe, one line per event: the step it enters
  * ("step I load|init|fini" for app I), each bad module ("bad

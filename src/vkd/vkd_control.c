@@ -367,6 +367,20 @@ static void status_outbound(struct jbuf *b, const struct vk_stats *st)
 	jb_u64(b, "pooled", st->pooled_now);
 }
 
+/* Channels, services, publish/subscribe, links between workers (vk_stats.h). */
+static void status_messaging(struct jbuf *b, const struct vk_stats *st)
+{
+	jb_u64(b, "services", st->services_now);
+	jb_u64(b, "service_restarts", st->service_restarts);
+	jb_u64(b, "channels", st->channels);
+	jb_u64(b, "channel_bytes", st->channel_bytes);
+	jb_u64(b, "messages", st->messages);
+	jb_u64(b, "deliveries", st->deliveries);
+	jb_u64(b, "drops", st->drops);
+	jb_u64(b, "link_bytes_in", st->mesh_bytes_in);
+	jb_u64(b, "link_bytes_out", st->mesh_bytes_out);
+}
+
 /* A worker's row: a respawned worker number's counters go on from where
  * its earlier processes left them (vkd_slot_stats()). */
 static void status_worker(struct jbuf *b, const struct vkd_slot *s)
@@ -390,6 +404,7 @@ static void status_worker(struct jbuf *b, const struct vkd_slot *s)
 	jb_u64(b, "watchdog", st.watchdog);
 	jb_u64(b, "app_errors", st.app_errors);
 	status_outbound(b, &st);
+	status_messaging(b, &st);
 	jb_raw(b, "}");
 }
 
@@ -411,6 +426,7 @@ static void status_totals(struct jbuf *b, const struct vkd_totals *t)
 	jb_u64(b, "watchdog", t->stats.watchdog);
 	jb_u64(b, "app_errors", t->stats.app_errors);
 	status_outbound(b, &t->stats);
+	status_messaging(b, &t->stats);
 	jb_raw(b, "}");
 }
 

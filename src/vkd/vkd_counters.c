@@ -72,6 +72,7 @@ static const size_t vkd_stats_levels[] = {
     VKD_STATS_WORD(procs_now),
     VKD_STATS_WORD(outbound_now),
     VKD_STATS_WORD(pooled_now),
+    VKD_STATS_WORD(services_now),
 };
 
 static int vkd_stats_is_level(size_t word)

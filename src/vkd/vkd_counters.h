@@ -71,7 +71,7 @@ void vkd_counters_retire(struct vkd_counters *counters, struct vkd_slot *slot,
 
 /*
  * Add every counter of `from` to `into` but the levels (procs_now,
- * outbound_now, ...: how things are now, not counts), which only a live
+ * outbound_now, services_now, ...: how things are now, not counts), which only a live
  * worker has.
  */
 void vkd_stats_add(struct vk_stats *into, const struct vk_stats *from);

@@ -22,6 +22,7 @@
 #include "vkd_listen.h"
 #include "vkd_log.h"
 #include "vkd_master.h"
+#include "vkd_mesh.h"
 #include "vkd_module.h"
 #include "vkd_notify.h"
 #include "vkd_worker.h"
@@ -58,6 +59,8 @@ struct worker {
 	long respawn_ms; /* when pid == 0 and not done: fork again then */
 	long kill_ms;	 /* when draining: SIGKILL then; 0 = not set */
 	uint64_t sent;	 /* signals the master sent this process (bit N-1: N) */
+	int ctl;	 /* our end of its control socket (vkd_mesh.h), -1: none */
+	int ctl_child;	 /* its end, from before the fork until after */
 	int ready;
 	int done; /* exited and stays so */
 };
@@ -215,6 +218,8 @@ static void __attribute__((noreturn)) worker_child(struct master *m, struct work
 	    .ready_fd = m->ready_pipe[1],
 	    .master = m->pid,
 	    .argv = m->argv,
+	    .workers = g->worker_count,
+	    .mesh_fd = w->ctl_child,
 	};
 
 	close(m->sigfd);
@@ -223,15 +228,55 @@ static void __attribute__((noreturn)) worker_child(struct master *m, struct work
 	/* Another generation's listener, if kept open here, would queue
 	 * connections that nobody accepts once that generation is gone. */
 	vkd_listeners_close_except(&m->listeners, g->fds, g->listener_count);
-	for (struct gen *other = m->gens; other; other = other->next)
+	for (struct gen *other = m->gens; other; other = other->next) {
 		if (other != g)
 			vkd_module_unpin(other->config);
+		/* Control sockets are the master's: a worker holding one would hide a death. */
+		for (unsigned i = 0; i < other->worker_count; i++)
+			if (other->workers[i].ctl >= 0)
+				close(other->workers[i].ctl);
+	}
 	if (m->checking) {
 		vkd_module_unpin(m->checking);
 		if (m->check.fd >= 0)
 			close(m->check.fd);
 	}
 	exit(vkd_worker_run(&args));
+}
+
+/* Close the master's end of a worker's control socket. */
+static void worker_close_ctl(struct worker *w)
+{
+	if (w->ctl >= 0)
+		close(w->ctl);
+	w->ctl = -1;
+}
+
+/*
+ * The control socket of a worker about to fork, and its links to every
+ * running worker of its generation (vkd_mesh.h). Without them it runs,
+ * alone: its channels to other workers are refused.
+ */
+static void worker_mesh(struct worker *w)
+{
+	struct gen *g = w->gen;
+
+	w->ctl_child = -1;
+	if (vkd_mesh_control(&w->ctl, &w->ctl_child) < 0) {
+		vkd_warn("worker %u (gen %u): control socket: %s", w->index, g->number,
+			 strerror(errno));
+		w->ctl = -1;
+		return;
+	}
+	for (unsigned i = 0; i < g->worker_count; i++) {
+		struct worker *peer = &g->workers[i];
+
+		if (peer == w || peer->pid <= 0 || peer->ctl < 0)
+			continue;
+		if (vkd_mesh_link(w->ctl, w->index, peer->ctl, peer->index) < 0)
+			vkd_warn("worker %u (gen %u): no link to worker %u: %s", w->index,
+				 g->number, peer->index, strerror(errno));
+	}
 }
 
 static int worker_spawn(struct master *m, struct worker *w)
@@ -253,16 +298,23 @@ static int worker_spawn(struct master *m, struct worker *w)
 	w->ready = 0;
 	w->respawn_ms = 0;
 	w->sent = 0;
+	worker_mesh(w);
 	pid = fork();
 	if (pid < 0) {
 		vkd_error("worker %u (gen %u): fork: %s", w->index, w->gen->number,
 			  strerror(errno));
 		vkd_counters_release(slot);
 		w->slot = NULL;
+		worker_close_ctl(w);
+		if (w->ctl_child >= 0)
+			close(w->ctl_child);
 		return -1;
 	}
 	if (pid == 0)
 		worker_child(m, w);
+	if (w->ctl_child >= 0)
+		close(w->ctl_child);
+	w->ctl_child = -1;
 	w->pid = pid;
 	__atomic_store_n(&slot->pid, (int32_t)pid, __ATOMIC_RELAXED);
 	vkd_debug("worker %u (gen %u) started, pid %ld", w->index, w->gen->number, (long)pid);
@@ -347,6 +399,8 @@ static void gen_put_listeners(struct master *m, struct gen *g)
 
 static void gen_free(struct master *m, struct gen *g)
 {
+	for (unsigned i = 0; g->workers && i < g->worker_count; i++)
+		worker_close_ctl(&g->workers[i]);
 	gen_put_listeners(m, g);
 	vkd_config_free(g->config);
 	free(g->listeners);
@@ -417,16 +471,20 @@ static struct gen *gen_create(struct master *m, struct vkd_config *config, char 
 	if (!g->listeners || !g->fds || !g->workers) {
 		vkd_error("out of memory");
 		err_add(err, size, "out of memory");
-		gen_free(m, g);
-		return NULL;
-	}
-	if (gen_bind(m, g, err, size) < 0) {
+		free(g->workers);
+		g->workers = NULL;
 		gen_free(m, g);
 		return NULL;
 	}
 	for (unsigned i = 0; i < g->worker_count; i++) {
 		g->workers[i].gen = g;
 		g->workers[i].index = i + 1;
+		g->workers[i].ctl = -1;
+		g->workers[i].ctl_child = -1;
+	}
+	if (gen_bind(m, g, err, size) < 0) {
+		gen_free(m, g);
+		return NULL;
 	}
 	g->next = m->gens;
 	m->gens = g;
@@ -728,6 +786,7 @@ static void worker_exited(struct master *m, struct worker *w, pid_t pid, int sta
 	int was_ready = w->ready;
 
 	log_exit(w, pid, status);
+	worker_close_ctl(w);
 	vkd_counters_retire(&m->counters, w->slot, &w->carried);
 	w->slot = NULL;
 	w->pid = 0;

@@ -119,6 +119,56 @@ static int module_app_check(const struct vk_app *app, const char *name, char *re
 	return 0;
 }
 
+/* Letters, digits, '_', '-' and '.', as app names. */
+static int service_name_ok(const char *name)
+{
+	size_t n;
+
+	if (!name)
+		return 0;
+	n = strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.");
+	return n > 0 && n <= VK_SERVICE_NAME_MAX && name[n] == '\0';
+}
+
+/* The services a module declares (ABI 2.3), checked; 0 or -1 with a reason. */
+static int module_services(struct vkd_module *module, char *reason, size_t size)
+{
+	const struct vk_service *list;
+	size_t n = 0;
+
+	module->services = NULL;
+	module->service_count = 0;
+	if (module->app->abi_minor < 3)
+		return 0;
+	list = dlsym(module->handle, VK_SERVICES_SYMBOL);
+	if (!list)
+		return 0;
+	for (; list[n].name || list[n].main; n++) {
+		const struct vk_service *s = &list[n];
+
+		if (n >= VK_SERVICES_MAX)
+			return reason_set(reason, size, "more than %d services", VK_SERVICES_MAX);
+		if (!service_name_ok(s->name))
+			return reason_set(reason, size,
+					  "service %zu: bad name '%.64s': use up to %d letters, "
+					  "digits, '_', '-' and '.'",
+					  n + 1, s->name ? s->name : "(null)", VK_SERVICE_NAME_MAX);
+		if (!s->main)
+			return reason_set(reason, size, "service %s: no main coroutine", s->name);
+		if ((s->flags & VK_SERVICE_KIND) > VK_SERVICE_SINGLE ||
+		    (s->flags & ~(VK_SERVICE_KIND | VK_SERVICE_UNPROTECTED)))
+			return reason_set(reason, size, "service %s: unknown flags 0x%x", s->name,
+					  s->flags);
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(list[i].name, s->name) == 0)
+				return reason_set(reason, size, "service %s is declared twice",
+						  s->name);
+	}
+	module->services = n ? list : NULL;
+	module->service_count = n;
+	return 0;
+}
+
 int vkd_module_open(struct vkd_module *module, const char *path, const char *name, char *reason,
 		    size_t size)
 {
@@ -143,6 +193,24 @@ int vkd_module_open(struct vkd_module *module, const char *path, const char *nam
 		return -1;
 	module->handle = handle;
 	module->app = app;
+	return module_services(module, reason, size);
+}
+
+int vkd_module_services_clash(const struct vkd_config *config, const struct vkd_module *modules,
+			      size_t i, char *reason, size_t size)
+{
+	for (size_t k = 0; k < modules[i].service_count; k++) {
+		const char *name = modules[i].services[k].name;
+
+		for (size_t j = 0; j < i; j++)
+			for (size_t l = 0; l < modules[j].service_count; l++)
+				if (strcmp(modules[j].services[l].name, name) == 0) {
+					reason_set(reason, size,
+						   "service %s is declared by app %s too", name,
+						   config->apps[j].name);
+					return 1;
+				}
+	}
 	return 0;
 }
 

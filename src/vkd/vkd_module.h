@@ -18,14 +18,17 @@
 struct vkd_module {
 	void *handle;
 	const struct vk_app *app;
+	const struct vk_service *services; /* VK_SERVICES, checked; NULL when none */
+	size_t service_count;
 };
 
 /*
  * Load the module at `path` for [app NAME] `name` and check it: the file
  * exists and is an ELF object, dlopen() succeeds, it exports the
  * descriptor, whose magic, ABI major and name are right and whose main
- * coroutine is set. Returns 0, or -1 with a reason (not naming the file)
- * in `reason`.
+ * coroutine is set, and its services (VK_SERVICES, ABI 2.3) are well
+ * formed: names, kinds, main coroutines, no name twice. Returns 0, or -1
+ * with a reason (not naming the file) in `reason`.
  */
 int vkd_module_open(struct vkd_module *module, const char *path, const char *name, char *reason,
 		    size_t size);
@@ -59,5 +62,14 @@ void vkd_module_pin(struct vkd_config *config);
 
 /* Close the files vkd_module_pin() opened (in a worker, another generation's). */
 void vkd_module_unpin(struct vkd_config *config);
+
+/*
+ * Whether app `i` of `config` declares a service that one of the apps
+ * before it declares too (service names are a worker's, not an app's):
+ * 1 with the reason in `reason`, else 0. `modules` are the apps' loaded
+ * modules, 0 to i; an app not loaded has no services.
+ */
+int vkd_module_services_clash(const struct vkd_config *config, const struct vkd_module *modules,
+			      size_t i, char *reason, size_t size);
 
 #endif

@@ -16,11 +16,15 @@
 #include <ev.h>
 
 #include "vk_app.h"
+#include "vk_bus.h"
 #include "vk_code.h"
 #include "vk_kern.h"
 #include "vk_listener.h"
+#include "vk_mesh.h"
 #include "vk_resolve.h"
+#include "vk_service.h"
 #include "vkd_log.h"
+#include "vkd_mesh.h"
 #include "vkd_module.h"
 #include "vkd_user.h"
 #include "vkd_worker.h"
@@ -44,6 +48,10 @@ struct worker {
 	struct worker_app *apps;
 	struct vk_listener **listeners;
 	size_t listener_count;
+	struct vk_mesh *mesh;
+	struct ev_io mesh_io; /* links to other workers arrive here */
+	struct vk_service **services;
+	size_t service_count;
 	struct ev_signal sigterm;
 	struct ev_timer drain_poll;
 	struct ev_timer drain_deadline;
@@ -316,8 +324,10 @@ static void worker_close_listeners(struct worker *w)
 static void drain_poll_cb(struct ev_loop *loop, struct ev_timer *timer, int revents)
 {
 	struct worker *w = timer->data;
+	const struct vk_stats *stats = vk_kern_stats(w->kern);
 
-	if (vk_kern_stats(w->kern)->procs_now == 0)
+	/* Services serve the connections: they end with the worker, after the last one. */
+	if (stats->procs_now <= stats->services_now)
 		ev_break(loop, EVBREAK_ALL);
 }
 
@@ -325,8 +335,10 @@ static void drain_deadline_cb(struct ev_loop *loop, struct ev_timer *timer, int 
 {
 	struct worker *w = timer->data;
 
+	const struct vk_stats *stats = vk_kern_stats(w->kern);
+
 	vkd_warn("drain_timeout: ending %llu connections",
-		 (unsigned long long)vk_kern_stats(w->kern)->procs_now);
+		 (unsigned long long)(stats->procs_now - stats->services_now));
 	ev_break(loop, EVBREAK_ALL);
 }
 
@@ -341,7 +353,8 @@ static void worker_drain(struct worker *w)
 	worker_close_listeners(w);
 	vk_kern_set_draining(w->kern, 1);
 	vkd_info("draining %llu connections",
-		 (unsigned long long)vk_kern_stats(w->kern)->procs_now);
+		 (unsigned long long)(vk_kern_stats(w->kern)->procs_now -
+				      vk_kern_stats(w->kern)->services_now));
 	ev_timer_init(&w->drain_poll, drain_poll_cb, 0., VKD_DRAIN_POLL_S);
 	w->drain_poll.data = w;
 	ev_timer_start(w->loop, &w->drain_poll);
@@ -406,6 +419,128 @@ static int worker_start_kernel(struct worker *w)
 	return 0;
 }
 
+/* ---- services and the links to the other workers ---- */
+
+static void mesh_adopt(void *ctx, unsigned index, int fd)
+{
+	struct worker *w = ctx;
+	int rc;
+
+	if (index == 0 || index > w->args->workers || index == w->args->index) {
+		close(fd);
+		return;
+	}
+	rc = vk_mesh_add_peer(w->mesh, index, fd);
+	if (rc < 0)
+		vkd_warn("link to worker %u: %s", index, strerror(-rc));
+	else
+		vkd_debug("linked to worker %u", index);
+}
+
+static void mesh_io_cb(struct ev_loop *loop, struct ev_io *io, int revents)
+{
+	struct worker *w = io->data;
+
+	if (vkd_mesh_receive(io->fd, mesh_adopt, w) == 0)
+		return;
+	/* The master is gone: no more links come (PR_SET_DEATHSIG drains us). */
+	ev_ref(loop);
+	ev_io_stop(loop, io);
+}
+
+/*
+ * The bus's geometry, and the links: those waiting from before the fork,
+ * taken in now, then those the master sends as other workers start.
+ */
+static int worker_start_mesh(struct worker *w)
+{
+	const struct vkd_worker_args *args = w->args;
+
+	vk_bus_set_geometry(vk_kern_bus(w->kern), args->index, args->workers);
+	if (args->mesh_fd < 0)
+		return 0;
+	w->mesh = vk_mesh_create(w->kern);
+	if (!w->mesh) {
+		vkd_error("cannot make the inter-worker endpoint: %s", strerror(errno));
+		return -1;
+	}
+	if (vkd_mesh_receive(args->mesh_fd, mesh_adopt, w) < 0)
+		return 0;
+	ev_io_init(&w->mesh_io, mesh_io_cb, args->mesh_fd, EV_READ);
+	w->mesh_io.data = w;
+	ev_io_start(w->loop, &w->mesh_io);
+	/* Waiting for links must not keep a draining worker alive. */
+	ev_unref(w->loop);
+	return 0;
+}
+
+/* A service's heap: its own size, else its app's, within the config's bounds. */
+static size_t service_heap_size(const struct vkd_app_config *app, const struct vk_app *module,
+				const struct vk_service *service)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t size = service->heap_size;
+
+	if (!size)
+		return app_heap_size(app, module);
+	if (size < VKD_HEAP_MIN)
+		size = VKD_HEAP_MIN;
+	if (size > VKD_HEAP_MAX)
+		size = VKD_HEAP_MAX;
+	return (size + page - 1) / page * page;
+}
+
+static int worker_start_services(struct worker *w)
+{
+	const struct vkd_config *config = w->args->config;
+
+	for (size_t i = 0; i < config->app_count; i++) {
+		const struct vkd_app_config *app = &config->apps[i];
+		struct worker_app *wa = &w->apps[i];
+
+		for (size_t j = 0; j < wa->module.service_count; j++) {
+			const struct vk_service *decl = &wa->module.services[j];
+			struct vk_service_spec spec = {
+			    .name = decl->name,
+			    .kind = decl->flags & VK_SERVICE_KIND,
+			    .main = decl->main,
+			    .arg = wa->state,
+			    .config =
+				{
+				    .heap_size = service_heap_size(app, wa->module.app, decl),
+				    .isolation =
+					app->isolation && !(decl->flags & VK_SERVICE_UNPROTECTED),
+				},
+			};
+			struct vk_service *service = vk_service_start(w->kern, &spec);
+
+			if (!service) {
+				vkd_error("app %s: service %s: %s", app->name, decl->name,
+					  strerror(errno));
+				return -1;
+			}
+			w->services[w->service_count++] = service;
+		}
+	}
+	return 0;
+}
+
+static void worker_stop_services(struct worker *w)
+{
+	for (size_t i = 0; i < w->service_count; i++)
+		vk_service_stop(w->services[i]);
+	w->service_count = 0;
+}
+
+static size_t worker_service_total(const struct worker *w)
+{
+	size_t total = 0;
+
+	for (size_t i = 0; i < w->args->config->app_count; i++)
+		total += w->apps[i].module.service_count;
+	return total;
+}
+
 static int worker_prepare(struct worker *w)
 {
 	const struct vkd_worker_args *args = w->args;
@@ -425,12 +560,28 @@ static int worker_prepare(struct worker *w)
 	}
 	if (worker_load(w) < 0 || worker_init_apps(w) < 0 || worker_start_kernel(w) < 0)
 		return -1;
+	w->services = calloc(worker_service_total(w) + 1, sizeof(*w->services));
+	if (!w->services) {
+		vkd_error("out of memory");
+		return -1;
+	}
+	if (worker_start_mesh(w) < 0 || worker_start_services(w) < 0)
+		return -1;
 	return worker_listen(w);
 }
 
 static void worker_cleanup(struct worker *w)
 {
 	worker_close_listeners(w);
+	worker_stop_services(w);
+	/* Before the kernel: channels through the links close as the processes end. */
+	vk_mesh_destroy(w->mesh);
+	if (w->loop && ev_is_active(&w->mesh_io)) {
+		ev_ref(w->loop);
+		ev_io_stop(w->loop, &w->mesh_io);
+	}
+	if (w->args->mesh_fd >= 0)
+		close(w->args->mesh_fd);
 	if (w->kern)
 		vk_kern_destroy(w->kern);
 	if (w->loop) {
@@ -444,6 +595,7 @@ static void worker_cleanup(struct worker *w)
 		worker_fini_apps(w);
 	free(w->apps);
 	free(w->listeners);
+	free(w->services);
 }
 
 int vkd_worker_run(const struct vkd_worker_args *args)

@@ -26,7 +26,9 @@ struct vkd_worker_args {
 	size_t fd_count;
 	int ready_fd; /* write one byte here once accepting */
 	pid_t master;
-	char **argv; /* the process's argv, overwritten with the title; may be NULL */
+	char **argv;	  /* the process's argv, overwritten with the title; may be NULL */
+	unsigned workers; /* in the generation: shards of sharded services */
+	int mesh_fd;	  /* control socket bringing links to the other workers, or -1 */
 };
 
 /*

@@ -1,0 +1,159 @@
+/*
+ * chat: a line-based chat room over publish/subscribe (vk_pubsub.h).
+ *
+ * Each connection is a member, in whichever worker accepted it. A line it
+ * sends reaches every other member of every worker as "NAME: line"; joins
+ * and leaves are announced ("* NAME joined", "* NAME left"). The leave is
+ * the member's last will (vk_will()): the kernel publishes it when the
+ * member's micro-process ends, also when it faulted, so a member that
+ * crashed is announced as gone like one that quit.
+ *
+ * A member is "guestW.N" (its worker and micro-process) until it sends
+ * "/nick NAME". "/quit" leaves. A member that does not read what the room
+ * sends loses lines once its queue is full (VK_SUBSCRIPTION_RING bytes);
+ * it is told how many with "* N lines dropped" when it reads again.
+ *
+ * Options: opt.room (the topic, default "chat"); opt.crash_command = on
+ * makes "/crash" fault the member's micro-process (for tests).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vk.h"
+
+#define CHAT_LINE 1024
+#define CHAT_NAME 32
+
+struct chat_config {
+	char room[VK_TOPIC_MAX + 1];
+	int crash_command;
+};
+
+/* Copies what the room publishes to the member, and says what was dropped. */
+static void relay(struct vk_thread *that)
+{
+	struct {
+		struct vk_socket *sub;
+		uint64_t dropped;
+		ssize_t n;
+		int len;
+		char notice[64];
+		char line[CHAT_LINE + CHAT_NAME + 8];
+	} * self;
+
+	vk_begin();
+	self->sub = vk_arg();
+	for (;;) {
+		vk_socket_readline(self->sub, self->n, self->line, sizeof(self->line));
+		if (self->n == 0)
+			break;
+		if (vk_dropped(self->sub) != self->dropped) {
+			/* In self: C locals do not survive the blocking write. */
+			self->len =
+			    snprintf(self->notice, sizeof(self->notice), "* %llu lines dropped\n",
+				     (unsigned long long)(vk_dropped(self->sub) - self->dropped));
+			self->dropped = vk_dropped(self->sub);
+			vk_write(self->notice, (size_t)self->len);
+		}
+		vk_write(self->line, (size_t)self->n);
+	}
+	vk_finally();
+	/* The member went away: its main coroutine ends the process. */
+	vk_clear_error();
+	vk_end();
+}
+
+/* "* NAME left\n" as the last will: published however the member ends. */
+#define chat_will(self, room)                                                                \
+	do {                                                                                 \
+		int vk_wl_ =                                                                 \
+		    snprintf((self)->out, sizeof((self)->out), "* %s left\n", (self)->name); \
+		vk_will((room), (self)->out, (size_t)vk_wl_);                                \
+	} while (0)
+
+static void chat_main(struct vk_thread *that)
+{
+	struct {
+		const struct chat_config *config;
+		struct vk_socket *sub;
+		char name[CHAT_NAME];
+		char line[CHAT_LINE];
+		char out[CHAT_LINE + CHAT_NAME + 8];
+		ssize_t n;
+		int len;
+	} * self;
+
+	vk_begin();
+	self->config = vk_arg();
+	snprintf(self->name, sizeof(self->name), "guest%u.%llu", vk_worker(),
+		 (unsigned long long)(vk_self() & 0xffffffffffffull));
+	vk_subscribe(self->sub, self->config->room);
+	vk_spawn_detached(relay, self->sub);
+	chat_will(self, self->config->room);
+	self->len = snprintf(self->out, sizeof(self->out), "* %s joined\n", self->name);
+	vk_publish(self->config->room, self->out, (size_t)self->len);
+	for (;;) {
+		vk_readline(self->n, self->line, sizeof(self->line) - 1);
+		if (self->n == 0)
+			break;
+		/* A line longer than the buffer goes out in pieces, each a line. */
+		if (self->line[self->n - 1] != '\n')
+			self->line[self->n++] = '\n';
+		self->line[self->n] = '\0';
+		if (strncmp(self->line, "/quit", 5) == 0)
+			break;
+		if (self->config->crash_command && strncmp(self->line, "/crash", 6) == 0)
+			raise(SIGSEGV);
+		if (strncmp(self->line, "/nick ", 6) == 0 && self->n > 7) {
+			char old[CHAT_NAME];
+
+			memcpy(old, self->name, sizeof(old));
+			snprintf(self->name, sizeof(self->name), "%.*s", (int)(self->n - 7),
+				 self->line + 6);
+			self->len = snprintf(self->out, sizeof(self->out), "* %s is now %s\n", old,
+					     self->name);
+			vk_publish(self->config->room, self->out, (size_t)self->len);
+			chat_will(self, self->config->room);
+			continue;
+		}
+		self->len =
+		    snprintf(self->out, sizeof(self->out), "%s: %s", self->name, self->line);
+		vk_publish(self->config->room, self->out, (size_t)self->len);
+	}
+	vk_finally();
+	/* A reset or a timeout ends the membership; the will announces it. */
+	vk_clear_error();
+	vk_end();
+}
+
+static void *chat_init(const struct vk_app_context *context, int *error)
+{
+	const char *room = context->option(context, "room");
+	const char *crash = context->option(context, "crash_command");
+	struct chat_config *config = calloc(1, sizeof(*config));
+
+	if (!config) {
+		*error = ENOMEM;
+		return NULL;
+	}
+	if (!room)
+		room = "chat";
+	if (strlen(room) == 0 || strlen(room) > VK_TOPIC_MAX ||
+	    (crash && strcmp(crash, "on") != 0 && strcmp(crash, "off") != 0)) {
+		free(config);
+		*error = EINVAL;
+		return NULL;
+	}
+	strcpy(config->room, room);
+	config->crash_command = crash && strcmp(crash, "on") == 0;
+	return config;
+}
+
+static void chat_fini(void *state)
+{
+	free(state);
+}
+
+VK_APP_FULL("chat", chat_main, 64 * 1024, chat_init, chat_fini);
