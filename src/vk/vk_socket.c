@@ -252,7 +252,10 @@ ssize_t vk_socket_read_step(struct vk_thread *that, struct vk_socket *s, char *b
 	}
 }
 
-/* Make room in the send ring: a pipe waits for its reader, an fd writes. */
+/*
+ * Make room in the send ring: a pipe waits for its reader, an fd writes,
+ * a channel waits for its reader unless the bytes are gone already.
+ */
 static ssize_t make_room(struct vk_thread *that, struct vk_socket *s)
 {
 	struct vk_fd *entry = entry_of(that, s);
@@ -264,7 +267,11 @@ static ssize_t make_room(struct vk_thread *that, struct vk_socket *s)
 			return n;
 		if (vk_vectoring_free(s->tx))
 			return 1;
-	} else if (!s->chan && s->tx->reader) {
+	} else if (s->chan) {
+		/* An agent at the other end may have taken the bytes at once (vk_chan.h). */
+		if (vk_vectoring_free(s->tx))
+			return 1;
+	} else if (s->tx->reader) {
 		vk_task_wake(s->tx->reader, 0);
 	}
 	vk_task_block(vk_task_of(that), &s->tx->writer);
