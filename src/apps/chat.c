@@ -25,6 +25,13 @@
 
 #define CHAT_LINE 1024
 #define CHAT_NAME 32
+/*
+ * Lines a member publishes in one loop iteration at most: a client that
+ * sends faster waits for the next one. Every subscriber then gets a turn
+ * to read between bursts, and a burst (16 lines of at most 1 KiB) stays
+ * within what a subscription holds, so one that keeps up loses nothing.
+ */
+#define CHAT_BURST 16
 
 struct chat_config {
 	char room[VK_TOPIC_MAX + 1];
@@ -83,6 +90,8 @@ static void chat_main(struct vk_thread *that)
 		char out[CHAT_LINE + CHAT_NAME + 8];
 		ssize_t n;
 		int len;
+		double burst_at; /* the loop iteration (its clock) of the burst */
+		int burst;	 /* lines published in it */
 	} * self;
 
 	vk_begin();
@@ -121,6 +130,13 @@ static void chat_main(struct vk_thread *that)
 		self->len =
 		    snprintf(self->out, sizeof(self->out), "%s: %s", self->name, self->line);
 		vk_publish(self->config->room, self->out, (size_t)self->len);
+		/* The loop's clock moves once an iteration: it tells a burst. */
+		if (vk_now(that) != self->burst_at) {
+			self->burst_at = vk_now(that);
+			self->burst = 0;
+		}
+		if (++self->burst >= CHAT_BURST)
+			vk_sleep(0);
 	}
 	vk_finally();
 	/* A reset or a timeout ends the membership; the will announces it. */

@@ -75,6 +75,8 @@ struct vk_link {
 	size_t starved; /* bridges held back by the queue */
 	uint8_t dirty;	/* frames queued since the last write */
 	uint8_t writing;
+	uint8_t paused; /* a publication waits for subscribers to make room */
+	struct ev_timer resume;
 	struct vk_link *dirty_next;
 };
 
@@ -507,6 +509,22 @@ static void frame_in(struct vk_link *link, const struct frame *f, const char *pa
 	}
 }
 
+static void update_io(struct vk_link *link);
+
+/*
+ * A publication would be dropped for a subscriber that may just not have
+ * run yet (a link brings a whole burst at once): take nothing more from
+ * the link until the next loop iteration, after the subscribers' dispatch
+ * (vk_pubsub_would_drop()).
+ */
+static void link_pause(struct vk_link *link)
+{
+	link->paused = 1;
+	update_io(link);
+	ev_timer_set(&link->resume, 0., 0.);
+	ev_timer_start(link->mesh->loop, &link->resume);
+}
+
 /* Take in every whole frame read; keep a partial one. 0, or -1 on a bad frame. */
 static int frames_in(struct vk_link *link)
 {
@@ -520,6 +538,12 @@ static int frames_in(struct vk_link *link)
 			return -1;
 		if (link->in_len - at < sizeof(f) + f.len)
 			break;
+		if (f.type == F_PUB && f.aux <= f.len &&
+		    vk_pubsub_would_drop(link->mesh->bus, link->in + at + sizeof(f), f.aux,
+					 f.len - f.aux)) {
+			link_pause(link);
+			break;
+		}
 		frame_in(link, &f, link->in + at + sizeof(f));
 		/* A frame may have taken the link down (a protocol error). */
 		if (link->fd < 0)
@@ -534,7 +558,8 @@ static int frames_in(struct vk_link *link)
 static void link_read(struct vk_link *link)
 {
 	/* A few reads at most: the other links and processes get their turn. */
-	for (int i = 0; i < 4 && link->fd >= 0 && link->in_len < VK_MESH_IN_SIZE; i++) {
+	for (int i = 0; i < 4 && link->fd >= 0 && !link->paused && link->in_len < VK_MESH_IN_SIZE;
+	     i++) {
 		ssize_t n = read(link->fd, link->in + link->in_len, VK_MESH_IN_SIZE - link->in_len);
 
 		if (n < 0 && errno == EINTR)
@@ -556,14 +581,33 @@ static void link_read(struct vk_link *link)
 
 /* ---- writing ---- */
 
+/*
+ * Watch what the link waits for: reading unless paused, writing while the
+ * queue is ahead of the socket. The watcher never keeps the loop running
+ * (unreferenced), so that a draining worker can end.
+ */
+static void update_io(struct vk_link *link)
+{
+	struct ev_loop *loop = link->mesh->loop;
+	int events = (link->paused ? 0 : EV_READ) | (link->writing ? EV_WRITE : 0);
+
+	if (ev_is_active(&link->io)) {
+		if ((link->io.events & (EV_READ | EV_WRITE)) == events)
+			return;
+		ev_ref(loop);
+		ev_io_stop(loop, &link->io);
+	}
+	if (!events)
+		return;
+	ev_io_set(&link->io, link->fd, events);
+	ev_io_start(loop, &link->io);
+	ev_unref(loop);
+}
+
 static void watch(struct vk_link *link, int writing)
 {
-	if (link->writing == writing)
-		return;
 	link->writing = (uint8_t)writing;
-	ev_io_stop(link->mesh->loop, &link->io);
-	ev_io_set(&link->io, link->fd, EV_READ | (writing ? EV_WRITE : 0));
-	ev_io_start(link->mesh->loop, &link->io);
+	update_io(link);
 }
 
 /* The queue went below the mark: the bridges it held back send again. */
@@ -605,7 +649,7 @@ static void io_callback(struct ev_loop *loop, struct ev_io *io, int revents)
 	struct vk_link *link = io->data;
 
 	(void)loop;
-	if (revents & EV_READ)
+	if ((revents & EV_READ) && !link->paused)
 		link_read(link);
 	if (link->fd >= 0 && (revents & EV_WRITE)) {
 		link_write(link);
@@ -614,6 +658,22 @@ static void io_callback(struct ev_loop *loop, struct ev_io *io, int revents)
 	}
 	if (link->fd < 0)
 		free(link);
+}
+
+static void resume_callback(struct ev_loop *loop, struct ev_timer *timer, int revents)
+{
+	struct vk_link *link = timer->data;
+
+	(void)loop;
+	(void)revents;
+	link->paused = 0;
+	if (frames_in(link) < 0)
+		link_down(link, "bad frame");
+	if (link->fd < 0) {
+		free(link);
+		return;
+	}
+	update_io(link);
 }
 
 static void flush_callback(struct ev_loop *loop, struct ev_prepare *watcher, int revents)
@@ -668,9 +728,13 @@ static void link_down(struct vk_link *link, const char *why)
 	free(link->bridges);
 	link->bridges = NULL;
 	link->buckets = 0;
-	/* Its watcher was unreferenced when it started (vk_mesh_add_peer()). */
-	ev_ref(mesh->loop);
-	ev_io_stop(mesh->loop, &link->io);
+	/* Its watcher is unreferenced while active (update_io()). */
+	if (ev_is_active(&link->io)) {
+		ev_ref(mesh->loop);
+		ev_io_stop(mesh->loop, &link->io);
+	}
+	ev_timer_stop(mesh->loop, &link->resume);
+	link->paused = 0;
 	close(link->fd);
 	link->fd = -1;
 	link_unmark(link);
@@ -731,9 +795,9 @@ int vk_mesh_add_peer(struct vk_mesh *mesh, unsigned worker, int fd)
 	link->fd = fd;
 	ev_io_init(&link->io, io_callback, fd, EV_READ);
 	link->io.data = link;
-	ev_io_start(mesh->loop, &link->io);
-	/* A link alone must not keep the loop (and a draining worker) running. */
-	ev_unref(mesh->loop);
+	ev_timer_init(&link->resume, resume_callback, 0., 0.);
+	link->resume.data = link;
+	update_io(link);
 	mesh->links[worker] = link;
 	return 0;
 }

@@ -18,6 +18,8 @@ struct vk_sub {
 	struct vk_bus *bus;
 	struct vk_sub_link *links; /* its topics */
 	uint64_t dropped;
+	/* Found full by a delivery that waited for it; cleared when it reads. */
+	uint8_t stalled;
 };
 
 struct vk_sub_link {
@@ -77,8 +79,10 @@ static void publishers_event(struct vk_chan_end *end, void *ctx)
 {
 	struct vk_sub *sub = ctx;
 
-	if (!vk_chan_other(end)->closed)
+	if (!vk_chan_other(end)->closed) {
+		sub->stalled = 0;
 		return;
+	}
 	sub_free(sub);
 	vk_chan_close(end, 0);
 }
@@ -207,6 +211,24 @@ unsigned vk_pubsub_deliver(struct vk_bus *bus, const char *topic, size_t topic_l
 		count += (unsigned)deliver_one(sub, msg, len);
 	}
 	return count;
+}
+
+int vk_pubsub_would_drop(struct vk_bus *bus, const char *topic, size_t topic_len, size_t len)
+{
+	struct vk_topic *t = vk_bus_topic(bus, topic, topic_len, 0);
+	int would = 0;
+
+	if (!t)
+		return 0;
+	for (struct vk_sub_link *link = t->subs; link; link = link->topic_next) {
+		struct vk_sub *sub = link->sub;
+
+		if (sub->stalled || vk_vectoring_free(sub->chan->end[0].tx) >= len)
+			continue;
+		sub->stalled = 1;
+		would = 1;
+	}
+	return would;
 }
 
 /* Publish from process `from`: here, then to every other worker. */

@@ -18,6 +18,16 @@
 unsigned vk_pubsub_deliver(struct vk_bus *bus, const char *topic, size_t topic_len, const void *msg,
 			   size_t len, const struct vk_proc *from);
 
+/*
+ * Whether a message of `len` bytes to `topic` would be dropped now for a
+ * subscriber here that has not been waited for yet. Those are marked
+ * waited for (until they read): a caller that can hold the message back
+ * (the inter-worker path) gives them one dispatch to make room, and a
+ * subscriber that did not read in it is slow, so the next call ignores it
+ * and its copy is dropped.
+ */
+int vk_pubsub_would_drop(struct vk_bus *bus, const char *topic, size_t topic_len, size_t len);
+
 /* `proc` ends: publish its last will, if any. */
 void vk_pubsub_proc_end(struct vk_proc *proc);
 

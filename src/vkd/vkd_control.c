@@ -395,7 +395,7 @@ static void status_worker(struct jbuf *b, const struct vkd_slot *s)
 	jb_u64(b, "generation", s->generation);
 	jb_string(b, "state", slot_state_name(state));
 	jb_u64(b, "restarts", vkd_slot_read(&s->restarts));
-	jb_u64(b, "connections", st.procs_now);
+	jb_u64(b, "connections", vkd_slot_connections(s));
 	jb_u64(b, "connections_total", st.accepted);
 	jb_u64(b, "faults", st.faults);
 	jb_u64(b, "bytes_in", st.bytes_in);

@@ -133,7 +133,7 @@ void vkd_counters_sum(const struct vkd_counters *counters, struct vkd_totals *to
 		totals->workers++;
 		totals->ready += state == VKD_SLOT_READY;
 		totals->draining += state == VKD_SLOT_DRAINING;
-		totals->connections += vkd_slot_read(&slot->stats.procs_now);
+		totals->connections += vkd_slot_connections(slot);
 		vkd_stats_add(&totals->stats, &slot->stats);
 		vkd_stats_add_levels(&totals->stats, &slot->stats);
 	}

@@ -96,8 +96,21 @@ static inline uint64_t vkd_slot_read(const uint64_t *counter)
 }
 
 /*
+ * Connections: the worker's micro-processes that are not services. Read
+ * one after the other, the two may disagree for a moment: never below 0.
+ */
+static inline uint64_t vkd_slot_connections(const struct vkd_slot *slot)
+{
+	uint64_t procs = vkd_slot_read(&slot->stats.procs_now);
+	uint64_t services = vkd_slot_read(&slot->stats.services_now);
+
+	return procs > services ? procs - services : 0;
+}
+
+/*
  * Totals for the life of the master: the counters of every worker process
- * alive and gone (monotonic), the live micro-processes, and the slots.
+ * alive and gone (monotonic), the live connections (services aside), and
+ * the slots.
  */
 struct vkd_totals {
 	unsigned workers;      /* slots in use */

@@ -213,6 +213,7 @@ static void __attribute__((noreturn)) worker_child(struct master *m, struct work
 	    .index = w->index,
 	    .generation = g->number,
 	    .slot = w->slot,
+	    .counters = &m->counters,
 	    .fds = g->fds,
 	    .fd_count = g->listener_count,
 	    .ready_fd = m->ready_pipe[1],

@@ -321,13 +321,33 @@ static void worker_close_listeners(struct worker *w)
 	w->listener_count = 0;
 }
 
+/*
+ * Connections left in this worker's generation: its services serve every
+ * worker's, so it goes only when none is left anywhere (the others'
+ * counts are in the shared page; a worker gone counts none).
+ */
+static uint64_t generation_connections(const struct worker *w)
+{
+	const struct vkd_counters *counters = w->args->counters;
+	uint64_t total = 0;
+
+	if (!counters)
+		return vkd_slot_connections(w->args->slot);
+	for (size_t i = 0; i < counters->count; i++) {
+		const struct vkd_slot *slot = &counters->slots[i];
+
+		if (vkd_slot_state(slot) != VKD_SLOT_FREE &&
+		    __atomic_load_n(&slot->generation, __ATOMIC_RELAXED) == w->args->generation)
+			total += vkd_slot_connections(slot);
+	}
+	return total;
+}
+
 static void drain_poll_cb(struct ev_loop *loop, struct ev_timer *timer, int revents)
 {
 	struct worker *w = timer->data;
-	const struct vk_stats *stats = vk_kern_stats(w->kern);
 
-	/* Services serve the connections: they end with the worker, after the last one. */
-	if (stats->procs_now <= stats->services_now)
+	if (generation_connections(w) == 0)
 		ev_break(loop, EVBREAK_ALL);
 }
 

@@ -6,7 +6,8 @@
  * virtual kernel with its counters in the shared slot, accepts on the
  * inherited listeners and tells the master it is ready. SIGTERM (also sent
  * when the master dies) makes it drain: stop accepting, let the live
- * connections finish, exit when none is left or at drain_timeout.
+ * connections finish, exit when none is left in any worker of its
+ * generation (their connections may use its services) or at drain_timeout.
  */
 #ifndef VKD_WORKER_H
 #define VKD_WORKER_H
@@ -21,6 +22,7 @@ struct vkd_worker_args {
 	unsigned index;	     /* N of "worker N" */
 	unsigned generation; /* G of "(gen G)" */
 	struct vkd_slot *slot;
+	const struct vkd_counters *counters; /* every worker's slot, to see the generation's */
 	/* Listening descriptors, one per listen address in config order. */
 	const int *fds;
 	size_t fd_count;

@@ -495,3 +495,48 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM HUP PIPE
 
 PORT=$(free_port) || exit 1
+
+# ---- the chat and kv apps (chat-*.sh, kv-*.sh) ----
+
+# app_config APP WORKERS [EXTRA APP LINES...]: a config serving the
+# bundled app APP (chat, kv) on $PORT.
+app_config() {
+	_app=$1
+	vkd_section "$2"
+	shift 2
+	printf '[app %s]\nmodule = %s.so\nlisten = 127.0.0.1:%s\n' "$_app" "$_app" "$PORT"
+	for _line in "$@"; do
+		echo "$_line"
+	done
+}
+
+# serve_app APP WORKERS [EXTRA APP LINES...]: vkd on an app_config (kept
+# in $CONF), until $PORT accepts and every worker is ready. Needs
+# need_vkctl.
+serve_app() {
+	app_config "$@" >"$CONF"
+	start_vkd "$CONF"
+	wait_port "$PORT" 10000
+	wait_ready "$2" "" 10000
+	note_workers
+}
+
+# kv_py: run the python checks on stdin with resp_util's names, and PORT,
+# T and WORKERS_N (the worker count) set. Needs need_python.
+kv_py() {
+	"$PYTHON" -c 'import os, sys
+from resp_util import *
+PORT, T, WORKERS_N = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+exec(compile(sys.stdin.read(), "<test>", "exec"))' "$PORT" "$T" "${KV_WORKERS:-1}" ||
+		fail "python checks failed"
+}
+
+# chat_py: run the python checks on stdin with chat_util's names, and PORT
+# and T set. Needs need_python.
+chat_py() {
+	"$PYTHON" -c 'import os, sys
+from chat_util import *
+PORT, T = int(sys.argv[1]), sys.argv[2]
+exec(compile(sys.stdin.read(), "<test>", "exec"))' "$PORT" "$T" ||
+		fail "python checks failed"
+}

@@ -1,9 +1,11 @@
 # Integration tests: the real vkd, vkctl and apps on free loopback ports, from shell scripts.
 #
 # Every script sources lib.sh, which starts and stops vkd, picks ports and
-# cleans up by pid; their python checks import http_util.py. vkclient is the
-# C client they drive; the test-only modules are testmod.c built several ways.
-EXTRA_DIST += tests/integration/lib.sh tests/integration/http_util.py
+# cleans up by pid; their python checks import http_util.py (resp_util.py
+# for kv, chat_util.py for chat). vkclient is the C client they drive; the
+# test-only modules are testmod.c built several ways.
+EXTRA_DIST += tests/integration/lib.sh tests/integration/http_util.py \
+	tests/integration/resp_util.py tests/integration/chat_util.py
 check_PROGRAMS += tests/integration/vkclient
 tests_integration_vkclient_SOURCES = tests/integration/vkclient.c
 # proxyclient: byte streams through a proxy, checked byte for byte.
@@ -128,5 +130,13 @@ PROXY_IT_TESTS = \
 	tests/integration/proxy-tcp-dns.sh \
 	tests/integration/proxy-tcp-reload.sh
 
-TESTS += $(VKD_TESTS) $(HTTP_IT_TESTS) $(VKCTL_TESTS) $(PROXY_IT_TESTS)
-EXTRA_DIST += $(VKD_TESTS) $(HTTP_IT_TESTS) $(VKCTL_TESTS) $(PROXY_IT_TESTS)
+# Messaging: the chat and kv apps (services, channels, publish/subscribe, links).
+MSG_IT_TESTS = \
+	tests/integration/chat.sh \
+	tests/integration/chat-slow.sh \
+	tests/integration/kv.sh \
+	tests/integration/kv-fault.sh \
+	tests/integration/kv-reload.sh
+
+TESTS += $(VKD_TESTS) $(HTTP_IT_TESTS) $(VKCTL_TESTS) $(PROXY_IT_TESTS) $(MSG_IT_TESTS)
+EXTRA_DIST += $(VKD_TESTS) $(HTTP_IT_TESTS) $(VKCTL_TESTS) $(PROXY_IT_TESTS) $(MSG_IT_TESTS)

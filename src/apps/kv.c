@@ -1,0 +1,620 @@
+/*
+ * kv: an in-memory key/value store speaking a subset of the Redis protocol
+ * (RESP 2): PING, GET, SET (with EX or PX), DEL, EXISTS, INCR, EXPIRE,
+ * TTL, MGET, MSET, QUIT; anything else gets an error reply. redis-cli and
+ * redis-benchmark work against it unchanged.
+ *
+ * The keys are sharded over the workers: each worker runs one kv service
+ * (kv_shard.c, VK_SERVICE_SHARDED) holding the keys that hash to it, in
+ * its own isolated heap. A connection, in whichever worker accepted it,
+ * parses the commands (kv_resp.c), sends each to the shard owning its key
+ * over a channel (kv_wire.h; another worker's shard through the links
+ * between workers), and writes the replies back in order. Commands on
+ * several keys are split by key and their replies put back together
+ * (MGET's array, DEL's and EXISTS's counts, MSET's OK). Pipelined commands
+ * go out together: a round sends what the client sent at once, then
+ * collects the replies, so one dispatch of the shard serves every
+ * connection that sent something.
+ *
+ * A shard that fails (its process faulted, or its worker died) fails the
+ * commands sent to it with an error reply; the connection goes on, and
+ * its next command to that shard opens a new channel to the restarted
+ * one, which starts empty. The other shards keep their keys.
+ *
+ * Options: opt.max_request (the largest command, default 64k);
+ * opt.crash_command = on makes "DEBUG SEGFAULT [key]" fault the shard of
+ * the key (or of the connection's worker), for tests.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kv_config.h"
+#include "kv_resp.h"
+#include "kv_shard.h"
+#include "kv_wire.h"
+#include "vk.h"
+
+#define KV_ARGS 1025	/* MGET and DEL of 1024 keys, MSET of 512 pairs */
+#define KV_ENTRIES 1100 /* replies one round may owe */
+#define KV_NOTES 4096	/* bytes of replies made here, per round */
+
+/* How an entry's reply is used. */
+enum { KV_PASS, KV_SUM, KV_QUIET };
+
+/* One reply the client is owed, in order. */
+struct kv_entry {
+	const char *key; /* into the input buffer */
+	const char *val;
+	uint32_t klen;
+	uint32_t vlen;
+	int64_t arg;
+	const char *local; /* the reply, when made here */
+	uint32_t local_len;
+	uint16_t shard; /* 1-based; 0: answered here */
+	uint8_t op;
+	uint8_t mode;
+	uint8_t last; /* the last of a SUM or QUIET group: its reply follows */
+	uint8_t failed;
+};
+
+/* A round: what one batch of commands owes, and where it stands. */
+struct kv_round {
+	struct kv_entry *e;
+	size_t count;
+	size_t nf;	       /* next to forward to its shard */
+	size_t nr;	       /* next to reply to the client */
+	struct vk_socket **ch; /* per shard, 1-based; NULL: not open */
+	size_t *inflight;      /* per shard: request bytes not yet answered */
+	int64_t sum;	       /* of a SUM group so far */
+	const char *group_err; /* first error of the group, or NULL */
+	size_t group_err_len;
+	unsigned talking; /* the shard an operation is on; 0: the client */
+	int partial;	  /* a reply is half written to the client */
+	unsigned failed_shard;
+	int client_error;
+	char err[128]; /* a group's error reply, copied */
+};
+
+static const char err_shard[] = "-ERR shard unavailable (its service or worker is down)\r\n";
+static const char err_syntax[] = "-ERR syntax error\r\n";
+static const char err_int[] = "-ERR value is not an integer or out of range\r\n";
+static const char err_expire[] = "-ERR invalid expire time in 'set' command\r\n";
+static const char err_toobig[] = "-ERR Protocol error: request too large\r\n";
+
+static size_t request_size(const struct kv_entry *e)
+{
+	return sizeof(struct kv_request) + e->klen + e->vlen;
+}
+
+/*
+ * Whether entry `e` may go now: a shard's requests not yet answered stay
+ * within the channel's ring, so writing one never waits on a shard that
+ * waits for us to read its replies.
+ */
+static int forwardable(const struct kv_round *r, const struct kv_entry *e)
+{
+	size_t busy;
+
+	if (!e->shard || e->failed)
+		return 1;
+	busy = r->inflight[e->shard];
+	return busy == 0 || busy + request_size(e) <= VK_CHANNEL_RING;
+}
+
+/* Add a SUM or QUIET reply (in `buf`) to its group. */
+static void group_add(struct kv_round *r, const struct kv_entry *e, const char *buf, size_t len)
+{
+	int64_t n;
+	struct kv_arg a = {buf + 1, len >= 3 ? len - 3 : 0};
+
+	if (len && buf[0] == ':' && e->mode == KV_SUM && kv_resp_int(&a, &n) == 0) {
+		r->sum += n;
+		return;
+	}
+	if (len && buf[0] == '+' && e->mode == KV_QUIET)
+		return;
+	if (r->group_err)
+		return;
+	if (len > sizeof(r->err) || len == 0 || buf[0] != '-') {
+		r->group_err = err_shard;
+		r->group_err_len = sizeof(err_shard) - 1;
+		return;
+	}
+	memcpy(r->err, buf, len);
+	r->group_err = r->err;
+	r->group_err_len = len;
+}
+
+/*
+ * Send the round's requests and write its replies, in order. An error on
+ * a shard's channel or on the client ends this coroutine with the culprit
+ * noted in the round; the connection (kv_main) deals with it and calls
+ * again, from where it stopped.
+ */
+static void kv_round_run(struct vk_thread *that)
+{
+	struct {
+		struct kv_round *r;
+		struct kv_entry *e;
+		struct vk_socket *ch;
+		struct kv_request req;
+		struct iovec iov[2];
+		uint32_t len;
+		size_t chunk;
+		ssize_t n;
+		char text[24];
+		char buf[128];
+	} * self;
+
+	vk_begin();
+	self->r = vk_arg();
+	while (self->r->nr < self->r->count) {
+		while (self->r->nf < self->r->count &&
+		       forwardable(self->r, &self->r->e[self->r->nf])) {
+			self->e = &self->r->e[self->r->nf];
+			if (self->e->shard && !self->e->failed) {
+				self->r->talking = self->e->shard;
+				self->ch = self->r->ch[self->e->shard];
+				if (!self->ch) {
+					self->ch = vk_channel_open_fn(
+					    that, KV_SERVICE, self->e->key, self->e->klen, 0);
+					if (!self->ch)
+						vk_raise(errno);
+					self->r->ch[self->e->shard] = self->ch;
+				}
+				memset(&self->req, 0, sizeof(self->req));
+				self->req.op = self->e->op;
+				self->req.klen = self->e->klen;
+				self->req.vlen = self->e->vlen;
+				self->req.arg = self->e->arg;
+				vk_socket_write(self->ch, (const char *)&self->req,
+						sizeof(self->req));
+				vk_socket_write(self->ch, self->e->key, self->e->klen);
+				vk_socket_write(self->ch, self->e->val, self->e->vlen);
+				self->r->inflight[self->e->shard] += request_size(self->e);
+			}
+			self->r->nf++;
+		}
+		self->e = &self->r->e[self->r->nr];
+		if (!self->e->shard) {
+			self->r->talking = 0;
+			vk_write(self->e->local, self->e->local_len);
+		} else if (self->e->failed) {
+			if (self->e->mode != KV_PASS)
+				group_add(self->r, self->e, err_shard, sizeof(err_shard) - 1);
+			else
+				vk_write(err_shard, sizeof(err_shard) - 1);
+		} else {
+			self->r->talking = self->e->shard;
+			self->ch = self->r->ch[self->e->shard];
+			vk_socket_read(self->ch, self->n, (char *)&self->len, sizeof(self->len));
+			if (self->n != (ssize_t)sizeof(self->len))
+				vk_raise(EPIPE);
+			self->r->inflight[self->e->shard] -= request_size(self->e);
+			if (self->e->mode != KV_PASS) {
+				if (self->len > sizeof(self->buf))
+					vk_raise(EPROTO);
+				vk_socket_read(self->ch, self->n, self->buf, self->len);
+				if (self->n != (ssize_t)self->len)
+					vk_raise(EPIPE);
+				group_add(self->r, self->e, self->buf, self->len);
+			}
+			/* A reply passes from the channel's ring to the client's as it is. */
+			self->r->partial = self->e->mode == KV_PASS;
+			while (self->e->mode == KV_PASS && self->len) {
+				self->r->talking = self->e->shard;
+				if (vk_socket_peek_iov(self->ch, self->iov) == 0) {
+					vk_socket_await(self->ch, self->n);
+					if (self->n == 0)
+						vk_raise(EPIPE);
+					continue;
+				}
+				self->chunk = self->iov[0].iov_len < self->len
+						  ? self->iov[0].iov_len
+						  : self->len;
+				self->r->talking = 0;
+				vk_write(self->iov[0].iov_base, self->chunk);
+				vk_socket_consume(that, self->ch, self->chunk);
+				self->len -= (uint32_t)self->chunk;
+			}
+			self->r->partial = 0;
+		}
+		if (self->e->mode != KV_PASS && self->e->last) {
+			self->r->talking = 0;
+			if (self->r->group_err) {
+				vk_write(self->r->group_err, self->r->group_err_len);
+			} else if (self->e->mode == KV_SUM) {
+				self->n = (ssize_t)kv_resp_format_int(self->text, self->r->sum);
+				vk_write(self->text, (size_t)self->n);
+			} else {
+				vk_write_literal("+OK\r\n");
+			}
+			self->r->sum = 0;
+			self->r->group_err = NULL;
+		}
+		self->r->nr++;
+	}
+	vk_finally();
+	if (vk_error()) {
+		/* Half a reply sent: the client's stream cannot be mended, it ends. */
+		if (self->r->talking && !self->r->partial)
+			self->r->failed_shard = self->r->talking;
+		else
+			self->r->client_error = self->r->partial ? EPIPE : vk_error();
+		vk_clear_error();
+	}
+	vk_end();
+}
+
+/* ---- commands into entries ---- */
+
+/* What kv_main keeps for parsing one batch. */
+struct kv_batch {
+	struct kv_round *r;
+	const struct kv_config *config;
+	char *notes; /* replies made here */
+	size_t notes_len;
+	unsigned worker;
+	int quit;
+};
+
+static struct kv_entry *entry_new(struct kv_batch *b)
+{
+	struct kv_entry *e = &b->r->e[b->r->count++];
+
+	memset(e, 0, sizeof(*e));
+	return e;
+}
+
+static void reply_here(struct kv_batch *b, const char *text, size_t len)
+{
+	struct kv_entry *e = entry_new(b);
+
+	e->local = text;
+	e->local_len = (uint32_t)len;
+}
+
+#define reply_literal(b, s) reply_here((b), (s), sizeof(s) - 1)
+
+/* A reply made here, kept in the batch's notes. */
+static void reply_note(struct kv_batch *b, const char *text, size_t len)
+{
+	char *at = b->notes + b->notes_len;
+
+	memcpy(at, text, len);
+	b->notes_len += len;
+	reply_here(b, at, len);
+}
+
+static void reply_notef(struct kv_batch *b, const char *format, const struct kv_arg *a)
+{
+	char text[160];
+	int n = snprintf(text, sizeof(text), format, (int)(a->len > 64 ? 64 : a->len), a->p);
+
+	reply_note(b, text, n > 0 && (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1);
+}
+
+static struct kv_entry *to_shard(struct kv_batch *b, struct vk_thread *that, enum kv_op op,
+				 const struct kv_arg *key)
+{
+	struct kv_entry *e = entry_new(b);
+
+	e->op = (uint8_t)op;
+	e->key = key->p;
+	e->klen = (uint32_t)key->len;
+	e->shard = (uint16_t)vk_shard_of(key->p, key->len);
+	return e;
+}
+
+/* SET key value [EX seconds | PX milliseconds] */
+static void cmd_set(struct kv_batch *b, struct vk_thread *that, const struct kv_arg *argv,
+		    size_t argc)
+{
+	int64_t ttl = 0, n;
+	struct kv_entry *e;
+
+	if (argc == 5 && (kv_resp_is(&argv[3], "EX") || kv_resp_is(&argv[3], "PX"))) {
+		if (kv_resp_int(&argv[4], &n) < 0) {
+			reply_literal(b, err_int);
+			return;
+		}
+		if (n <= 0 || (kv_resp_is(&argv[3], "EX") && n > INT64_MAX / 1000)) {
+			reply_literal(b, err_expire);
+			return;
+		}
+		ttl = kv_resp_is(&argv[3], "EX") ? n * 1000 : n;
+	} else if (argc != 3) {
+		reply_literal(b, err_syntax);
+		return;
+	}
+	e = to_shard(b, that, KV_SET, &argv[1]);
+	e->val = argv[2].p;
+	e->vlen = (uint32_t)argv[2].len;
+	e->arg = ttl;
+}
+
+/* A command on keys 1.. of argv, one request each, put back together by `mode`. */
+static void cmd_keys(struct kv_batch *b, struct vk_thread *that, enum kv_op op, int mode,
+		     const struct kv_arg *argv, size_t argc)
+{
+	struct kv_entry *e = NULL;
+
+	if (argc == 2) {
+		to_shard(b, that, op, &argv[1]);
+		return;
+	}
+	for (size_t i = 1; i < argc; i++) {
+		e = to_shard(b, that, op, &argv[i]);
+		e->mode = (uint8_t)mode;
+	}
+	e->last = 1;
+}
+
+static void cmd_mget(struct kv_batch *b, struct vk_thread *that, const struct kv_arg *argv,
+		     size_t argc)
+{
+	char head[24];
+
+	reply_note(b, head, kv_resp_format_head(head, '*', argc - 1));
+	for (size_t i = 1; i < argc; i++)
+		to_shard(b, that, KV_GET, &argv[i]);
+}
+
+static void cmd_mset(struct kv_batch *b, struct vk_thread *that, const struct kv_arg *argv,
+		     size_t argc)
+{
+	struct kv_entry *e = NULL;
+
+	for (size_t i = 1; i + 1 < argc; i += 2) {
+		e = to_shard(b, that, KV_SET, &argv[i]);
+		e->val = argv[i + 1].p;
+		e->vlen = (uint32_t)argv[i + 1].len;
+		e->mode = KV_QUIET;
+	}
+	e->last = 1;
+}
+
+/* EXPIRE key seconds, INCR key: a number in the request. */
+static void cmd_number(struct kv_batch *b, struct vk_thread *that, enum kv_op op,
+		       const struct kv_arg *argv)
+{
+	int64_t n = 1;
+	struct kv_entry *e;
+
+	if (op == KV_EXPIRE) {
+		if (kv_resp_int(&argv[2], &n) < 0 || n > INT64_MAX / 1000 || n < INT64_MIN / 1000) {
+			reply_literal(b, err_int);
+			return;
+		}
+		n *= 1000;
+	}
+	e = to_shard(b, that, op, &argv[1]);
+	e->arg = n;
+}
+
+static void cmd_ping(struct kv_batch *b, const struct kv_arg *argv, size_t argc)
+{
+	char head[24];
+
+	if (argc == 1) {
+		reply_literal(b, "+PONG\r\n");
+		return;
+	}
+	if (argv[1].len > 1024) {
+		reply_literal(b, err_syntax);
+		return;
+	}
+	reply_note(b, head, kv_resp_format_head(head, '$', argv[1].len));
+	reply_note(b, argv[1].p, argv[1].len);
+	reply_note(b, "\r\n", 2);
+}
+
+static void cmd_debug(struct kv_batch *b, struct vk_thread *that, const struct kv_arg *argv,
+		      size_t argc)
+{
+	struct kv_arg none = {"", 0};
+	struct kv_entry *e;
+
+	if (!b->config->crash_command || !kv_resp_is(&argv[1], "SEGFAULT")) {
+		reply_literal(b, "-ERR DEBUG is not enabled\r\n");
+		return;
+	}
+	e = to_shard(b, that, KV_CRASH, argc > 2 ? &argv[2] : &none);
+	if (argc <= 2)
+		e->shard = (uint16_t)b->worker;
+}
+
+/* Arguments each command takes: exactly `min` if `max` is 0, else min .. max. */
+struct kv_command {
+	const char *name;
+	size_t min, max;
+};
+
+static const struct kv_command commands[] = {
+    {"GET", 2, 0},	  {"SET", 3, 5},    {"DEL", 2, KV_ARGS}, {"EXISTS", 2, KV_ARGS},
+    {"INCR", 2, 0},	  {"EXPIRE", 3, 0}, {"TTL", 2, 0},	 {"MGET", 2, KV_ARGS},
+    {"MSET", 3, KV_ARGS}, {"PING", 1, 2},   {"QUIT", 1, 0},	 {"DEBUG", 2, 3},
+};
+
+/* The command's table entry, or NULL. */
+static const struct kv_command *command_of(const struct kv_arg *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (kv_resp_is(name, commands[i].name))
+			return &commands[i];
+	return NULL;
+}
+
+/* Entries for one parsed command. */
+static void command(struct kv_batch *b, struct vk_thread *that, const struct kv_arg *argv,
+		    size_t argc)
+{
+	const struct kv_command *c = command_of(&argv[0]);
+	const char *name;
+
+	if (!c) {
+		reply_notef(b, "-ERR unknown command '%.*s'\r\n", &argv[0]);
+		return;
+	}
+	if (argc < c->min || argc > (c->max ? c->max : c->min) ||
+	    (kv_resp_is(&argv[0], "MSET") && argc % 2 == 0)) {
+		reply_notef(b, "-ERR wrong number of arguments for '%.*s' command\r\n", &argv[0]);
+		return;
+	}
+	name = c->name;
+	if (strcmp(name, "GET") == 0)
+		to_shard(b, that, KV_GET, &argv[1]);
+	else if (strcmp(name, "SET") == 0)
+		cmd_set(b, that, argv, argc);
+	else if (strcmp(name, "DEL") == 0)
+		cmd_keys(b, that, KV_DEL, KV_SUM, argv, argc);
+	else if (strcmp(name, "EXISTS") == 0)
+		cmd_keys(b, that, KV_EXISTS, KV_SUM, argv, argc);
+	else if (strcmp(name, "INCR") == 0)
+		cmd_number(b, that, KV_INCR, argv);
+	else if (strcmp(name, "EXPIRE") == 0)
+		cmd_number(b, that, KV_EXPIRE, argv);
+	else if (strcmp(name, "TTL") == 0)
+		to_shard(b, that, KV_TTL, &argv[1]);
+	else if (strcmp(name, "MGET") == 0)
+		cmd_mget(b, that, argv, argc);
+	else if (strcmp(name, "MSET") == 0)
+		cmd_mset(b, that, argv, argc);
+	else if (strcmp(name, "PING") == 0)
+		cmd_ping(b, argv, argc);
+	else if (strcmp(name, "DEBUG") == 0)
+		cmd_debug(b, that, argv, argc);
+	else {
+		reply_literal(b, "+OK\r\n");
+		b->quit = 1;
+	}
+}
+
+/* Entries a command may need, at most: its arguments, a reply made here, notes. */
+static int room_for(const struct kv_batch *b, size_t argc)
+{
+	return b->r->count + argc + 1 <= KV_ENTRIES && b->notes_len + 1024 + 256 <= KV_NOTES;
+}
+
+/* ---- the connection ---- */
+
+/* A shard failed: what it owed fails; its channel is closed, to be opened again. */
+static void shard_failed(struct vk_thread *that, struct kv_round *r, unsigned shard)
+{
+	for (size_t i = r->nr; i < r->count; i++)
+		if (r->e[i].shard == shard)
+			r->e[i].failed = 1;
+	vk_channel_close(r->ch[shard]);
+	r->inflight[shard] = 0;
+}
+
+static void kv_main(struct vk_thread *that)
+{
+	struct {
+		struct kv_round r;
+		struct kv_batch b;
+		struct kv_arg *argv;
+		char *in;
+		size_t in_len, pos, cap, argc;
+		ssize_t n;
+		const char *error;
+	} * self;
+
+	vk_begin();
+	self->b.config = vk_arg();
+	self->b.worker = vk_worker();
+	self->b.r = &self->r;
+	self->cap = self->b.config->max_request;
+	vk_alloc(self->in, self->cap);
+	vk_alloc(self->argv, KV_ARGS);
+	vk_alloc(self->r.e, KV_ENTRIES);
+	vk_alloc(self->b.notes, KV_NOTES);
+	vk_calloc(self->r.ch, vk_workers() + 1);
+	vk_calloc(self->r.inflight, vk_workers() + 1);
+	while (!self->b.quit) {
+		/* Parse what came, as many commands as a round holds. */
+		self->r.count = self->r.nf = self->r.nr = 0;
+		self->b.notes_len = 0;
+		while (room_for(&self->b, KV_ARGS)) {
+			self->n = kv_resp_parse(self->in + self->pos, self->in_len - self->pos,
+						self->argv, KV_ARGS, &self->argc, &self->error);
+			if (self->n <= 0)
+				break;
+			self->pos += (size_t)self->n;
+			if (self->argc)
+				command(&self->b, that, self->argv, self->argc);
+			if (self->b.quit)
+				break;
+		}
+		if (self->n < 0) {
+			/* The stream cannot be followed further: say why and close. */
+			reply_here(&self->b, self->error, strlen(self->error));
+			self->b.quit = 1;
+		}
+		if (self->r.count == 0) {
+			/* Nothing whole: make room and read more. */
+			memmove(self->in, self->in + self->pos, self->in_len - self->pos);
+			self->in_len -= self->pos;
+			self->pos = 0;
+			if (self->in_len == self->cap) {
+				vk_write(err_toobig, sizeof(err_toobig) - 1);
+				break;
+			}
+			if (vk_socket_peek_iov(that->socket, (struct iovec[2]){{0}}) == 0) {
+				vk_await_idle(self->n);
+				if (self->n == 0)
+					break;
+			}
+			vk_read_some(self->n, self->in + self->in_len, self->cap - self->in_len);
+			if (self->n == 0)
+				break;
+			self->in_len += (size_t)self->n;
+			continue;
+		}
+		while (self->r.nr < self->r.count) {
+			self->r.failed_shard = 0;
+			self->r.client_error = 0;
+			vk_call(kv_round_run, &self->r);
+			if (self->r.client_error)
+				vk_raise(self->r.client_error);
+			if (self->r.failed_shard)
+				shard_failed(that, &self->r, self->r.failed_shard);
+		}
+	}
+	vk_flush();
+	vk_finally();
+	/* A client that went away, or timed out, is no error of the app's. */
+	vk_clear_error();
+	vk_end();
+}
+
+static void *kv_init(const struct vk_app_context *context, int *error)
+{
+	const char *crash = context->option(context, "crash_command");
+	const char *max = context->option(context, "max_request");
+	struct kv_config *config = calloc(1, sizeof(*config));
+	size_t size = 64 * 1024;
+
+	if (!config) {
+		*error = ENOMEM;
+		return NULL;
+	}
+	if ((max && (vk_parse_size(max, &size) < 0 || size < 1024 || size > (64u << 20))) ||
+	    (crash && strcmp(crash, "on") != 0 && strcmp(crash, "off") != 0)) {
+		free(config);
+		*error = EINVAL;
+		return NULL;
+	}
+	config->crash_command = crash && strcmp(crash, "on") == 0;
+	config->max_request = size;
+	return config;
+}
+
+static void kv_fini(void *state)
+{
+	free(state);
+}
+
+VK_APP_FULL("kv", kv_main, 512 * 1024, kv_init, kv_fini);
+VK_SERVICES({KV_SERVICE, kv_shard_main, 64 << 20, VK_SERVICE_SHARDED});

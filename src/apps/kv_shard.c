@@ -1,0 +1,235 @@
+/*
+ * kv_shard: the kv service; see kv_shard.h.
+ */
+#include "kv_shard.h"
+
+#include <signal.h>
+#include <string.h>
+
+#include "kv_config.h"
+#include "kv_resp.h"
+#include "kv_store.h"
+#include "kv_wire.h"
+
+/* Heap kept out of the store, for the coroutines of the channels. */
+#define KV_SHARD_RESERVE (1u << 20)
+/* Expired keys nobody reads are removed this often, this many buckets at a time. */
+#define KV_EXPIRE_EVERY_MS 100
+#define KV_EXPIRE_BUCKETS 1024
+/* A GET reply of a value up to this size is built in the coroutine's own buffer. */
+#define KV_SMALL 480
+
+static const char err_nomem[] = "-OOM the shard is out of memory\r\n";
+static const char err_notint[] = "-ERR value is not an integer or out of range\r\n";
+static const char err_overflow[] = "-ERR increment or decrement would overflow\r\n";
+static const char err_op[] = "-ERR unknown shard request\r\n";
+
+/* What every coroutine of a shard shares. */
+struct kv_shard {
+	struct kv_store *store;
+	const struct kv_config *config;
+};
+
+static int64_t now_ms(const struct vk_thread *that)
+{
+	return (int64_t)(vk_now(that) * 1000.0);
+}
+
+static void kv_expirer(struct vk_thread *that)
+{
+	struct {
+		struct kv_shard *shard;
+	} * self;
+
+	vk_begin();
+	self->shard = vk_arg();
+	for (;;) {
+		vk_sleep(KV_EXPIRE_EVERY_MS);
+		kv_store_expire(self->shard->store, KV_EXPIRE_BUCKETS, now_ms(that));
+	}
+	vk_end();
+}
+
+/* A reply built in `out` after its 4-byte length: the length is filled in. */
+static size_t reply_small(char *out, const char *resp, size_t len)
+{
+	uint32_t n = (uint32_t)len;
+
+	memcpy(out, &n, 4);
+	memcpy(out + 4, resp, len);
+	return 4 + len;
+}
+
+static size_t reply_int(char *out, int64_t v)
+{
+	char text[24];
+
+	return reply_small(out, text, kv_resp_format_int(text, v));
+}
+
+static size_t reply_status(char *out, int rc)
+{
+	switch (rc) {
+	case KV_OK:
+		return reply_small(out, "+OK\r\n", 5);
+	case KV_NOTINT:
+		return reply_small(out, err_notint, sizeof(err_notint) - 1);
+	case KV_OVERFLOW:
+		return reply_small(out, err_overflow, sizeof(err_overflow) - 1);
+	default:
+		return reply_small(out, err_nomem, sizeof(err_nomem) - 1);
+	}
+}
+
+/*
+ * The reply to a GET: "$N\r\n<value>\r\n" (or "$-1\r\n") with its length,
+ * into `out` when it fits (KV_SMALL), else into `big` (room for `len` + 32)
+ * which the caller allocates when *big_len says how much.
+ */
+static size_t reply_get(char *out, const char *value, size_t len)
+{
+	char head[24];
+	size_t h;
+	uint32_t n;
+
+	if (!value)
+		return reply_small(out, "$-1\r\n", 5);
+	h = kv_resp_format_head(head, '$', len);
+	n = (uint32_t)(h + len + 2);
+	memcpy(out, &n, 4);
+	memcpy(out + 4, head, h);
+	memcpy(out + 4 + h, value, len);
+	memcpy(out + 4 + h + len, "\r\n", 2);
+	return 4 + n;
+}
+
+/* Carry out one request on the store; the reply into `out` (the caller sized it). */
+static size_t execute(const struct kv_request *req, const char *key, const char *val,
+		      struct kv_shard *shard, int64_t now, char *out)
+{
+	struct kv_store *store = shard->store;
+	const char *value;
+	size_t vlen = 0;
+	int64_t n;
+	int rc;
+
+	switch (req->op) {
+	case KV_GET:
+		value = kv_store_get(store, key, req->klen, now, &vlen);
+		return reply_get(out, value, vlen);
+	case KV_SET:
+		rc = kv_store_set(store, key, req->klen, val, req->vlen,
+				  req->arg > 0 ? now + req->arg : 0, now);
+		return reply_status(out, rc);
+	case KV_DEL:
+		return reply_int(out, kv_store_del(store, key, req->klen, now));
+	case KV_EXISTS:
+		return reply_int(out, kv_store_get(store, key, req->klen, now, &vlen) != NULL);
+	case KV_INCR:
+		rc = kv_store_incr(store, key, req->klen, req->arg, now, &n);
+		return rc == KV_OK ? reply_int(out, n) : reply_status(out, rc);
+	case KV_EXPIRE:
+		return reply_int(out,
+				 kv_store_expire_at(store, key, req->klen, now + req->arg, now));
+	case KV_TTL:
+		n = kv_store_ttl(store, key, req->klen, now);
+		return reply_int(out, n < 0 ? n : (n + 500) / 1000);
+	case KV_CRASH:
+		if (shard->config->crash_command)
+			raise(SIGSEGV);
+		break;
+	}
+	return reply_small(out, err_op, sizeof(err_op) - 1);
+}
+
+/* How many bytes the reply to `req` may need. */
+static size_t reply_room(const struct kv_request *req, struct kv_shard *shard, const char *key,
+			 int64_t now)
+{
+	size_t vlen = 0;
+
+	if (req->op == KV_GET && kv_store_get(shard->store, key, req->klen, now, &vlen))
+		return vlen + 32;
+	return 128;
+}
+
+/* One channel: requests in, replies out, in order, until the connection closes it. */
+static void kv_serve(struct vk_thread *that)
+{
+	struct {
+		struct kv_shard *shard;
+		struct vk_socket *peer;
+		struct kv_request req;
+		char *in;  /* key and value, when larger than `small` */
+		char *out; /* a reply, when larger than `reply` */
+		size_t need, len;
+		ssize_t n;
+		char small[KV_SMALL];
+		char reply[KV_SMALL + 32];
+	} * self;
+
+	vk_begin();
+	self->shard = vk_arg();
+	self->peer = that->socket;
+	for (;;) {
+		vk_read(self->n, (char *)&self->req, sizeof(self->req));
+		if (self->n == 0)
+			break;
+		if (self->n != (ssize_t)sizeof(self->req))
+			vk_raise(EPROTO);
+		self->need = (size_t)self->req.klen + self->req.vlen;
+		if (self->need > self->shard->config->max_request)
+			vk_raise(EPROTO);
+		self->in = self->small;
+		if (self->need > sizeof(self->small))
+			vk_alloc(self->in, self->need);
+		vk_read(self->n, self->in, self->need);
+		if ((size_t)self->n != self->need)
+			vk_raise(EPROTO);
+		/* No blocking from here to the write: the store does not change meanwhile. */
+		self->out = self->reply;
+		self->len = reply_room(&self->req, self->shard, self->in, now_ms(that));
+		if (self->len > sizeof(self->reply))
+			vk_alloc(self->out, self->len);
+		self->len = execute(&self->req, self->in, self->in + self->req.klen, self->shard,
+				    now_ms(that), self->out);
+		vk_write(self->out, self->len);
+		if (self->out != self->reply)
+			vk_free(self->out);
+		if (self->in != self->small)
+			vk_free(self->in);
+	}
+	vk_finally();
+	/* A connection that went away, or spoke nonsense: its channel closes, the shard goes on. */
+	vk_clear_error();
+	vk_channel_close(self->peer);
+	vk_end();
+}
+
+void kv_shard_main(struct vk_thread *that)
+{
+	struct {
+		struct kv_shard shard;
+		struct vk_socket *peer;
+		char *arena;
+		size_t size;
+	} * self;
+
+	vk_begin();
+	self->shard.config = vk_arg();
+	self->size = vk_heap_left();
+	self->size -= self->size > 2 * KV_SHARD_RESERVE ? KV_SHARD_RESERVE : self->size / 2;
+	self->size &= ~(size_t)15;
+	/* Not zeroed: pages the store never reaches stay out of memory. */
+	vk_alloc(self->arena, self->size);
+	self->shard.store = kv_store_init(self->arena, self->size);
+	if (!self->shard.store)
+		vk_raise(ENOMEM);
+	vk_spawn_detached(kv_expirer, &self->shard);
+	for (;;) {
+		vk_channel_accept(self->peer);
+		vk_use_socket(self->peer);
+		vk_spawn_detached(kv_serve, &self->shard);
+	}
+	vk_end();
+}
