@@ -130,7 +130,10 @@ static int service_name_ok(const char *name)
 	return n > 0 && n <= VK_SERVICE_NAME_MAX && name[n] == '\0';
 }
 
-/* The services a module declares (ABI 2.3), checked; 0 or -1 with a reason. */
+/* The ABI minor that added VK_SERVICES: older modules declare none. */
+#define MODULE_SERVICES_MINOR 5
+
+/* The services a module declares (ABI 2.5), checked; 0 or -1 with a reason. */
 static int module_services(struct vkd_module *module, char *reason, size_t size)
 {
 	const struct vk_service *list;
@@ -138,7 +141,7 @@ static int module_services(struct vkd_module *module, char *reason, size_t size)
 
 	module->services = NULL;
 	module->service_count = 0;
-	if (module->app->abi_minor < 3)
+	if (module->app->abi_minor < MODULE_SERVICES_MINOR)
 		return 0;
 	list = dlsym(module->handle, VK_SERVICES_SYMBOL);
 	if (!list)

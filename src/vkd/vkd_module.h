@@ -26,7 +26,7 @@ struct vkd_module {
  * Load the module at `path` for [app NAME] `name` and check it: the file
  * exists and is an ELF object, dlopen() succeeds, it exports the
  * descriptor, whose magic, ABI major and name are right and whose main
- * coroutine is set, and its services (VK_SERVICES, ABI 2.3) are well
+ * coroutine is set, and its services (VK_SERVICES, ABI 2.5) are well
  * formed: names, kinds, main coroutines, no name twice. Returns 0, or -1
  * with a reason (not naming the file) in `reason`.
  */
