@@ -1,6 +1,6 @@
 # Benchmarks: built by `make` (noinst), never run by `make check`.
 #
-# libvk: tests/bench/run-micro.sh [--quick] from the build tree, or
+# libvk (and a channel round trip: --only channel): tests/bench/run-micro.sh [--quick] from the build tree, or
 # ./tests/bench/micro [--quick] [--runs N] [--procs N].
 # HTTP against nginx: tests/bench/http --help (it runs http-idle.py, and
 # wrk with http-stats.lua, http-pipeline.lua and http-echo.lua).

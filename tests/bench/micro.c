@@ -46,7 +46,19 @@
  *     Baseline: the heap pages resident per process (mincore), to show
  *     where the bytes go; a map of which heap pages are resident follows.
  *
- * Usage: micro [--quick] [--runs N] [--procs N] [--only switch|dispatch|rss]
+ *  5. channel: a round trip between two micro-processes over a channel
+ *     (vk_channel.h): a client writes 8 bytes, flushes, and reads the 8
+ *     bytes a service coroutine echoes back; both processes with isolation
+ *     off, then both on. ns = elapsed / round trips, timed inside the
+ *     client. A round trip is two dispatches (the service's, then the
+ *     client's), each opening its heap and closing the other's with
+ *     isolation. Baseline: the same round trip as messages between two
+ *     coroutines of one micro-process (vk_send()+vk_receive() each way, 2 x
+ *     row 2). Also counted (vk_kern_stats()): dispatches and protection
+ *     changes a round trip.
+ *
+ * Usage: micro [--quick] [--runs N] [--procs N]
+ *              [--only switch|dispatch|rss|channel]
  *   --quick  runs of >= 10 ms instead of 50, 5 runs, 2,000 processes
  *   --only   measure only that part (repeatable): switch = rows 1 and 2
  */
@@ -71,7 +83,9 @@
 #include "vk.h"
 #include "vk_heap.h"
 #include "vk_kern.h"
+#include "vk_bus.h"
 #include "vk_poll.h"
+#include "vk_service.h"
 #include "vk_task.h"
 
 #define HEAP_SIZE (64 * 1024)
@@ -727,6 +741,119 @@ static void rss_run(long n, size_t ring, struct rss_result *out)
 		fail("rss result");
 }
 
+/* ---------------------------------------------------------------- 5 -- */
+
+#define RT_BYTES 8
+
+static void rt_serve(struct vk_thread *that)
+{
+	struct {
+		struct vk_socket *peer;
+		char buf[RT_BYTES];
+		ssize_t n;
+	} *self;
+
+	vk_begin();
+	self->peer = that->socket;
+	for (;;) {
+		vk_read(self->n, self->buf, sizeof(self->buf));
+		if (self->n < RT_BYTES)
+			break;
+		vk_write(self->buf, sizeof(self->buf));
+		vk_flush();
+	}
+	vk_channel_close(self->peer);
+	vk_end();
+}
+
+static void rt_service(struct vk_thread *that)
+{
+	struct {
+		struct vk_socket *peer;
+	} *self;
+
+	vk_begin();
+	for (;;) {
+		vk_channel_accept(self->peer);
+		vk_use_socket(self->peer);
+		vk_spawn_detached(rt_serve, NULL);
+	}
+	vk_end();
+}
+
+static void rt_client(struct vk_thread *that)
+{
+	struct {
+		struct vk_socket *ch;
+		char out[RT_BYTES], in[RT_BYTES];
+		long i;
+		ssize_t n;
+	} *self;
+
+	vk_begin();
+	vk_channel_open(self->ch, vk_arg());
+	/* One round trip first: the service's coroutine for us is running. */
+	vk_socket_write(self->ch, self->out, RT_BYTES);
+	vk_socket_flush(self->ch);
+	vk_socket_read(self->ch, self->n, self->in, RT_BYTES);
+	result.t0 = now_ns();
+	for (self->i = 0; self->i < result.n; self->i++) {
+		memcpy(self->out, &self->i, sizeof(self->i));
+		vk_socket_write(self->ch, self->out, RT_BYTES);
+		vk_socket_flush(self->ch);
+		vk_socket_read(self->ch, self->n, self->in, RT_BYTES);
+		if (self->n != RT_BYTES || memcmp(self->in, self->out, RT_BYTES) != 0)
+			result.errors++;
+	}
+	result.t1 = now_ns();
+	vk_channel_close(self->ch);
+	vk_finally();
+	if (vk_error())
+		result.errors++;
+	vk_end();
+}
+
+static double rt_dispatches[2], rt_protections[2]; /* a round trip, last run, by isolation */
+
+static double channel_round_trips(int isolation, long n, double *ops)
+{
+	static const char *const names[2] = {"rt0", "rt1"};
+	struct vk_proc_config config = {.heap_size = HEAP_SIZE, .isolation = isolation};
+	const struct vk_stats *st = vk_kern_stats(kern);
+	uint64_t d0 = st->dispatches, p0 = st->protections;
+
+	result.n = n;
+	result.t0 = result.t1 = 0;
+	result.errors = 0;
+	if (!vk_kern_spawn(kern, &config, rt_client, (void *)names[isolation], -1))
+		die("vk_kern_spawn");
+	vk_kern_run(kern);
+	if (result.errors || result.t1 == 0)
+		fail("channel round trips went wrong");
+	rt_dispatches[isolation] = (double)(st->dispatches - d0) / (double)n;
+	rt_protections[isolation] = (double)(st->protections - p0) / (double)n;
+	*ops = (double)n;
+	return result.t1 - result.t0;
+}
+
+static double bench_channel0(long n, double *ops)
+{
+	return channel_round_trips(0, n, ops);
+}
+
+static double bench_channel1(long n, double *ops)
+{
+	return channel_round_trips(1, n, ops);
+}
+
+static double bench_message_rt(long n, double *ops)
+{
+	double ns = bench_message(n, ops);
+
+	*ops = (double)n; /* a round trip: a message each way */
+	return ns;
+}
+
 /* ----------------------------------------------------------- driver -- */
 
 struct switch_figures {
@@ -856,6 +983,54 @@ static void section_rss(long procs, size_t ring, struct rss_figures *f)
 	f->ring = ring ? ring : VK_SOCKET_RING_DEFAULT;
 }
 
+struct channel_figures {
+	double rt[2];	/* ns a round trip, by isolation */
+	double message; /* ns a round trip of messages in one process */
+	double overhead; /* rt[1] - rt[0], median of per-run differences */
+	double dispatches[2], protections[2];
+	long n;
+};
+
+/* 5: two services (isolation off and on), a client process a run. */
+static void section_channel(struct channel_figures *f)
+{
+	double rt[2][MAX_RUNS], msg[MAX_RUNS], over[MAX_RUNS];
+	static const char *const names[2] = {"rt0", "rt1"};
+	long n_msg;
+
+	for (int iso = 0; iso < 2; iso++) {
+		struct vk_service_spec spec = {
+		    .name = names[iso],
+		    .kind = VK_BUS_LOCAL,
+		    .main = rt_service,
+		    .config = {.heap_size = HEAP_SIZE, .isolation = iso},
+		};
+
+		if (!vk_service_start(kern, &spec))
+			die("vk_service_start");
+	}
+	vk_kern_dispatch(kern); /* the services start and wait */
+	calibrate(bench_channel1);
+	f->n = calibrate(bench_channel0);
+	n_msg = calibrate(bench_message_rt);
+	for (int r = 0; r < opt_runs; r++) {
+		for (int k = 0; k < 2; k++) {
+			int iso = (r + k) % 2;
+
+			rt[iso][r] = per_op(iso ? bench_channel1 : bench_channel0, f->n);
+		}
+		over[r] = rt[1][r] - rt[0][r];
+		msg[r] = per_op(bench_message_rt, n_msg);
+	}
+	for (int iso = 0; iso < 2; iso++) {
+		f->rt[iso] = median(rt[iso], opt_runs);
+		f->dispatches[iso] = rt_dispatches[iso];
+		f->protections[iso] = rt_protections[iso];
+	}
+	f->message = median(msg, opt_runs);
+	f->overhead = median(over, opt_runs);
+}
+
 static void row(const char *figure, double value, const char *unit, const char *base_name,
 		double base, const char *goal, int pass)
 {
@@ -916,17 +1091,18 @@ static void print_machine(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: micro [--quick] [--runs N] [--procs N] "
-			"[--only switch|dispatch|rss]...\n");
+			"[--only switch|dispatch|rss|channel]...\n");
 	exit(2);
 }
 
-enum { SEC_SWITCH = 1, SEC_DISPATCH = 2, SEC_RSS = 4 };
+enum { SEC_SWITCH = 1, SEC_DISPATCH = 2, SEC_RSS = 4, SEC_CHANNEL = 8 };
 
 int main(int argc, char **argv)
 {
 	struct switch_figures sw = {0};
 	struct dispatch_figures di = {0};
 	struct rss_figures rs = {0};
+	struct channel_figures ch = {0};
 	struct rlimit lim;
 	long procs;
 	int runs_set = 0, sections = 0;
@@ -947,13 +1123,15 @@ int main(int argc, char **argv)
 				sections |= SEC_DISPATCH;
 			else if (!strcmp(argv[i], "rss"))
 				sections |= SEC_RSS;
+			else if (!strcmp(argv[i], "channel"))
+				sections |= SEC_CHANNEL;
 			else
 				usage();
 		} else
 			usage();
 	}
 	if (!sections)
-		sections = SEC_SWITCH | SEC_DISPATCH | SEC_RSS;
+		sections = SEC_SWITCH | SEC_DISPATCH | SEC_RSS | SEC_CHANNEL;
 	if (opt_quick) {
 		min_run_ns = 10e6;
 		if (!runs_set)
@@ -992,6 +1170,8 @@ int main(int argc, char **argv)
 		section_switch(&sw);
 	if (sections & SEC_DISPATCH)
 		section_dispatch(&di);
+	if (sections & SEC_CHANNEL)
+		section_channel(&ch);
 
 	printf("\n%-34s %11s | %-30s %11s | %7s | %-9s %s\n", "figure", "median", "baseline",
 	       "median", "ratio", "goal", "");
@@ -1029,6 +1209,15 @@ int main(int argc, char **argv)
 		    rs.heap, "<= 8 KiB", rs.after <= 8192);
 		row("  same, before the line", rs.idle, "B", "after the line", rs.after, "info",
 		    -1);
+	}
+
+	if (sections & SEC_CHANNEL) {
+		row("channel round trip, isol. off", ch.rt[0], "ns", "message round trip, 1 process",
+		    ch.message, "info", -1);
+		row("channel round trip, isol. on", ch.rt[1], "ns", "message round trip, 1 process",
+		    ch.message, "info", -1);
+		row("  isolation's share of it", ch.overhead, "ns", "channel round trip, isol. off",
+		    ch.rt[0], "info", -1);
 	}
 
 	printf("\nnotes:\n");
@@ -1072,6 +1261,17 @@ int main(int argc, char **argv)
 		printf("  outside the heap, a process: struct vk_proc %zu B (malloc), struct vk_fd "
 		       "%zu B (fd table), libev's fd entry, malloc overhead\n",
 		       sizeof(struct vk_proc), sizeof(struct vk_fd));
+	}
+	if (sections & SEC_CHANNEL) {
+		printf("- channel: a client process writes %d bytes to a service's coroutine "
+		       "over a channel, flushes, reads the %d bytes echoed; ns = elapsed / round "
+		       "trips (%ld a run); isolation's share = rt(on) - rt(off), median of "
+		       "per-run differences; message round trip = vk_send()+vk_receive() each "
+		       "way between 2 coroutines of 1 process\n",
+		       RT_BYTES, RT_BYTES, ch.n);
+		printf("  counted: a round trip is %.2f dispatches (off) and %.2f (on), with "
+		       "%.2f protection changes (on) and %.2f (off)\n",
+		       ch.dispatches[0], ch.dispatches[1], ch.protections[1], ch.protections[0]);
 	}
 	vk_kern_destroy(kern);
 	ev_loop_destroy(loop);
