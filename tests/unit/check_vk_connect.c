@@ -344,6 +344,9 @@ START_TEST(test_connect_errors)
 	ck_assert_int_eq(g_job.rc, -EINVAL);
 	run_one_try("*:80", 0);
 	ck_assert_int_eq(g_job.rc, -EINVAL);
+	/* Linux refuses a TCP connect to a broadcast address at once: no packet leaves. */
+	run_one_try("255.255.255.255:80", 0);
+	ck_assert_int_eq(g_job.rc, -ENETUNREACH);
 }
 END_TEST
 
