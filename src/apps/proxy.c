@@ -1,5 +1,6 @@
 /*
- * proxy: a TCP proxy to one or more upstreams.
+ * proxy: a TCP proxy (opt.mode = tcp) or an HTTP reverse proxy
+ * (opt.mode = http, proxy_http.c) to one or more upstreams.
  *
  * Each client connection goes to the next upstream, round-robin per
  * worker; when a connect fails (refused, unreachable, timed out, a name
@@ -16,6 +17,13 @@
  *	                             separated by blanks or commas
  *	opt.connect_timeout = 5s     bound on each connect, name lookup included
  *	opt.buffer = 16k             each ring of the upstream connection
+ *	opt.mode = tcp               tcp, or http: a reverse proxy (proxy_http.c)
+ * HTTP mode only (and the HTTP library's opt.max_head ..., vk_http(3);
+ * opt.max_body is unlimited unless set):
+ *	opt.read_timeout = 60s       an upstream silent that long: 504
+ *	opt.keepalive = 32           idle upstream connections kept per
+ *	                             address, per worker (0: none)
+ *	opt.keepalive_timeout = 60s  ... each for at most this long
  */
 #include <errno.h>
 #include <stdint.h>
@@ -25,28 +33,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vk.h"
+#include "proxy.h"
 
-#define PROXY_UPSTREAMS_MAX 64
 #define PROXY_CONNECT_TIMEOUT_DEFAULT 5000
+#define PROXY_READ_TIMEOUT_DEFAULT 60000
+#define PROXY_KEEPALIVE_DEFAULT 32
+#define PROXY_KEEPALIVE_TIMEOUT_DEFAULT 60000
 #define PROXY_BUFFER_DEFAULT (16 * 1024)
 /* A failing upstream is logged at most this often per worker. */
 #define PROXY_LOG_EVERY_S 1.0
-
-struct upstream {
-	struct vk_addr addr;
-	double logged_at;  /* last failure logged, vk_now() time */
-	unsigned failures; /* since */
-};
-
-struct proxy_config {
-	const char *name;
-	struct upstream upstreams[PROXY_UPSTREAMS_MAX];
-	unsigned count;
-	unsigned next; /* round-robin, per worker */
-	uint32_t connect_timeout_ms;
-	size_t buffer;
-};
 
 static int option_duration(const struct vk_app_context *context, const char *key, uint32_t *out)
 {
@@ -79,6 +74,40 @@ static int option_size(const struct vk_app_context *context, const char *key, si
 		return -1;
 	}
 	*out = size;
+	return 0;
+}
+
+static int option_count(const struct vk_app_context *context, const char *key, unsigned *out)
+{
+	const char *text = context->option(context, key);
+	char *end;
+	unsigned long n;
+
+	if (!text)
+		return 0;
+	n = strtoul(text, &end, 10);
+	if (end == text || *end || n > 100000) {
+		fprintf(stderr, "proxy: app %s: opt.%s: expected a count, got '%s'\n",
+			context->name, key, text);
+		return -1;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+static int parse_mode(const struct vk_app_context *context, struct proxy_config *config)
+{
+	const char *text = context->option(context, "mode");
+
+	if (!text || strcmp(text, "tcp") == 0) {
+		config->mode = PROXY_TCP;
+	} else if (strcmp(text, "http") == 0) {
+		config->mode = PROXY_HTTP;
+	} else {
+		fprintf(stderr, "proxy: app %s: opt.mode: expected tcp or http, got '%s'\n",
+			context->name, text);
+		return -1;
+	}
 	return 0;
 }
 
@@ -135,9 +164,16 @@ static void *proxy_init(const struct vk_app_context *context, int *error)
 	config->name = context->name;
 	config->connect_timeout_ms = PROXY_CONNECT_TIMEOUT_DEFAULT;
 	config->buffer = PROXY_BUFFER_DEFAULT;
-	if (parse_upstreams(context, config) < 0 ||
+	config->read_timeout_ms = PROXY_READ_TIMEOUT_DEFAULT;
+	config->keepalive = PROXY_KEEPALIVE_DEFAULT;
+	config->keepalive_timeout_ms = PROXY_KEEPALIVE_TIMEOUT_DEFAULT;
+	if (parse_mode(context, config) < 0 || parse_upstreams(context, config) < 0 ||
 	    option_duration(context, "connect_timeout", &config->connect_timeout_ms) < 0 ||
-	    option_size(context, "buffer", 1024, 16 * 1024 * 1024, &config->buffer) < 0) {
+	    option_duration(context, "read_timeout", &config->read_timeout_ms) < 0 ||
+	    option_duration(context, "keepalive_timeout", &config->keepalive_timeout_ms) < 0 ||
+	    option_count(context, "keepalive", &config->keepalive) < 0 ||
+	    option_size(context, "buffer", 1024, 16 * 1024 * 1024, &config->buffer) < 0 ||
+	    (config->mode == PROXY_HTTP && proxy_http_start(config, context) < 0)) {
 		free(config);
 		*error = EINVAL;
 		return NULL;
@@ -149,11 +185,20 @@ static void *proxy_init(const struct vk_app_context *context, int *error)
 
 static void proxy_fini(void *state)
 {
-	free(state);
+	struct proxy_config *config = state;
+
+	if (config->http)
+		vk_http_app_stop(config->http);
+	free(config);
+}
+
+struct upstream *proxy_pick(struct proxy_config *config, unsigned first, unsigned tried)
+{
+	return &config->upstreams[(first + tried) % config->count];
 }
 
 /* One line per upstream per PROXY_LOG_EVERY_S, with what was left out. */
-static void log_failure(struct proxy_config *config, struct upstream *up, int error, double now)
+void proxy_log_failure(struct proxy_config *config, struct upstream *up, int error, double now)
 {
 	up->failures++;
 	if (up->logged_at && now - up->logged_at < PROXY_LOG_EVERY_S)
@@ -188,12 +233,11 @@ static void proxy_tcp(struct vk_thread *that)
 	self->first = self->config->next++;
 	for (self->tried = 0; self->tried < self->config->count; self->tried++) {
 		/* In self: C locals do not survive the connect's waits. */
-		self->target =
-		    &self->config->upstreams[(self->first + self->tried) % self->config->count];
+		self->target = proxy_pick(self->config, self->first, self->tried);
 		vk_try_connect_addr(self->rc, self->up, &self->target->addr);
 		if (self->rc == 0)
 			break;
-		log_failure(self->config, self->target, (int)-self->rc, vk_now(that));
+		proxy_log_failure(self->config, self->target, (int)-self->rc, vk_now(that));
 	}
 	if (self->rc < 0) {
 		fprintf(stderr, "proxy: app %s: no upstream answered; closing the client\n",
@@ -207,4 +251,21 @@ static void proxy_tcp(struct vk_thread *that)
 	vk_end();
 }
 
-VK_APP_FULL("proxy", proxy_tcp, 128 * 1024, proxy_init, proxy_fini);
+/* Each connection: the TCP proxy, or the HTTP library serving proxy_http.c's handler. */
+static void proxy_main(struct vk_thread *that)
+{
+	struct {
+		struct proxy_config *config;
+	} * self;
+
+	vk_begin();
+	self->config = vk_arg();
+	if (self->config->mode == PROXY_HTTP)
+		vk_call(vk_http_serve, self->config->http);
+	else
+		vk_call(proxy_tcp, self->config);
+	vk_end();
+}
+
+/* An HTTP request holds two 16 KiB rings to its upstream and ~30 KiB of state. */
+VK_APP_FULL("proxy", proxy_main, 256 * 1024, proxy_init, proxy_fini);

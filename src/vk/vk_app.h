@@ -41,8 +41,9 @@
  * 3: the HTTP server library (vk_http_app.h), vk_http_request_grow().
  * 4: outbound connections (vk_connect(), vk_forward()) and the try forms.
  * 5: services (VK_SERVICES), channels and publish/subscribe.
+ * 6: vk_socket_destroy(), vk_socket_peer_address().
  */
-#define VK_APP_ABI_MINOR 5
+#define VK_APP_ABI_MINOR 6
 #define VK_APP_SYMBOL "vk_app_descriptor"
 
 /* What an app's init hook is told about its configuration. */

@@ -266,6 +266,38 @@ int vk_socket_keep(struct vk_thread *that, struct vk_socket *s, unsigned max_idl
 	return vk_connpool_put(sched->connpool, s->connecting->key, fd, max_idle, idle_ms);
 }
 
+/* Free a block whose pointer was read back from the heap only if it is in the heap. */
+static void heap_free_checked(struct vk_heap *heap, void *p)
+{
+	if ((char *)p > heap->base && (char *)p < heap->base + heap->size)
+		vk_heap_free(heap, p);
+}
+
+int vk_socket_destroy(struct vk_thread *that, struct vk_socket *s)
+{
+	struct vk_heap *heap = &vk_task_proc(that)->heap;
+
+	if (!s)
+		return 0;
+	if ((char *)s <= heap->base || (char *)s >= heap->base + heap->size ||
+	    s->rx != &s->rx_own || s->tx != &s->tx_own)
+		return -EINVAL;
+	drop_entry(that, s);
+	if (s->connecting) {
+		struct vk_post *post = post_of(that, s->connecting);
+
+		if (post)
+			vk_post_destroy(post);
+		heap_free_checked(heap, s->connecting);
+		s->connecting = NULL;
+	}
+	/* The reverse order of the allocations: connect state, rings, the socket. */
+	heap_free_checked(heap, s->tx_own.buf);
+	heap_free_checked(heap, s->rx_own.buf);
+	vk_heap_free(heap, s);
+	return 0;
+}
+
 /* The first step: a socket to connect, its state, the deadline. */
 static ssize_t begin(struct vk_thread *that, struct vk_socket **sp, const struct vk_addr *addr)
 {

@@ -97,6 +97,16 @@ void vk_thread_set_connect_timeout(struct vk_thread *that, uint32_t ms);
 int vk_socket_keep(struct vk_thread *that, struct vk_socket *s, unsigned max_idle,
 		   unsigned idle_ms);
 
+/*
+ * Close (as vk_socket_close()) and free a socket made by
+ * vk_socket_create() or by vk_connect(): its rings and its connect state
+ * go back to the micro-heap, which is a stack: free in the reverse order
+ * of allocation to get the room back at once (a handler run once per
+ * request that connects, say). Returns 0, or -EINVAL for a socket whose
+ * rings are not its own (vk_socket_pipe()). NULL is ignored.
+ */
+int vk_socket_destroy(struct vk_thread *that, struct vk_socket *s);
+
 /* Internal step of vk_connect(): `text` or `addr`, the other NULL. */
 ssize_t vk_socket_connect_step(struct vk_thread *that, struct vk_socket **s, const char *text,
 			       const struct vk_addr *addr);

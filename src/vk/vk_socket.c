@@ -1,5 +1,8 @@
 #include "vk_socket_s.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -482,4 +485,32 @@ int vk_socket_drained(struct vk_thread *that, const struct vk_socket *s)
 	if (rx->eof || rx->error || !entry)
 		return 1;
 	return entry->drained;
+}
+
+int vk_socket_peer_address(struct vk_thread *that, const struct vk_socket *s, char *buf, size_t cap)
+{
+	struct vk_fd *entry = entry_of(that, s);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	const void *bytes;
+	size_t n;
+
+	if (!entry)
+		return -ENOTSOCK;
+	if (getpeername(entry->fd, (struct sockaddr *)&ss, &len) < 0)
+		return -errno;
+	if (ss.ss_family == AF_INET) {
+		bytes = &((const struct sockaddr_in *)&ss)->sin_addr;
+	} else if (ss.ss_family == AF_INET6) {
+		bytes = &((const struct sockaddr_in6 *)&ss)->sin6_addr;
+	} else {
+		if (cap < sizeof("unix"))
+			return -ENOSPC;
+		memcpy(buf, "unix", sizeof("unix"));
+		return 4;
+	}
+	if (!inet_ntop(ss.ss_family, bytes, buf, (socklen_t)cap))
+		return -ENOSPC;
+	n = strlen(buf);
+	return (int)n;
 }

@@ -237,6 +237,15 @@ enum { VK_READ_ALL, VK_READ_SOME, VK_READ_LINE };
 #define vk_socket_try_await(s, rc) vk_socket_try_op_(rc, vk_socket_await_step(that, (s)))
 #define vk_socket_try_await_idle(s, rc) vk_socket_try_op_(rc, vk_socket_await_idle_step(that, (s)))
 
+/*
+ * The address of the peer of `s` (a socket on a descriptor), as text
+ * without a port ("192.0.2.7", "2001:db8::1"; "unix" for a unix socket),
+ * into buf (cap bytes; 46 hold any). Returns its length, or -ENOTSOCK
+ * (no descriptor), -ENOTCONN, -ENOSPC.
+ */
+int vk_socket_peer_address(struct vk_thread *that, const struct vk_socket *s, char *buf,
+			   size_t cap);
+
 /* The same on the coroutine's default socket. */
 #define vk_read(rc, buf, len) vk_socket_read(that->socket, rc, buf, len)
 #define vk_read_some(rc, buf, len) vk_socket_read_some(that->socket, rc, buf, len)

@@ -12,7 +12,8 @@ tests_integration_vkclient_SOURCES = tests/integration/vkclient.c
 check_PROGRAMS += tests/integration/proxyclient
 tests_integration_proxyclient_SOURCES = tests/integration/proxyclient.c
 tests_integration_proxyclient_LDADD = -lm
-EXTRA_DIST += tests/integration/proxy_lib.sh tests/integration/proxy_upstream.py
+EXTRA_DIST += tests/integration/proxy_lib.sh tests/integration/proxy_upstream.py \
+	tests/integration/proxy_http_upstream.py
 
 # Test-only modules; -rpath makes libtool build a shared object for them.
 TESTMOD_LDFLAGS = -module -avoid-version -shared -rpath $(abs_builddir)/tests/integration
@@ -128,7 +129,8 @@ PROXY_IT_TESTS = \
 	tests/integration/proxy-tcp-echo.sh \
 	tests/integration/proxy-tcp-upstreams.sh \
 	tests/integration/proxy-tcp-dns.sh \
-	tests/integration/proxy-tcp-reload.sh
+	tests/integration/proxy-tcp-reload.sh \
+	tests/integration/proxy-http.sh
 
 # Messaging: the chat and kv apps (services, channels, publish/subscribe, links).
 MSG_IT_TESTS = \

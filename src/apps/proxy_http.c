@@ -1,0 +1,659 @@
+/*
+ * proxy.so, HTTP mode: a reverse proxy on the HTTP handler API.
+ *
+ * Every request, whatever its method and path, goes to an upstream: the
+ * next one round-robin, the one after when a connect fails. The upstream
+ * connection comes from the worker's pool when one to that address is
+ * idle, and goes back to it when the answer ended cleanly (HTTP/1.1,
+ * framed, nothing left over). The request's head goes out with the
+ * hop-by-hop fields dropped (Connection and those it names, Keep-Alive,
+ * TE, Trailer, Upgrade, Proxy-*, Expect) and X-Forwarded-For and
+ * Forwarded extended with the client's address; its body goes out as it
+ * is read, in the framing it came in. The answer's head is read whole
+ * (at most PROXY_HEAD_MAX bytes, as nginx's proxy_buffer_size) and checked
+ * as strictly as the library checks requests: a bare LF, an obs-fold, a
+ * bad field name, Content-Length with Transfer-Encoding, Content-Lengths
+ * that differ, a Transfer-Encoding other than chunked are a bad answer,
+ * 502. Its body is passed on as it comes, chunked decoded and framed
+ * again by the library.
+ *
+ * Until the answer's head is out, a failure is answered: 502 when no
+ * upstream could be reached or one answered badly or closed, 504 when
+ * one did not answer within opt.read_timeout (or the connect timed out),
+ * with a log line. A request without a body that met a closed pooled
+ * connection (the upstream closed it as it was taken) is sent again on
+ * the next; a body is never sent twice. Once the head is out, a failure
+ * cuts the client's connection.
+ */
+#include "proxy.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PROXY_HEAD_MAX 8192
+#define PROXY_BODY_BUF 16384
+#define PROXY_FIELDS_MAX 100
+/* The request head to the upstream is formatted here when it fits. */
+#define PROXY_OUT_SMALL 2048
+#define PROXY_INFORMATIONAL_MAX 8
+
+/* An upstream's answer head, parsed in place (names and values NUL-terminated). */
+struct answer {
+	int status;
+	int version; /* 10, 11 */
+	int close;   /* the connection cannot be used again */
+	int chunked;
+	int64_t length; /* Content-Length, -1 when none */
+	const char *type;
+	unsigned nfields;
+	const char *names[PROXY_FIELDS_MAX];
+	const char *values[PROXY_FIELDS_MAX];
+	const char *connection[8]; /* the Connection fields' values */
+	unsigned nconnection;
+};
+
+/* ---- checking an answer's head ---- */
+
+static int tchar(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* Whether `list` (a comma list of tokens) holds `token`, in any case. */
+static int list_has(const char *list, const char *token)
+{
+	size_t len = strlen(token);
+
+	while (*list) {
+		size_t n;
+
+		list += strspn(list, " \t,");
+		n = strcspn(list, " \t,");
+		if (n == len && strncasecmp(list, token, len) == 0)
+			return 1;
+		list += n;
+	}
+	return 0;
+}
+
+/* A Content-Length value: digits, or a list of the same digits. */
+static int parse_length(const char *value, int64_t *out)
+{
+	int64_t seen = -1;
+
+	while (*value) {
+		uint64_t v = 0;
+		size_t digits = 0;
+
+		value += strspn(value, " \t,");
+		if (!*value)
+			break;
+		for (; *value >= '0' && *value <= '9'; value++, digits++) {
+			if (v > (uint64_t)(INT64_MAX - 9) / 10)
+				return -1;
+			v = v * 10 + (uint64_t)(*value - '0');
+		}
+		if (!digits || (*value && !strchr(" \t,", *value)))
+			return -1;
+		if (seen >= 0 && (int64_t)v != seen)
+			return -1;
+		seen = (int64_t)v;
+	}
+	if (seen < 0)
+		return -1;
+	if (*out >= 0 && *out != seen)
+		return -1;
+	*out = seen;
+	return 0;
+}
+
+/* "HTTP/1.x NNN reason"; the line without its CRLF. */
+static int parse_status(char *line, struct answer *a)
+{
+	if (strncmp(line, "HTTP/1.", 7) != 0 || line[7] < '0' || line[7] > '9' || line[8] != ' ')
+		return -1;
+	a->version = line[7] == '0' ? 10 : 11;
+	for (int i = 9; i < 12; i++) {
+		if (line[i] < '0' || line[i] > '9')
+			return -1;
+	}
+	if (line[12] != ' ' && line[12] != '\0')
+		return -1;
+	a->status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+	if (a->status < 100)
+		return -1;
+	for (const char *p = line + 12; *p; p++) {
+		if ((unsigned char)*p < 0x20 && *p != '\t')
+			return -1;
+	}
+	return 0;
+}
+
+/* "name: value"; the line without its CRLF. */
+static int parse_field(char *line, struct answer *a)
+{
+	char *colon = line, *value, *end;
+
+	while (tchar((unsigned char)*colon))
+		colon++;
+	if (colon == line || *colon != ':' || a->nfields == PROXY_FIELDS_MAX)
+		return -1;
+	*colon = '\0';
+	value = colon + 1 + strspn(colon + 1, " \t");
+	end = value + strlen(value);
+	for (const char *p = value; p < end; p++) {
+		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return -1;
+	}
+	while (end > value && (end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+	if (strcasecmp(line, "content-length") == 0) {
+		if (parse_length(value, &a->length) < 0)
+			return -1;
+	} else if (strcasecmp(line, "transfer-encoding") == 0) {
+		if (a->chunked || strcasecmp(value, "chunked") != 0)
+			return -1;
+		a->chunked = 1;
+	} else if (strcasecmp(line, "connection") == 0) {
+		if (a->nconnection == sizeof(a->connection) / sizeof(a->connection[0]))
+			return -1;
+		a->connection[a->nconnection++] = value;
+		if (list_has(value, "close"))
+			a->close = 1;
+	} else if (strcasecmp(line, "content-type") == 0) {
+		a->type = value;
+	}
+	a->names[a->nfields] = line;
+	a->values[a->nfields++] = value;
+	return 0;
+}
+
+/*
+ * The head in buf (len bytes, lines ending in CRLF, the empty line
+ * last): 0, or -1 when it is not a well-formed answer.
+ */
+static int parse_answer(char *buf, size_t len, struct answer *a)
+{
+	char *line = buf, *end = buf + len;
+
+	memset(a, 0, sizeof(*a));
+	a->length = -1;
+	while (line < end) {
+		char *lf = memchr(line, '\n', (size_t)(end - line));
+
+		/* Every line ends in CRLF; no CR elsewhere, no obs-fold. */
+		if (!lf || lf == line || lf[-1] != '\r' ||
+		    memchr(line, '\r', (size_t)(lf - 1 - line)))
+			return -1;
+		lf[-1] = '\0';
+		if (line == buf) {
+			if (parse_status(line, a) < 0)
+				return -1;
+		} else if (*line == '\0') {
+			break;
+		} else if (*line == ' ' || *line == '\t' || parse_field(line, a) < 0) {
+			return -1;
+		}
+		line = lf + 1;
+	}
+	if (a->chunked && a->length >= 0)
+		return -1;
+	if (a->version == 10)
+		a->close = 1;
+	return 0;
+}
+
+/* Fields of the answer not passed on: hop-by-hop, and those the library writes. */
+static int answer_field_dropped(const struct answer *a, const char *name)
+{
+	static const char *const dropped[] = {
+	    "connection",     "keep-alive", "proxy-connection", "transfer-encoding",
+	    "content-length", "te",	    "trailer",		"upgrade",
+	    "server",	      "date",	    "content-type"};
+
+	for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++) {
+		if (strcasecmp(name, dropped[i]) == 0)
+			return 1;
+	}
+	for (unsigned i = 0; i < a->nconnection; i++) {
+		if (list_has(a->connection[i], name))
+			return 1;
+	}
+	return 0;
+}
+
+/* ---- the request to the upstream ---- */
+
+static int request_field_dropped(const struct vk_http_request *req, const char *name)
+{
+	static const char *const dropped[] = {"connection",
+					      "keep-alive",
+					      "proxy-connection",
+					      "te",
+					      "trailer",
+					      "transfer-encoding",
+					      "upgrade",
+					      "content-length",
+					      "expect",
+					      "x-forwarded-for",
+					      "forwarded",
+					      "proxy-authorization",
+					      "proxy-authenticate"};
+
+	for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++) {
+		if (strcasecmp(name, dropped[i]) == 0)
+			return 1;
+	}
+	for (size_t i = 0; i < req->nfields; i++) {
+		if (strcasecmp(vk_http_field_name(req, i), "connection") == 0 &&
+		    list_has(vk_http_field_value(req, i), name))
+			return 1;
+	}
+	return 0;
+}
+
+struct out {
+	char *buf;
+	size_t cap;
+	size_t len; /* may pass cap: then the bytes needed */
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+	if (o->len < o->cap)
+		memcpy(o->buf + o->len, s, o->len + n <= o->cap ? n : o->cap - o->len);
+	o->len += n;
+}
+
+static void puts_(struct out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
+
+/* Every value of the request's fields called `name`, joined with ", ". */
+static int put_joined(struct out *o, const struct vk_http_request *req, const char *name)
+{
+	int any = 0;
+
+	for (size_t i = 0; i < req->nfields; i++) {
+		if (strcasecmp(vk_http_field_name(req, i), name) != 0)
+			continue;
+		if (any)
+			puts_(o, ", ");
+		puts_(o, vk_http_field_value(req, i));
+		any = 1;
+	}
+	return any;
+}
+
+/*
+ * The upstream request's head into o; o->len is what it needs. `client`
+ * is the client's address, `body` the request's framing.
+ */
+static void format_request(struct out *o, const struct vk_http_request *req, const char *client,
+			   enum vk_http_body body, int64_t length, const char *upstream)
+{
+	char number[32];
+	int v6 = strchr(client, ':') != NULL;
+
+	puts_(o, vk_http_request_method_str(req));
+	puts_(o, " ");
+	puts_(o, vk_http_request_target(req));
+	puts_(o, " HTTP/1.1\r\n");
+	for (size_t i = 0; i < req->nfields; i++) {
+		const char *name = vk_http_field_name(req, i);
+
+		if (request_field_dropped(req, name))
+			continue;
+		puts_(o, name);
+		puts_(o, ": ");
+		puts_(o, vk_http_field_value(req, i));
+		puts_(o, "\r\n");
+	}
+	if (!vk_http_header(req, "host")) {
+		/* An HTTP/1.0 request without Host: name the upstream. */
+		puts_(o, "Host: ");
+		puts_(o, upstream);
+		puts_(o, "\r\n");
+	}
+	puts_(o, "X-Forwarded-For: ");
+	if (put_joined(o, req, "x-forwarded-for"))
+		puts_(o, ", ");
+	puts_(o, client);
+	puts_(o, "\r\nForwarded: ");
+	if (put_joined(o, req, "forwarded"))
+		puts_(o, ", ");
+	puts_(o, v6 ? "for=\"[" : "for=");
+	puts_(o, client);
+	puts_(o, v6 ? "]\"" : "");
+	puts_(o, ";proto=http");
+	if (vk_http_header(req, "host")) {
+		puts_(o, ";host=\"");
+		puts_(o, vk_http_header(req, "host"));
+		puts_(o, "\"");
+	}
+	puts_(o, "\r\n");
+	if (body == VK_HTTP_BODY_CHUNKED) {
+		puts_(o, "Transfer-Encoding: chunked\r\n");
+	} else if (body == VK_HTTP_BODY_LENGTH) {
+		snprintf(number, sizeof(number), "Content-Length: %" PRId64 "\r\n", length);
+		puts_(o, number);
+	}
+	puts_(o, "\r\n");
+}
+
+/* ---- the handler ---- */
+
+static const char *failure_text(int status)
+{
+	return status == 504 ? "Gateway Timeout\n" : "Bad Gateway\n";
+}
+
+static void proxy_http(struct vk_thread *that)
+{
+	struct {
+		struct proxy_config *config;
+		const struct vk_http_request *req;
+		struct vk_socket *up;
+		struct upstream *target;
+		char *out;
+		size_t out_len;
+		unsigned first;
+		unsigned tried;
+		int retries;
+		int status;    /* 502, 504 to answer; 0 */
+		int sent_body; /* body bytes went to an upstream: never again */
+		int reusable;
+		int informational;
+		enum vk_http_body body;
+		int64_t length;
+		int64_t left;
+		ssize_t rc;
+		size_t head_len;
+		size_t pos;
+		size_t len;
+		const char *data;
+		size_t data_len;
+		struct vk_http_chunked chunked;
+		struct answer answer;
+		char client[64];
+		char small[PROXY_OUT_SMALL];
+		char head[PROXY_HEAD_MAX];
+		char buf[PROXY_BODY_BUF];
+	} * self;
+
+	vk_begin();
+	self->config = vk_http_app_state();
+	self->req = vk_http_head();
+	self->body = vk_http_request_body(self->req);
+	self->length = vk_http_body_length();
+	if (vk_socket_peer_address(that, that->socket, self->client, sizeof(self->client)) < 0)
+		strcpy(self->client, "unknown");
+	vk_set_connect_timeout(self->config->connect_timeout_ms);
+	self->up = vk_socket_create(that, self->config->buffer);
+	if (!self->up)
+		vk_raise(ENOMEM);
+	self->first = self->config->next++;
+	self->tried = 0;
+	self->retries = 0;
+
+again:
+	/* ---- an upstream that takes the connect ---- */
+	self->status = 502;
+	for (; self->tried < self->config->count; self->tried++) {
+		self->target = proxy_pick(self->config, self->first, self->tried);
+		vk_try_connect_addr(self->rc, self->up, &self->target->addr);
+		if (self->rc == 0)
+			break;
+		if (self->rc == -ETIMEDOUT)
+			self->status = 504;
+		proxy_log_failure(self->config, self->target, (int)-self->rc, vk_now(that));
+	}
+	if (self->tried == self->config->count) {
+		fprintf(stderr, "proxy: app %s: no upstream answered %s %s: %d\n",
+			self->config->name, vk_http_request_method_str(self->req), vk_http_path(),
+			self->status);
+		vk_http_reply(self->status, "text/plain", failure_text(self->status),
+			      strlen(failure_text(self->status)));
+		vk_return();
+	}
+
+	/* ---- the request's head, then its body ---- */
+	vk_set_timeout(self->config->read_timeout_ms);
+	{
+		struct out o = {self->small, sizeof(self->small), 0};
+
+		format_request(&o, self->req, self->client, self->body, self->length,
+			       self->target->addr.text);
+		self->out_len = o.len;
+	}
+	if (self->out_len > sizeof(self->small)) {
+		vk_calloc(self->out, self->out_len);
+		{
+			struct out o = {self->out, self->out_len, 0};
+
+			format_request(&o, self->req, self->client, self->body, self->length,
+				       self->target->addr.text);
+		}
+		vk_socket_try_write(self->up, self->rc, self->out, self->out_len);
+		vk_free(self->out);
+		self->out = NULL;
+	} else {
+		vk_socket_try_write(self->up, self->rc, self->small, self->out_len);
+	}
+	if (self->rc < 0)
+		goto upstream_failed;
+	while (self->body != VK_HTTP_BODY_NONE) {
+		/* The client's body errors are the library's to answer (400, 413, 408). */
+		vk_http_read(self->rc, self->buf, sizeof(self->buf));
+		self->len = (size_t)self->rc;
+		if (self->body == VK_HTTP_BODY_CHUNKED) {
+			self->out_len =
+			    (size_t)snprintf(self->small, sizeof(self->small),
+					     self->len ? "%zx\r\n" : "0\r\n\r\n", self->len);
+			vk_socket_try_write(self->up, self->rc, self->small, self->out_len);
+			if (self->rc < 0)
+				goto upstream_failed;
+		}
+		if (self->len == 0)
+			break;
+		self->sent_body = 1;
+		vk_socket_try_write(self->up, self->rc, self->buf, self->len);
+		if (self->rc >= 0 && self->body == VK_HTTP_BODY_CHUNKED)
+			vk_socket_try_write(self->up, self->rc, "\r\n", 2);
+		if (self->rc < 0)
+			goto upstream_failed;
+	}
+	vk_socket_try_flush(self->up, self->rc);
+	if (self->rc < 0)
+		goto upstream_failed;
+
+	/* ---- the answer's head, read whole, checked ---- */
+	for (self->informational = 0;; self->informational++) {
+		self->head_len = 0;
+		for (;;) {
+			vk_socket_try_readline(self->up, self->rc, self->head + self->head_len,
+					       sizeof(self->head) - self->head_len);
+			if (self->rc <= 0) {
+				if (self->rc == 0 && self->head_len == 0 &&
+				    self->informational == 0)
+					self->rc = -ECONNRESET; /* closed before answering */
+				else if (self->rc == 0)
+					self->rc = -EBADMSG;
+				goto upstream_failed;
+			}
+			self->head_len += (size_t)self->rc;
+			if (self->head[self->head_len - 1] != '\n') {
+				self->rc = -EMSGSIZE;
+				goto upstream_failed;
+			}
+			if (self->head_len == 2 ||
+			    (self->head_len >= 4 &&
+			     memcmp(self->head + self->head_len - 4, "\r\n\r\n", 4) == 0))
+				break;
+		}
+		if (parse_answer(self->head, self->head_len, &self->answer) < 0 ||
+		    self->answer.status == 101) {
+			self->rc = -EBADMSG;
+			goto upstream_failed;
+		}
+		if (self->answer.status >= 200)
+			break;
+		if (self->informational == PROXY_INFORMATIONAL_MAX) {
+			self->rc = -EBADMSG;
+			goto upstream_failed;
+		}
+	}
+
+	/* ---- the answer: its fields, then its body as it comes ---- */
+	for (unsigned i = 0; i < self->answer.nfields; i++) {
+		if (!answer_field_dropped(&self->answer, self->answer.names[i]))
+			vk_http_add_header(self->answer.names[i], self->answer.values[i]);
+	}
+	self->reusable = !self->answer.close;
+	if (vk_http_method() == VK_HTTP_HEAD || self->answer.status == 204 ||
+	    self->answer.status == 304) {
+		vk_http_start(self->answer.status, self->answer.type, self->answer.length);
+		/* The writes of a HEAD answer are counted, not sent. */
+		if (self->answer.status != 204 && self->answer.status != 304 &&
+		    self->answer.length > 0)
+			vk_http_write(self->buf, (size_t)self->answer.length);
+		vk_http_finish();
+	} else if (self->answer.chunked) {
+		vk_http_start(self->answer.status, self->answer.type, -1);
+		vk_http_chunked_init(&self->chunked,
+				     &(struct vk_http_limits){8192, 100, UINT64_MAX, 0});
+		self->pos = self->len = 0;
+		for (;;) {
+			int r;
+			size_t consumed;
+
+			if (self->pos == self->len) {
+				vk_socket_try_read_some(self->up, self->rc, self->buf,
+							sizeof(self->buf));
+				if (self->rc <= 0)
+					vk_raise(self->rc < 0 ? (int)-self->rc : EPIPE);
+				self->pos = 0;
+				self->len = (size_t)self->rc;
+			}
+			r = vk_http_chunked_decode(&self->chunked, self->buf + self->pos,
+						   self->len - self->pos, &consumed, &self->data,
+						   &self->data_len);
+			self->pos += consumed;
+			if (r < 0)
+				vk_raise(EBADMSG);
+			if (r == 2)
+				break;
+			if (r == 1)
+				vk_http_write(self->data, self->data_len);
+		}
+		if (self->pos != self->len)
+			self->reusable = 0;
+		vk_http_finish();
+	} else if (self->answer.length >= 0) {
+		vk_http_start(self->answer.status, self->answer.type, self->answer.length);
+		for (self->left = self->answer.length; self->left > 0;) {
+			vk_socket_try_read_some(self->up, self->rc, self->buf,
+						self->left < (int64_t)sizeof(self->buf)
+						    ? (size_t)self->left
+						    : sizeof(self->buf));
+			if (self->rc <= 0)
+				vk_raise(self->rc < 0 ? (int)-self->rc : EPIPE);
+			self->left -= self->rc;
+			vk_http_write(self->buf, (size_t)self->rc);
+		}
+		vk_http_finish();
+	} else {
+		/* Neither length nor chunks: the body ends with the connection. */
+		self->reusable = 0;
+		vk_http_start(self->answer.status, self->answer.type, -1);
+		for (;;) {
+			vk_socket_try_read_some(self->up, self->rc, self->buf, sizeof(self->buf));
+			if (self->rc < 0)
+				vk_raise((int)-self->rc);
+			if (self->rc == 0)
+				break;
+			vk_http_write(self->buf, (size_t)self->rc);
+		}
+		vk_http_finish();
+	}
+	if (self->reusable && self->config->keepalive)
+		vk_socket_keep(that, self->up, self->config->keepalive,
+			       self->config->keepalive_timeout_ms);
+	vk_return();
+
+upstream_failed:
+	/* Nothing of the answer went out yet: another try, or 502/504. */
+	vk_socket_close(that, self->up);
+	if (!self->sent_body && self->retries < 1 &&
+	    (self->rc == -ECONNRESET || self->rc == -EPIPE)) {
+		/* A pooled connection the upstream had closed: once more, fresh or not. */
+		self->retries++;
+		goto again;
+	}
+	self->status = self->rc == -ETIMEDOUT ? 504 : 502;
+	proxy_log_failure(self->config, self->target, (int)-self->rc, vk_now(that));
+	vk_http_reply(self->status, "text/plain", failure_text(self->status),
+		      strlen(failure_text(self->status)));
+
+	vk_finally();
+	vk_socket_destroy(that, self->up);
+	self->up = NULL;
+	vk_end();
+}
+
+static const struct vk_http_route proxy_routes[] = {
+    VK_HTTP_ANY("/*", proxy_http),
+};
+
+static struct proxy_config *g_starting;
+
+/* The HTTP library's init hook: the configuration proxy.c parsed. */
+static void *proxy_http_state(const struct vk_app_context *context, int *error)
+{
+	(void)context;
+	*error = 0;
+	return g_starting;
+}
+
+static const struct vk_http_app proxy_http_app = {
+    .magic = VK_HTTP_APP_MAGIC,
+    .route_size = sizeof(struct vk_http_route),
+    .app_size = sizeof(struct vk_http_app),
+    .routes = proxy_routes,
+    .nroutes = VK_HTTP_COUNT(proxy_routes),
+    .init = proxy_http_state,
+    .fini = NULL,
+};
+
+/* The app's options as the library reads them, with no body limit unless one is set. */
+struct context_wrap {
+	struct vk_app_context context;
+	const struct vk_app_context *inner;
+};
+
+static const char *wrapped_option(const struct vk_app_context *context, const char *key)
+{
+	const struct context_wrap *w = (const struct context_wrap *)context;
+	const char *value = w->inner->option(w->inner, key);
+
+	if (!value && strcmp(key, "max_body") == 0)
+		return "18446744073709551615";
+	return value;
+}
+
+int proxy_http_start(struct proxy_config *config, const struct vk_app_context *context)
+{
+	struct context_wrap w = {{context->name, wrapped_option, NULL}, context};
+	int error = 0;
+
+	g_starting = config;
+	config->http = vk_http_app_start(&proxy_http_app, &w.context, &error);
+	g_starting = NULL;
+	return config->http ? 0 : -1;
+}
