@@ -13,4 +13,4 @@ tests_bench_micro_LDADD = src/vk/libvk.la $(EV_LIBS) $(CARES_LIBS)
 EXTRA_DIST += tests/bench/run-micro.sh tests/bench/http tests/bench/http-pipeline.lua \
 	tests/bench/http-stats.lua tests/bench/http-echo.lua \
 	tests/bench/http-idle.py tests/bench/http-nginx.conf tests/bench/http-vkd.conf \
-	tests/bench/http-instructions tests/bench/http-ir.c
+	tests/bench/http-instructions tests/bench/http-ir.c tests/bench/proxy
