@@ -386,6 +386,31 @@ static void print_messaging(json_t *t)
 	       (unsigned long long)ju64(t, "drops"), in, out);
 }
 
+#define APP_FORMAT "%-16s %7s %10s %6s %5s %6s %6s %7s\n"
+
+/* Counters by app, for the life of the daemon. */
+static void print_apps(json_t *apps)
+{
+	static const char *const keys[] = {"connections", "connections_total", "faults", "watchdog",
+					   "killed",	  "app_errors",	       "refused"};
+	char num[7][24];
+	json_t *a;
+	size_t i;
+
+	if (!json_array_size(apps))
+		return;
+	printf("\n" APP_FORMAT, "APP", "CONNS", "TOTAL", "FAULTS", "WDOG", "KILLED", "ERRORS",
+	       "REFUSED");
+	json_array_foreach(apps, i, a)
+	{
+		for (size_t k = 0; k < 7; k++)
+			snprintf(num[k], sizeof(num[k]), "%llu",
+				 (unsigned long long)ju64(a, keys[k]));
+		printf(APP_FORMAT, jstr(a, "name", "?"), num[0], num[1], num[2], num[3], num[4],
+		       num[5], num[6]);
+	}
+}
+
 static void print_status(json_t *reply)
 {
 	json_t *workers = json_object_get(reply, "workers");
@@ -414,6 +439,7 @@ static void print_status(json_t *reply)
 	snprintf(ready, sizeof(ready), "%llu ready", (unsigned long long)ju64(totals, "ready"));
 	print_row(totals, "total", "", "", ready);
 	print_messaging(totals);
+	print_apps(json_object_get(reply, "apps"));
 }
 
 /* The daemon's message, one "vkctl: " line per line of it. */

@@ -143,7 +143,7 @@ void vk_chan_await_offer(struct vk_task *task)
 	struct vk_chan_proc *cp = vk_chan_proc(task->proc);
 
 	/* Without the state there is nobody to offer to: a timeout ends the wait. */
-	vk_task_block(task, cp ? &cp->acceptor : NULL);
+	vk_task_block(task, cp ? &cp->acceptor : NULL, VK_WAIT_MESSAGE);
 }
 
 ssize_t vk_chan_put(struct vk_chan_end *end, const void *data, size_t len)

@@ -134,7 +134,7 @@ static ssize_t attempt(struct vk_thread *that, struct vk_socket *s, const struct
 	if (rc == 0)
 		return connected(that, c);
 	c->phase = HANDSHAKE;
-	vk_task_block_until(vk_task_of(that), &s->tx->writer, c->deadline);
+	vk_task_block_until(vk_task_of(that), &s->tx->writer, VK_WAIT_CONNECT, c->deadline);
 	return -EAGAIN;
 
 fail:
@@ -181,7 +181,8 @@ static ssize_t advance(struct vk_thread *that, struct vk_socket *s, const struct
 		n = vk_resolver_lookup(sched->resolver, addr->name, c->post, &list);
 		if (n == -EAGAIN) {
 			c->phase = RESOLVING;
-			vk_task_block_until(vk_task_of(that), &c->post->waiter, c->deadline);
+			vk_task_block_until(vk_task_of(that), &c->post->waiter, VK_WAIT_CONNECT,
+					    c->deadline);
 			return -EAGAIN;
 		}
 		if (n < 0)
@@ -212,7 +213,7 @@ static ssize_t handshake(struct vk_thread *that, struct vk_socket *s, const stru
 	if (rc == -EAGAIN) {
 		if (past(that, c))
 			return failed(that, s, -ETIMEDOUT);
-		vk_task_block_until(vk_task_of(that), &s->tx->writer, c->deadline);
+		vk_task_block_until(vk_task_of(that), &s->tx->writer, VK_WAIT_CONNECT, c->deadline);
 		return -EAGAIN;
 	}
 	drop_entry(that, s);

@@ -53,7 +53,7 @@ static ssize_t flush_own(struct vk_thread *that, struct vk_fd *entry)
 		return n;
 	if (!vk_vectoring_used(entry->tx))
 		return 0;
-	vk_task_block(vk_task_of(that), &entry->tx->writer);
+	vk_task_block(vk_task_of(that), &entry->tx->writer, VK_WAIT_WRITE);
 	return -EAGAIN;
 }
 
@@ -205,6 +205,6 @@ ssize_t vk_socket_forward_step(struct vk_thread *that, struct vk_socket *a, stru
 		return part(ea, eb, 0);
 	/* Any wake-up is progress of one side or the other: the idle time starts over. */
 	that->op_done = ms ? 1 + (size_t)((now + ms / 1000.0) * 1000.0) : 1;
-	vk_task_block_until(vk_task_of(that), NULL, ms ? now + ms / 1000.0 : 0);
+	vk_task_block_until(vk_task_of(that), NULL, VK_WAIT_FORWARD, ms ? now + ms / 1000.0 : 0);
 	return -EAGAIN;
 }

@@ -24,7 +24,7 @@ int vk_future_send_begin(struct vk_thread *that, struct vk_thread *to, intptr_t 
 		receiver->senders_tail = &receiver->senders_head;
 	*receiver->senders_tail = sender;
 	receiver->senders_tail = &sender->send_next;
-	vk_task_block(sender, NULL);
+	vk_task_block(sender, NULL, VK_WAIT_MESSAGE);
 	return 1;
 }
 
@@ -35,7 +35,7 @@ int vk_future_receive_begin(struct vk_thread *that)
 
 	if (!sender) {
 		receiver->receiving = 1;
-		vk_task_block(receiver, NULL);
+		vk_task_block(receiver, NULL, VK_WAIT_MESSAGE);
 		return 1;
 	}
 	receiver->senders_head = sender->send_next;
@@ -66,7 +66,7 @@ int vk_future_request_begin(struct vk_thread *that, struct vk_thread *to, intptr
 		return rc;
 	}
 	if (rc == 0)
-		vk_task_block(requester, NULL);
+		vk_task_block(requester, NULL, VK_WAIT_MESSAGE);
 	return 1;
 }
 

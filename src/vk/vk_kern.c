@@ -40,8 +40,10 @@ struct vk_kern {
 	struct vk_proc *all;	     /* live processes */
 	struct vk_proc *spare_procs; /* control blocks to reuse */
 	struct vk_stats own_stats;
-	struct vk_report report; /* early ends, rate-limited */
-	uint32_t unwatched;	 /* a budget the watchdog could not take, logged */
+	struct vk_report report;	  /* early ends, rate-limited */
+	struct vk_app_stats no_app_stats; /* for processes whose config keeps none */
+	struct vk_proc *walk_next;	  /* vk_kern_walk()'s place; fixed up by proc_end() */
+	uint32_t unwatched;		  /* a budget the watchdog could not take, logged */
 	uint64_t next_id;
 	sigjmp_buf fault_jump;
 };
@@ -200,6 +202,8 @@ struct vk_proc *vk_kern_spawn(struct vk_kern *kern, const struct vk_proc_config 
 	}
 	vk_proc_init(proc, &kern->sched);
 	proc->config = *config;
+	if (!proc->config.app_stats)
+		proc->config.app_stats = &kern->no_app_stats;
 	if (!proc->config.ring_size)
 		proc->config.ring_size = VK_SOCKET_RING_DEFAULT;
 	proc->main_func = main;
@@ -213,6 +217,9 @@ struct vk_proc *vk_kern_spawn(struct vk_kern *kern, const struct vk_proc_config 
 	kern->all = proc;
 	kern->sched.stats->procs_now++;
 	kern->sched.stats->procs_total++;
+	proc->config.app_stats->procs_now++;
+	proc->config.app_stats->procs_total++;
+	proc->started_at = ev_now(kern->sched.loop);
 	/* The main coroutine is built in the first dispatch, inside the window. */
 	vk_proc_schedule(proc);
 	return proc;
@@ -265,6 +272,9 @@ static void proc_end(struct vk_kern *kern, struct vk_proc *proc, enum vk_pool_re
 	if (proc->all_next)
 		proc->all_next->all_prev = proc->all_prev;
 	kern->sched.stats->procs_now--;
+	proc->config.app_stats->procs_now--;
+	if (kern->walk_next == proc)
+		kern->walk_next = proc->all_next;
 	if (proc->on_exit)
 		proc->on_exit(proc, proc->on_exit_ctx);
 	/* Queued processes are skipped once ended; recycle after the queue drains. */
@@ -396,6 +406,7 @@ static void dispatch_one(struct vk_kern *kern, struct vk_proc *proc)
 	int rc;
 
 	kern->sched.stats->dispatches++;
+	proc->last_run = vk_proc_now(proc);
 	rc = open_heap(kern, proc);
 	if (rc < 0) {
 		vk_log(3, "micro-process %llu: mprotect: %s", (unsigned long long)proc->id,
@@ -405,6 +416,7 @@ static void dispatch_one(struct vk_kern *kern, struct vk_proc *proc)
 	}
 	if (!proc->started && proc_start(proc) == -1) {
 		kern->sched.stats->refused++;
+		proc->config.app_stats->refused++;
 		proc_end(kern, proc, VK_POOL_CLEAN);
 		return;
 	}
@@ -442,6 +454,7 @@ static void contain_overrun(struct vk_kern *kern, struct vk_proc *proc,
 	char code[192];
 
 	kern->sched.stats->watchdog++;
+	proc->config.app_stats->watchdog++;
 	vk_code_describe((uintptr_t)fault->code, code, sizeof(code));
 	vk_report_proc(
 	    &kern->report, 3, proc,
@@ -477,6 +490,7 @@ static void contain_fault(struct vk_kern *kern, struct vk_proc *proc)
 		return;
 	}
 	kern->sched.stats->faults++;
+	proc->config.app_stats->faults++;
 	if (fault.has_address)
 		snprintf(address, sizeof(address), " at address 0x%lx",
 			 (unsigned long)fault.address);
@@ -540,6 +554,62 @@ void vk_kern_dispatch(struct vk_kern *kern)
 	 * (open_heap). A process dispatched again next is then not re-protected
 	 * at all, the cheapest case: a busy or pipelining client.
 	 */
+}
+
+/* ---- looking at processes from outside (vkctl ps, kill) ---- */
+
+void vk_kern_walk_begin(struct vk_kern *kern)
+{
+	kern->walk_next = kern->all;
+}
+
+static void proc_info(const struct vk_proc *proc, struct vk_proc_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->id = proc->id;
+	info->app = proc->config.app;
+	info->heap_used = proc->heap.top;
+	info->heap_mapped = proc->heap.size;
+	info->bytes_in = proc->bytes_in;
+	info->bytes_out = proc->bytes_out;
+	info->started = proc->started_at;
+	info->last_run = proc->last_run;
+	info->peer = proc->peer;
+	if (!proc->started)
+		info->state = VK_PROC_STARTING;
+	else if (proc->last_words_until)
+		info->state = VK_PROC_CLOSING;
+	else if (proc->queued)
+		info->state = VK_PROC_READY;
+	else
+		info->state = VK_PROC_WAITING;
+	info->wait = proc->main_wait;
+}
+
+size_t vk_kern_walk(struct vk_kern *kern, struct vk_proc_info *out, size_t max)
+{
+	size_t n = 0;
+
+	for (; n < max && kern->walk_next; n++) {
+		proc_info(kern->walk_next, &out[n]);
+		kern->walk_next = kern->walk_next->all_next;
+	}
+	return n;
+}
+
+int vk_kern_kill(struct vk_kern *kern, uint64_t id)
+{
+	struct vk_proc *proc = kern->all;
+
+	while (proc && proc->id != id)
+		proc = proc->all_next;
+	if (!proc)
+		return -ESRCH;
+	kern->sched.stats->killed++;
+	proc->config.app_stats->killed++;
+	vk_report_proc(&kern->report, 6, proc, "ended by vkctl kill");
+	proc_end(kern, proc, VK_POOL_TRIM);
+	return 0;
 }
 
 void vk_kern_close_heaps(struct vk_kern *kern)

@@ -89,6 +89,50 @@ void vk_kern_run(struct vk_kern *kern);
  */
 void vk_kern_dispatch(struct vk_kern *kern);
 
+/* What a micro-process is doing, for vkctl ps. */
+enum vk_proc_state {
+	VK_PROC_STARTING, /* spawned, not dispatched yet */
+	VK_PROC_READY,	  /* queued to run */
+	VK_PROC_WAITING,  /* its main coroutine waits for `wait` (enum vk_wait) */
+	VK_PROC_CLOSING,  /* its main coroutine ended; sending what it wrote */
+};
+
+/*
+ * A micro-process as vkctl ps shows it: all of it kept outside its heap
+ * (no protection change to look), plain data (vkd sends it from a worker
+ * to the master as it is).
+ */
+struct vk_proc_info {
+	uint64_t id;
+	uint64_t heap_used;   /* bytes allocated (the stack's top) */
+	uint64_t heap_mapped; /* bytes of its heap */
+	uint64_t bytes_in;    /* read from its descriptors */
+	uint64_t bytes_out;   /* written to its descriptors */
+	double started;	      /* ev_now() (seconds since the epoch) when spawned */
+	double last_run;      /* of its last dispatch; 0: none yet */
+	uint32_t app;	      /* vk_proc_config.app */
+	uint8_t state;	      /* enum vk_proc_state */
+	uint8_t wait;	      /* enum vk_wait, when waiting */
+	uint8_t unused[2];
+	struct vk_peer peer;
+};
+
+/*
+ * Walk the live micro-processes, newest first, a few at a time between
+ * other work: vk_kern_walk() fills at most `max` and returns how many (0
+ * at the end). A process that ends meanwhile is skipped; one spawned
+ * after vk_kern_walk_begin() is not seen. Not from a dispatch.
+ */
+void vk_kern_walk_begin(struct vk_kern *kern);
+size_t vk_kern_walk(struct vk_kern *kern, struct vk_proc_info *out, size_t max);
+
+/*
+ * End micro-process `id` the way a fault does (descriptors closed, heap
+ * trimmed), counted as killed, with a log line (level 6). Returns 0, or
+ * -ESRCH when no live process has that id. Not from a dispatch.
+ */
+int vk_kern_kill(struct vk_kern *kern, uint64_t id);
+
 /* Close the heap left open by the last dispatch (before inspecting heaps). */
 void vk_kern_close_heaps(struct vk_kern *kern);
 

@@ -103,6 +103,13 @@ static void accept_pause(struct vk_listener *listener, int error)
 	ev_timer_start(loop, &listener->retry);
 }
 
+static void refuse(struct vk_listener *listener, struct vk_stats *stats)
+{
+	stats->refused++;
+	if (listener->config.app_stats)
+		listener->config.app_stats->refused++;
+}
+
 /* Make an accepted connection a micro-process, within the group's limit. */
 static void admit(struct vk_listener *listener, int fd, const struct sockaddr *peer,
 		  socklen_t peer_len)
@@ -113,13 +120,13 @@ static void admit(struct vk_listener *listener, int fd, const struct sockaddr *p
 
 	stats->accepted++;
 	if (group->active >= group->max_procs) {
-		stats->refused++;
+		refuse(listener, stats);
 		close(fd);
 		return;
 	}
 	proc = vk_kern_spawn(listener->kern, &listener->config, listener->main, listener->arg, fd);
 	if (!proc) {
-		stats->refused++;
+		refuse(listener, stats);
 		return;
 	}
 	vk_proc_set_peer(proc, peer, peer_len);

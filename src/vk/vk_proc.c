@@ -106,6 +106,8 @@ void vk_proc_app_error(struct vk_proc *proc, enum vk_app_error what, void *code,
 		       size_t left)
 {
 	proc->sched->stats->app_errors++;
+	if (proc->config.app_stats)
+		proc->config.app_stats->app_errors++;
 	proc->app_error.what = (uint8_t)what;
 	proc->app_error.code = code;
 	proc->app_error.size = size;
@@ -122,7 +124,32 @@ void vk_proc_set_peer(struct vk_proc *proc, const struct sockaddr *addr, socklen
 
 const char *vk_proc_peer_text(const struct vk_proc *proc, char *buf, size_t size)
 {
-	const struct vk_peer *peer = &proc->peer;
+	return vk_peer_text(&proc->peer, buf, size);
+}
+
+const char *vk_wait_name(int what)
+{
+	switch (what) {
+	case VK_WAIT_READ:
+		return "read";
+	case VK_WAIT_WRITE:
+		return "write";
+	case VK_WAIT_MESSAGE:
+		return "message";
+	case VK_WAIT_SLEEP:
+		return "sleep";
+	case VK_WAIT_CHILD:
+		return "child";
+	case VK_WAIT_CONNECT:
+		return "connect";
+	case VK_WAIT_FORWARD:
+		return "forward";
+	}
+	return "none";
+}
+
+const char *vk_peer_text(const struct vk_peer *peer, char *buf, size_t size)
+{
 	char host[INET6_ADDRSTRLEN];
 
 	if (peer->len < sizeof(sa_family_t)) {

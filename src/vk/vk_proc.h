@@ -64,6 +64,20 @@ struct vk_proc_config {
 	 * for this long: every wait then ends with ETIMEDOUT; 0 = never.
 	 */
 	uint32_t idle_timeout_ms;
+	uint32_t app;			/* the caller's tag for the app, shown by vk_kern_walk() */
+	struct vk_app_stats *app_stats; /* the app's counters; NULL: none kept */
+};
+
+/* What a coroutine waits for, as vkctl ps shows the main one's. */
+enum vk_wait {
+	VK_WAIT_NONE,
+	VK_WAIT_READ,	 /* bytes (or a connection to accept) on a socket */
+	VK_WAIT_WRITE,	 /* room to write, or the peer to take what was sent */
+	VK_WAIT_MESSAGE, /* a message, an answer or a channel from another coroutine */
+	VK_WAIT_SLEEP,	 /* vk_sleep() */
+	VK_WAIT_CHILD,	 /* a coroutine it called or joins */
+	VK_WAIT_CONNECT, /* vk_connect(): a name lookup or a handshake */
+	VK_WAIT_FORWARD, /* vk_forward(): bytes either way between two sockets */
 };
 
 /* Who is at the other end of a process's connection (outside its heap). */
@@ -116,6 +130,8 @@ struct vk_proc {
 	double idle_since;	 /* idle: when its waits were ended; 0 = not idle */
 	uint64_t bytes_in;	 /* read from its descriptors */
 	uint64_t bytes_out;	 /* written to its descriptors */
+	double started_at;	 /* ev_now() when spawned */
+	double last_run;	 /* ev_now() of its last dispatch; 0: none yet */
 	uint64_t id;
 	struct vk_proc_config config;
 	struct vk_peer peer;
@@ -130,6 +146,7 @@ struct vk_proc {
 	uint8_t timer_fired;
 	uint8_t nudged; /* the worker started draining: re-time idle waits */
 	uint8_t ended;
+	uint8_t main_wait;	    /* enum vk_wait: what its main coroutine waits for */
 	uint8_t faulted;	    /* ended by a fault: its channels' readers see EPIPE */
 	struct vk_post *posts;	    /* wake-ups from outside a dispatch (vk_post.h) */
 	struct vk_post *fired;	    /* of which fired since the last dispatch */
@@ -194,7 +211,11 @@ void vk_proc_set_peer(struct vk_proc *proc, const struct sockaddr *addr, socklen
  * The peer as text, for log lines: "127.0.0.1:80", "[::1]:80", "unix", or
  * "no peer". Returns buf.
  */
+const char *vk_peer_text(const struct vk_peer *peer, char *buf, size_t size);
 const char *vk_proc_peer_text(const struct vk_proc *proc, char *buf, size_t size);
+
+/* "read", "write", "message", "sleep", "child", "none": for vkctl ps. */
+const char *vk_wait_name(int what);
 
 /* The event loop's clock (cached per loop iteration). */
 double vk_proc_now(const struct vk_proc *proc);

@@ -209,7 +209,7 @@ static ssize_t wait_for_bytes(struct vk_thread *that, struct vk_socket *s)
 	} else if (s->rx->error) {
 		return -s->rx->error;
 	}
-	vk_task_block(vk_task_of(that), &s->rx->reader);
+	vk_task_block(vk_task_of(that), &s->rx->reader, VK_WAIT_READ);
 	return -EAGAIN;
 }
 
@@ -277,7 +277,7 @@ static ssize_t make_room(struct vk_thread *that, struct vk_socket *s)
 	} else if (s->tx->reader) {
 		vk_task_wake(s->tx->reader, 0);
 	}
-	vk_task_block(vk_task_of(that), &s->tx->writer);
+	vk_task_block(vk_task_of(that), &s->tx->writer, VK_WAIT_WRITE);
 	return -EAGAIN;
 }
 
@@ -294,7 +294,7 @@ ssize_t vk_socket_write_step(struct vk_thread *that, struct vk_socket *s, const 
 			return -tx->error;
 		if (tx->eof && !entry_of(that, s)) {
 			/* The end of our last message is not read yet: wait for readhup. */
-			vk_task_block(vk_task_of(that), &tx->writer);
+			vk_task_block(vk_task_of(that), &tx->writer, VK_WAIT_WRITE);
 			return -EAGAIN;
 		}
 		if (s->chan) {
@@ -335,7 +335,7 @@ ssize_t vk_socket_flush_step(struct vk_thread *that, struct vk_socket *s)
 			return n;
 		if (vk_vectoring_used(tx) == 0)
 			return 0;
-		vk_task_block(vk_task_of(that), &tx->writer);
+		vk_task_block(vk_task_of(that), &tx->writer, VK_WAIT_WRITE);
 		return -EAGAIN;
 	}
 	/*
@@ -362,7 +362,7 @@ ssize_t vk_socket_hup_step(struct vk_thread *that, struct vk_socket *s)
 		if (s->tx->error)
 			return -s->tx->error;
 		if (s->tx->eof) {
-			vk_task_block(vk_task_of(that), &s->tx->writer);
+			vk_task_block(vk_task_of(that), &s->tx->writer, VK_WAIT_WRITE);
 			return -EAGAIN;
 		}
 		s->tx->eof = 1;
@@ -422,7 +422,7 @@ ssize_t vk_socket_accept_step(struct vk_thread *that, struct vk_socket *s)
 	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 		return -errno;
 	vk_poll_want_read(entry);
-	vk_task_block(vk_task_of(that), &s->rx->reader);
+	vk_task_block(vk_task_of(that), &s->rx->reader, VK_WAIT_READ);
 	return -EAGAIN;
 }
 

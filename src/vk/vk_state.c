@@ -99,6 +99,7 @@ int vk_thread_join_begin(struct vk_thread *that, struct vk_thread *child)
 		return 0;
 	}
 	vk_task_of(child)->waiter = vk_task_of(that);
+	vk_task_waits_for(vk_task_of(that), VK_WAIT_CHILD);
 	that->status = VK_THREAD_BLOCKED;
 	return 1;
 }
@@ -111,6 +112,7 @@ struct vk_thread *vk_thread_call_begin(struct vk_thread *that, vk_func fn, void 
 		return NULL;
 	that->child_error = 0;
 	child->waiter = vk_task_of(that);
+	vk_task_waits_for(vk_task_of(that), VK_WAIT_CHILD);
 	vk_task_enqueue(child);
 	return &child->thread;
 }
@@ -120,6 +122,7 @@ void vk_thread_sleep_begin(struct vk_thread *that, uint32_t ms)
 	struct vk_task *task = vk_task_of(that);
 
 	task->sleeping = 1;
+	vk_task_waits_for(task, VK_WAIT_SLEEP);
 	vk_task_time(task, vk_proc_now(task->proc) + ms / 1000.0);
 }
 

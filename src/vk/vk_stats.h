@@ -45,6 +45,21 @@ struct vk_stats {
 	uint64_t drops;		   /* messages dropped: a subscriber's queue, or a link, full */
 	uint64_t mesh_bytes_out;   /* bytes sent to other workers */
 	uint64_t mesh_bytes_in;	   /* bytes received from other workers */
+	uint64_t killed;	/* micro-processes ended by vkctl kill (vk_kern_kill()) */
+};
+
+/*
+ * The counters of one app in one worker (vk_proc_config.app_stats), for
+ * vkctl status: written by the worker's kernel and listeners only.
+ */
+struct vk_app_stats {
+	uint64_t procs_now;   /* its micro-processes alive */
+	uint64_t procs_total; /* started */
+	uint64_t faults;      /* ended by a fault */
+	uint64_t watchdog;    /* ended by the watchdog */
+	uint64_t refused;     /* connections closed at once: over max_connections, no heap */
+	uint64_t killed;      /* ended by vkctl kill */
+	uint64_t app_errors;  /* coroutines ended by an app error */
 };
 
 #endif

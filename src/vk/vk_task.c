@@ -127,10 +127,11 @@ void vk_task_end_messages(struct vk_task *task)
 	}
 }
 
-void vk_task_block(struct vk_task *task, struct vk_task **slot)
+void vk_task_block(struct vk_task *task, struct vk_task **slot, int what)
 {
 	uint32_t ms = task->thread.timeout_ms;
 
+	vk_task_waits_for(task, what);
 	if (slot) {
 		/*
 		 * Queue behind the waiters already there: coroutines sharing a
@@ -155,9 +156,9 @@ void vk_task_block(struct vk_task *task, struct vk_task **slot)
 		vk_task_time(task, HUGE_VAL);
 }
 
-void vk_task_block_until(struct vk_task *task, struct vk_task **slot, double deadline)
+void vk_task_block_until(struct vk_task *task, struct vk_task **slot, int what, double deadline)
 {
-	vk_task_block(task, slot);
+	vk_task_block(task, slot, what);
 	if (!deadline) {
 		/* Not the coroutine's timeout: the operation's, which is none. */
 		vk_task_untime(task);

@@ -38,9 +38,9 @@ struct vk_task {
 	struct vk_task *request_to; /* whom our pending vk_request() went to */
 	struct vk_task *requesters; /* took our message, owe us vk_respond() */
 	struct vk_task *request_next;
-	uint8_t detached;	    /* free the task when it ends; nobody joins it */
-	uint8_t sleeping;	    /* the deadline ends a sleep, not an operation */
-	uint8_t idle_wait;	    /* waits between messages: a drain may cut it short */
+	uint8_t detached;  /* free the task when it ends; nobody joins it */
+	uint8_t sleeping;  /* the deadline ends a sleep, not an operation */
+	uint8_t idle_wait; /* waits between messages: a drain may cut it short */
 	uint8_t receiving;
 	uint8_t awaiting_reply;
 	/*
@@ -89,9 +89,17 @@ void vk_task_run_queue(struct vk_proc *proc);
 
 /*
  * Register `task` as a waiter in `*slot` (NULL: none), behind those there
- * already, and arm its timeout; the caller then suspends with vk_wait_().
+ * already, waiting for `what` (enum vk_wait, for vkctl ps), and arm its
+ * timeout; the caller then suspends with vk_wait_().
  */
-void vk_task_block(struct vk_task *task, struct vk_task **slot);
+void vk_task_block(struct vk_task *task, struct vk_task **slot, int what);
+
+/* Note what `task` waits for, when it is its process's main coroutine. */
+static inline void vk_task_waits_for(struct vk_task *task, int what)
+{
+	if (task == task->proc->main)
+		task->proc->main_wait = (uint8_t)what;
+}
 
 /*
  * vk_task_block() for an operation that keeps its own deadline (a
@@ -101,7 +109,7 @@ void vk_task_block(struct vk_task *task, struct vk_task **slot);
  * The process's idle timeout still ends the wait, with ETIMEDOUT handed
  * over as a wake-up error.
  */
-void vk_task_block_until(struct vk_task *task, struct vk_task **slot, double deadline);
+void vk_task_block_until(struct vk_task *task, struct vk_task **slot, int what, double deadline);
 
 /*
  * Make a blocked task runnable, handing it `error` (0 for none) to raise

@@ -6,6 +6,7 @@
 sbin_PROGRAMS += src/vkd/vkd
 src_vkd_vkd_SOURCES = \
 	src/vkd/vkd_main.c \
+	src/vkd/vkd_apps.c src/vkd/vkd_apps.h \
 	src/vkd/vkd_check.c src/vkd/vkd_check.h \
 	src/vkd/vkd_config.c src/vkd/vkd_config.h \
 	src/vkd/vkd_control.c src/vkd/vkd_control.h \

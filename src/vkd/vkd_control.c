@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "vkd_apps.h"
 #include "vkd_control.h"
 #include "vkd_counters.h"
 #include "vkd_log.h"
@@ -405,6 +406,7 @@ static void status_worker(struct jbuf *b, const struct vkd_slot *s)
 	jb_u64(b, "app_errors", st.app_errors);
 	status_outbound(b, &st);
 	status_messaging(b, &st);
+	jb_u64(b, "killed", st.killed);
 	jb_raw(b, "}");
 }
 
@@ -427,7 +429,35 @@ static void status_totals(struct jbuf *b, const struct vkd_totals *t)
 	jb_u64(b, "app_errors", t->stats.app_errors);
 	status_outbound(b, &t->stats);
 	status_messaging(b, &t->stats);
+	jb_u64(b, "killed", t->stats.killed);
 	jb_raw(b, "}");
+}
+
+/* Each app's counters, for the life of the master (empty when out of memory). */
+static void status_apps(struct vkd_control *ctl, struct jbuf *b)
+{
+	struct vkd_app_sums sums = {0};
+
+	jb_key(b, "apps");
+	jb_raw(b, "[");
+	if (ctl->ops->apps && ctl->ops->apps(ctl->ctx, &sums) < 0)
+		vkd_warn("control: status: out of memory for the per-app counters");
+	for (size_t i = 0; i < sums.count; i++) {
+		const struct vk_app_stats *st = &sums.list[i].stats;
+
+		jb_raw(b, i ? ",{" : "{");
+		jb_string(b, "name", sums.list[i].name);
+		jb_u64(b, "connections", st->procs_now);
+		jb_u64(b, "connections_total", st->procs_total);
+		jb_u64(b, "faults", st->faults);
+		jb_u64(b, "watchdog", st->watchdog);
+		jb_u64(b, "refused", st->refused);
+		jb_u64(b, "killed", st->killed);
+		jb_u64(b, "app_errors", st->app_errors);
+		jb_raw(b, "}");
+	}
+	jb_raw(b, "]");
+	vkd_app_sums_free(&sums);
 }
 
 /* The slots in use, in status order. Only the master frees or takes
@@ -477,6 +507,7 @@ static void cmd_status(struct vkd_control *ctl, struct client *c, long now)
 	jb_raw(&b, "]");
 	vkd_counters_sum(ctl->counters, &totals);
 	status_totals(&b, &totals);
+	status_apps(ctl, &b);
 	jb_raw(&b, "}");
 	free(slots);
 	client_reply(c, &b, now);

@@ -32,16 +32,22 @@
  *                  "state":"starting|ready|draining","restarts":R,
  *                  "connections":C,"connections_total":A,"faults":F,
  *                  "bytes_in":I,"bytes_out":O,"refused":X,
- *                  "watchdog":D,"app_errors":E}, ...],
+ *                  "watchdog":D,"app_errors":E,"killed":K}, ...],
  *                  "totals":{"workers":W,"ready":W,"draining":W, and the
- *                  same counters as a worker's}}
+ *                  same counters as a worker's},
+ *                  "apps":[{"name":A,"connections":C,"connections_total":T,
+ *                  "faults":F,"watchdog":D,"refused":X,"killed":K,
+ *                  "app_errors":E}, ...]}
  *                 Workers of every live generation, sorted by generation
  *                 then index, read from the shared counters page. A
  *                 worker waiting to be respawned is not listed. A worker
  *                 row's counters go on across its respawns (within its
  *                 generation); the totals count every worker the master
  *                 ever had, so they never go backwards ("connections" is
- *                 the live ones, the one level among the counts).
+ *                 the live ones, the one level among the counts). "apps"
+ *                 has every app of a live generation, and every app a
+ *                 generation gone counted anything for, by name: its
+ *                 totals too are for the life of the master.
  *   reload        start a generation swap, as SIGHUP does. The modules are
  *                 checked in a child while the master goes on serving
  *                 (status answers meanwhile); the reply comes once the
@@ -115,6 +121,8 @@ struct vkd_control_info {
  * vkd_control_handle() with `ctx`. Messages go into err (size bytes,
  * always terminated); several messages are separated by "\n".
  */
+struct vkd_app_sums;
+
 struct vkd_control_ops {
 	void (*info)(void *ctx, struct vkd_control_info *info);
 	/* Start a reload: 0 when its module check runs (the answer comes by
@@ -126,6 +134,9 @@ struct vkd_control_ops {
 	/* Signal worker `index` of the serving generation: 0 with its pid in
 	 * *pid, or -1 with err set. */
 	int (*kill)(void *ctx, unsigned index, int sig, pid_t *pid, char *err, size_t size);
+	/* Fill `sums` (empty) with every app's counters for the life of the
+	 * master: 0, or -1 (out of memory). */
+	int (*apps)(void *ctx, struct vkd_app_sums *sums);
 };
 
 struct vkd_control;

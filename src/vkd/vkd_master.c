@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "vkd_check.h"
+#include "vkd_apps.h"
 #include "vkd_control.h"
 #include "vkd_counters.h"
 #include "vkd_listen.h"
@@ -74,7 +75,8 @@ struct gen {
 	size_t listener_count;
 	struct worker *workers;
 	unsigned worker_count;
-	long deadline_ms; /* a reload's generation: ready by then */
+	long deadline_ms;	   /* a reload's generation: ready by then */
+	struct vkd_app_table apps; /* per-app counters, shared with its workers */
 	struct gen *next;
 };
 
@@ -91,6 +93,7 @@ struct master {
 	struct vkd_check check;
 	struct vkd_listeners listeners;
 	struct vkd_counters counters;
+	struct vkd_app_sums apps_gone; /* per-app totals of generations gone */
 	struct vkd_control *control;
 	long started_ms;
 	int sigfd;
@@ -221,6 +224,7 @@ static void __attribute__((noreturn)) worker_child(struct master *m, struct work
 	    .argv = m->argv,
 	    .workers = g->worker_count,
 	    .mesh_fd = w->ctl_child,
+	    .app_stats = vkd_app_table_row(&g->apps, w->index),
 	};
 
 	close(m->sigfd);
@@ -398,10 +402,22 @@ static void gen_put_listeners(struct master *m, struct gen *g)
 	g->listener_count = 0;
 }
 
+/* Keep a generation's per-app totals by name, then drop its table. */
+static void gen_retire_apps(struct master *m, struct gen *g)
+{
+	for (size_t i = 0; g->apps.cells && i < g->config->app_count; i++)
+		if (vkd_app_sums_add_table(&m->apps_gone, g->config->apps[i].name, &g->apps, i, 0) <
+		    0)
+			vkd_error("out of memory: the totals of app %s lose generation %u",
+				  g->config->apps[i].name, g->number);
+	vkd_app_table_unmap(&g->apps);
+}
+
 static void gen_free(struct master *m, struct gen *g)
 {
 	for (unsigned i = 0; g->workers && i < g->worker_count; i++)
 		worker_close_ctl(&g->workers[i]);
+	gen_retire_apps(m, g);
 	gen_put_listeners(m, g);
 	vkd_config_free(g->config);
 	free(g->listeners);
@@ -482,6 +498,12 @@ static struct gen *gen_create(struct master *m, struct vkd_config *config, char 
 		g->workers[i].index = i + 1;
 		g->workers[i].ctl = -1;
 		g->workers[i].ctl_child = -1;
+	}
+	if (vkd_app_table_map(&g->apps, config->app_count, g->worker_count) < 0) {
+		vkd_error("mapping the per-app counters: %s", strerror(errno));
+		err_add(err, size, "cannot map the per-app counters");
+		gen_free(m, g);
+		return NULL;
 	}
 	if (gen_bind(m, g, err, size) < 0) {
 		gen_free(m, g);
@@ -789,6 +811,7 @@ static void worker_exited(struct master *m, struct worker *w, pid_t pid, int sta
 	log_exit(w, pid, status);
 	worker_close_ctl(w);
 	vkd_counters_retire(&m->counters, w->slot, &w->carried);
+	vkd_app_table_worker_gone(&g->apps, w->index);
 	w->slot = NULL;
 	w->pid = 0;
 	w->ready = 0;
@@ -1052,8 +1075,25 @@ static int control_kill(void *ctx, unsigned index, int sig, pid_t *pid, char *er
 	return 0;
 }
 
+/* Per-app totals: the generations gone, and every live one's table. */
+static int control_apps(void *ctx, struct vkd_app_sums *sums)
+{
+	struct master *m = ctx;
+
+	if (vkd_app_sums_copy(sums, &m->apps_gone) < 0)
+		return -1;
+	/* Names keep the place they first had: those gone, then the live ones. */
+	for (struct gen *g = m->gens; g; g = g->next)
+		for (size_t i = 0; i < g->config->app_count; i++)
+			if (vkd_app_sums_add_table(sums, g->config->apps[i].name, &g->apps, i, 1) <
+			    0)
+				return -1;
+	return 0;
+}
+
 static const struct vkd_control_ops control_ops = {
     .info = control_info,
+    .apps = control_apps,
     .reload = control_reload,
     .stop = control_stop,
     .kill = control_kill,
@@ -1113,6 +1153,7 @@ static void master_cleanup(struct master *m)
 		gen_free(m, g);
 	}
 	vkd_config_free(m->checking);
+	vkd_app_sums_free(&m->apps_gone);
 	vkd_control_close(m->control);
 	vkd_listeners_free(&m->listeners);
 	vkd_counters_unmap(&m->counters);

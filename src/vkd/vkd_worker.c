@@ -275,6 +275,8 @@ static int worker_listen(struct worker *w)
 		    .name = app->name,
 		    .max_run_ms = app->max_run_ms,
 		    .ring_size = app->ring_size,
+		    .app = (uint32_t)i,
+		    .app_stats = w->args->app_stats ? &w->args->app_stats[i] : NULL,
 		};
 
 		for (size_t j = 0; j < app->listen_count; j++, k++) {

@@ -31,6 +31,8 @@ struct vkd_worker_args {
 	char **argv;	  /* the process's argv, overwritten with the title; may be NULL */
 	unsigned workers; /* in the generation: shards of sharded services */
 	int mesh_fd;	  /* control socket bringing links to the other workers, or -1 */
+	/* Per-app counters in shared memory: one per app, in config order; may be NULL. */
+	struct vk_app_stats *app_stats;
 };
 
 /*

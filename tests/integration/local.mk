@@ -122,7 +122,8 @@ VKCTL_TESTS = \
 	tests/integration/vkctl_perm.sh \
 	tests/integration/vkctl_garbage.sh \
 	tests/integration/vkctl_silent.sh \
-	tests/integration/vkctl_totals.sh
+	tests/integration/vkctl_totals.sh \
+	tests/integration/vkctl_apps.sh
 
 # The proxy app (src/apps/proxy.so), against python upstreams and the echo app.
 PROXY_IT_TESTS = \

@@ -1103,6 +1103,82 @@ START_TEST(test_xcpu_sent_kills)
 }
 END_TEST
 
+/* ================================================================== */
+/* Looking at processes from outside: vkctl ps and kill                */
+/* ================================================================== */
+
+/*
+ * The walk sees every live process with what ps shows, from outside its
+ * heap; kill ends exactly the one named, counted for it and its app.
+ */
+START_TEST(test_walk_and_kill)
+{
+	struct vk_app_stats app = {0};
+	struct vk_proc_config config = vkt_config(HEAP, 1);
+	struct vk_proc_info info[8];
+	uint64_t ids[3];
+	int peers[3];
+	struct vkt_kern k;
+	char c;
+	size_t n;
+
+	config.app = 7;
+	config.app_stats = &app;
+	k = vkt_kern_new();
+	for (int i = 0; i < 3; i++) {
+		int p[2];
+		struct vk_proc *proc;
+
+		ck_assert_int_eq(
+		    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, p), 0);
+		proc = vk_kern_spawn(k.kern, &config, counter_main, &g_bytes[0], p[0]);
+		ck_assert_ptr_nonnull(proc);
+		ids[i] = proc->id;
+		peers[i] = p[1];
+	}
+	ck_assert_int_eq(write(peers[0], "abc", 3), 3);
+	ev_run(k.loop, EVRUN_NOWAIT);
+	vk_kern_dispatch(k.kern);
+	vk_kern_walk_begin(k.kern);
+	n = vk_kern_walk(k.kern, info, 2);
+	ck_assert_uint_eq(n, 2);
+	n += vk_kern_walk(k.kern, info + n, 8 - n);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(vk_kern_walk(k.kern, info, 8), 0);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_uint_eq(info[i].app, 7);
+		ck_assert_uint_eq(info[i].state, VK_PROC_WAITING);
+		ck_assert_uint_eq(info[i].wait, VK_WAIT_READ);
+		ck_assert_uint_eq(info[i].heap_mapped, HEAP);
+		ck_assert_uint_gt(info[i].heap_used, 0);
+		ck_assert(info[i].started > 0 && info[i].last_run >= info[i].started);
+		/* Newest first. */
+		ck_assert_uint_eq(info[i].id, ids[2 - i]);
+		ck_assert_uint_eq(info[i].bytes_in, info[i].id == ids[0] ? 3 : 0);
+	}
+	ck_assert_uint_eq(app.procs_now, 3);
+	ck_assert_int_eq(vk_kern_kill(k.kern, ids[1]), 0);
+	ck_assert_int_eq(vk_kern_kill(k.kern, ids[1]), -ESRCH);
+	ck_assert_int_eq(vk_kern_kill(k.kern, 999), -ESRCH);
+	ck_assert_uint_eq(vk_kern_stats(k.kern)->killed, 1);
+	ck_assert_uint_eq(app.killed, 1);
+	ck_assert_uint_eq(app.procs_now, 2);
+	ck_assert_uint_eq(vk_kern_stats(k.kern)->procs_now, 2);
+	/* Exactly that one's connection is closed. */
+	ck_assert_int_eq(read(peers[1], &c, 1), 0);
+	errno = 0;
+	ck_assert_int_eq(read(peers[2], &c, 1), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_ptr_nonnull(strstr(vkt_log_buf, "kill"));
+	for (int i = 0; i < 3; i++)
+		close(peers[i]);
+	vk_kern_run(k.kern);
+	ck_assert_uint_eq(app.procs_now, 0);
+	ck_assert_uint_eq(app.procs_total, 3);
+	vkt_kern_free(&k);
+}
+END_TEST
+
 static Suite *fault_suite(void)
 {
 	Suite *s = suite_create("vk_fault");
@@ -1141,6 +1217,10 @@ static Suite *fault_suite(void)
 	tcase_add_test(tc, test_watchdog_waits_for_app_code);
 	tcase_add_test(tc, test_watchdog_budget_per_dispatch);
 	tcase_add_test_raise_signal(tc, test_xcpu_sent_kills, SIGXCPU);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ps");
+	tcase_add_test(tc, test_walk_and_kill);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("kernel");
