@@ -69,6 +69,8 @@ static void usage(FILE *out)
 		"  reload [--wait]     start a new generation (--wait: until it serves)\n"
 		"  stop                graceful stop\n"
 		"  kill N [SIGNAL]     signal worker N (default TERM); it is respawned\n"
+		"  ps [N]              every micro-process of every worker, or of worker N\n"
+		"  kill W/ID           end micro-process ID of worker W (as ps shows them)\n"
 		"  version             the daemon's version\n"
 		"options:\n"
 		"  -s, --socket PATH   the control socket (default: the config's control key)\n"
@@ -442,6 +444,70 @@ static void print_status(json_t *reply)
 	print_apps(json_object_get(reply, "apps"));
 }
 
+/* 12345 s as "3h25m", "5m45s", "12.3s": short, for a table. */
+static void format_age(double s, char *out, size_t size)
+{
+	if (s < 60)
+		snprintf(out, size, "%.1fs", s);
+	else
+		format_uptime((uint64_t)s, out, size);
+}
+
+static double jdouble(const json_t *obj, const char *key, double fallback)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	return json_is_number(v) ? json_number_value(v) : fallback;
+}
+
+#define PS_FORMAT "%-6s %-4s %8s %-12s %-22s %8s %-8s %15s %8s %8s %8s\n"
+
+static void print_proc(json_t *p)
+{
+	char w[24], gen[24], id[24], age[32], last[32], used[16], mapped[16], heap[40], in[16],
+	    out[16];
+
+	snprintf(w, sizeof(w), "%llu", (unsigned long long)ju64(p, "worker"));
+	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)ju64(p, "generation"));
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)ju64(p, "id"));
+	format_age(jdouble(p, "age_s", 0), age, sizeof(age));
+	if (json_object_get(p, "last_run_s"))
+		format_age(jdouble(p, "last_run_s", 0), last, sizeof(last));
+	else
+		snprintf(last, sizeof(last), "-");
+	format_bytes(ju64(p, "heap_used"), used, sizeof(used));
+	format_bytes(ju64(p, "heap_mapped"), mapped, sizeof(mapped));
+	snprintf(heap, sizeof(heap), "%s/%s", used, mapped);
+	format_bytes(ju64(p, "bytes_in"), in, sizeof(in));
+	format_bytes(ju64(p, "bytes_out"), out, sizeof(out));
+	printf(PS_FORMAT, w, gen, id, jstr(p, "app", "?"), jstr(p, "peer", "?"), age,
+	       jstr(p, "state", "?"), heap, in, out, last);
+}
+
+/* One row per micro-process; a worker that did not answer on stderr. */
+static void print_ps(json_t *reply)
+{
+	json_t *procs = json_object_get(reply, "procs");
+	json_t *workers = json_object_get(reply, "workers");
+	json_t *x;
+	size_t i;
+
+	printf(PS_FORMAT, "WORKER", "GEN", "ID", "APP", "PEER", "AGE", "STATE", "HEAP", "IN", "OUT",
+	       "LAST");
+	json_array_foreach(procs, i, x) print_proc(x);
+	json_array_foreach(workers, i, x)
+	{
+		if (!json_is_true(json_object_get(x, "answered")))
+			fprintf(stderr,
+				"vkctl: worker %llu (gen %llu, pid %llu) did not answer: %s\n",
+				(unsigned long long)ju64(x, "index"),
+				(unsigned long long)ju64(x, "generation"),
+				(unsigned long long)ju64(x, "pid"), jstr(x, "error", "?"));
+	}
+	if (json_is_true(json_object_get(reply, "truncated")))
+		fprintf(stderr, "vkctl: too many micro-processes: the list is cut short\n");
+}
+
 /* The daemon's message, one "vkctl: " line per line of it. */
 static void print_error(const char *error)
 {
@@ -473,6 +539,13 @@ static void print_reply(const struct options *opts, json_t *reply, const char *r
 			printf("reloaded: generation %llu serves\n", gen);
 	} else if (strcmp(cmd, "stop") == 0) {
 		printf("vkd is stopping\n");
+	} else if (strcmp(cmd, "ps") == 0) {
+		print_ps(reply);
+	} else if (strcmp(cmd, "kill") == 0 && json_object_get(reply, "id")) {
+		printf("micro-process %llu/%llu ended (worker pid %llu)\n",
+		       (unsigned long long)ju64(reply, "worker"),
+		       (unsigned long long)ju64(reply, "id"),
+		       (unsigned long long)ju64(reply, "pid"));
 	} else if (strcmp(cmd, "kill") == 0) {
 		printf("SIG%s sent to worker %llu (pid %llu)\n", jstr(reply, "signal", "?"),
 		       (unsigned long long)ju64(reply, "worker"),

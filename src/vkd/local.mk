@@ -7,6 +7,7 @@ sbin_PROGRAMS += src/vkd/vkd
 src_vkd_vkd_SOURCES = \
 	src/vkd/vkd_main.c \
 	src/vkd/vkd_apps.c src/vkd/vkd_apps.h \
+	src/vkd/vkd_chan.c src/vkd/vkd_chan.h \
 	src/vkd/vkd_check.c src/vkd/vkd_check.h \
 	src/vkd/vkd_config.c src/vkd/vkd_config.h \
 	src/vkd/vkd_control.c src/vkd/vkd_control.h \
@@ -19,6 +20,8 @@ src_vkd_vkd_SOURCES = \
 	src/vkd/vkd_module.c src/vkd/vkd_module.h \
 	src/vkd/vkd_notify.c src/vkd/vkd_notify.h \
 	src/vkd/vkd_path.c src/vkd/vkd_path.h \
+	src/vkd/vkd_ps.c src/vkd/vkd_ps.h \
+	src/vkd/vkd_query.c src/vkd/vkd_query.h \
 	src/vkd/vkd_spell.c src/vkd/vkd_spell.h \
 	src/vkd/vkd_user.c src/vkd/vkd_user.h \
 	src/vkd/vkd_worker.c src/vkd/vkd_worker.h

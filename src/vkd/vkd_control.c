@@ -17,12 +17,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vkd_apps.h"
 #include "vkd_control.h"
 #include "vkd_counters.h"
 #include "vkd_log.h"
+#include "vkd_query.h"
 
 #define CONTROL_BACKLOG 64
 /* Accepts per wake-up, so that a flood cannot starve the master's loop. */
@@ -49,6 +51,7 @@ enum client_state {
 	CLIENT_READ,  /* waiting for the request line */
 	CLIENT_WAIT,  /* `reload`: until the reload started or ended */
 	CLIENT_WRITE, /* sending the reply */
+	CLIENT_QUERY, /* `ps`, `kill W/ID`: until the workers answered */
 };
 
 struct client {
@@ -64,7 +67,8 @@ struct client {
 	char *reply;
 	size_t reply_len;
 	size_t reply_off;
-	int reply_static; /* reply is not ours to free */
+	int reply_static;	 /* reply is not ours to free */
+	struct vkd_query *query; /* CLIENT_QUERY: the one it waits for */
 };
 
 struct vkd_control {
@@ -256,6 +260,9 @@ static void close_discarding(int fd)
 
 static void client_end(struct client *c)
 {
+	/* Its query goes on; when it ends, nobody is told (vkd_control_query_done()). */
+	if (c->query)
+		c->query->owner = NULL;
 	close_discarding(c->fd);
 	if (!c->reply_static)
 		free(c->reply);
@@ -513,6 +520,161 @@ static void cmd_status(struct vkd_control *ctl, struct client *c, long now)
 	client_reply(c, &b, now);
 }
 
+/* ---- ps and kill W/ID: the workers' answers ---- */
+
+static void jb_seconds(struct jbuf *b, const char *key, double seconds)
+{
+	char num[32];
+
+	jb_key(b, key);
+	snprintf(num, sizeof(num), "%.3f", seconds > 0 ? seconds : 0.0);
+	jb_raw(b, num);
+}
+
+/* The libvk kernel's clock (ev_now()) is the wall clock. */
+static double wall_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *proc_state(const struct vk_proc_info *info)
+{
+	switch (info->state) {
+	case VK_PROC_STARTING:
+		return "starting";
+	case VK_PROC_READY:
+		return "ready";
+	case VK_PROC_CLOSING:
+		return "closing";
+	}
+	return info->wait == VK_WAIT_NONE ? "waiting" : vk_wait_name(info->wait);
+}
+
+/* By generation, worker, then id. */
+static int rec_order(const void *a, const void *b, void *ctx)
+{
+	const struct vkd_query *query = ctx;
+	const struct vkd_query_rec *x = a, *y = b;
+	const struct vkd_query_part *px = &query->parts[x->part], *py = &query->parts[y->part];
+
+	if (px->generation != py->generation)
+		return px->generation < py->generation ? -1 : 1;
+	if (px->index != py->index)
+		return px->index < py->index ? -1 : 1;
+	if (x->info.id != y->info.id)
+		return x->info.id < y->info.id ? -1 : 1;
+	return 0;
+}
+
+static void ps_worker(struct jbuf *b, const struct vkd_query_part *part, int first)
+{
+	jb_raw(b, first ? "{" : ",{");
+	jb_u64(b, "index", part->index);
+	jb_u64(b, "generation", part->generation);
+	jb_u64(b, "pid", (uint64_t)part->pid);
+	jb_bool(b, "answered", part->state == VKD_PART_DONE);
+	if (part->state == VKD_PART_DONE) {
+		jb_u64(b, "procs", part->end.procs);
+		jb_u64(b, "slices", part->end.slices);
+		jb_u64(b, "pause_max_us", (part->end.max_slice_ns + 999) / 1000);
+		jb_u64(b, "pause_max_cpu_us", (part->end.max_slice_cpu_ns + 999) / 1000);
+	} else {
+		jb_string(b, "error", part->failure ? part->failure : "no answer");
+	}
+	jb_raw(b, "}");
+}
+
+static void ps_proc(struct jbuf *b, const struct vkd_query *query, const struct vkd_query_rec *rec,
+		    double wall, int first)
+{
+	const struct vk_proc_info *info = &rec->info;
+	const struct vkd_query_part *part = &query->parts[rec->part];
+	char peer[64];
+
+	jb_raw(b, first ? "{" : ",{");
+	jb_u64(b, "worker", part->index);
+	jb_u64(b, "generation", part->generation);
+	jb_u64(b, "id", info->id);
+	jb_string(b, "app", vkd_query_app(query, rec));
+	jb_string(b, "peer", vk_peer_text(&info->peer, peer, sizeof(peer)));
+	jb_string(b, "state", proc_state(info));
+	jb_seconds(b, "age_s", wall - info->started);
+	if (info->last_run > 0)
+		jb_seconds(b, "last_run_s", wall - info->last_run);
+	jb_u64(b, "heap_used", info->heap_used);
+	jb_u64(b, "heap_mapped", info->heap_mapped);
+	jb_u64(b, "bytes_in", info->bytes_in);
+	jb_u64(b, "bytes_out", info->bytes_out);
+	jb_raw(b, "}");
+}
+
+static void reply_ps(struct client *c, struct vkd_query *query, long now)
+{
+	double wall = wall_clock();
+	struct jbuf b = {0};
+
+	qsort_r(query->recs, query->rec_count, sizeof(*query->recs), rec_order, query);
+	jb_raw(&b, "{");
+	jb_bool(&b, "ok", 1);
+	jb_bool(&b, "truncated", query->truncated);
+	jb_key(&b, "workers");
+	jb_raw(&b, "[");
+	for (size_t i = 0; i < query->part_count; i++)
+		ps_worker(&b, &query->parts[i], i == 0);
+	jb_raw(&b, "]");
+	jb_key(&b, "procs");
+	jb_raw(&b, "[");
+	for (size_t i = 0; i < query->rec_count; i++)
+		ps_proc(&b, query, &query->recs[i], wall, i == 0);
+	jb_raw(&b, "]}");
+	client_reply(c, &b, now);
+}
+
+static void reply_kill_proc(struct client *c, const struct vkd_query *query, long now)
+{
+	const struct vkd_query_part *part = &query->parts[0];
+	unsigned long long id = (unsigned long long)query->kill_id;
+	struct jbuf b = {0};
+
+	if (part->state != VKD_PART_DONE) {
+		client_error(c, now, "kill: worker %u (pid %ld): %s", part->index, (long)part->pid,
+			     part->failure ? part->failure : "no answer");
+		return;
+	}
+	if (part->kill_error) {
+		client_error(c, now,
+			     "kill: worker %u has no micro-process %llu (vkctl ps lists them)",
+			     part->index, id);
+		return;
+	}
+	vkd_info("control: micro-process %u/%llu (worker pid %ld) ended, asked by pid %ld uid %ld",
+		 part->index, id, (long)part->pid, (long)c->pid, (long)c->uid);
+	jb_raw(&b, "{");
+	jb_bool(&b, "ok", 1);
+	jb_u64(&b, "worker", part->index);
+	jb_u64(&b, "pid", (uint64_t)part->pid);
+	jb_u64(&b, "id", query->kill_id);
+	jb_raw(&b, "}");
+	client_reply(c, &b, now);
+}
+
+void vkd_control_query_done(struct vkd_control *ctl, struct vkd_query *query, long now)
+{
+	struct client *c = query->owner;
+
+	if (ctl && c && c->query == query) {
+		c->query = NULL;
+		if (query->kind == VKD_QUERY_PS)
+			reply_ps(c, query, now);
+		else
+			reply_kill_proc(c, query, now);
+	}
+	vkd_query_free(query);
+}
+
 static void reply_generation(struct client *c, unsigned generation, const char *state, long now)
 {
 	struct jbuf b = {0};
@@ -597,6 +759,60 @@ static int parse_signal(const char *s)
 	return -1;
 }
 
+/* Wait for `query` (NULL: it could not start, err says why). */
+static void client_query(struct client *c, struct vkd_query *query, const char *err, long now)
+{
+	if (!query) {
+		client_error(c, now, "%s", err[0] ? err : "out of memory");
+		return;
+	}
+	c->state = CLIENT_QUERY;
+	c->query = query;
+	query->owner = c;
+	/* The master ends every query by its deadline: this is a guard only. */
+	c->deadline_ms = query->deadline_ms + VKD_CONTROL_TIMEOUT_MS;
+}
+
+/* ps [N]: every micro-process of every worker, or of worker N. */
+static void cmd_ps(struct vkd_control *ctl, struct client *c, char **argv, int argc, long now)
+{
+	char err[CONTROL_ERROR_MAX] = "";
+	unsigned long index = 0;
+
+	if (argc > 2 || (argc == 2 && (parse_uint(argv[1], UINT_MAX, &index) < 0 || !index))) {
+		client_error(c, now,
+			     "ps: expected an optional worker number (usage: ps [N]), got '%.*s'",
+			     CONTROL_SHOW, argv[argc - 1]);
+		return;
+	}
+	client_query(c, ctl->ops->ps(ctl->ctx, (unsigned)index, err, sizeof(err)), err, now);
+}
+
+/* kill W/ID: end micro-process ID of worker W of the serving generation. */
+static void cmd_kill_proc(struct vkd_control *ctl, struct client *c, char **argv, int argc,
+			  long now)
+{
+	char err[CONTROL_ERROR_MAX] = "";
+	unsigned long index, id;
+	char *slash = strchr(argv[1], '/');
+
+	*slash = '\0';
+	if (argc != 2 || parse_uint(argv[1], UINT_MAX, &index) < 0 ||
+	    parse_uint(slash + 1, ULONG_MAX, &id) < 0 || !index || !id) {
+		*slash = '/';
+		client_error(
+		    c, now,
+		    "kill: expected W/ID, a worker number and a micro-process id as vkctl ps "
+		    "shows them (usage: kill W/ID), got '%.*s'",
+		    CONTROL_SHOW, argv[1]);
+		return;
+	}
+	vkd_info("control: kill %lu/%lu asked by pid %ld uid %ld", index, id, (long)c->pid,
+		 (long)c->uid);
+	client_query(c, ctl->ops->kill_proc(ctl->ctx, (unsigned)index, id, err, sizeof(err)), err,
+		     now);
+}
+
 static void cmd_kill(struct vkd_control *ctl, struct client *c, char **argv, int argc, long now)
 {
 	char err[CONTROL_ERROR_MAX] = "";
@@ -607,10 +823,14 @@ static void cmd_kill(struct vkd_control *ctl, struct client *c, char **argv, int
 	pid_t pid = 0;
 	char num[16];
 
+	if (argc >= 2 && strchr(argv[1], '/')) {
+		cmd_kill_proc(ctl, c, argv, argc, now);
+		return;
+	}
 	if (argc < 2 || argc > 3) {
 		client_error(c, now,
 			     "kill: expected a worker number and an optional signal "
-			     "(usage: kill N [SIGNAL])");
+			     "(usage: kill N [SIGNAL] or kill W/ID)");
 		return;
 	}
 	if (parse_uint(argv[1], UINT_MAX, &index) < 0) {
@@ -696,6 +916,8 @@ static void client_command(struct vkd_control *ctl, struct client *c, char *line
 		cmd_stop(ctl, c, argv, argc, now);
 	else if (strcmp(argv[0], "kill") == 0)
 		cmd_kill(ctl, c, argv, argc, now);
+	else if (strcmp(argv[0], "ps") == 0)
+		cmd_ps(ctl, c, argv, argc, now);
 	else if (strcmp(argv[0], "version") == 0)
 		cmd_version(c, argv, argc, now);
 	else
@@ -767,9 +989,10 @@ static void client_event(struct vkd_control *ctl, struct client *c, short revent
 			client_write(c, now);
 		break;
 	case CLIENT_WAIT:
+	case CLIENT_QUERY:
 		/* Only hang-ups are polled for: the waiter left. */
 		if (revents & (POLLHUP | POLLERR)) {
-			vkd_debug("control: pid %ld stopped waiting for the reload", (long)c->pid);
+			vkd_debug("control: pid %ld stopped waiting for its answer", (long)c->pid);
 			client_end(c);
 		}
 		break;
@@ -1282,6 +1505,10 @@ void vkd_control_timers(struct vkd_control *ctl, long now)
 				     VKD_CONTROL_TIMEOUT_MS);
 		} else if (c->state == CLIENT_WAIT) {
 			client_error(c, now, "the reload did not report its end in time");
+		} else if (c->state == CLIENT_QUERY) {
+			c->query->owner = NULL;
+			c->query = NULL;
+			client_error(c, now, "the workers' answers did not come in time");
 		} else {
 			vkd_debug("control: pid %ld did not take its reply in time", (long)c->pid);
 			client_end(c);

@@ -63,6 +63,28 @@
  *                 number; TERM by default) to worker N of the serving
  *                 generation; supervision respawns it as after any death.
  *                 {"ok":true,"worker":N,"pid":P,"signal":"TERM"}
+ *   kill W/ID     end micro-process ID of worker W of the serving
+ *                 generation as a fault would (connection closed, counted
+ *                 as killed, logged): {"ok":true,"worker":W,"pid":P,
+ *                 "id":ID}, or an error when W has no such process.
+ *   ps [N]        every micro-process of every worker of every live
+ *                 generation (of the workers numbered N only, with N):
+ *                 {"ok":true,"truncated":bool,"workers":[{"index":N,
+ *                 "generation":G,"pid":P,"answered":true,"procs":C,
+ *                 "slices":S,"pause_max_us":U,"pause_max_cpu_us":U2} or
+ *                 {...,"answered":false,"error":"gone|no answer in
+ *                 time|..."}, ...],"procs":[{"worker":N,"generation":G,
+ *                 "id":ID,"app":A,"peer":"127.0.0.1:5555","state":S,
+ *                 "age_s":F,"last_run_s":F (absent if it never ran),
+ *                 "heap_used":B,"heap_mapped":B,"bytes_in":B,
+ *                 "bytes_out":B}, ...]}, sorted by generation, worker
+ *                 and id. state is starting, ready (queued to run),
+ *                 closing (sending its last bytes), or what its main
+ *                 coroutine waits for: read, write, message, sleep,
+ *                 child. ps and kill W/ID ask the workers over their
+ *                 channels (vkd_query.h) and are answered when all did,
+ *                 or after VKD_QUERY_TIMEOUT_MS with those that did; at
+ *                 most VKD_QUERY_RECORDS_MAX processes ("truncated").
  *   version       {"ok":true,"version":"PACKAGE_VERSION"}
  *
  * Anything else, a line that is too long, a line with control bytes and
@@ -93,6 +115,7 @@
 
 #include <poll.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "vkd_config.h"
@@ -122,6 +145,7 @@ struct vkd_control_info {
  * always terminated); several messages are separated by "\n".
  */
 struct vkd_app_sums;
+struct vkd_query;
 
 struct vkd_control_ops {
 	void (*info)(void *ctx, struct vkd_control_info *info);
@@ -137,6 +161,13 @@ struct vkd_control_ops {
 	/* Fill `sums` (empty) with every app's counters for the life of the
 	 * master: 0, or -1 (out of memory). */
 	int (*apps)(void *ctx, struct vkd_app_sums *sums);
+	/* Ask worker `index` (0: every worker) of every live generation for
+	 * its micro-processes; or end micro-process `id` of worker `index` of
+	 * the serving generation. A query in flight, answered through
+	 * vkd_control_query_done(), or NULL with err set. */
+	struct vkd_query *(*ps)(void *ctx, unsigned index, char *err, size_t size);
+	struct vkd_query *(*kill_proc)(void *ctx, unsigned index, uint64_t id, char *err,
+				       size_t size);
 };
 
 struct vkd_control;
@@ -176,6 +207,12 @@ void vkd_control_timers(struct vkd_control *ctl, long now_ms);
 /* A reload's modules passed their check and generation `generation` was
  * forked: answers every `reload` (not `reload wait`). */
 void vkd_control_reload_started(struct vkd_control *ctl, unsigned generation, long now_ms);
+
+/*
+ * A query that ops->ps or ops->kill_proc started is over: answer the
+ * client waiting for it, if it still does, and free the query.
+ */
+void vkd_control_query_done(struct vkd_control *ctl, struct vkd_query *query, long now_ms);
 
 /*
  * A reload ended: generation `generation` serves and the old one drains

@@ -18,6 +18,7 @@
 
 #include "vkd_check.h"
 #include "vkd_apps.h"
+#include "vkd_chan.h"
 #include "vkd_control.h"
 #include "vkd_counters.h"
 #include "vkd_listen.h"
@@ -26,6 +27,7 @@
 #include "vkd_mesh.h"
 #include "vkd_module.h"
 #include "vkd_notify.h"
+#include "vkd_query.h"
 #include "vkd_worker.h"
 
 /* A worker that lived this long was stable: its backoff starts over. */
@@ -63,7 +65,8 @@ struct worker {
 	int ctl;	 /* our end of its control socket (vkd_mesh.h), -1: none */
 	int ctl_child;	 /* its end, from before the fork until after */
 	int ready;
-	int done; /* exited and stays so */
+	int done;	      /* exited and stays so */
+	struct vkd_link link; /* the channel to it (ps, kill) */
 };
 
 struct gen {
@@ -95,6 +98,9 @@ struct master {
 	struct vkd_counters counters;
 	struct vkd_app_sums apps_gone; /* per-app totals of generations gone */
 	struct vkd_control *control;
+	struct vkd_queries queries; /* ps and kill in flight */
+	struct pollfd *pfd;	    /* the poll set, and whose link each entry is */
+	struct worker **pfd_worker;
 	long started_ms;
 	int sigfd;
 	int ready_pipe[2];
@@ -208,7 +214,20 @@ static void log_exit(const struct worker *w, pid_t pid, int status)
 }
 
 /* In the child: keep only what the worker needs, then become it. */
-static void __attribute__((noreturn)) worker_child(struct master *m, struct worker *w)
+/*
+ * In a worker: close the master's end of every worker's channel, its own
+ * included. Another worker's would let app code there talk to that worker
+ * as if it were the master (kill its connections).
+ */
+static void worker_close_links(struct master *m)
+{
+	for (struct gen *g = m->gens; g; g = g->next)
+		for (unsigned i = 0; i < g->worker_count; i++)
+			if (g->workers[i].link.fd >= 0)
+				close(g->workers[i].link.fd);
+}
+
+static void __attribute__((noreturn)) worker_child(struct master *m, struct worker *w, int chan)
 {
 	struct gen *g = w->gen;
 	struct vkd_worker_args args = {
@@ -225,11 +244,13 @@ static void __attribute__((noreturn)) worker_child(struct master *m, struct work
 	    .workers = g->worker_count,
 	    .mesh_fd = w->ctl_child,
 	    .app_stats = vkd_app_table_row(&g->apps, w->index),
+	    .chan_fd = chan,
 	};
 
 	close(m->sigfd);
 	close(m->ready_pipe[0]);
 	vkd_control_close_fds(m->control);
+	worker_close_links(m);
 	/* Another generation's listener, if kept open here, would queue
 	 * connections that nobody accepts once that generation is gone. */
 	vkd_listeners_close_except(&m->listeners, g->fds, g->listener_count);
@@ -287,10 +308,17 @@ static void worker_mesh(struct worker *w)
 static int worker_spawn(struct master *m, struct worker *w)
 {
 	struct vkd_slot *slot = vkd_counters_take(&m->counters);
+	int chan[2];
 	pid_t pid;
 
 	if (!slot) {
 		vkd_error("worker %u (gen %u): no free counter slot", w->index, w->gen->number);
+		return -1;
+	}
+	if (vkd_chan_pair(chan) < 0) {
+		vkd_error("worker %u (gen %u): socketpair: %s", w->index, w->gen->number,
+			  strerror(errno));
+		vkd_counters_release(slot);
 		return -1;
 	}
 	slot->index = w->index;
@@ -313,13 +341,19 @@ static int worker_spawn(struct master *m, struct worker *w)
 		worker_close_ctl(w);
 		if (w->ctl_child >= 0)
 			close(w->ctl_child);
+		close(chan[0]);
+		close(chan[1]);
 		return -1;
 	}
-	if (pid == 0)
-		worker_child(m, w);
+	if (pid == 0) {
+		close(chan[0]);
+		worker_child(m, w, chan[1]);
+	}
 	if (w->ctl_child >= 0)
 		close(w->ctl_child);
 	w->ctl_child = -1;
+	close(chan[1]);
+	w->link.fd = chan[0];
 	w->pid = pid;
 	__atomic_store_n(&slot->pid, (int32_t)pid, __ATOMIC_RELAXED);
 	vkd_debug("worker %u (gen %u) started, pid %ld", w->index, w->gen->number, (long)pid);
@@ -415,8 +449,12 @@ static void gen_retire_apps(struct master *m, struct gen *g)
 
 static void gen_free(struct master *m, struct gen *g)
 {
-	for (unsigned i = 0; g->workers && i < g->worker_count; i++)
+	/* Workers set up (gen set) have a link, closed or not. */
+	for (unsigned i = 0; g->workers && i < g->worker_count; i++) {
 		worker_close_ctl(&g->workers[i]);
+		if (g->workers[i].gen == g)
+			vkd_queries_link_gone(&m->queries, &g->workers[i].link);
+	}
 	gen_retire_apps(m, g);
 	gen_put_listeners(m, g);
 	vkd_config_free(g->config);
@@ -498,6 +536,7 @@ static struct gen *gen_create(struct master *m, struct vkd_config *config, char 
 		g->workers[i].index = i + 1;
 		g->workers[i].ctl = -1;
 		g->workers[i].ctl_child = -1;
+		g->workers[i].link.fd = -1;
 	}
 	if (vkd_app_table_map(&g->apps, config->app_count, g->worker_count) < 0) {
 		vkd_error("mapping the per-app counters: %s", strerror(errno));
@@ -810,6 +849,7 @@ static void worker_exited(struct master *m, struct worker *w, pid_t pid, int sta
 
 	log_exit(w, pid, status);
 	worker_close_ctl(w);
+	vkd_queries_link_gone(&m->queries, &w->link);
 	vkd_counters_retire(&m->counters, w->slot, &w->carried);
 	vkd_app_table_worker_gone(&g->apps, w->index);
 	w->slot = NULL;
@@ -985,6 +1025,9 @@ static int master_timeout(const struct master *m)
 	control = vkd_control_timeout(m->control, now);
 	if (control >= 0)
 		next = min_deadline(now + control, next);
+	control = vkd_queries_timeout(&m->queries, now);
+	if (control >= 0)
+		next = min_deadline(now + control, next);
 	left = next - now;
 	if (left < 0)
 		return 0;
@@ -994,18 +1037,57 @@ static int master_timeout(const struct master *m)
 /* The master's descriptors come first in its poll set. */
 enum { PFD_SIGNALS, PFD_READY, PFD_CHECK, PFD_CONTROL };
 
+/* Each live worker's channel, after the master's own descriptors: how many. */
+static size_t link_pollfds(struct master *m, struct pollfd *pfd, struct worker **who)
+{
+	size_t n = 0;
+
+	for (struct gen *g = m->gens; g; g = g->next) {
+		for (unsigned i = 0; i < g->worker_count && n < VKD_SLOTS_MAX; i++) {
+			struct worker *w = &g->workers[i];
+
+			if (w->link.fd < 0)
+				continue;
+			pfd[n].fd = w->link.fd;
+			pfd[n].events = POLLIN;
+			pfd[n].revents = 0;
+			who[n++] = w;
+		}
+	}
+	return n;
+}
+
+/* Answers from the workers, then the queries they ended. */
+static void master_links(struct master *m, const struct pollfd *pfd, struct worker **who, size_t n)
+{
+	struct vkd_query *query;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!pfd[i].revents || who[i]->link.fd != pfd[i].fd)
+			continue;
+		if (vkd_queries_read(&m->queries, &who[i]->link) < 0)
+			vkd_queries_link_gone(&m->queries, &who[i]->link);
+	}
+	while ((query = vkd_queries_take_done(&m->queries, now_ms())))
+		vkd_control_query_done(m->control, query, now_ms());
+}
+
 static void master_loop(struct master *m)
 {
 	while (!(m->stopping && !m->gens && !m->checking)) {
-		struct pollfd pfd[PFD_CONTROL + VKD_CONTROL_POLLFDS] = {
-		    [PFD_SIGNALS] = {.fd = m->sigfd, .events = POLLIN},
-		    [PFD_READY] = {.fd = m->ready_pipe[0], .events = POLLIN},
-		    /* A negative fd is left out by poll(). */
-		    [PFD_CHECK] = {.fd = m->checking ? m->check.fd : -1, .events = POLLIN},
-		};
-		size_t n = PFD_CONTROL + vkd_control_pollfds(m->control, pfd + PFD_CONTROL,
-							     VKD_CONTROL_POLLFDS, now_ms());
-		int rc = poll(pfd, n, master_timeout(m));
+		struct pollfd *pfd = m->pfd;
+		size_t n, links;
+		int rc;
+
+		pfd[PFD_SIGNALS] = (struct pollfd){.fd = m->sigfd, .events = POLLIN};
+		pfd[PFD_READY] = (struct pollfd){.fd = m->ready_pipe[0], .events = POLLIN};
+		/* A negative fd is left out by poll(). */
+		pfd[PFD_CHECK] =
+		    (struct pollfd){.fd = m->checking ? m->check.fd : -1, .events = POLLIN};
+		n = PFD_CONTROL + vkd_control_pollfds(m->control, pfd + PFD_CONTROL,
+						      VKD_CONTROL_POLLFDS, now_ms());
+		links = link_pollfds(m, pfd + n, m->pfd_worker);
+		rc = poll(pfd, n + links, master_timeout(m));
 
 		if (rc < 0 && errno != EINTR) {
 			vkd_error("poll: %s", strerror(errno));
@@ -1021,6 +1103,7 @@ static void master_loop(struct master *m)
 		if (rc > 0)
 			vkd_control_handle(m->control, pfd + PFD_CONTROL, n - PFD_CONTROL,
 					   now_ms());
+		master_links(m, rc > 0 ? pfd + n : pfd, m->pfd_worker, rc > 0 ? links : 0);
 		master_timers(m);
 	}
 }
@@ -1091,7 +1174,73 @@ static int control_apps(void *ctx, struct vkd_app_sums *sums)
 	return 0;
 }
 
+/* ps: every running worker of every live generation, or those numbered `index`. */
+static struct vkd_query *control_ps(void *ctx, unsigned index, char *err, size_t size)
+{
+	struct master *m = ctx;
+	struct vkd_query *query =
+	    vkd_query_new(&m->queries, VKD_QUERY_PS, 0, now_ms() + VKD_QUERY_TIMEOUT_MS);
+
+	if (!query) {
+		snprintf(err, size, "out of memory");
+		return NULL;
+	}
+	for (struct gen *g = m->gens; g; g = g->next) {
+		for (unsigned i = 0; i < g->worker_count; i++) {
+			struct worker *w = &g->workers[i];
+
+			if (w->pid == 0 || (index && w->index != index))
+				continue;
+			if (vkd_query_ask(query, &w->link, w->index, g->number, w->pid, g->config) <
+			    0) {
+				vkd_query_free(query);
+				snprintf(err, size, "out of memory");
+				return NULL;
+			}
+		}
+	}
+	if (!query->part_count) {
+		vkd_query_free(query);
+		snprintf(err, size,
+			 index ? "ps: no worker %u is running" : "ps: no worker is running", index);
+		return NULL;
+	}
+	vkd_queries_add(&m->queries, query);
+	return query;
+}
+
+/* kill W/ID: of the serving generation, as kill N. */
+static struct vkd_query *control_kill_proc(void *ctx, unsigned index, uint64_t id, char *err,
+					   size_t size)
+{
+	struct master *m = ctx;
+	struct gen *g = m->current;
+	struct vkd_query *query;
+	struct worker *w;
+
+	if (!g || index == 0 || index > g->worker_count) {
+		snprintf(err, size, "kill: no worker %u in generation %u (workers are 1 to %u)",
+			 index, g ? g->number : 0, g ? g->worker_count : 0);
+		return NULL;
+	}
+	w = &g->workers[index - 1];
+	if (w->pid == 0) {
+		snprintf(err, size, "kill: worker %u (gen %u) is not running", index, g->number);
+		return NULL;
+	}
+	query = vkd_query_new(&m->queries, VKD_QUERY_KILL, id, now_ms() + VKD_QUERY_TIMEOUT_MS);
+	if (!query || vkd_query_ask(query, &w->link, w->index, g->number, w->pid, g->config) < 0) {
+		vkd_query_free(query);
+		snprintf(err, size, "out of memory");
+		return NULL;
+	}
+	vkd_queries_add(&m->queries, query);
+	return query;
+}
+
 static const struct vkd_control_ops control_ops = {
+    .ps = control_ps,
+    .kill_proc = control_kill_proc,
     .info = control_info,
     .apps = control_apps,
     .reload = control_reload,
@@ -1141,6 +1290,13 @@ static int master_setup(struct master *m)
 		vkd_error("mapping the counters: %s", strerror(errno));
 		return -1;
 	}
+	/* The poll set's largest: a channel per worker slot besides the rest. */
+	m->pfd = calloc(PFD_CONTROL + VKD_CONTROL_POLLFDS + VKD_SLOTS_MAX, sizeof(*m->pfd));
+	m->pfd_worker = calloc(VKD_SLOTS_MAX, sizeof(*m->pfd_worker));
+	if (!m->pfd || !m->pfd_worker) {
+		vkd_error("out of memory");
+		return -1;
+	}
 	return 0;
 }
 
@@ -1154,6 +1310,9 @@ static void master_cleanup(struct master *m)
 	}
 	vkd_config_free(m->checking);
 	vkd_app_sums_free(&m->apps_gone);
+	vkd_queries_free(&m->queries);
+	free(m->pfd);
+	free(m->pfd_worker);
 	vkd_control_close(m->control);
 	vkd_listeners_free(&m->listeners);
 	vkd_counters_unmap(&m->counters);

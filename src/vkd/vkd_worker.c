@@ -26,6 +26,7 @@
 #include "vkd_log.h"
 #include "vkd_mesh.h"
 #include "vkd_module.h"
+#include "vkd_ps.h"
 #include "vkd_user.h"
 #include "vkd_worker.h"
 
@@ -47,6 +48,7 @@ struct worker {
 	struct vk_kern *kern;
 	struct worker_app *apps;
 	struct vk_listener **listeners;
+	struct vkd_ps *ps; /* answers the master's ps and kill */
 	size_t listener_count;
 	struct vk_mesh *mesh;
 	struct ev_io mesh_io; /* links to other workers arrive here */
@@ -423,6 +425,13 @@ static int worker_start_kernel(struct worker *w)
 		vkd_error("cannot make the virtual kernel: %s", strerror(errno));
 		return -1;
 	}
+	if (w->args->chan_fd >= 0) {
+		w->ps = vkd_ps_open(w->loop, w->kern, w->args->chan_fd);
+		if (!w->ps) {
+			vkd_error("cannot answer the master: %s", strerror(errno));
+			return -1;
+		}
+	}
 	vk_log_set_sink(vkd_log_kern);
 	vk_kern_set_stats(w->kern, &w->args->slot->stats);
 	w->resolve.resolv_conf = w->args->config->resolv_conf;
@@ -604,8 +613,10 @@ static void worker_cleanup(struct worker *w)
 	}
 	if (w->args->mesh_fd >= 0)
 		close(w->args->mesh_fd);
-	if (w->kern)
+	if (w->kern) {
+		vkd_ps_close(w->ps);
 		vk_kern_destroy(w->kern);
+	}
 	if (w->loop) {
 		ev_signal_stop(w->loop, &w->sigterm);
 		ev_timer_stop(w->loop, &w->drain_poll);

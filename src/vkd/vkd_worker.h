@@ -33,6 +33,7 @@ struct vkd_worker_args {
 	int mesh_fd;	  /* control socket bringing links to the other workers, or -1 */
 	/* Per-app counters in shared memory: one per app, in config order; may be NULL. */
 	struct vk_app_stats *app_stats;
+	int chan_fd; /* the worker's end of its channel to the master (vkd_ps.h) */
 };
 
 /*

@@ -6,11 +6,12 @@
 # wrk with http-stats.lua, http-pipeline.lua and http-echo.lua).
 # Instructions per HTTP request (callgrind, immune to load):
 # tests/bench/http-instructions --help (it builds http-ir.c).
+# vkctl ps's pause of a worker: tests/bench/ps --help.
 noinst_PROGRAMS += tests/bench/micro
 tests_bench_micro_SOURCES = tests/bench/micro.c
 tests_bench_micro_CFLAGS = $(AM_CFLAGS) -O2
 tests_bench_micro_LDADD = src/vk/libvk.la $(EV_LIBS) $(CARES_LIBS)
-EXTRA_DIST += tests/bench/run-micro.sh tests/bench/http tests/bench/http-pipeline.lua \
+EXTRA_DIST += tests/bench/run-micro.sh tests/bench/http tests/bench/ps tests/bench/http-pipeline.lua \
 	tests/bench/http-stats.lua tests/bench/http-echo.lua \
 	tests/bench/http-idle.py tests/bench/http-nginx.conf tests/bench/http-vkd.conf \
 	tests/bench/http-instructions tests/bench/http-ir.c tests/bench/proxy

@@ -30,9 +30,10 @@
  *		with a message otherwise
  *	vkclient open PORT N
  *		N connections that each echo a line, then wait for a line on
- *		stdin (the N stay open meanwhile); prints "open" and each local
- *		port, one a line, when all are established; then each echoes a
- *		second line and the closed ones are counted: prints "closed K"
+ *		stdin (the N stay open meanwhile); prints each local port, one a
+ *		line, then "open" when all are established; then each echoes a
+ *		second line: prints "closed PORT" for each that the server
+ *		closed, then "done"
  */
 #include "config.h"
 
@@ -46,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -458,22 +460,33 @@ static int cmd_crowd(int port, int n, const char *trap)
 
 /* ---- open ---- */
 
-static int hold_open(int *fds, int n)
+/* Raise the descriptor limit as far as allowed: N connections need N. */
+static void raise_nofile(void)
+{
+	struct rlimit lim;
+
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+		lim.rlim_cur = lim.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &lim);
+	}
+}
+
+static int hold_open(int *fds, int *ports, int n)
 {
 	struct sockaddr_in self;
-	int closed = 0;
 	char line[64];
 
 	if (echo_all(fds, n, "first"))
 		return 1;
-	printf("open\n");
 	for (int i = 0; i < n; i++) {
 		socklen_t len = sizeof(self);
 
 		if (getsockname(fds[i], (struct sockaddr *)&self, &len) < 0)
 			return die("getsockname");
-		printf("%d\n", ntohs(self.sin_port));
+		ports[i] = ntohs(self.sin_port);
+		printf("%d\n", ports[i]);
 	}
+	printf("open\n");
 	fflush(stdout);
 	if (!fgets(line, sizeof(line), stdin)) {
 		fprintf(stderr, "vkclient: stdin closed\n");
@@ -485,25 +498,33 @@ static int hold_open(int *fds, int n)
 		ssize_t r;
 
 		if (send(fds[i], "second\n", 7, MSG_NOSIGNAL) != 7) {
-			closed++;
+			printf("closed %d\n", ports[i]);
 			continue;
 		}
 		r = poll(&pfd, 1, 5000) > 0 ? recv(fds[i], buf, sizeof(buf), 0) : -1;
-		closed += r <= 0;
+		if (r <= 0)
+			printf("closed %d\n", ports[i]);
 	}
-	printf("closed %d\n", closed);
+	printf("done\n");
 	return 0;
 }
 
 static int cmd_open(int port, int n)
 {
-	int *fds = open_all(port, n);
+	int *fds, *ports = calloc((size_t)n, sizeof(*ports));
 	int rc;
 
-	if (!fds)
+	if (!ports)
+		return die("calloc");
+	raise_nofile();
+	fds = open_all(port, n);
+	if (!fds) {
+		free(ports);
 		return 1;
-	rc = hold_open(fds, n);
+	}
+	rc = hold_open(fds, ports, n);
 	close_all(fds, n);
+	free(ports);
 	return rc;
 }
 
