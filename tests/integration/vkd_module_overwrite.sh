@@ -22,11 +22,23 @@ worker=$WORKERS
 [ "$("$VKCLIENT" ask "$PORT" version)" = 1 ] || fail "version 1 does not answer"
 
 # Echo clients all through the copy: connections one round after another.
+# rounds: how many rounds have ended so far.
+rounds() {
+	cat "$T/load-rounds" 2>/dev/null || echo 0
+}
+# wait_rounds N: until N rounds have ended (a slow build takes its time).
+wait_rounds() {
+	_end=$(($(now_ms) + 30000))
+	until [ "$(rounds)" -ge "$1" ] || [ -e "$T/load-failed" ]; do
+		[ "$(now_ms)" -lt "$_end" ] || fail "only $(rounds) client rounds in 30 s"
+		sleep 0.05
+	done
+}
 rm -f "$T/stop-load" "$T/load-failed"
 (
 	n=0
 	while [ ! -e "$T/stop-load" ] && [ "$n" -lt 2000 ]; do
-		"$VKCLIENT" load "$PORT" 8 20 >>"$T/load.out" 2>&1 || {
+		"$VKCLIENT" load "$PORT" 8 10 >>"$T/load.out" 2>&1 || {
 			echo "round $n failed" >"$T/load-failed"
 			exit 1
 		}
@@ -35,15 +47,15 @@ rm -f "$T/stop-load" "$T/load-failed"
 	done
 ) &
 LOADER=$!
-sleep 0.5
+wait_rounds 2
 cp "$TESTMODDIR/ver2.so" "$T/mods/live.so"
 [ "$(stat -c %i "$T/mods/live.so")" = "$inode" ] || fail "cp made a new file: not the case tested"
-sleep 1
+# Rounds that started after the copy ended.
+wait_rounds $(($(rounds) + 3))
 touch "$T/stop-load"
 wait "$LOADER"
 [ -e "$T/load-failed" ] &&
 	fail "echo clients failed after the overwrite: $(cat "$T/load-failed") $(tail -n 3 "$T/load.out")"
-[ "$(cat "$T/load-rounds")" -ge 3 ] || fail "too few client rounds to mean anything"
 [ "$("$VKCLIENT" ask "$PORT" version)" = 1 ] || fail "the overwrite changed the code before a reload"
 status_json >/dev/null
 [ "$(jget 'd["totals"]["faults"]' <"$T/status.json")" = 0 ] ||
