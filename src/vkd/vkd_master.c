@@ -1093,6 +1093,9 @@ static void master_loop(struct master *m)
 			vkd_error("poll: %s", strerror(errno));
 			master_stop(m, SIGKILL);
 		}
+		/* Before the signals: a reaped worker may free the generation
+		 * that m->pfd_worker points into. */
+		master_links(m, rc > 0 ? pfd + n : pfd, m->pfd_worker, rc > 0 ? links : 0);
 		/* The check's report before SIGCHLD, which ends the check. */
 		if (rc > 0 && pfd[PFD_CHECK].revents && m->checking)
 			vkd_check_read(&m->check);
@@ -1103,7 +1106,6 @@ static void master_loop(struct master *m)
 		if (rc > 0)
 			vkd_control_handle(m->control, pfd + PFD_CONTROL, n - PFD_CONTROL,
 					   now_ms());
-		master_links(m, rc > 0 ? pfd + n : pfd, m->pfd_worker, rc > 0 ? links : 0);
 		master_timers(m);
 	}
 }
