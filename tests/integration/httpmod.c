@@ -20,12 +20,32 @@
  *	GET  /short                 announces 10 bytes, writes 5, returns
  *	GET  /204                   204 No Content
  *	ANY  /any                   the method's name
+ *	GET  /version               HTTPMOD_VERSION and a newline ("0\n" unless
+ *	                            built with -DHTTPMOD_VERSION=N: httpver1.so
+ *	                            and httpver2.so, for vkd_module_overwrite_wrk.sh)
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vk_http_app.h"
+
+#ifndef HTTPMOD_VERSION
+#define HTTPMOD_VERSION 0
+#endif
+
+#if HTTPMOD_VERSION == 2
+/* Moves what follows in .text and .rodata: the old code read through a
+ * mapping of the new file would be garbage. */
+__attribute__((used)) static const char httpmod_pad[8192] = {2};
+__attribute__((used)) static void httpmod_pad_code(void)
+{
+	__asm__ volatile(".fill 8192, 1, 0x90");
+}
+#endif
+
+#define HTTPMOD_STR(x) #x
+#define HTTPMOD_XSTR(x) HTTPMOD_STR(x)
 
 static void hello(struct vk_thread *that)
 {
@@ -242,6 +262,18 @@ static void any(struct vk_thread *that)
 	vk_end();
 }
 
+static void version(struct vk_thread *that)
+{
+	static const char text[] = HTTPMOD_XSTR(HTTPMOD_VERSION) "\n";
+	struct {
+		int unused;
+	} * self;
+
+	vk_begin();
+	vk_http_reply(200, "text/plain", text, sizeof(text) - 1);
+	vk_end();
+}
+
 static const struct vk_http_route routes[] = {
     VK_HTTP_GET("/hello", hello),
     VK_HTTP_GET("/sleep/:ms", sleeper),
@@ -259,6 +291,7 @@ static const struct vk_http_route routes[] = {
     VK_HTTP_GET("/short", short_answer),
     VK_HTTP_GET("/204", no_content),
     VK_HTTP_ANY("/any", any),
+    VK_HTTP_GET("/version", version),
 };
 
 VK_HTTP_APP("handlers", routes, 64 * 1024);

@@ -23,7 +23,8 @@ check_LTLIBRARIES += tests/integration/crashmod.la tests/integration/badmagic.la
 	tests/integration/newminor.la tests/integration/badlayout.la \
 	tests/integration/badshape.la \
 	tests/integration/trapmod.la tests/integration/ver1.la tests/integration/ver2.la \
-	tests/integration/tickmod.la tests/integration/httpmod.la
+	tests/integration/tickmod.la tests/integration/httpmod.la \
+	tests/integration/httpver1.la tests/integration/httpver2.la
 tests_integration_crashmod_la_SOURCES = tests/integration/testmod.c
 tests_integration_crashmod_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_CRASH
 tests_integration_crashmod_la_CFLAGS = $(TESTMOD_CFLAGS)
@@ -64,6 +65,14 @@ tests_integration_httpmod_la_SOURCES = tests/integration/httpmod.c
 tests_integration_httpmod_la_CPPFLAGS = $(APP_CPPFLAGS)
 tests_integration_httpmod_la_CFLAGS = $(TESTMOD_CFLAGS)
 tests_integration_httpmod_la_LDFLAGS = $(TESTMOD_LDFLAGS)
+tests_integration_httpver1_la_SOURCES = tests/integration/httpmod.c
+tests_integration_httpver1_la_CPPFLAGS = $(APP_CPPFLAGS) -DHTTPMOD_VERSION=1
+tests_integration_httpver1_la_CFLAGS = $(TESTMOD_CFLAGS)
+tests_integration_httpver1_la_LDFLAGS = $(TESTMOD_LDFLAGS)
+tests_integration_httpver2_la_SOURCES = tests/integration/httpmod.c
+tests_integration_httpver2_la_CPPFLAGS = $(APP_CPPFLAGS) -DHTTPMOD_VERSION=2
+tests_integration_httpver2_la_CFLAGS = $(TESTMOD_CFLAGS)
+tests_integration_httpver2_la_LDFLAGS = $(TESTMOD_LDFLAGS)
 tests_integration_tickmod_la_SOURCES = tests/integration/testmod.c
 tests_integration_tickmod_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_TICK
 tests_integration_tickmod_la_CFLAGS = $(TESTMOD_CFLAGS)
@@ -87,6 +96,7 @@ VKD_TESTS = \
 	tests/integration/vkd_max_connections.sh \
 	tests/integration/vkd_pinned.sh \
 	tests/integration/vkd_module_overwrite.sh \
+	tests/integration/vkd_module_overwrite_wrk.sh \
 	tests/integration/vkd_loglevels.sh \
 	tests/integration/vkd_app_api.sh \
 	tests/integration/vkd_abort.sh \
