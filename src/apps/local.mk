@@ -36,3 +36,9 @@ src_apps_kv_la_SOURCES = src/apps/kv.c src/apps/kv_config.h src/apps/kv_wire.h \
 src_apps_kv_la_CPPFLAGS = $(APP_CPPFLAGS)
 src_apps_kv_la_CFLAGS = $(APP_CFLAGS)
 src_apps_kv_la_LDFLAGS = $(APP_LDFLAGS)
+
+pkglib_LTLIBRARIES += src/apps/static.la
+src_apps_static_la_SOURCES = src/apps/static.c
+src_apps_static_la_CPPFLAGS = $(APP_CPPFLAGS)
+src_apps_static_la_CFLAGS = $(APP_CFLAGS)
+src_apps_static_la_LDFLAGS = $(APP_LDFLAGS)

@@ -9,7 +9,8 @@ src_vk_libvk_la_SOURCES += \
 	src/http/vk_http_body.c \
 	src/http/vk_http_reply.c \
 	src/http/vk_http_conn.c \
-	src/http/vk_http_app.c
+	src/http/vk_http_app.c \
+	src/http/vk_http_static.c
 
 # The API of HTTP apps: vk_http_app.h and what it includes.
 pkginclude_HEADERS += \
@@ -18,9 +19,11 @@ pkginclude_HEADERS += \
 	src/http/vk_http_url.h \
 	src/http/vk_http_exchange.h \
 	src/http/vk_http_body.h \
-	src/http/vk_http_reply.h
+	src/http/vk_http_reply.h \
+	src/http/vk_http_static.h
 
 noinst_HEADERS += \
 	src/http/vk_http_app_s.h \
 	src/http/vk_http_exchange_s.h \
-	src/http/vk_http_conn.h
+	src/http/vk_http_conn.h \
+	src/http/vk_http_static_s.h

@@ -51,6 +51,7 @@
 #include "vk_http_exchange.h"
 #include "vk_http_reply.h"
 #include "vk_http_route.h"
+#include "vk_http_static.h"
 #include "vk_http_url.h"
 #include "vk_state.h"
 #include "vk_api.h"

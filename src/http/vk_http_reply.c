@@ -306,6 +306,34 @@ ssize_t vk_http_write_step(struct vk_thread *that, struct vk_http_exchange *ex, 
 	return hold_and_put(that, ex);
 }
 
+ssize_t vk_http_sendfile_step(struct vk_thread *that, struct vk_http_exchange *ex,
+			      struct vk_file *file, off_t offset, size_t len)
+{
+	ssize_t rc;
+
+	if (!ex)
+		return -EINVAL;
+	if (ex->phase == PHASE_NEW) {
+		if (ex->out != VK_HTTP_OUT_BODY || ex->out_chunked || ex->out_left < 0 ||
+		    len > (uint64_t)ex->out_left || offset < 0)
+			return -EINVAL;
+		ex->out_left -= (int64_t)len;
+		if (len == 0 || ex->out_no_body)
+			return 0;
+		ex->op = VK_HTTP_OP_WRITE;
+		ex->phase = PHASE_PUT;
+	}
+	rc = vk_socket_sendfile_step(that, ex->socket, file, offset, len);
+	if (rc < 0)
+		return rc;
+	ex->phase = PHASE_NEW;
+	/* The file shrank under us: the announced length cannot be kept. */
+	if ((size_t)rc < len)
+		return -EIO;
+	ex->op = VK_HTTP_OP_NONE;
+	return rc;
+}
+
 ssize_t vk_http_finish_step(struct vk_thread *that, struct vk_http_exchange *ex)
 {
 	static const char last_chunk[] = "0\r\n\r\n";

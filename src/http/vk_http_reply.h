@@ -56,6 +56,8 @@ ssize_t vk_http_start_step(struct vk_thread *that, struct vk_http_exchange *ex, 
 ssize_t vk_http_write_step(struct vk_thread *that, struct vk_http_exchange *ex, const void *buf,
 			   size_t len);
 ssize_t vk_http_finish_step(struct vk_thread *that, struct vk_http_exchange *ex);
+ssize_t vk_http_sendfile_step(struct vk_thread *that, struct vk_http_exchange *ex,
+			      struct vk_file *file, off_t offset, size_t len);
 int vk_http_exchange_add_header(struct vk_http_exchange *ex, const char *name, const char *value);
 
 /*
@@ -92,6 +94,24 @@ int vk_http_exchange_add_header(struct vk_http_exchange *ex, const char *name, c
 		vk_socket_op_(vk_hw_,                                                             \
 			      vk_http_write_step(that, vk_http_exchange_of(that), (buf), (len))); \
 		(void)vk_hw_;                                                                     \
+	} while (0)
+
+/*
+ * Send `len` bytes of `file` (vk_file_adopt(), vk_socket.h) from `offset`
+ * as part of a streamed answer's body, with sendfile(2): the bytes never
+ * pass through the heap, and a slow reader holds no more than the send
+ * ring and the file's descriptor. The answer must have been started with
+ * its length (not chunked); a HEAD answer counts the bytes and sends
+ * none. A file that ends before `len` bytes raises EIO (the connection
+ * is then cut: its Content-Length cannot be kept).
+ */
+#define vk_http_sendfile(file, offset, len)                                                   \
+	do {                                                                                  \
+		ssize_t vk_hsf_;                                                              \
+		vk_http_exchange_begin_op(vk_http_exchange_of(that));                         \
+		vk_socket_op_(vk_hsf_, vk_http_sendfile_step(that, vk_http_exchange_of(that), \
+							     (file), (offset), (len)));       \
+		(void)vk_hsf_;                                                                \
 	} while (0)
 
 /*

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -93,8 +94,11 @@ static void update_watch(struct vk_fd *entry)
 	ev_io_start(loop, &entry->io);
 }
 
-struct vk_fd *vk_poll_attach(struct vk_proc *proc, struct vk_vectoring *rx, struct vk_vectoring *tx,
-			     int fd)
+/* The rings of a file's entry: always empty, never read or written. */
+static struct vk_vectoring no_ring;
+
+static struct vk_fd *attach(struct vk_proc *proc, struct vk_vectoring *rx, struct vk_vectoring *tx,
+			    int fd, int file)
 {
 	struct vk_fd *entry = vk_poll_entry(proc, fd);
 
@@ -122,11 +126,23 @@ struct vk_fd *vk_poll_attach(struct vk_proc *proc, struct vk_vectoring *rx, stru
 	entry->connecting = 0;
 	entry->watcher = NULL;
 	entry->parked_tx = NULL;
-	entry->reading = 1;
+	entry->file = (uint8_t)file;
+	entry->reading = !file;
 	entry->proc_next = proc->fds;
 	proc->fds = entry;
 	update_watch(entry);
 	return entry;
+}
+
+struct vk_fd *vk_poll_attach(struct vk_proc *proc, struct vk_vectoring *rx, struct vk_vectoring *tx,
+			     int fd)
+{
+	return attach(proc, rx, tx, fd, 0);
+}
+
+struct vk_fd *vk_poll_attach_file(struct vk_proc *proc, int fd)
+{
+	return attach(proc, &no_ring, &no_ring, fd, 1);
 }
 
 struct vk_fd *vk_poll_attach_outbound(struct vk_proc *proc, struct vk_vectoring *rx,
@@ -327,7 +343,21 @@ static void want_write(struct vk_fd *entry)
 	update_watch(entry);
 }
 
-ssize_t vk_poll_flush(struct vk_fd *entry)
+/* writev(), or sendmsg() with `flags` (MSG_MORE) on a socket. */
+static ssize_t put(int fd, struct iovec *iov, int count, int flags)
+{
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)count};
+	ssize_t n;
+
+	do
+		n = flags ? sendmsg(fd, &msg, flags) : writev(fd, iov, count);
+	while (n == -1 && errno == EINTR);
+	if (n == -1 && flags && errno == ENOTSOCK)
+		return put(fd, iov, count, 0);
+	return n;
+}
+
+static ssize_t flush(struct vk_fd *entry, int flags)
 {
 	struct vk_vectoring *tx = entry->tx;
 	struct iovec iov[2];
@@ -336,13 +366,14 @@ ssize_t vk_poll_flush(struct vk_fd *entry)
 
 	if (count == 0) {
 		stop_writing(entry);
+		/* A writer waiting with an empty ring waits to sendfile(). */
+		if (tx->writer)
+			vk_task_wake(tx->writer, 0);
 		return 0;
 	}
 	if (tx->error)
 		return -tx->error;
-	do
-		n = writev(entry->fd, iov, count);
-	while (n == -1 && errno == EINTR);
+	n = put(entry->fd, iov, count, flags);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			want_write(entry);
@@ -369,6 +400,41 @@ ssize_t vk_poll_flush(struct vk_fd *entry)
 		vk_task_wake(tx->writer, 0);
 	if (entry->watcher)
 		vk_task_wake(entry->watcher, 0);
+	return n;
+}
+
+ssize_t vk_poll_flush(struct vk_fd *entry)
+{
+	return flush(entry, 0);
+}
+
+ssize_t vk_poll_flush_more(struct vk_fd *entry)
+{
+	return flush(entry, MSG_MORE);
+}
+
+ssize_t vk_poll_sendfile(struct vk_fd *entry, const struct vk_fd *file, off_t *offset, size_t len)
+{
+	struct vk_vectoring *tx = entry->tx;
+	ssize_t n;
+
+	if (tx->error)
+		return -tx->error;
+	do
+		n = sendfile(entry->fd, file->fd, offset, len);
+	while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			want_write(entry);
+			return -EAGAIN;
+		}
+		/* Cut in the middle of a body: the connection cannot go on. */
+		tx->error = errno;
+		stop_writing(entry);
+		return -tx->error;
+	}
+	entry->proc->sched->stats->bytes_out += (uint64_t)n;
+	vk_proc_moved(entry->proc, &entry->proc->bytes_out, (size_t)n);
 	return n;
 }
 

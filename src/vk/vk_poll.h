@@ -49,6 +49,7 @@ struct vk_fd {
 	struct vk_vectoring *parked_tx; /* tx while vk_forward() writes from another ring */
 	uint8_t outbound;		/* opened by vk_connect(): counted in outbound_now */
 	uint8_t connecting;		/* VK_POLL_CONNECTING or VK_POLL_CONNECT_SEEN, else 0 */
+	uint8_t file; /* a file to send from (vk_poll_attach_file()): no rings, no watch */
 };
 
 /* What a connecting descriptor waits for: its handshake, then its check. */
@@ -97,6 +98,13 @@ struct vk_fd *vk_poll_attach_outbound(struct vk_proc *proc, struct vk_vectoring 
  */
 int vk_poll_connected(struct vk_fd *entry);
 
+/*
+ * Own `fd`, a file the process sends from (vk_poll_sendfile()): it is
+ * closed with the process, but neither watched nor given rings. Returns
+ * the entry, or NULL with errno as vk_poll_attach().
+ */
+struct vk_fd *vk_poll_attach_file(struct vk_proc *proc, int fd);
+
 /* Stop watching and close a descriptor of a process. */
 void vk_poll_close(struct vk_fd *entry);
 
@@ -121,6 +129,22 @@ ssize_t vk_poll_fill(struct vk_fd *entry);
  * then EV_WRITE is wanted), or -errno. Wakes a blocked writer.
  */
 ssize_t vk_poll_flush(struct vk_fd *entry);
+
+/*
+ * The same, with MSG_MORE: the bytes wait in the kernel for what comes
+ * next (a vk_poll_sendfile()) rather than leaving as a short segment of
+ * their own, which Nagle's algorithm would hold until the peer's ACK.
+ */
+ssize_t vk_poll_flush_more(struct vk_fd *entry);
+
+/*
+ * sendfile() up to len bytes of `file` (an entry of vk_poll_attach_file())
+ * from *offset to the descriptor, whose send ring must be empty; *offset
+ * moves on. Returns bytes sent (0 at the file's end), -EAGAIN when the
+ * descriptor is full (EV_WRITE is then wanted, and its readiness wakes
+ * the ring's blocked writer), or -errno (the connection is then failed).
+ */
+ssize_t vk_poll_sendfile(struct vk_fd *entry, const struct vk_fd *file, off_t *offset, size_t len);
 
 /* Make sure EV_READ is watched again after the ring had filled up. */
 void vk_poll_want_read(struct vk_fd *entry);

@@ -22,6 +22,14 @@ static struct vk_fd *entry_of(struct vk_thread *that, const struct vk_socket *s)
 	return s->entry ? vk_poll_owned(vk_task_proc(that), s->entry) : NULL;
 }
 
+/* A file's entry, checked as entry_of(). */
+static struct vk_fd *file_of(struct vk_thread *that, struct vk_file *file)
+{
+	struct vk_fd *entry = vk_poll_owned(vk_task_proc(that), (struct vk_fd *)file);
+
+	return entry && entry->file ? entry : NULL;
+}
+
 struct vk_socket *vk_socket_create(struct vk_thread *that, size_t ring_size)
 {
 	struct vk_socket *s = vk_heap_calloc(heap_of(that), 1, sizeof(*s));
@@ -162,6 +170,21 @@ int vk_socket_close(struct vk_thread *that, struct vk_socket *socket)
 		return -EBADF;
 	vk_poll_detach(entry);
 	socket->entry = NULL;
+	return 0;
+}
+
+struct vk_file *vk_file_adopt(struct vk_thread *that, int fd)
+{
+	return (struct vk_file *)vk_poll_attach_file(vk_task_proc(that), fd);
+}
+
+int vk_file_close(struct vk_thread *that, struct vk_file *file)
+{
+	struct vk_fd *entry = file_of(that, file);
+
+	if (!entry)
+		return -EBADF;
+	vk_poll_detach(entry);
 	return 0;
 }
 
@@ -316,6 +339,41 @@ ssize_t vk_socket_write_step(struct vk_thread *that, struct vk_socket *s, const 
 		if (room < 0)
 			return room;
 	}
+}
+
+ssize_t vk_socket_sendfile_step(struct vk_thread *that, struct vk_socket *s, struct vk_file *file,
+				off_t offset, size_t len)
+{
+	struct vk_fd *entry = entry_of(that, s);
+	struct vk_fd *from = file_of(that, file);
+	ssize_t n;
+
+	if (!entry || !from)
+		return -EBADF;
+	while (that->op_done < len) {
+		off_t at = offset + (off_t)that->op_done;
+
+		if (vk_vectoring_used(s->tx)) {
+			/* What was queued before goes first. */
+			n = vk_poll_flush_more(entry);
+			if (n < 0)
+				return n;
+			if (vk_vectoring_used(s->tx))
+				break;
+		}
+		n = vk_poll_sendfile(entry, from, &at, len - that->op_done);
+		if (n == -EAGAIN)
+			break;
+		if (n < 0)
+			return n;
+		if (n == 0)
+			return (ssize_t)that->op_done;
+		that->op_done += (size_t)n;
+	}
+	if (that->op_done == len)
+		return (ssize_t)len;
+	vk_task_block(vk_task_of(that), &s->tx->writer);
+	return -EAGAIN;
 }
 
 ssize_t vk_socket_flush_step(struct vk_thread *that, struct vk_socket *s)

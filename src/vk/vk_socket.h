@@ -100,6 +100,27 @@ int vk_socket_peek_iov(const struct vk_socket *s, struct iovec *iov);
 /* Consume `n` of the bytes held (after vk_socket_peek_iov()). */
 void vk_socket_consume(struct vk_thread *that, struct vk_socket *s, size_t n);
 
+/*
+ * A file a micro-process sends from with vk_socket_sendfile(): its
+ * descriptor is held by libvk, outside the heap, and closed when the
+ * process ends (a fault too) if not before.
+ */
+struct vk_file;
+
+/*
+ * Hand `fd` (a regular file, open for reading) to the micro-process.
+ * Returns its handle, or NULL with errno (EMFILE past the worker's
+ * descriptor limit); on failure the descriptor stays the caller's.
+ */
+struct vk_file *vk_file_adopt(struct vk_thread *that, int fd);
+
+/* Close a file now. Returns 0 or -EBADF. */
+int vk_file_close(struct vk_thread *that, struct vk_file *file);
+
+/* Internal step of vk_socket_sendfile(). */
+ssize_t vk_socket_sendfile_step(struct vk_thread *that, struct vk_socket *s, struct vk_file *file,
+				off_t offset, size_t len);
+
 enum { VK_READ_ALL, VK_READ_SOME, VK_READ_LINE };
 
 /* Internal: run `step` until it stops saying -EAGAIN; raise a -errno. */
@@ -174,6 +195,15 @@ enum { VK_READ_ALL, VK_READ_SOME, VK_READ_LINE };
 		vk_socket_op_(vk_w_, vk_socket_write_step(that, (s), (buf), (len))); \
 		(void)vk_w_;                                                         \
 	} while (0)
+/*
+ * Send `len` bytes of `file` from `offset`, after what the send ring
+ * holds, with sendfile(2): the bytes go from the page cache to the socket
+ * without passing through the heap. Blocks while the descriptor is full;
+ * `rc` gets the count sent, less than `len` only when the file ended
+ * first. A socket without a descriptor (a pipe) raises EBADF.
+ */
+#define vk_socket_sendfile(s, rc, file, offset, len) \
+	vk_socket_op_(rc, vk_socket_sendfile_step(that, (s), (file), (offset), (len)))
 /* Wait until everything queued has been handed to the peer. */
 #define vk_socket_flush(s)                                             \
 	do {                                                           \
@@ -252,6 +282,7 @@ int vk_socket_peer_address(struct vk_thread *that, const struct vk_socket *s, ch
 #define vk_readline(rc, buf, len) vk_socket_readline(that->socket, rc, buf, len)
 #define vk_write(buf, len) vk_socket_write(that->socket, buf, len)
 #define vk_write_literal(s) vk_socket_write(that->socket, s, sizeof(s) - 1)
+#define vk_sendfile(rc, file, offset, len) vk_socket_sendfile(that->socket, rc, file, offset, len)
 #define vk_flush() vk_socket_flush(that->socket)
 #define vk_hup() vk_socket_hup(that->socket)
 #define vk_readhup() vk_socket_readhup(that->socket)

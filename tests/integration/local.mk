@@ -121,7 +121,8 @@ HTTP_IT_TESTS = \
 	tests/integration/http-reload.sh \
 	tests/integration/http-handlers.sh \
 	tests/integration/example-jsonapi.sh \
-	tests/integration/http-ring.sh
+	tests/integration/http-ring.sh \
+	tests/integration/http-static.sh
 
 # vkctl and the control socket.
 VKCTL_TESTS = \

@@ -22,7 +22,7 @@ incdir=$(find "$dest" -name vk.h -printf '%h\n' | head -n 1)
 installed=$(cd "$incdir" && ls | sort | tr '\n' ' ')
 want="vk.h vk_addr.h vk_api.h vk_app.h vk_channel.h vk_connect.h vk_forward.h vk_future.h \
 vk_http.h vk_http_app.h vk_http_body.h vk_http_exchange.h vk_http_reply.h vk_http_route.h \
-vk_http_url.h vk_parse.h vk_pubsub.h vk_socket.h vk_state.h vk_state_s.h "
+vk_http_static.h vk_http_url.h vk_parse.h vk_pubsub.h vk_socket.h vk_state.h vk_state_s.h "
 [ "$installed" = "$want" ] || fail "installed headers: '$installed', want '$want'"
 
 # cflags: pkg-config's flags for libvk, with the staging root in front.

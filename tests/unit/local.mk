@@ -112,3 +112,11 @@ tests_unit_check_http_route_SOURCES = tests/unit/check_http_route.c tests/unit/c
 	src/http/vk_http_route.c src/http/vk_http_url.c
 tests_unit_check_http_route_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_http_route_LDADD = $(CHECK_LIBS)
+
+# The static-file handler's checks: paths under the root (each way of
+# opening), Range, If-None-Match, types. Links libvk whole.
+check_PROGRAMS += tests/unit/check_http_static
+TESTS += tests/unit/check_http_static
+tests_unit_check_http_static_SOURCES = tests/unit/check_http_static.c tests/unit/check_run.h
+tests_unit_check_http_static_CFLAGS = $(VK_CHECK_CFLAGS)
+tests_unit_check_http_static_LDADD = $(VK_CHECK_LDADD)
