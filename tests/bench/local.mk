@@ -2,6 +2,7 @@
 #
 # libvk (and a channel round trip: --only channel): tests/bench/run-micro.sh [--quick] from the build tree, or
 # ./tests/bench/micro [--quick] [--runs N] [--procs N].
+# Static files against nginx (static.so, sendfile): tests/bench/static --help.
 # HTTP against nginx: tests/bench/http --help (it runs http-idle.py, and
 # wrk with http-stats.lua, http-pipeline.lua and http-echo.lua).
 # Instructions per HTTP request (callgrind, immune to load):
@@ -14,4 +15,4 @@ tests_bench_micro_LDADD = src/vk/libvk.la $(EV_LIBS) $(CARES_LIBS)
 EXTRA_DIST += tests/bench/run-micro.sh tests/bench/http tests/bench/ps tests/bench/http-pipeline.lua \
 	tests/bench/http-stats.lua tests/bench/http-echo.lua \
 	tests/bench/http-idle.py tests/bench/http-nginx.conf tests/bench/http-vkd.conf \
-	tests/bench/http-instructions tests/bench/http-ir.c tests/bench/proxy
+	tests/bench/http-instructions tests/bench/http-ir.c tests/bench/proxy tests/bench/static
