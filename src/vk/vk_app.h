@@ -42,8 +42,9 @@
  * 4: outbound connections (vk_connect(), vk_forward()) and the try forms.
  * 5: services (VK_SERVICES), channels and publish/subscribe.
  * 6: vk_socket_destroy(), vk_socket_peer_address().
+ * 7: files sent with sendfile (vk_file_adopt(), vk_sendfile()), vk_http_static.
  */
-#define VK_APP_ABI_MINOR 6
+#define VK_APP_ABI_MINOR 7
 #define VK_APP_SYMBOL "vk_app_descriptor"
 
 /* What an app's init hook is told about its configuration. */

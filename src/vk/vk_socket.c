@@ -372,7 +372,7 @@ ssize_t vk_socket_sendfile_step(struct vk_thread *that, struct vk_socket *s, str
 	}
 	if (that->op_done == len)
 		return (ssize_t)len;
-	vk_task_block(vk_task_of(that), &s->tx->writer);
+	vk_task_block(vk_task_of(that), &s->tx->writer, VK_WAIT_WRITE);
 	return -EAGAIN;
 }
 
