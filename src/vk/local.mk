@@ -17,7 +17,7 @@
 #                  from libev callbacks
 #   vk_bus         services, addresses and topics of a worker
 #   vk_proc        processes: the ready queue, timers
-#   vk_heap, vk_vectoring, vk_log, vk_code     leaves
+#   vk_heap, vk_vectoring, vk_log, vk_code, vk_chain     leaves
 # vk_http, vk_parse and vk_addr stand alone (no I/O).
 noinst_LTLIBRARIES += src/vk/libvk.la
 src_vk_libvk_la_SOURCES = \
@@ -27,6 +27,7 @@ src_vk_libvk_la_SOURCES = \
 	src/vk/vk_code.c \
 	src/vk/vk_proc.c \
 	src/vk/vk_bus.c \
+	src/vk/vk_chain.c \
 	src/vk/vk_task.c \
 	src/vk/vk_post.c \
 	src/vk/vk_resolve.c \
@@ -83,6 +84,7 @@ noinst_HEADERS += \
 	src/vk/vk_vectoring.h \
 	src/vk/vk_proc.h \
 	src/vk/vk_bus.h \
+	src/vk/vk_chain.h \
 	src/vk/vk_task.h \
 	src/vk/vk_post.h \
 	src/vk/vk_resolve.h \

@@ -6,12 +6,10 @@
 
 /* An entry of the address map: process `id` of this worker. */
 struct vk_bus_addr {
-	struct vk_bus_addr *next;
+	struct vk_chain_link chain;
 	uint64_t id;
 	struct vk_proc *proc;
 };
-
-#define VK_BUS_MIN_BUCKETS 64
 
 struct vk_bus *vk_bus_create(struct vk_sched *sched)
 {
@@ -32,6 +30,16 @@ static void free_bufs(struct vk_bus *bus)
 			free(bus->bufs[i].free[--bus->bufs[i].count]);
 }
 
+static void free_addr(struct vk_chain_link *link)
+{
+	free(vk_chain_entry(link, struct vk_bus_addr, chain));
+}
+
+static void free_topic(struct vk_chain_link *link)
+{
+	free(vk_chain_entry(link, struct vk_topic, chain));
+}
+
 void vk_bus_destroy(struct vk_bus *bus)
 {
 	if (!bus)
@@ -42,25 +50,9 @@ void vk_bus_destroy(struct vk_bus *bus)
 		free(bus->services);
 		bus->services = next;
 	}
-	for (size_t i = 0; i < bus->addr_buckets; i++) {
-		while (bus->addrs[i]) {
-			struct vk_bus_addr *next = bus->addrs[i]->next;
-
-			free(bus->addrs[i]);
-			bus->addrs[i] = next;
-		}
-	}
-	free(bus->addrs);
+	vk_chain_clear(&bus->addrs, free_addr);
 	/* Topics go with their last subscriber; what is left has none. */
-	for (size_t i = 0; i < bus->topic_buckets; i++) {
-		while (bus->topics[i]) {
-			struct vk_topic *next = bus->topics[i]->next;
-
-			free(bus->topics[i]);
-			bus->topics[i] = next;
-		}
-	}
-	free(bus->topics);
+	vk_chain_clear(&bus->topics, free_topic);
 	free_bufs(bus);
 	free(bus);
 }
@@ -142,162 +134,98 @@ unsigned vk_bus_route(const struct vk_bus *bus, const struct vk_bus_service *ser
 
 /* ---- addresses ---- */
 
-static size_t id_bucket(uint64_t id, size_t mask)
+static size_t id_hash(uint64_t id)
 {
-	return (size_t)(id * 0x9e3779b97f4a7c15ull >> 32) & mask;
+	return (size_t)(id * 0x9e3779b97f4a7c15ull >> 32);
 }
 
-/* Double the address table (or make its first buckets). -ENOMEM. */
-static int addr_grow(struct vk_bus *bus)
+static struct vk_bus_addr *addr_find(const struct vk_bus *bus, uint64_t id)
 {
-	size_t size = bus->addr_buckets ? bus->addr_buckets * 2 : VK_BUS_MIN_BUCKETS;
-	struct vk_bus_addr **fresh = calloc(size, sizeof(*fresh));
+	size_t hash = id_hash(id);
 
-	if (!fresh)
-		return -ENOMEM;
-	for (size_t i = 0; i < bus->addr_buckets; i++) {
-		while (bus->addrs[i]) {
-			struct vk_bus_addr *a = bus->addrs[i];
-			size_t b = id_bucket(a->id, size - 1);
+	for (struct vk_chain_link *l = vk_chain_bucket(&bus->addrs, hash); l; l = l->next) {
+		struct vk_bus_addr *a = vk_chain_entry(l, struct vk_bus_addr, chain);
 
-			bus->addrs[i] = a->next;
-			a->next = fresh[b];
-			fresh[b] = a;
-		}
+		if (l->hash == hash && a->id == id)
+			return a;
 	}
-	free(bus->addrs);
-	bus->addrs = fresh;
-	bus->addr_buckets = size;
-	return 0;
+	return NULL;
 }
 
 struct vk_proc *vk_bus_addr_find(const struct vk_bus *bus, uint64_t id)
 {
-	if (!bus->addr_buckets)
-		return NULL;
-	for (struct vk_bus_addr *a = bus->addrs[id_bucket(id, bus->addr_buckets - 1)]; a;
-	     a = a->next)
-		if (a->id == id)
-			return a->proc;
-	return NULL;
+	struct vk_bus_addr *a = addr_find(bus, id);
+
+	return a ? a->proc : NULL;
 }
 
 uint64_t vk_bus_addr_of(struct vk_bus *bus, struct vk_proc *proc)
 {
 	uint64_t address = (uint64_t)bus->worker << VK_BUS_ADDR_BITS | proc->id;
 	struct vk_bus_addr *a;
-	size_t b;
 
-	if (vk_bus_addr_find(bus, proc->id))
+	if (addr_find(bus, proc->id))
 		return address;
-	if (bus->addr_count >= bus->addr_buckets && addr_grow(bus) < 0)
-		return 0;
 	a = malloc(sizeof(*a));
 	if (!a)
 		return 0;
 	a->id = proc->id;
 	a->proc = proc;
-	b = id_bucket(proc->id, bus->addr_buckets - 1);
-	a->next = bus->addrs[b];
-	bus->addrs[b] = a;
-	bus->addr_count++;
+	if (vk_chain_insert(&bus->addrs, &a->chain, id_hash(proc->id)) < 0) {
+		free(a);
+		return 0;
+	}
 	return address;
 }
 
 void vk_bus_addr_remove(struct vk_bus *bus, uint64_t id)
 {
-	struct vk_bus_addr **link;
+	struct vk_bus_addr *a = addr_find(bus, id);
 
-	if (!bus->addr_buckets)
+	if (!a)
 		return;
-	for (link = &bus->addrs[id_bucket(id, bus->addr_buckets - 1)]; *link;
-	     link = &(*link)->next) {
-		struct vk_bus_addr *a = *link;
-
-		if (a->id != id)
-			continue;
-		*link = a->next;
-		free(a);
-		bus->addr_count--;
-		return;
-	}
+	vk_chain_remove(&bus->addrs, &a->chain);
+	free(a);
 }
 
 /* ---- topics ---- */
 
-static size_t name_bucket(const char *name, size_t len, size_t mask)
+static struct vk_topic *topic_find(const struct vk_bus *bus, const char *name, size_t len,
+				   size_t hash)
 {
-	return (size_t)fnv1a(name, len) & mask;
-}
+	for (struct vk_chain_link *l = vk_chain_bucket(&bus->topics, hash); l; l = l->next) {
+		struct vk_topic *t = vk_chain_entry(l, struct vk_topic, chain);
 
-static int topic_grow(struct vk_bus *bus)
-{
-	size_t size = bus->topic_buckets ? bus->topic_buckets * 2 : VK_BUS_MIN_BUCKETS;
-	struct vk_topic **fresh = calloc(size, sizeof(*fresh));
-
-	if (!fresh)
-		return -ENOMEM;
-	for (size_t i = 0; i < bus->topic_buckets; i++) {
-		while (bus->topics[i]) {
-			struct vk_topic *t = bus->topics[i];
-			size_t b = name_bucket(t->name, t->len, size - 1);
-
-			bus->topics[i] = t->next;
-			t->next = fresh[b];
-			fresh[b] = t;
-		}
-	}
-	free(bus->topics);
-	bus->topics = fresh;
-	bus->topic_buckets = size;
-	return 0;
-}
-
-static struct vk_topic *topic_find(const struct vk_bus *bus, const char *name, size_t len)
-{
-	if (!bus->topic_buckets)
-		return NULL;
-	for (struct vk_topic *t = bus->topics[name_bucket(name, len, bus->topic_buckets - 1)]; t;
-	     t = t->next)
-		if (t->len == len && memcmp(t->name, name, len) == 0)
+		if (l->hash == hash && t->len == len && memcmp(t->name, name, len) == 0)
 			return t;
+	}
 	return NULL;
 }
 
 struct vk_topic *vk_bus_topic(struct vk_bus *bus, const char *name, size_t len, int create)
 {
-	struct vk_topic *t = topic_find(bus, name, len);
-	size_t b;
+	size_t hash = (size_t)fnv1a(name, len);
+	struct vk_topic *t = topic_find(bus, name, len, hash);
 
 	if (t || !create)
 		return t;
-	if (bus->topic_count >= bus->topic_buckets && topic_grow(bus) < 0) {
-		errno = ENOMEM;
-		return NULL;
-	}
 	t = calloc(1, sizeof(*t) + len + 1);
 	if (!t)
 		return NULL;
 	memcpy(t->name, name, len);
 	t->len = len;
-	b = name_bucket(name, len, bus->topic_buckets - 1);
-	t->next = bus->topics[b];
-	bus->topics[b] = t;
-	bus->topic_count++;
+	if (vk_chain_insert(&bus->topics, &t->chain, hash) < 0) {
+		free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
 	return t;
 }
 
 void vk_bus_topic_drop(struct vk_bus *bus, struct vk_topic *topic)
 {
-	struct vk_topic **link =
-	    &bus->topics[name_bucket(topic->name, topic->len, bus->topic_buckets - 1)];
-
-	while (*link && *link != topic)
-		link = &(*link)->next;
-	if (!*link)
+	if (vk_chain_remove(&bus->topics, &topic->chain) < 0)
 		return;
-	*link = topic->next;
-	bus->topic_count--;
 	free(topic);
 }
 

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vk_chain.h"
 #include "vk_internal.h"
 #include "vk_proc.h"
 
@@ -44,8 +45,8 @@ struct vk_bus_service {
 };
 
 struct vk_topic {
-	struct vk_topic *next;	  /* in its hash bucket */
-	struct vk_sub_link *subs; /* its subscribers here (vk_pubsub.c) */
+	struct vk_chain_link chain; /* in the bus's topics */
+	struct vk_sub_link *subs;   /* its subscribers here (vk_pubsub.c) */
 	size_t len;
 	char name[];
 };
@@ -71,14 +72,10 @@ struct vk_bus_remote {
 struct vk_bus {
 	struct vk_sched *sched;
 	struct vk_bus_service *services;
-	struct vk_bus_addr **addrs; /* hash of id -> process */
-	size_t addr_buckets;
-	size_t addr_count;
-	struct vk_topic **topics;
-	size_t topic_buckets;
-	size_t topic_count;
-	unsigned worker;  /* this worker's index, 1-based */
-	unsigned workers; /* in the generation */
+	struct vk_chain addrs;	/* id -> process (struct vk_bus_addr) */
+	struct vk_chain topics; /* struct vk_topic */
+	unsigned worker;	/* this worker's index, 1-based */
+	unsigned workers;	/* in the generation */
 	const struct vk_bus_remote *remote;
 	void *remote_ctx;
 	struct {

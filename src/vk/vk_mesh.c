@@ -43,7 +43,7 @@ struct vk_link;
 
 /* One end of a channel through a link: the local agent standing for the far process. */
 struct vk_bridge {
-	struct vk_bridge *next; /* in the link's hash */
+	struct vk_chain_link chain; /* in the link's bridges, by key */
 	struct vk_link *link;
 	struct vk_chan_end *end; /* the agent's end of the local channel */
 	uint64_t key;		 /* our id, KEY_THEIRS when the far side opened it */
@@ -65,12 +65,10 @@ struct vk_link {
 	char *in;
 	size_t in_len;
 	char *out;
-	size_t out_len;	 /* bytes queued, from out_off */
-	size_t out_off;	 /* bytes of out already written */
-	size_t out_size; /* allocated */
-	struct vk_bridge **bridges;
-	size_t buckets;
-	size_t count;
+	size_t out_len;		 /* bytes queued, from out_off */
+	size_t out_off;		 /* bytes of out already written */
+	size_t out_size;	 /* allocated */
+	struct vk_chain bridges; /* struct vk_bridge */
 	uint64_t next_id;
 	size_t starved; /* bridges held back by the queue */
 	uint8_t dirty;	/* frames queued since the last write */
@@ -97,53 +95,31 @@ static struct vk_stats *stats_of(const struct vk_link *link)
 
 /* ---- the bridges of a link ---- */
 
-static size_t key_bucket(uint64_t key, size_t buckets)
+static size_t key_hash(uint64_t key)
 {
-	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & (buckets - 1);
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32);
+}
+
+static struct vk_bridge *bridge_of(struct vk_chain_link *link)
+{
+	return vk_chain_entry(link, struct vk_bridge, chain);
 }
 
 static struct vk_bridge *bridge_find(const struct vk_link *link, uint64_t key)
 {
-	if (!link->buckets)
-		return NULL;
-	for (struct vk_bridge *b = link->bridges[key_bucket(key, link->buckets)]; b; b = b->next)
-		if (b->key == key)
-			return b;
+	size_t hash = key_hash(key);
+
+	for (struct vk_chain_link *l = vk_chain_bucket(&link->bridges, hash); l; l = l->next)
+		if (l->hash == hash && bridge_of(l)->key == key)
+			return bridge_of(l);
 	return NULL;
-}
-
-static int bridges_grow(struct vk_link *link)
-{
-	size_t size = link->buckets ? link->buckets * 2 : 64;
-	struct vk_bridge **fresh = calloc(size, sizeof(*fresh));
-
-	if (!fresh)
-		return -ENOMEM;
-	for (size_t i = 0; i < link->buckets; i++) {
-		while (link->bridges[i]) {
-			struct vk_bridge *b = link->bridges[i];
-			size_t at = key_bucket(b->key, size);
-
-			link->bridges[i] = b->next;
-			b->next = fresh[at];
-			fresh[at] = b;
-		}
-	}
-	free(link->bridges);
-	link->bridges = fresh;
-	link->buckets = size;
-	return 0;
 }
 
 static struct vk_bridge *bridge_add(struct vk_link *link, uint64_t key, struct vk_chan_end *end,
 				    uint32_t window)
 {
-	struct vk_bridge *b;
-	size_t at;
+	struct vk_bridge *b = calloc(1, sizeof(*b));
 
-	if (link->count >= link->buckets && bridges_grow(link) < 0)
-		return NULL;
-	b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
 	b->link = link;
@@ -152,23 +128,18 @@ static struct vk_bridge *bridge_add(struct vk_link *link, uint64_t key, struct v
 	b->window = window;
 	b->credit = window;
 	b->granted = window;
-	at = key_bucket(key, link->buckets);
-	b->next = link->bridges[at];
-	link->bridges[at] = b;
-	link->count++;
+	if (vk_chain_insert(&link->bridges, &b->chain, key_hash(key)) < 0) {
+		free(b);
+		return NULL;
+	}
 	return b;
 }
 
 static void bridge_free(struct vk_bridge *b)
 {
 	struct vk_link *link = b->link;
-	struct vk_bridge **at = &link->bridges[key_bucket(b->key, link->buckets)];
 
-	while (*at && *at != b)
-		at = &(*at)->next;
-	if (*at)
-		*at = b->next;
-	link->count--;
+	vk_chain_remove(&link->bridges, &b->chain);
 	if (b->starved)
 		link->starved--;
 	free(b);
@@ -613,11 +584,11 @@ static void watch(struct vk_link *link, int writing)
 /* The queue went below the mark: the bridges it held back send again. */
 static void unstarve(struct vk_link *link)
 {
-	for (size_t i = 0; i < link->buckets && link->starved; i++)
-		for (struct vk_bridge *b = link->bridges[i], *next; b; b = next) {
-			next = b->next;
-			if (b->starved)
-				bridge_pump(b);
+	for (size_t i = 0; i < link->bridges.size && link->starved; i++)
+		for (struct vk_chain_link *l = link->bridges.buckets[i], *next; l; l = next) {
+			next = l->next;
+			if (bridge_of(l)->starved)
+				bridge_pump(bridge_of(l));
 		}
 }
 
@@ -717,17 +688,15 @@ static void link_down(struct vk_link *link, const char *why)
 
 	/* Info: a worker that died is the master's to report, as a warning. */
 	vk_log(6, "link to worker %u down: %s", link->peer, why);
-	for (size_t i = 0; i < link->buckets; i++)
-		while (link->bridges[i]) {
-			struct vk_bridge *b = link->bridges[i];
+	for (size_t i = 0; i < link->bridges.size; i++)
+		while (link->bridges.buckets[i]) {
+			struct vk_bridge *b = bridge_of(link->bridges.buckets[i]);
 
 			b->close_sent = 1;
 			vk_chan_close(b->end, EPIPE);
 			bridge_free(b);
 		}
-	free(link->bridges);
-	link->bridges = NULL;
-	link->buckets = 0;
+	vk_chain_clear(&link->bridges, NULL);
 	/* Its watcher is unreferenced while active (update_io()). */
 	if (ev_is_active(&link->io)) {
 		ev_ref(mesh->loop);

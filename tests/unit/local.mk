@@ -21,7 +21,8 @@ VK_CHECK_PROGS = \
 	tests/unit/check_vk_connect \
 	tests/unit/check_vk_resolve \
 	tests/unit/check_vk_forward \
-	tests/unit/check_vk_channel
+	tests/unit/check_vk_channel \
+	tests/unit/check_vk_chain
 check_PROGRAMS += $(VK_CHECK_PROGS)
 TESTS += $(VK_CHECK_PROGS)
 
@@ -32,6 +33,10 @@ VK_CHECK_HDRS = tests/unit/vk_check.h tests/unit/check_run.h
 tests_unit_check_vk_SOURCES = tests/unit/check_vk.c $(VK_CHECK_HDRS)
 tests_unit_check_vk_CFLAGS = $(VK_CHECK_CFLAGS)
 tests_unit_check_vk_LDADD = $(VK_CHECK_LDADD)
+
+tests_unit_check_vk_chain_SOURCES = tests/unit/check_vk_chain.c $(VK_CHECK_HDRS)
+tests_unit_check_vk_chain_CFLAGS = $(VK_CHECK_CFLAGS)
+tests_unit_check_vk_chain_LDADD = $(VK_CHECK_LDADD)
 
 tests_unit_check_vk_vectoring_SOURCES = tests/unit/check_vk_vectoring.c $(VK_CHECK_HDRS)
 tests_unit_check_vk_vectoring_CFLAGS = $(VK_CHECK_CFLAGS)
