@@ -145,21 +145,13 @@ enum { VK_READ_ALL, VK_READ_SOME, VK_READ_LINE };
  * called again after every wake-up, the waker's error in that->wake_error
  * for it to take (and clear); `rc` gets its result.
  */
-#define vk_socket_own_op_(rc, step)                     \
-	do {                                            \
-		that->op_done = 0;                      \
-		for (;;) {                              \
-			ssize_t vk_r_ = (step);         \
-			if (vk_r_ != -EAGAIN) {         \
-				(rc) = vk_r_;           \
-				break;                  \
-			}                               \
-			vk_suspend_(VK_THREAD_BLOCKED); \
-		}                                       \
-	} while (0)
+#define vk_socket_own_op_(rc, step) vk_socket_step_until_(rc, step, vk_suspend_(VK_THREAD_BLOCKED))
 
 /* Internal: vk_socket_op_() that stores a -errno in `rc` instead of raising. */
-#define vk_socket_try_op_(rc, step)             \
+#define vk_socket_try_op_(rc, step) vk_socket_step_until_(rc, step, vk_wait_try_(rc))
+
+/* Internal: call `step` until it says something other than -EAGAIN, into `rc`; `wait` between. */
+#define vk_socket_step_until_(rc, step, wait)   \
 	do {                                    \
 		that->op_done = 0;              \
 		for (;;) {                      \
@@ -168,7 +160,7 @@ enum { VK_READ_ALL, VK_READ_SOME, VK_READ_LINE };
 				(rc) = vk_r_;   \
 				break;          \
 			}                       \
-			vk_wait_try_(rc);       \
+			wait;                   \
 		}                               \
 	} while (0)
 
