@@ -388,28 +388,29 @@ static void print_messaging(json_t *t)
 	       (unsigned long long)ju64(t, "drops"), in, out);
 }
 
-#define APP_FORMAT "%-16s %7s %10s %6s %5s %6s %6s %7s\n"
+#define APP_FORMAT "%-16s %7s %10s %6s %5s %6s %6s %7s %8s\n"
 
 /* Counters by app, for the life of the daemon. */
 static void print_apps(json_t *apps)
 {
-	static const char *const keys[] = {"connections", "connections_total", "faults", "watchdog",
-					   "killed",	  "app_errors",	       "refused"};
-	char num[7][24];
+	static const char *const keys[] = {
+	    "connections", "connections_total", "faults",  "watchdog",
+	    "killed",	   "app_errors",	"refused", "access_log_drops"};
+	char num[8][24];
 	json_t *a;
 	size_t i;
 
 	if (!json_array_size(apps))
 		return;
 	printf("\n" APP_FORMAT, "APP", "CONNS", "TOTAL", "FAULTS", "WDOG", "KILLED", "ERRORS",
-	       "REFUSED");
+	       "REFUSED", "LOGDROPS");
 	json_array_foreach(apps, i, a)
 	{
-		for (size_t k = 0; k < 7; k++)
+		for (size_t k = 0; k < 8; k++)
 			snprintf(num[k], sizeof(num[k]), "%llu",
 				 (unsigned long long)ju64(a, keys[k]));
 		printf(APP_FORMAT, jstr(a, "name", "?"), num[0], num[1], num[2], num[3], num[4],
-		       num[5], num[6]);
+		       num[5], num[6], num[7]);
 	}
 }
 

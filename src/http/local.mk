@@ -5,6 +5,7 @@
 src_vk_libvk_la_SOURCES += \
 	src/http/vk_http_route.c \
 	src/http/vk_http_url.c \
+	src/http/vk_http_log.c \
 	src/http/vk_http_exchange.c \
 	src/http/vk_http_body.c \
 	src/http/vk_http_reply.c \
@@ -26,4 +27,5 @@ noinst_HEADERS += \
 	src/http/vk_http_app_s.h \
 	src/http/vk_http_exchange_s.h \
 	src/http/vk_http_conn.h \
+	src/http/vk_http_log.h \
 	src/http/vk_http_static_s.h

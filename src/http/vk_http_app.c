@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vk_log.h"
 #include "vk_parse.h"
 
 #define HEAD_DEFAULT 16384
@@ -104,6 +105,7 @@ void *vk_http_app_start(const struct vk_http_app *app, const struct vk_app_conte
 	}
 	s->app = app;
 	s->limits = vk_http_limits_default;
+	s->access_log = vk_access_find(context->name);
 	if (read_options(s, context) < 0) {
 		*error = EINVAL;
 		vk_http_app_stop(s);

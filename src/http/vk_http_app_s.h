@@ -19,8 +19,9 @@ struct vk_http_server {
 	struct vk_http_limits limits;
 	size_t max_head;
 	uint32_t header_timeout_ms;
-	void *app_state; /* the app's init hook's result */
-	int app_started; /* its init ran: its fini runs */
+	void *app_state;  /* the app's init hook's result */
+	int app_started;  /* its init ran: its fini runs */
+	void *access_log; /* vk_access_find()'s, NULL: off */
 };
 
 #endif

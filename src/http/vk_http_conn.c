@@ -1,11 +1,13 @@
 #include "vk_http_conn.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 #include <time.h>
 
 #include "vk_http_app_s.h"
 #include "vk_http_exchange_s.h"
+#include "vk_http_log.h"
 #include "vk_inplace.h"
 #include "vk_log.h"
 
@@ -53,6 +55,49 @@ static size_t library_answer(struct vk_thread *that, char *out, const struct vk_
 		n += len;
 	}
 	return n;
+}
+
+/* A monotonic clock in microseconds, for the access log's request time. */
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/*
+ * The access log line of one answer: req NULL when the head did not
+ * parse. `peer` (INET6_ADDRSTRLEN bytes, the connection's) is filled on
+ * the first line, so a connection asks the kernel for it once. The line
+ * is formatted on the worker's stack, not the micro-heap, and the hook
+ * copies it into the log's buffer, which the worker owns.
+ */
+static void access_line(struct vk_thread *that, const struct vk_http_server *server,
+			const struct vk_http_request *req, int status, uint64_t bytes, char *peer,
+			uint64_t start_us)
+{
+	struct vk_http_log_entry e = {
+	    .peer = peer,
+	    .start = (time_t)vk_now(that),
+	    .status = status,
+	    .bytes = bytes,
+	    .usec = start_us ? now_us() - start_us : 0,
+	};
+	char line[VK_HTTP_LOG_LINE_MAX];
+
+	if (!peer[0] && vk_socket_peer_address(that, that->socket, peer, INET6_ADDRSTRLEN) < 0)
+		memcpy(peer, "-", 2);
+	/* The head is on the app's heap: trust its lengths only within the buffer. */
+	if (req && req->target_off < req->cap && req->target_len <= req->cap - req->target_off) {
+		e.method = vk_http_request_method_str(req);
+		e.target = vk_http_request_target(req);
+		e.target_len = req->target_len;
+		e.version = req->version;
+		e.referer = vk_http_header(req, "Referer");
+		e.agent = vk_http_header(req, "User-Agent");
+	}
+	vk_access_write(server->access_log, line, vk_http_log_format(line, &e));
 }
 
 /* Whether an error raised in an operation on the connection says the client went. */
@@ -141,6 +186,9 @@ void vk_http_serve(struct vk_thread *that)
 		uint32_t base_timeout_ms; /* vk_set_timeout() outside a head: none */
 		double head_deadline;	  /* when a started head must be complete */
 		double left_ms;
+		uint64_t start_us; /* the request's first byte, when access logged */
+		int parsed;	   /* the head parsed: the access log shows its request line */
+		char peer[INET6_ADDRSTRLEN];
 		/* Most heads fit here, in the connection's hot page. */
 		char small_head[VK_HTTP_SMALL_HEAD];
 	} * self;
@@ -162,6 +210,8 @@ void vk_http_serve(struct vk_thread *that)
 				     &self->server->limits);
 		self->head_deadline = 0;
 		self->reading_head = 1;
+		self->parsed = 0;
+		self->start_us = 0;
 		vk_set_timeout(self->base_timeout_ms);
 		for (;;) {
 			self->result = parse_ring(that, &self->req);
@@ -180,9 +230,12 @@ void vk_http_serve(struct vk_thread *that)
 			 * A started head must be complete within the header timeout
 			 * of its first byte, however slowly it trickles in.
 			 */
-			if (!self->head_deadline && vk_http_request_started(&self->req))
+			if (!self->head_deadline && vk_http_request_started(&self->req)) {
 				self->head_deadline =
 				    vk_now(that) + self->server->header_timeout_ms / 1000.0;
+				if (self->server->access_log)
+					self->start_us = now_us();
+			}
 			if (self->head_deadline) {
 				self->left_ms = (self->head_deadline - vk_now(that)) * 1000.0;
 				if (self->left_ms < 1)
@@ -207,6 +260,10 @@ void vk_http_serve(struct vk_thread *that)
 			self->status = -self->result;
 			break;
 		}
+
+		self->parsed = 1;
+		if (self->server->access_log && !self->start_us)
+			self->start_us = now_us();
 
 		/* ---- route it ---- */
 		vk_http_exchange_start(&self->ex);
@@ -246,6 +303,13 @@ void vk_http_serve(struct vk_thread *that)
 			    self->result == 405 ? not_allowed : not_found,
 			    self->result == 405 ? allow : NULL);
 			vk_write(self->ex.out_head, self->out_len);
+			if (self->server->access_log)
+				access_line(
+				    that, self->server, &self->req, self->result,
+				    self->req.method == VK_HTTP_HEAD
+					? 0
+					: strlen(self->result == 405 ? not_allowed : not_found),
+				    self->peer, self->start_us);
 			vk_http_exchange_end(that, &self->ex);
 			if (!self->ex.keep_alive)
 				break;
@@ -257,6 +321,11 @@ void vk_http_serve(struct vk_thread *that)
 		vk_inplace_call(&self->handler, self->match.route->handler, &self->ex, self->error);
 		self->status = handler_outcome(self->server, &self->ex, self->error);
 		if (self->status >= 0) {
+			/* An answer cut short is logged here; an error answer below. */
+			if (!self->status && self->ex.out != VK_HTTP_OUT_NONE &&
+			    self->server->access_log)
+				access_line(that, self->server, &self->req, self->ex.status,
+					    self->ex.out_bytes, self->peer, self->start_us);
 			vk_http_exchange_end(that, &self->ex);
 			break;
 		}
@@ -268,6 +337,9 @@ void vk_http_serve(struct vk_thread *that)
 			self->out_len = library_answer(that, self->ex.out_head, &self->req, 500,
 						       self->ex.keep_alive, internal_error, NULL);
 			vk_write(self->ex.out_head, self->out_len);
+			self->ex.status = 500;
+			self->ex.out_bytes =
+			    self->req.method == VK_HTTP_HEAD ? 0 : strlen(internal_error);
 		} else if (self->ex.out == VK_HTTP_OUT_BODY) {
 			/* Returned in the middle of a streamed answer: end it, or cut it. */
 			if (self->ex.out_left > 0) {
@@ -280,6 +352,9 @@ void vk_http_serve(struct vk_thread *that)
 		/* A body not read to its end leaves the stream where no request starts. */
 		if (self->ex.in != VK_HTTP_IN_NONE)
 			self->ex.keep_alive = 0;
+		if (self->server->access_log)
+			access_line(that, self->server, &self->req, self->ex.status,
+				    self->ex.out_bytes, self->peer, self->start_us);
 		vk_http_exchange_end(that, &self->ex);
 		if (!self->ex.keep_alive)
 			break;
@@ -290,6 +365,9 @@ void vk_http_serve(struct vk_thread *that)
 		self->out_len =
 		    library_answer(that, self->ex.out_head, NULL, self->status, 0, NULL, NULL);
 		vk_write(self->ex.out_head, self->out_len);
+		if (self->server->access_log)
+			access_line(that, self->server, self->parsed ? &self->req : NULL,
+				    self->status, 0, self->peer, self->start_us);
 		vk_call(linger, NULL);
 	} else if (!vk_drained()) {
 		/* Bytes past the last request: closing now would reset the answer away. */
@@ -312,6 +390,9 @@ void vk_http_serve(struct vk_thread *that)
 		self->out_len =
 		    library_answer(that, self->ex.out_head, NULL, self->status, 0, NULL, NULL);
 		vk_write(self->ex.out_head, self->out_len);
+		if (self->server->access_log)
+			access_line(that, self->server, NULL, self->status, 0, self->peer,
+				    self->start_us);
 		vk_flush(); /* out even if the heap has no room for the linger */
 		vk_call(linger, NULL);
 	}

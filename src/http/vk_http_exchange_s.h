@@ -82,6 +82,7 @@ struct vk_http_exchange {
 	uint8_t seg_i;	     /* the one being written */
 	int status;	     /* sent, 0 before the head */
 	int error_status;    /* the status a body error calls for */
+	uint64_t out_bytes;  /* of the body, sent or queued (the access log's) */
 	/* ...to here; the rest is set before use. */
 	int64_t out_left;  /* body bytes the head announced, -1 when not known */
 	uint64_t in_left;  /* body bytes to come (VK_HTTP_IN_LENGTH) */

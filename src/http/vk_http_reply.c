@@ -247,6 +247,7 @@ ssize_t vk_http_reply_step(struct vk_thread *that, struct vk_http_exchange *ex, 
 		ex->out_left = 0;
 		if (ex->out_no_body)
 			len = 0;
+		ex->out_bytes = len;
 		/* A small body goes in the same write as the head (none: body may be NULL). */
 		if (len && ex->nseg == 1 && len <= sizeof(ex->out_head) - h->iov_len) {
 			memcpy((char *)h->iov_base + h->iov_len, body, len);
@@ -290,6 +291,7 @@ ssize_t vk_http_write_step(struct vk_thread *that, struct vk_http_exchange *ex, 
 		/* An empty chunk would end the body. */
 		if (len == 0 || ex->out_no_body)
 			return 0;
+		ex->out_bytes += len;
 		ex->op = VK_HTTP_OP_WRITE;
 		queue_reset(ex);
 		if (ex->out_chunked) {
@@ -326,6 +328,7 @@ ssize_t vk_http_sendfile_step(struct vk_thread *that, struct vk_http_exchange *e
 	rc = vk_socket_sendfile_step(that, ex->socket, file, offset, len);
 	if (rc < 0)
 		return rc;
+	ex->out_bytes += (uint64_t)rc;
 	ex->phase = PHASE_NEW;
 	/* The file shrank under us: the announced length cannot be kept. */
 	if ((size_t)rc < len)

@@ -23,3 +23,21 @@ void vk_log(int level, const char *format, ...)
 	else
 		fprintf(stderr, "vk: %s\n", line);
 }
+
+static const struct vk_access_hook *access_hook;
+
+void vk_access_set_hook(const struct vk_access_hook *hook)
+{
+	access_hook = hook;
+}
+
+void *vk_access_find(const char *name)
+{
+	return access_hook ? access_hook->find(name) : NULL;
+}
+
+void vk_access_write(void *log, const char *line, size_t len)
+{
+	if (access_hook && log)
+		access_hook->write(log, line, len);
+}

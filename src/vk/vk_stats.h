@@ -50,16 +50,17 @@ struct vk_stats {
 
 /*
  * The counters of one app in one worker (vk_proc_config.app_stats), for
- * vkctl status: written by the worker's kernel and listeners only.
+ * vkctl status: written by the worker's kernel, listeners and access logs only.
  */
 struct vk_app_stats {
-	uint64_t procs_now;   /* its micro-processes alive */
-	uint64_t procs_total; /* started */
-	uint64_t faults;      /* ended by a fault */
-	uint64_t watchdog;    /* ended by the watchdog */
-	uint64_t refused;     /* connections closed at once: over max_connections, no heap */
-	uint64_t killed;      /* ended by vkctl kill */
-	uint64_t app_errors;  /* coroutines ended by an app error */
+	uint64_t procs_now;	   /* its micro-processes alive */
+	uint64_t procs_total;	   /* started */
+	uint64_t faults;	   /* ended by a fault */
+	uint64_t watchdog;	   /* ended by the watchdog */
+	uint64_t refused;	   /* connections closed at once: over max_connections, no heap */
+	uint64_t killed;	   /* ended by vkctl kill */
+	uint64_t app_errors;	   /* coroutines ended by an app error */
+	uint64_t access_log_drops; /* access log lines dropped: the file or pipe was full */
 };
 
 #endif

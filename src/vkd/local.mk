@@ -6,6 +6,7 @@
 sbin_PROGRAMS += src/vkd/vkd
 src_vkd_vkd_SOURCES = \
 	src/vkd/vkd_main.c \
+	src/vkd/vkd_access.c src/vkd/vkd_access.h \
 	src/vkd/vkd_apps.c src/vkd/vkd_apps.h \
 	src/vkd/vkd_chan.c src/vkd/vkd_chan.h \
 	src/vkd/vkd_check.c src/vkd/vkd_check.h \

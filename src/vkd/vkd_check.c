@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include "vkd_io.h"
 #include "vkd_log.h"
 #include "vkd_module.h"
+#include "vkd_access.h"
 #include "vkd_user.h"
 
 /* Bytes of report kept; more is read and dropped, so the child never blocks. */
@@ -163,6 +165,13 @@ static int child_check_app(int fd, const struct vkd_config *config, size_t i,
 	int error;
 
 	child_say(fd, "step %zu load\n", i);
+	if (vkd_access_check(app, reason, sizeof(reason)) < 0) {
+		char what[PATH_MAX + 16];
+
+		snprintf(what, sizeof(what), "access_log %s", app->access_log_path);
+		child_bad(fd, config, app, what, reason);
+		return -1;
+	}
 	if (vkd_module_open_app(&module, app, reason, sizeof(reason)) < 0) {
 		child_bad(fd, config, app, app->module_path, reason);
 		return -1;

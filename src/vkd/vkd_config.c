@@ -586,6 +586,41 @@ static void set_tcp_nodelay(struct loader *l, const char *key, const char *value
 		add_error(l, l->line, "%s: expected on or off, got '%.*s'", key, SHOW, value);
 }
 
+/*
+ * access_log: off, stderr, or a file made absolute (relative to this
+ * file's directory). Whether the workers' user may write it is the module
+ * check's question (vkd_access_check()), asked as that user.
+ */
+static void set_access_log(struct loader *l, const char *key, const char *value)
+{
+	struct vkd_app_config *app = current_app(l);
+	char *path;
+
+	free(app->access_log_path);
+	app->access_log_path = NULL;
+	if (strcmp(value, "off") == 0) {
+		app->access_log = VKD_ACCESS_OFF;
+		return;
+	}
+	if (strcmp(value, "stderr") == 0) {
+		app->access_log = VKD_ACCESS_STDERR;
+		return;
+	}
+	if (!value[0]) {
+		add_error(l, l->line, "%s: expected off, stderr or a path, got ''", key);
+		return;
+	}
+	path = vkd_path_absolute(value, l->base_dir);
+	if (!path) {
+		l->nomem = errno == ENOMEM;
+		if (!l->nomem)
+			add_error(l, l->line, "%s: %s", key, strerror(errno));
+		return;
+	}
+	app->access_log = VKD_ACCESS_PATH;
+	app->access_log_path = path;
+}
+
 enum { APP_MODULE, APP_LISTEN }; /* indexes in app_keys, for the end-of-section check */
 
 static const struct key app_keys[] = {
@@ -599,6 +634,7 @@ static const struct key app_keys[] = {
     {"tcp_nodelay", set_tcp_nodelay, 0},
     {"ring", set_ring, 0},
     {"max_run", set_max_run, 0},
+    {"access_log", set_access_log, 0},
 };
 
 #define N_VKD_KEYS (sizeof(vkd_keys) / sizeof(vkd_keys[0]))
@@ -1175,6 +1211,7 @@ static void app_free(struct vkd_app_config *app)
 	free(app->name);
 	free(app->module);
 	free(app->module_path);
+	free(app->access_log_path);
 	free(app->listen);
 	for (size_t i = 0; i < app->option_count; i++) {
 		free(app->options[i].name);

@@ -75,6 +75,13 @@ size_t vkd_heap_for_ring(size_t ring);
 /* The environment variable that overrides module_dir (non-empty only). */
 #define VKD_MODULE_DIR_ENV "VKD_MODULE_DIR"
 
+/* Where an app's access log goes (access_log = off | stderr | PATH). */
+enum vkd_access_kind {
+	VKD_ACCESS_OFF = 0,
+	VKD_ACCESS_STDERR,
+	VKD_ACCESS_PATH,
+};
+
 /* An "opt.NAME = value" line: settings the core does not interpret. */
 struct vkd_app_option {
 	char *name;  /* without the "opt." prefix */
@@ -103,6 +110,8 @@ struct vkd_app_config {
 	struct vkd_app_option *options;
 	size_t option_count;
 	int line; /* of the [app NAME] header */
+	enum vkd_access_kind access_log;
+	char *access_log_path; /* VKD_ACCESS_PATH: absolute (relative to the file's directory) */
 };
 
 struct vkd_config {

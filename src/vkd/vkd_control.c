@@ -461,6 +461,7 @@ static void status_apps(struct vkd_control *ctl, struct jbuf *b)
 		jb_u64(b, "refused", st->refused);
 		jb_u64(b, "killed", st->killed);
 		jb_u64(b, "app_errors", st->app_errors);
+		jb_u64(b, "access_log_drops", st->access_log_drops);
 		jb_raw(b, "}");
 	}
 	jb_raw(b, "]");

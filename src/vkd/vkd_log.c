@@ -51,7 +51,8 @@ void vkd_log_set_ident(const char *ident)
 
 void vkd_log_reopen(void)
 {
-	vkd_info("SIGUSR1: logs go to stderr, which is not reopened");
+	vkd_info("SIGUSR1: the workers reopen their access logs; the error log is stderr, "
+		 "which is not reopened");
 }
 
 /* "2024-05-01T12:00:00.123Z" in UTC; empty on a clock failure. */

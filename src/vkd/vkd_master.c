@@ -931,6 +931,17 @@ static void master_stop(struct master *m, int sig)
 	}
 }
 
+/* Pass a signal on to every running worker (SIGUSR1: they reopen their access logs). */
+static void master_forward(struct master *m, int sig)
+{
+	for (struct gen *g = m->gens; g; g = g->next)
+		for (unsigned i = 0; i < g->worker_count; i++)
+			if (g->workers[i].pid > 0 && kill(g->workers[i].pid, sig) < 0 &&
+			    errno != ESRCH)
+				vkd_error("kill(%ld, %d): %s", (long)g->workers[i].pid, sig,
+					  strerror(errno));
+}
+
 static void master_signal(struct master *m, int sig)
 {
 	switch (sig) {
@@ -949,6 +960,7 @@ static void master_signal(struct master *m, int sig)
 		break;
 	case SIGUSR1:
 		vkd_log_reopen();
+		master_forward(m, SIGUSR1);
 		break;
 	default:
 		break;

@@ -23,6 +23,7 @@
 #include "vk_mesh.h"
 #include "vk_resolve.h"
 #include "vk_service.h"
+#include "vkd_access.h"
 #include "vkd_log.h"
 #include "vkd_mesh.h"
 #include "vkd_module.h"
@@ -589,8 +590,12 @@ static int worker_prepare(struct worker *w)
 		vkd_error("out of memory");
 		return -1;
 	}
+	/* Before the apps' init: the HTTP layer finds its app's log there. */
+	if (vkd_access_open(args->config, args->app_stats) < 0)
+		return -1;
 	if (worker_load(w) < 0 || worker_init_apps(w) < 0 || worker_start_kernel(w) < 0)
 		return -1;
+	vkd_access_start(w->loop);
 	w->services = calloc(worker_service_total(w) + 1, sizeof(*w->services));
 	if (!w->services) {
 		vkd_error("out of memory");
@@ -626,6 +631,7 @@ static void worker_cleanup(struct worker *w)
 	/* After the kernel: no micro-process may run app code past fini. */
 	if (w->apps)
 		worker_fini_apps(w);
+	vkd_access_close();
 	free(w->apps);
 	free(w->listeners);
 	free(w->services);

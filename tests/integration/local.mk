@@ -122,7 +122,8 @@ HTTP_IT_TESTS = \
 	tests/integration/http-handlers.sh \
 	tests/integration/example-jsonapi.sh \
 	tests/integration/http-ring.sh \
-	tests/integration/http-static.sh
+	tests/integration/http-static.sh \
+	tests/integration/http-access-log.sh
 
 # vkctl and the control socket.
 VKCTL_TESTS = \

@@ -118,6 +118,14 @@ tests_unit_check_http_route_SOURCES = tests/unit/check_http_route.c tests/unit/c
 tests_unit_check_http_route_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_http_route_LDADD = $(CHECK_LIBS)
 
+# The access log line (pure): the format and its escaping.
+check_PROGRAMS += tests/unit/check_http_log
+TESTS += tests/unit/check_http_log
+tests_unit_check_http_log_SOURCES = tests/unit/check_http_log.c tests/unit/check_run.h \
+	src/http/vk_http_log.c
+tests_unit_check_http_log_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_http_log_LDADD = $(CHECK_LIBS)
+
 # The static-file handler's checks: paths under the root (each way of
 # opening), Range, If-None-Match, types. Links libvk whole.
 check_PROGRAMS += tests/unit/check_http_static
