@@ -8,3 +8,9 @@ examples_jsonapi_la_CFLAGS = $(APP_CFLAGS)
 # noinst modules need an -rpath to be built shared.
 examples_jsonapi_la_LDFLAGS = $(APP_LDFLAGS) -rpath $(abs_builddir)/examples
 examples_jsonapi_la_LIBADD = $(JANSSON_LIBS)
+
+# The site the bundled configuration's static app serves: from the source
+# tree as examples/site, installed under $(pkgdatadir)/site (conf/local.mk
+# points the installed configuration there).
+examplesitedir = $(pkgdatadir)/site
+dist_examplesite_DATA = examples/site/index.html examples/site/style.css

@@ -152,7 +152,8 @@ MSG_IT_TESTS = \
 	tests/integration/chat-slow.sh \
 	tests/integration/kv.sh \
 	tests/integration/kv-fault.sh \
-	tests/integration/kv-reload.sh
+	tests/integration/kv-reload.sh \
+	tests/integration/bundled-config.sh
 
 TESTS += $(VKD_TESTS) $(HTTP_IT_TESTS) $(VKCTL_TESTS) $(PROXY_IT_TESTS) $(MSG_IT_TESTS)
 EXTRA_DIST += $(VKD_TESTS) $(HTTP_IT_TESTS) $(VKCTL_TESTS) $(PROXY_IT_TESTS) $(MSG_IT_TESTS)

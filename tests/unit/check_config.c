@@ -437,7 +437,7 @@ START_TEST(test_listen_repeatable)
 }
 END_TEST
 
-/* The bundled conf/vkd.ini is valid and runs both bundled apps. */
+/* The bundled conf/vkd.ini is valid and runs every bundled app. */
 START_TEST(test_bundled_config)
 {
 	const struct vkd_config *c;
@@ -451,13 +451,21 @@ START_TEST(test_bundled_config)
 	ck_assert_int_eq(c->log_level, VKD_LOG_INFO);
 	ck_assert_str_eq(c->control_path, "/tmp/vkd.sock");
 	ck_assert_ptr_null(c->user);
-	ck_assert_uint_eq(c->app_count, 2);
-	ck_assert_str_eq(c->apps[0].name, "echo");
-	ck_assert_str_eq(c->apps[0].module_path, "/build/apps/echo.so");
-	ck_assert_str_eq(c->apps[0].listen[0].text, "127.0.0.1:7007");
-	ck_assert_str_eq(c->apps[1].name, "http");
-	ck_assert_str_eq(c->apps[1].module_path, "/build/apps/http.so");
-	ck_assert_str_eq(c->apps[1].listen[0].text, "127.0.0.1:8080");
+	ck_assert_uint_eq(c->app_count, 6);
+	for (size_t i = 0; i < c->app_count; i++) {
+		static const char *const want[][3] = {
+		    {"echo", "/build/apps/echo.so", "127.0.0.1:7007"},
+		    {"http", "/build/apps/http.so", "127.0.0.1:8080"},
+		    {"static", "/build/apps/static.so", "127.0.0.1:8081"},
+		    {"proxy", "/build/apps/proxy.so", "127.0.0.1:8082"},
+		    {"chat", "/build/apps/chat.so", "127.0.0.1:7010"},
+		    {"kv", "/build/apps/kv.so", "127.0.0.1:6380"},
+		};
+
+		ck_assert_str_eq(c->apps[i].name, want[i][0]);
+		ck_assert_str_eq(c->apps[i].module_path, want[i][1]);
+		ck_assert_str_eq(c->apps[i].listen[0].text, want[i][2]);
+	}
 }
 END_TEST
 
