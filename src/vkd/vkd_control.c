@@ -389,6 +389,21 @@ static void status_messaging(struct jbuf *b, const struct vk_stats *st)
 	jb_u64(b, "link_bytes_out", st->mesh_bytes_out);
 }
 
+/* The counters of a worker's row and of the totals, after "connections". */
+static void status_counters(struct jbuf *b, const struct vk_stats *st)
+{
+	jb_u64(b, "connections_total", st->accepted);
+	jb_u64(b, "faults", st->faults);
+	jb_u64(b, "bytes_in", st->bytes_in);
+	jb_u64(b, "bytes_out", st->bytes_out);
+	jb_u64(b, "refused", st->refused);
+	jb_u64(b, "watchdog", st->watchdog);
+	jb_u64(b, "app_errors", st->app_errors);
+	status_outbound(b, st);
+	status_messaging(b, st);
+	jb_u64(b, "killed", st->killed);
+}
+
 /* A worker's row: a respawned worker number's counters go on from where
  * its earlier processes left them (vkd_slot_stats()). */
 static void status_worker(struct jbuf *b, const struct vkd_slot *s)
@@ -404,16 +419,7 @@ static void status_worker(struct jbuf *b, const struct vkd_slot *s)
 	jb_string(b, "state", slot_state_name(state));
 	jb_u64(b, "restarts", vkd_slot_read(&s->restarts));
 	jb_u64(b, "connections", vkd_slot_connections(s));
-	jb_u64(b, "connections_total", st.accepted);
-	jb_u64(b, "faults", st.faults);
-	jb_u64(b, "bytes_in", st.bytes_in);
-	jb_u64(b, "bytes_out", st.bytes_out);
-	jb_u64(b, "refused", st.refused);
-	jb_u64(b, "watchdog", st.watchdog);
-	jb_u64(b, "app_errors", st.app_errors);
-	status_outbound(b, &st);
-	status_messaging(b, &st);
-	jb_u64(b, "killed", st.killed);
+	status_counters(b, &st);
 	jb_raw(b, "}");
 }
 
@@ -427,16 +433,7 @@ static void status_totals(struct jbuf *b, const struct vkd_totals *t)
 	jb_u64(b, "draining", t->draining);
 	jb_u64(b, "restarts", t->restarts);
 	jb_u64(b, "connections", t->connections);
-	jb_u64(b, "connections_total", t->stats.accepted);
-	jb_u64(b, "faults", t->stats.faults);
-	jb_u64(b, "bytes_in", t->stats.bytes_in);
-	jb_u64(b, "bytes_out", t->stats.bytes_out);
-	jb_u64(b, "refused", t->stats.refused);
-	jb_u64(b, "watchdog", t->stats.watchdog);
-	jb_u64(b, "app_errors", t->stats.app_errors);
-	status_outbound(b, &t->stats);
-	status_messaging(b, &t->stats);
-	jb_u64(b, "killed", t->stats.killed);
+	status_counters(b, &t->stats);
 	jb_raw(b, "}");
 }
 
