@@ -150,6 +150,7 @@ PROXY_IT_TESTS = \
 MSG_IT_TESTS = \
 	tests/integration/chat.sh \
 	tests/integration/chat-slow.sh \
+	tests/integration/chat-order.sh \
 	tests/integration/kv.sh \
 	tests/integration/kv-fault.sh \
 	tests/integration/kv-reload.sh \
