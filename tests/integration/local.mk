@@ -3,7 +3,7 @@
 # Every script sources lib.sh, which starts and stops vkd, picks ports and
 # cleans up by pid; their python checks import http_util.py (resp_util.py
 # for kv, chat_util.py for chat). vkclient is the C client they drive; the
-# test-only modules are testmod.c built several ways.
+# test-only modules are testmod.c built several ways, and shardmod.c.
 EXTRA_DIST += tests/integration/lib.sh tests/integration/http_util.py \
 	tests/integration/resp_util.py tests/integration/chat_util.py
 check_PROGRAMS += tests/integration/vkclient
@@ -24,7 +24,8 @@ check_LTLIBRARIES += tests/integration/crashmod.la tests/integration/badmagic.la
 	tests/integration/badshape.la \
 	tests/integration/trapmod.la tests/integration/ver1.la tests/integration/ver2.la \
 	tests/integration/tickmod.la tests/integration/httpmod.la \
-	tests/integration/httpver1.la tests/integration/httpver2.la
+	tests/integration/httpver1.la tests/integration/httpver2.la \
+	tests/integration/shardmod.la
 tests_integration_crashmod_la_SOURCES = tests/integration/testmod.c
 tests_integration_crashmod_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_CRASH
 tests_integration_crashmod_la_CFLAGS = $(TESTMOD_CFLAGS)
@@ -77,6 +78,11 @@ tests_integration_tickmod_la_SOURCES = tests/integration/testmod.c
 tests_integration_tickmod_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_TICK
 tests_integration_tickmod_la_CFLAGS = $(TESTMOD_CFLAGS)
 tests_integration_tickmod_la_LDFLAGS = $(TESTMOD_LDFLAGS)
+# shardmod: channels to a sharded service in another worker (channel-remote.sh).
+tests_integration_shardmod_la_SOURCES = tests/integration/shardmod.c
+tests_integration_shardmod_la_CPPFLAGS = $(APP_CPPFLAGS)
+tests_integration_shardmod_la_CFLAGS = $(TESTMOD_CFLAGS)
+tests_integration_shardmod_la_LDFLAGS = $(TESTMOD_LDFLAGS)
 tests_integration_nodesc_la_SOURCES = tests/integration/testmod.c
 tests_integration_nodesc_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_NODESC
 tests_integration_nodesc_la_CFLAGS = $(TESTMOD_CFLAGS)
@@ -151,6 +157,7 @@ MSG_IT_TESTS = \
 	tests/integration/chat.sh \
 	tests/integration/chat-slow.sh \
 	tests/integration/chat-order.sh \
+	tests/integration/channel-remote.sh \
 	tests/integration/kv.sh \
 	tests/integration/kv-fault.sh \
 	tests/integration/kv-reload.sh \
