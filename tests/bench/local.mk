@@ -10,7 +10,11 @@
 # Instructions per HTTP request (callgrind, immune to load):
 # tests/bench/http-instructions --help (it builds http-ir.c).
 # vkctl ps's pause of a worker: tests/bench/ps --help.
-noinst_PROGRAMS += tests/bench/micro
+# Chat fan-out against redis-server PUBLISH/SUBSCRIBE: tests/bench/chat --help
+# (it runs chat-load, built here).
+noinst_PROGRAMS += tests/bench/micro tests/bench/chat-load
+tests_bench_chat_load_SOURCES = tests/bench/chat-load.c
+tests_bench_chat_load_CFLAGS = $(AM_CFLAGS) -O2
 tests_bench_micro_SOURCES = tests/bench/micro.c
 tests_bench_micro_CFLAGS = $(AM_CFLAGS) -O2
 tests_bench_micro_LDADD = src/vk/libvk.la $(EV_LIBS) $(CARES_LIBS)
@@ -18,4 +22,4 @@ EXTRA_DIST += tests/bench/run-micro.sh tests/bench/http tests/bench/ps tests/ben
 	tests/bench/http-stats.lua tests/bench/http-echo.lua \
 	tests/bench/http-idle.py tests/bench/http-nginx.conf tests/bench/http-vkd.conf \
 	tests/bench/http-instructions tests/bench/http-ir.c tests/bench/proxy tests/bench/static \
-	tests/bench/kv
+	tests/bench/kv tests/bench/chat
