@@ -129,7 +129,9 @@ HTTP_IT_TESTS = \
 	tests/integration/example-jsonapi.sh \
 	tests/integration/http-ring.sh \
 	tests/integration/http-static.sh \
-	tests/integration/http-access-log.sh
+	tests/integration/http-access-log.sh \
+	tests/integration/http-haproxy.sh \
+	tests/integration/http-large-head.sh
 
 # vkctl and the control socket.
 VKCTL_TESTS = \
