@@ -17,7 +17,8 @@ src_apps_http_la_CFLAGS = $(APP_CFLAGS)
 src_apps_http_la_LDFLAGS = $(APP_LDFLAGS)
 
 pkglib_LTLIBRARIES += src/apps/proxy.la
-src_apps_proxy_la_SOURCES = src/apps/proxy.c src/apps/proxy_http.c src/apps/proxy.h
+src_apps_proxy_la_SOURCES = src/apps/proxy.c src/apps/proxy_http.c src/apps/proxy.h \
+	src/apps/proxy_answer.c src/apps/proxy_answer.h
 src_apps_proxy_la_CPPFLAGS = $(APP_CPPFLAGS)
 src_apps_proxy_la_CFLAGS = $(APP_CFLAGS)
 src_apps_proxy_la_LDFLAGS = $(APP_LDFLAGS)

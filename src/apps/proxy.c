@@ -19,7 +19,8 @@
  *	opt.buffer = 16k             each ring of the upstream connection
  *	opt.mode = tcp               tcp, or http: a reverse proxy (proxy_http.c)
  * HTTP mode only (and the HTTP library's opt.max_head ..., vk_http(3);
- * opt.max_body is unlimited unless set):
+ * opt.max_head also bounds an upstream answer's head; opt.max_body is
+ * unlimited unless set):
  *	opt.read_timeout = 60s       an upstream silent that long: 504
  *	opt.keepalive = 32           idle upstream connections kept per
  *	                             address, per worker (0: none)
@@ -40,6 +41,10 @@
 #define PROXY_KEEPALIVE_DEFAULT 32
 #define PROXY_KEEPALIVE_TIMEOUT_DEFAULT 60000
 #define PROXY_BUFFER_DEFAULT (16 * 1024)
+/* opt.max_head as the HTTP library takes it (vk_http_app.h): its default and bounds. */
+#define PROXY_MAX_HEAD_DEFAULT (16 * 1024)
+#define PROXY_MAX_HEAD_MIN 256
+#define PROXY_MAX_HEAD_MAX (64 * 1024)
 /* A failing upstream is logged at most this often per worker. */
 #define PROXY_LOG_EVERY_S 1.0
 
@@ -167,12 +172,15 @@ static void *proxy_init(const struct vk_app_context *context, int *error)
 	config->read_timeout_ms = PROXY_READ_TIMEOUT_DEFAULT;
 	config->keepalive = PROXY_KEEPALIVE_DEFAULT;
 	config->keepalive_timeout_ms = PROXY_KEEPALIVE_TIMEOUT_DEFAULT;
+	config->max_head = PROXY_MAX_HEAD_DEFAULT;
 	if (parse_mode(context, config) < 0 || parse_upstreams(context, config) < 0 ||
 	    option_duration(context, "connect_timeout", &config->connect_timeout_ms) < 0 ||
 	    option_duration(context, "read_timeout", &config->read_timeout_ms) < 0 ||
 	    option_duration(context, "keepalive_timeout", &config->keepalive_timeout_ms) < 0 ||
 	    option_count(context, "keepalive", &config->keepalive) < 0 ||
 	    option_size(context, "buffer", 1024, 16 * 1024 * 1024, &config->buffer) < 0 ||
+	    option_size(context, "max_head", PROXY_MAX_HEAD_MIN, PROXY_MAX_HEAD_MAX,
+			&config->max_head) < 0 ||
 	    (config->mode == PROXY_HTTP && proxy_http_start(config, context) < 0)) {
 		free(config);
 		*error = EINVAL;

@@ -34,6 +34,7 @@ struct proxy_config {
 	uint32_t read_timeout_ms;      /* an upstream silent that long while answering: 504 */
 	unsigned keepalive;	       /* idle upstream connections kept per address (0: none) */
 	uint32_t keepalive_timeout_ms; /* ... for at most this long */
+	size_t max_head;	       /* an answer's head, at most: the library's opt.max_head */
 };
 
 /* Log a failed upstream: one line per upstream per second, with a count of those left out. */

@@ -10,22 +10,25 @@
  * TE, Trailer, Upgrade, Proxy-*, Expect) and X-Forwarded-For and
  * Forwarded extended with the client's address; its body goes out as it
  * is read, in the framing it came in. The answer's head is read whole
- * (at most PROXY_HEAD_MAX bytes, as nginx's proxy_buffer_size) and checked
- * as strictly as the library checks requests: a bare LF, an obs-fold, a
- * bad field name, Content-Length with Transfer-Encoding, Content-Lengths
- * that differ, a Transfer-Encoding other than chunked are a bad answer,
- * 502. Its body is passed on as it comes, chunked decoded and framed
- * again by the library.
+ * (at most opt.max_head bytes, the bound on the client's head too, as
+ * nginx's proxy_buffer_size) and checked as strictly as the library checks
+ * requests (proxy_answer.h): a malformed one is 502. Its body is passed on
+ * as it comes, chunked decoded and framed again by the library.
  *
  * Until the answer's head is out, a failure is answered: 502 when no
  * upstream could be reached or one answered badly or closed, 504 when
  * one did not answer within opt.read_timeout (or the connect timed out),
  * with a log line. A request without a body that met a closed pooled
  * connection (the upstream closed it as it was taken) is sent again on
- * the next; a body is never sent twice. Once the head is out, a failure
- * cuts the client's connection.
+ * the next; a body is never sent twice. An upstream that answers before
+ * it has read the whole body (a 413) and closes has its answer passed on,
+ * not a 502; the client's connection then ends after it (the rest of the
+ * body is not read). One that answers early but neither reads nor closes
+ * holds the body's writes until opt.read_timeout (504). Once the head is
+ * out, a failure cuts the client's connection.
  */
 #include "proxy.h"
+#include "proxy_answer.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -34,198 +37,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define PROXY_HEAD_MAX 8192
 #define PROXY_BODY_BUF 16384
-#define PROXY_FIELDS_MAX 100
 /* The request head to the upstream is formatted here when it fits. */
 #define PROXY_OUT_SMALL 2048
 #define PROXY_INFORMATIONAL_MAX 8
-
-/* An upstream's answer head, parsed in place (names and values NUL-terminated). */
-struct answer {
-	int status;
-	int version; /* 10, 11 */
-	int close;   /* the connection cannot be used again */
-	int chunked;
-	int64_t length; /* Content-Length, -1 when none */
-	const char *type;
-	unsigned nfields;
-	const char *names[PROXY_FIELDS_MAX];
-	const char *values[PROXY_FIELDS_MAX];
-	const char *connection[8]; /* the Connection fields' values */
-	unsigned nconnection;
-};
-
-/* ---- checking an answer's head ---- */
-
-static int tchar(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-/* Whether `list` (a comma list of tokens) holds `token`, in any case. */
-static int list_has(const char *list, const char *token)
-{
-	size_t len = strlen(token);
-
-	while (*list) {
-		size_t n;
-
-		list += strspn(list, " \t,");
-		n = strcspn(list, " \t,");
-		if (n == len && strncasecmp(list, token, len) == 0)
-			return 1;
-		list += n;
-	}
-	return 0;
-}
-
-/* A Content-Length value: digits, or a list of the same digits. */
-static int parse_length(const char *value, int64_t *out)
-{
-	int64_t seen = -1;
-
-	while (*value) {
-		uint64_t v = 0;
-		size_t digits = 0;
-
-		value += strspn(value, " \t,");
-		if (!*value)
-			break;
-		for (; *value >= '0' && *value <= '9'; value++, digits++) {
-			if (v > (uint64_t)(INT64_MAX - 9) / 10)
-				return -1;
-			v = v * 10 + (uint64_t)(*value - '0');
-		}
-		if (!digits || (*value && !strchr(" \t,", *value)))
-			return -1;
-		if (seen >= 0 && (int64_t)v != seen)
-			return -1;
-		seen = (int64_t)v;
-	}
-	if (seen < 0)
-		return -1;
-	if (*out >= 0 && *out != seen)
-		return -1;
-	*out = seen;
-	return 0;
-}
-
-/* "HTTP/1.x NNN reason"; the line without its CRLF. */
-static int parse_status(char *line, struct answer *a)
-{
-	if (strncmp(line, "HTTP/1.", 7) != 0 || line[7] < '0' || line[7] > '9' || line[8] != ' ')
-		return -1;
-	a->version = line[7] == '0' ? 10 : 11;
-	for (int i = 9; i < 12; i++) {
-		if (line[i] < '0' || line[i] > '9')
-			return -1;
-	}
-	if (line[12] != ' ' && line[12] != '\0')
-		return -1;
-	a->status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
-	if (a->status < 100)
-		return -1;
-	for (const char *p = line + 12; *p; p++) {
-		if ((unsigned char)*p < 0x20 && *p != '\t')
-			return -1;
-	}
-	return 0;
-}
-
-/* "name: value"; the line without its CRLF. */
-static int parse_field(char *line, struct answer *a)
-{
-	char *colon = line, *value, *end;
-
-	while (tchar((unsigned char)*colon))
-		colon++;
-	if (colon == line || *colon != ':' || a->nfields == PROXY_FIELDS_MAX)
-		return -1;
-	*colon = '\0';
-	value = colon + 1 + strspn(colon + 1, " \t");
-	end = value + strlen(value);
-	for (const char *p = value; p < end; p++) {
-		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
-			return -1;
-	}
-	while (end > value && (end[-1] == ' ' || end[-1] == '\t'))
-		*--end = '\0';
-	if (strcasecmp(line, "content-length") == 0) {
-		if (parse_length(value, &a->length) < 0)
-			return -1;
-	} else if (strcasecmp(line, "transfer-encoding") == 0) {
-		if (a->chunked || strcasecmp(value, "chunked") != 0)
-			return -1;
-		a->chunked = 1;
-	} else if (strcasecmp(line, "connection") == 0) {
-		if (a->nconnection == sizeof(a->connection) / sizeof(a->connection[0]))
-			return -1;
-		a->connection[a->nconnection++] = value;
-		if (list_has(value, "close"))
-			a->close = 1;
-	} else if (strcasecmp(line, "content-type") == 0) {
-		a->type = value;
-	}
-	a->names[a->nfields] = line;
-	a->values[a->nfields++] = value;
-	return 0;
-}
-
-/*
- * The head in buf (len bytes, lines ending in CRLF, the empty line
- * last): 0, or -1 when it is not a well-formed answer.
- */
-static int parse_answer(char *buf, size_t len, struct answer *a)
-{
-	char *line = buf, *end = buf + len;
-
-	memset(a, 0, sizeof(*a));
-	a->length = -1;
-	while (line < end) {
-		char *lf = memchr(line, '\n', (size_t)(end - line));
-
-		/* Every line ends in CRLF; no CR elsewhere, no obs-fold. */
-		if (!lf || lf == line || lf[-1] != '\r' ||
-		    memchr(line, '\r', (size_t)(lf - 1 - line)))
-			return -1;
-		lf[-1] = '\0';
-		if (line == buf) {
-			if (parse_status(line, a) < 0)
-				return -1;
-		} else if (*line == '\0') {
-			break;
-		} else if (*line == ' ' || *line == '\t' || parse_field(line, a) < 0) {
-			return -1;
-		}
-		line = lf + 1;
-	}
-	if (a->chunked && a->length >= 0)
-		return -1;
-	if (a->version == 10)
-		a->close = 1;
-	return 0;
-}
-
-/* Fields of the answer not passed on: hop-by-hop, and those the library writes. */
-static int answer_field_dropped(const struct answer *a, const char *name)
-{
-	static const char *const dropped[] = {
-	    "connection",     "keep-alive", "proxy-connection", "transfer-encoding",
-	    "content-length", "te",	    "trailer",		"upgrade",
-	    "server",	      "date",	    "content-type"};
-
-	for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++) {
-		if (strcasecmp(name, dropped[i]) == 0)
-			return 1;
-	}
-	for (unsigned i = 0; i < a->nconnection; i++) {
-		if (list_has(a->connection[i], name))
-			return 1;
-	}
-	return 0;
-}
 
 /* ---- the request to the upstream ---- */
 
@@ -251,7 +66,7 @@ static int request_field_dropped(const struct vk_http_request *req, const char *
 	}
 	for (size_t i = 0; i < req->nfields; i++) {
 		if (strcasecmp(vk_http_field_name(req, i), "connection") == 0 &&
-		    list_has(vk_http_field_value(req, i), name))
+		    proxy_list_has(vk_http_field_value(req, i), name))
 			return 1;
 	}
 	return 0;
@@ -370,6 +185,8 @@ static void proxy_http(struct vk_thread *that)
 		int sent_body; /* body bytes went to an upstream: never again */
 		int reusable;
 		int informational;
+		int early; /* writing to the upstream failed: read what it answered */
+		enum proxy_framing framing;
 		enum vk_http_body body;
 		int64_t length;
 		int64_t left;
@@ -380,10 +197,10 @@ static void proxy_http(struct vk_thread *that)
 		const char *data;
 		size_t data_len;
 		struct vk_http_chunked chunked;
-		struct answer answer;
+		struct proxy_answer answer;
 		char client[64];
+		char *head; /* config->max_head bytes */
 		char small[PROXY_OUT_SMALL];
-		char head[PROXY_HEAD_MAX];
 		char buf[PROXY_BODY_BUF];
 	} * self;
 
@@ -398,6 +215,7 @@ static void proxy_http(struct vk_thread *that)
 	self->up = vk_socket_create(that, self->config->buffer);
 	if (!self->up)
 		vk_raise(ENOMEM);
+	vk_alloc(self->head, self->config->max_head);
 	self->first = self->config->next++;
 	self->tried = 0;
 	self->retries = 0;
@@ -405,6 +223,7 @@ static void proxy_http(struct vk_thread *that)
 again:
 	/* ---- an upstream that takes the connect ---- */
 	self->status = 502;
+	self->early = 0;
 	for (; self->tried < self->config->count; self->tried++) {
 		self->target = proxy_pick(self->config, self->first, self->tried);
 		vk_try_connect_addr(self->rc, self->up, &self->target->addr);
@@ -447,7 +266,7 @@ again:
 		vk_socket_try_write(self->up, self->rc, self->small, self->out_len);
 	}
 	if (self->rc < 0)
-		goto upstream_failed;
+		goto write_failed;
 	while (self->body != VK_HTTP_BODY_NONE) {
 		/* The client's body errors are the library's to answer (400, 413, 408). */
 		vk_http_read(self->rc, self->buf, sizeof(self->buf));
@@ -458,7 +277,7 @@ again:
 					     self->len ? "%zx\r\n" : "0\r\n\r\n", self->len);
 			vk_socket_try_write(self->up, self->rc, self->small, self->out_len);
 			if (self->rc < 0)
-				goto upstream_failed;
+				goto write_failed;
 		}
 		if (self->len == 0)
 			break;
@@ -467,18 +286,19 @@ again:
 		if (self->rc >= 0 && self->body == VK_HTTP_BODY_CHUNKED)
 			vk_socket_try_write(self->up, self->rc, "\r\n", 2);
 		if (self->rc < 0)
-			goto upstream_failed;
+			goto write_failed;
 	}
 	vk_socket_try_flush(self->up, self->rc);
 	if (self->rc < 0)
-		goto upstream_failed;
+		goto write_failed;
 
 	/* ---- the answer's head, read whole, checked ---- */
+answer:
 	for (self->informational = 0;; self->informational++) {
 		self->head_len = 0;
 		for (;;) {
 			vk_socket_try_readline(self->up, self->rc, self->head + self->head_len,
-					       sizeof(self->head) - self->head_len);
+					       self->config->max_head - self->head_len);
 			if (self->rc <= 0) {
 				if (self->rc == 0 && self->head_len == 0 &&
 				    self->informational == 0)
@@ -497,7 +317,7 @@ again:
 			     memcmp(self->head + self->head_len - 4, "\r\n\r\n", 4) == 0))
 				break;
 		}
-		if (parse_answer(self->head, self->head_len, &self->answer) < 0 ||
+		if (proxy_answer_parse(self->head, self->head_len, &self->answer) < 0 ||
 		    self->answer.status == 101) {
 			self->rc = -EBADMSG;
 			goto upstream_failed;
@@ -512,19 +332,20 @@ again:
 
 	/* ---- the answer: its fields, then its body as it comes ---- */
 	for (unsigned i = 0; i < self->answer.nfields; i++) {
-		if (!answer_field_dropped(&self->answer, self->answer.names[i]))
+		if (!proxy_answer_dropped(&self->answer, self->answer.names[i]))
 			vk_http_add_header(self->answer.names[i], self->answer.values[i]);
 	}
-	self->reusable = !self->answer.close;
-	if (vk_http_method() == VK_HTTP_HEAD || self->answer.status == 204 ||
-	    self->answer.status == 304) {
+	/* The request's body did not all go out: the stream is not where a request starts. */
+	self->reusable = !self->answer.close && !self->early;
+	self->framing = proxy_answer_framing(&self->answer, vk_http_method() == VK_HTTP_HEAD);
+	if (self->framing == PROXY_BODY_NONE) {
 		vk_http_start(self->answer.status, self->answer.type, self->answer.length);
 		/* The writes of a HEAD answer are counted, not sent. */
 		if (self->answer.status != 204 && self->answer.status != 304 &&
 		    self->answer.length > 0)
 			vk_http_write(self->buf, (size_t)self->answer.length);
 		vk_http_finish();
-	} else if (self->answer.chunked) {
+	} else if (self->framing == PROXY_BODY_CHUNKED) {
 		vk_http_start(self->answer.status, self->answer.type, -1);
 		vk_http_chunked_init(&self->chunked,
 				     &(struct vk_http_limits){8192, 100, UINT64_MAX, 0});
@@ -555,7 +376,7 @@ again:
 		if (self->pos != self->len)
 			self->reusable = 0;
 		vk_http_finish();
-	} else if (self->answer.length >= 0) {
+	} else if (self->framing == PROXY_BODY_LENGTH) {
 		vk_http_start(self->answer.status, self->answer.type, self->answer.length);
 		for (self->left = self->answer.length; self->left > 0;) {
 			vk_socket_try_read_some(self->up, self->rc, self->buf,
@@ -587,6 +408,17 @@ again:
 			       self->config->keepalive_timeout_ms);
 	vk_return();
 
+write_failed:
+	/*
+	 * The upstream closed or reset while taking the request: it may have
+	 * answered first (413 to a body too large for it); its bytes are
+	 * still there to read.
+	 */
+	if (self->rc == -EPIPE || self->rc == -ECONNRESET) {
+		self->early = 1;
+		goto answer;
+	}
+
 upstream_failed:
 	/* Nothing of the answer went out yet: another try, or 502/504. */
 	vk_socket_close(that, self->up);
@@ -604,6 +436,8 @@ upstream_failed:
 	vk_finally();
 	vk_socket_destroy(that, self->up);
 	self->up = NULL;
+	vk_free(self->head);
+	self->head = NULL;
 	vk_end();
 }
 

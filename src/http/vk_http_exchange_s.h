@@ -62,7 +62,7 @@ struct vk_http_exchange {
 	const char *query;
 	size_t path_len;
 	char *fields; /* added by the handler, CRLF each, on the heap */
-	uint16_t fields_len;
+	uint32_t fields_len; /* at most the server's max_head */
 	/* The request body. */
 	uint8_t in;		/* enum vk_http_body_state */
 	uint8_t in_touched;	/* the handler asked for the body */

@@ -1,4 +1,5 @@
 #include "vk_http_exchange_s.h"
+#include "vk_http_app_s.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -367,15 +368,16 @@ int vk_http_exchange_add_header(struct vk_http_exchange *ex, const char *name, c
 		return -EINVAL;
 	if (ex->out != VK_HTTP_OUT_NONE)
 		return -EALREADY;
+	/* As much room as the app takes for a request's head: a proxy passes on what it read. */
 	if (!ex->fields) {
-		ex->fields = vk_thread_alloc(ex->conn, VK_HTTP_FIELDS_MAX, 1);
+		ex->fields = vk_thread_alloc(ex->conn, ex->server->max_head, 1);
 		if (!ex->fields)
 			return -ENOMEM;
 	}
-	vk_http_out_init(&o, ex->fields + ex->fields_len, VK_HTTP_FIELDS_MAX - ex->fields_len);
+	vk_http_out_init(&o, ex->fields + ex->fields_len, ex->server->max_head - ex->fields_len);
 	vk_http_out_header(&o, name, strlen(name), value, strlen(value));
 	if (o.error)
 		return o.error;
-	ex->fields_len = (uint16_t)(ex->fields_len + o.len);
+	ex->fields_len += (uint32_t)o.len;
 	return 0;
 }

@@ -28,7 +28,8 @@
  * framing (a second head, writing before the head or past the length,
  * finishing short, a status outside 100..599 or a name or value holding
  * CR, LF or another control byte), EALREADY for a field added after the
- * head, ENOSPC for fields past VK_HTTP_FIELDS_MAX bytes, EPIPE or
+ * head, ENOSPC for fields past the app's opt.max_head bytes (vk_http_app.h;
+ * 16k by default: as long as a request's head may be), EPIPE or
  * ECONNRESET when the client has gone. After an error raised once the
  * head is out, the library closes the connection: the client sees a cut.
  */
@@ -44,9 +45,6 @@
 #include "vk_api.h"
 
 VK_API_BEGIN
-
-/* Room for the fields a handler adds to one answer, CRLFs included. */
-#define VK_HTTP_FIELDS_MAX 2048
 
 /* Internal steps behind the macros (vk_socket_op_()). */
 ssize_t vk_http_reply_step(struct vk_thread *that, struct vk_http_exchange *ex, int status,

@@ -152,7 +152,10 @@ PROXY_IT_TESTS = \
 	tests/integration/proxy-tcp-upstreams.sh \
 	tests/integration/proxy-tcp-dns.sh \
 	tests/integration/proxy-tcp-reload.sh \
-	tests/integration/proxy-http.sh
+	tests/integration/proxy-http.sh \
+	tests/integration/proxy-http-faults.sh \
+	tests/integration/proxy-http-reload.sh \
+	tests/integration/proxy-http-concurrent.sh
 
 # Messaging: the chat and kv apps (services, channels, publish/subscribe, links).
 MSG_IT_TESTS = \

@@ -13,11 +13,19 @@ Keep-alive HTTP/1.1, one thread a connection, numbered from 1. By path:
     /bad              Content-Length and Transfer-Encoding together
     /badlf            a field line ending in a bare LF
     /reset            the close, no answer
+    /bigfield?n=N     200 with a field X-Big of N bytes
+    /status?n=N       an answer with status N
+    /midcut?n=N       a head announcing N bytes, N/2 of them, the close
+    /midreset?n=N     the same, then a reset (SO_LINGER 0)
+    /midchunk         chunks of 1000 bytes, then a reset before the last
+    /early413         413 before reading the request's body, then the
+                      close (a reset: the body is left unread)
 Prints "ready" once listening on 127.0.0.1:PORT; exits after 120 s.
 """
 import hashlib
 import json
 import socket
+import struct
 import sys
 import threading
 import time
@@ -81,10 +89,29 @@ def handle(conn):
             if head is None:
                 break
             method, target, fields = head
-            body = read_body(f, fields)
             path, _, query = target.partition("?")
             n = int(query[2:]) if query.startswith("n=") else 0
-            if path == "/echo":
+            if path == "/early413":
+                conn.sendall(b"HTTP/1.1 413 Too Large\r\nContent-Length: 9\r\n"
+                             b"Connection: close\r\n\r\ntoo large")
+                time.sleep(0.2)
+                break
+            body = read_body(f, fields)
+            if path in ("/midcut", "/midreset", "/midchunk"):
+                if path == "/midchunk":
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                                 b"3e8\r\n" + b"c" * 1000 + b"\r\n" * 1 + b"3e8\r\n" + b"d" * 500)
+                else:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % n +
+                                 body_of(n // 2))
+                if path != "/midcut":
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                break
+            if path == "/bigfield":
+                answer(conn, 200, b"ok\n", b"X-Big: %s\r\n" % (b"b" * n))
+            elif path == "/status":
+                answer(conn, n, b"s\n")
+            elif path == "/echo":
                 out = json.dumps({"method": method, "path": target, "fields": fields,
                                   "conn": number, "len": len(body),
                                   "sha": hashlib.sha256(body).hexdigest()}).encode()
@@ -136,7 +163,7 @@ def main():
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", port))
-    ls.listen(256)
+    ls.listen(1024)
     threading.Thread(target=lambda: (time.sleep(120), sys.exit(0)), daemon=True).start()
     print("ready", flush=True)
     end = time.monotonic() + 120

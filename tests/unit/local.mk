@@ -133,3 +133,12 @@ TESTS += tests/unit/check_http_static
 tests_unit_check_http_static_SOURCES = tests/unit/check_http_static.c tests/unit/check_run.h
 tests_unit_check_http_static_CFLAGS = $(VK_CHECK_CFLAGS)
 tests_unit_check_http_static_LDADD = $(VK_CHECK_LDADD)
+
+# proxy.so's upstream answer parser, on its own (no I/O).
+check_PROGRAMS += tests/unit/check_proxy_answer
+TESTS += tests/unit/check_proxy_answer
+tests_unit_check_proxy_answer_SOURCES = tests/unit/check_proxy_answer.c tests/unit/check_run.h \
+	src/apps/proxy_answer.c src/apps/proxy_answer.h
+tests_unit_check_proxy_answer_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/apps
+tests_unit_check_proxy_answer_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_proxy_answer_LDADD = $(CHECK_LIBS)
