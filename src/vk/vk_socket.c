@@ -545,30 +545,46 @@ int vk_socket_drained(struct vk_thread *that, const struct vk_socket *s)
 	return entry->drained;
 }
 
+/* The peer accept() gave for the process's connection, when `entry` is still its socket's. */
+static const struct sockaddr *accepted_peer(struct vk_thread *that, const struct vk_fd *entry)
+{
+	struct vk_proc *proc = vk_task_proc(that);
+	const struct vk_socket *main_socket = proc->main ? proc->main->thread.socket : NULL;
+
+	if (!main_socket || main_socket->entry != entry ||
+	    proc->peer.len < sizeof(proc->peer.addr.sa.sa_family))
+		return NULL;
+	return &proc->peer.addr.sa;
+}
+
 int vk_socket_peer_address(struct vk_thread *that, const struct vk_socket *s, char *buf, size_t cap)
 {
 	struct vk_fd *entry = entry_of(that, s);
 	struct sockaddr_storage ss;
+	const struct sockaddr *sa;
 	socklen_t len = sizeof(ss);
 	const void *bytes;
-	size_t n;
 
 	if (!entry)
 		return -ENOTSOCK;
-	if (getpeername(entry->fd, (struct sockaddr *)&ss, &len) < 0)
-		return -errno;
-	if (ss.ss_family == AF_INET) {
-		bytes = &((const struct sockaddr_in *)&ss)->sin_addr;
-	} else if (ss.ss_family == AF_INET6) {
-		bytes = &((const struct sockaddr_in6 *)&ss)->sin6_addr;
+	/* An HTTP proxy asks once a request: the accepted connection's peer is known. */
+	sa = accepted_peer(that, entry);
+	if (!sa) {
+		if (getpeername(entry->fd, (struct sockaddr *)&ss, &len) < 0)
+			return -errno;
+		sa = (const struct sockaddr *)&ss;
+	}
+	if (sa->sa_family == AF_INET) {
+		bytes = &((const struct sockaddr_in *)sa)->sin_addr;
+	} else if (sa->sa_family == AF_INET6) {
+		bytes = &((const struct sockaddr_in6 *)sa)->sin6_addr;
 	} else {
 		if (cap < sizeof("unix"))
 			return -ENOSPC;
 		memcpy(buf, "unix", sizeof("unix"));
 		return 4;
 	}
-	if (!inet_ntop(ss.ss_family, bytes, buf, (socklen_t)cap))
+	if (!inet_ntop(sa->sa_family, bytes, buf, (socklen_t)cap))
 		return -ENOSPC;
-	n = strlen(buf);
-	return (int)n;
+	return (int)strlen(buf);
 }
