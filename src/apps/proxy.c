@@ -275,5 +275,8 @@ static void proxy_main(struct vk_thread *that)
 	vk_end();
 }
 
-/* An HTTP request holds two 16 KiB rings to its upstream and ~30 KiB of state. */
+/*
+ * An HTTP request holds two 16 KiB rings to its upstream, ~5 KiB of state,
+ * a 16 KiB buffer and up to opt.max_head for the answer's head.
+ */
 VK_APP_FULL("proxy", proxy_main, 256 * 1024, proxy_init, proxy_fini);

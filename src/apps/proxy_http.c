@@ -199,9 +199,14 @@ static void proxy_http(struct vk_thread *that)
 		struct vk_http_chunked chunked;
 		struct proxy_answer answer;
 		char client[64];
+		/*
+		 * On the heap, not in the frame, which is zeroed per request: with
+		 * isolation on, every page the heap has touched is re-protected
+		 * twice a request, and these are mostly left untouched.
+		 */
 		char *head; /* config->max_head bytes */
+		char *buf;  /* PROXY_BODY_BUF bytes */
 		char small[PROXY_OUT_SMALL];
-		char buf[PROXY_BODY_BUF];
 	} * self;
 
 	vk_begin();
@@ -216,6 +221,7 @@ static void proxy_http(struct vk_thread *that)
 	if (!self->up)
 		vk_raise(ENOMEM);
 	vk_alloc(self->head, self->config->max_head);
+	vk_alloc(self->buf, PROXY_BODY_BUF);
 	self->first = self->config->next++;
 	self->tried = 0;
 	self->retries = 0;
@@ -269,7 +275,7 @@ again:
 		goto write_failed;
 	while (self->body != VK_HTTP_BODY_NONE) {
 		/* The client's body errors are the library's to answer (400, 413, 408). */
-		vk_http_read(self->rc, self->buf, sizeof(self->buf));
+		vk_http_read(self->rc, self->buf, PROXY_BODY_BUF);
 		self->len = (size_t)self->rc;
 		if (self->body == VK_HTTP_BODY_CHUNKED) {
 			self->out_len =
@@ -356,7 +362,7 @@ answer:
 
 			if (self->pos == self->len) {
 				vk_socket_try_read_some(self->up, self->rc, self->buf,
-							sizeof(self->buf));
+							PROXY_BODY_BUF);
 				if (self->rc <= 0)
 					vk_raise(self->rc < 0 ? (int)-self->rc : EPIPE);
 				self->pos = 0;
@@ -380,9 +386,9 @@ answer:
 		vk_http_start(self->answer.status, self->answer.type, self->answer.length);
 		for (self->left = self->answer.length; self->left > 0;) {
 			vk_socket_try_read_some(self->up, self->rc, self->buf,
-						self->left < (int64_t)sizeof(self->buf)
+						self->left < (int64_t)PROXY_BODY_BUF
 						    ? (size_t)self->left
-						    : sizeof(self->buf));
+						    : PROXY_BODY_BUF);
 			if (self->rc <= 0)
 				vk_raise(self->rc < 0 ? (int)-self->rc : EPIPE);
 			self->left -= self->rc;
@@ -394,7 +400,7 @@ answer:
 		self->reusable = 0;
 		vk_http_start(self->answer.status, self->answer.type, -1);
 		for (;;) {
-			vk_socket_try_read_some(self->up, self->rc, self->buf, sizeof(self->buf));
+			vk_socket_try_read_some(self->up, self->rc, self->buf, PROXY_BODY_BUF);
 			if (self->rc < 0)
 				vk_raise((int)-self->rc);
 			if (self->rc == 0)
@@ -436,6 +442,8 @@ upstream_failed:
 	vk_finally();
 	vk_socket_destroy(that, self->up);
 	self->up = NULL;
+	vk_free(self->buf);
+	self->buf = NULL;
 	vk_free(self->head);
 	self->head = NULL;
 	vk_end();
