@@ -34,7 +34,17 @@ struct vk_socket {
  * errno on failure (`fd` is then still the caller's).
  */
 struct vk_socket *vk_socket_create_main(struct vk_proc *proc, size_t ring_size, int fd);
-#define VK_SOCKET_HOT_TAIL 1024
+/*
+ * The hot page's budget: the send ring's tail, then the socket, the HTTP
+ * connection's coroutine and state (~2.5 KiB with its 512-byte head
+ * buffer), then the receive ring's first bytes, where every request head
+ * lands. With a 1 KiB tail only ~30 bytes were left for a head: a 40-byte
+ * one (wrk's) reached a second page, which doubled an idle connection
+ * (8.66 KiB, not 4.6) and made each protection pair dearer. 512 bytes
+ * keep an answer of that size and a head of ~500 in the one page
+ * (tests/integration/http-hotpage.sh).
+ */
+#define VK_SOCKET_HOT_TAIL 512
 
 /*
  * A socket on the current micro-heap for channel end `end` (vk_chan.h),
