@@ -5,7 +5,8 @@
 # head of a browser's size: the idle-connection figure of the README
 # (<= 4.5 KiB) and the cost of every protection change rest on it. Counts
 # the resident pages of the worker's heap mappings (64 KiB each, isolation
-# on: PROT_NONE between dispatches) in /proc/PID/smaps.
+# on: PROT_NONE between dispatches; each followed by its read-only guard
+# page) in /proc/PID/smaps.
 . "$top_srcdir/tests/integration/lib.sh"
 need_python
 [ -r /proc/self/smaps ] || skip "no /proc/PID/smaps"
@@ -19,16 +20,24 @@ import socket, time
 WORKER = $WORKERS
 
 def heap_pages():
-    """Resident pages of each 64 KiB mapping (the heaps), from smaps."""
-    pages, size = [], None
+    """Resident pages of each heap, from smaps: an anonymous 64 KiB mapping
+    (PROT_NONE between dispatches, or the one left open) followed at once by
+    its read-only guard page. The guard tells a heap from the allocator's own
+    64 KiB mappings (ASan's, for one)."""
+    maps = []
     for line in open("/proc/%d/smaps" % WORKER):
         f = line.split()
         if "-" in f[0] and len(f) >= 5:
             a, b = (int(x, 16) for x in f[0].split("-"))
-            # Anonymous, closed or the one left open: a heap's shape.
-            size = b - a if len(f) == 5 and f[1] in ("---p", "rw-p") else None
-        elif f[0] == "Rss:" and size == 65536:
-            pages.append(int(f[1]) // 4)
+            maps.append([a, b, f[1], len(f) == 5, 0])
+        elif f[0] == "Rss:" and maps:
+            maps[-1][4] = int(f[1]) // 4
+    pages = []
+    for m, nxt in zip(maps, maps[1:]):
+        a, b, perms, anon, rss = m
+        if (b - a == 65536 and anon and perms in ("---p", "rw-p") and nxt[0] == b
+                and nxt[1] - nxt[0] == 4096 and nxt[2] == "r--p"):
+            pages.append(rss)
     return pages
 
 # Heads of 40 bytes (wrk's) to 400 (a browser's, with its cookies kept short).
