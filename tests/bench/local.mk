@@ -12,6 +12,7 @@
 # vkctl ps's pause of a worker: tests/bench/ps --help.
 # Chat fan-out against redis-server PUBLISH/SUBSCRIBE: tests/bench/chat --help
 # (it runs chat-load, built here).
+# All of them in turn, outputs kept: tests/bench/all --help.
 noinst_PROGRAMS += tests/bench/micro tests/bench/chat-load
 tests_bench_chat_load_SOURCES = tests/bench/chat-load.c
 tests_bench_chat_load_CFLAGS = $(AM_CFLAGS) -O2
@@ -22,4 +23,4 @@ EXTRA_DIST += tests/bench/run-micro.sh tests/bench/http tests/bench/ps tests/ben
 	tests/bench/http-stats.lua tests/bench/http-echo.lua \
 	tests/bench/http-idle.py tests/bench/http-nginx.conf tests/bench/http-vkd.conf \
 	tests/bench/http-instructions tests/bench/http-ir.c tests/bench/proxy tests/bench/static \
-	tests/bench/kv tests/bench/chat
+	tests/bench/kv tests/bench/chat tests/bench/all
