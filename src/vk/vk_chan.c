@@ -40,17 +40,26 @@ static int ensure_ring(struct vk_chan *chan, struct vk_vectoring *ring)
 	return ring->buf ? 0 : -ENOMEM;
 }
 
+/* The process's channel state, or NULL while it has none. */
+static struct vk_chan_proc *chan_proc_of(const struct vk_proc *proc)
+{
+	return proc->extra ? proc->extra->chans : NULL;
+}
+
 struct vk_chan_proc *vk_chan_proc(struct vk_proc *proc)
 {
-	struct vk_chan_proc *cp = proc->chans;
+	struct vk_proc_extra *extra = vk_proc_extra(proc);
+	struct vk_chan_proc *cp;
 
-	if (cp)
-		return cp;
+	if (!extra)
+		return NULL;
+	if (extra->chans)
+		return extra->chans;
 	cp = calloc(1, sizeof(*cp));
 	if (!cp)
 		return NULL;
 	cp->incoming_tail = &cp->incoming;
-	proc->chans = cp;
+	extra->chans = cp;
 	return cp;
 }
 
@@ -78,7 +87,7 @@ void vk_chan_bind_agent(struct vk_chan_end *end, vk_chan_agent_fn fn, void *ctx)
 /* Mark a process's end for its next dispatch, and queue the process. */
 static void mark(struct vk_chan_end *end)
 {
-	struct vk_chan_proc *cp = end->proc->chans;
+	struct vk_chan_proc *cp = end->proc->extra->chans;
 
 	if (!end->pending) {
 		end->pending = 1;
@@ -111,7 +120,7 @@ int vk_chan_offer(struct vk_chan_end *end, struct vk_proc *proc)
 
 	if (rc < 0)
 		return rc;
-	cp = proc->chans;
+	cp = proc->extra->chans;
 	end->incoming = 1;
 	end->incoming_next = NULL;
 	*cp->incoming_tail = end;
@@ -125,7 +134,7 @@ int vk_chan_offer(struct vk_chan_end *end, struct vk_proc *proc)
 
 struct vk_chan_end *vk_chan_accept(struct vk_proc *proc)
 {
-	struct vk_chan_proc *cp = proc->chans;
+	struct vk_chan_proc *cp = chan_proc_of(proc);
 	struct vk_chan_end *end = cp ? cp->incoming : NULL;
 
 	if (!end)
@@ -191,7 +200,7 @@ void vk_chan_readhup(struct vk_chan_end *end)
 /* Take a closing end off its owner's lists. */
 static void unlink_end(struct vk_chan_end *end)
 {
-	struct vk_chan_proc *cp = end->proc ? end->proc->chans : NULL;
+	struct vk_chan_proc *cp = end->proc ? chan_proc_of(end->proc) : NULL;
 	struct vk_chan_end **link;
 
 	if (!cp)
@@ -254,7 +263,7 @@ void vk_chan_close(struct vk_chan_end *end, int error)
 
 void vk_chan_take_events(struct vk_proc *proc)
 {
-	struct vk_chan_proc *cp = proc->chans;
+	struct vk_chan_proc *cp = chan_proc_of(proc);
 	struct vk_chan_end *end;
 
 	if (!cp)
@@ -281,7 +290,7 @@ void vk_chan_take_events(struct vk_proc *proc)
 
 void vk_chan_proc_end(struct vk_proc *proc)
 {
-	struct vk_chan_proc *cp = proc->chans;
+	struct vk_chan_proc *cp = chan_proc_of(proc);
 	int error = proc->faulted ? EPIPE : 0;
 
 	if (!cp)
@@ -293,5 +302,5 @@ void vk_chan_proc_end(struct vk_proc *proc)
 	if (cp->addressed)
 		vk_bus_addr_remove(proc->sched->bus, proc->id);
 	free(cp);
-	proc->chans = NULL;
+	proc->extra->chans = NULL;
 }

@@ -308,7 +308,7 @@ static ssize_t begin(struct vk_thread *that, struct vk_socket **sp, const struct
 	struct vk_connecting *c;
 
 	if (!s) {
-		s = vk_socket_create(that, proc->config.ring_size);
+		s = vk_socket_create(that, proc->config->ring_size);
 		if (!s)
 			return -ENOMEM;
 		*sp = s;

@@ -55,7 +55,6 @@ int vk_heap_map(struct vk_heap *heap, size_t size, int accessible)
 	heap->base = base;
 	heap->size = usable;
 	heap->accessible = accessible;
-	heap->pool_next = NULL;
 	heap->kept = 0;
 	vk_heap_reset(heap);
 	return 0;

@@ -73,7 +73,6 @@ struct vk_heap {
 	uint64_t kept;	   /* pages zeroed in place since the last trim: bit i = page i */
 	struct vk_heap_lazy lazy[VK_HEAP_LAZY];
 	int accessible; /* current protection: 1 = read/write, 0 = none */
-	struct vk_heap *pool_next;
 };
 
 /* Alignment of every allocation. */

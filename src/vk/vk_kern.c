@@ -39,6 +39,7 @@ struct vk_kern {
 	struct vk_proc *open;	     /* whose heap is accessible now */
 	struct vk_proc *all;	     /* live processes */
 	struct vk_proc *spare_procs; /* control blocks to reuse */
+	struct kern_config *configs; /* what processes were spawned with, most recent first */
 	struct vk_stats own_stats;
 	struct vk_report report;	  /* early ends, rate-limited */
 	struct vk_app_stats no_app_stats; /* for processes whose config keeps none */
@@ -46,6 +47,16 @@ struct vk_kern {
 	uint32_t unwatched;		  /* a budget the watchdog could not take, logged */
 	uint64_t next_id;
 	sigjmp_buf fault_jump;
+};
+
+/*
+ * A config processes were spawned with, kept for the kernel's life: its
+ * processes point to it rather than each carrying a copy (56 bytes a
+ * connection). There are few: one per app, service and test.
+ */
+struct kern_config {
+	struct vk_proc_config config;
+	struct kern_config *next;
 };
 
 /* One kernel per process: signal dispositions (vk_fault) are per process. */
@@ -179,10 +190,49 @@ static void proc_recycle(struct vk_kern *kern, struct vk_proc *proc)
 	kern->spare_procs = proc;
 }
 
+/* Field by field: a caller's struct may hold anything in its padding. */
+static int config_same(const struct vk_proc_config *a, const struct vk_proc_config *b)
+{
+	return a->heap_size == b->heap_size && a->timeout_ms == b->timeout_ms &&
+	       a->isolation == b->isolation && a->ring_size == b->ring_size && a->name == b->name &&
+	       a->max_run_ms == b->max_run_ms && a->idle_timeout_ms == b->idle_timeout_ms &&
+	       a->app == b->app && a->app_stats == b->app_stats;
+}
+
+/* The kernel's copy of `config`, with its defaults filled in; NULL: no memory. */
+static const struct vk_proc_config *config_intern(struct vk_kern *kern,
+						  const struct vk_proc_config *config)
+{
+	struct vk_proc_config want = *config;
+	struct kern_config **link = &kern->configs, *found;
+
+	if (!want.app_stats)
+		want.app_stats = &kern->no_app_stats;
+	if (!want.ring_size)
+		want.ring_size = VK_SOCKET_RING_DEFAULT;
+	for (; *link; link = &(*link)->next)
+		if (config_same(&(*link)->config, &want))
+			break;
+	found = *link;
+	if (found) {
+		/* To the front: a worker spawns for the same app again and again. */
+		*link = found->next;
+	} else {
+		found = malloc(sizeof(*found));
+		if (!found)
+			return NULL;
+		found->config = want;
+	}
+	found->next = kern->configs;
+	kern->configs = found;
+	return &found->config;
+}
+
 struct vk_proc *vk_kern_spawn(struct vk_kern *kern, const struct vk_proc_config *config,
 			      vk_func main, void *arg, int fd)
 {
-	struct vk_proc *proc = proc_alloc(kern);
+	const struct vk_proc_config *shared = config_intern(kern, config);
+	struct vk_proc *proc = shared ? proc_alloc(kern) : NULL;
 	int rc =
 	    proc ? vk_pool_acquire(&kern->pool, &proc->heap, config->heap_size, config->isolation)
 		 : -ENOMEM;
@@ -201,13 +251,9 @@ struct vk_proc *vk_kern_spawn(struct vk_kern *kern, const struct vk_proc_config 
 		return NULL;
 	}
 	vk_proc_init(proc, &kern->sched);
-	proc->config = *config;
-	if (!proc->config.app_stats)
-		proc->config.app_stats = &kern->no_app_stats;
-	if (!proc->config.ring_size)
-		proc->config.ring_size = VK_SOCKET_RING_DEFAULT;
-	proc->main_func = main;
-	proc->main_arg = arg;
+	proc->config = shared;
+	proc->start.func = main;
+	proc->start.arg = arg;
 	proc->main_fd = fd;
 	proc->id = ++kern->next_id;
 	proc->all_next = kern->all;
@@ -217,8 +263,8 @@ struct vk_proc *vk_kern_spawn(struct vk_kern *kern, const struct vk_proc_config 
 	kern->all = proc;
 	kern->sched.stats->procs_now++;
 	kern->sched.stats->procs_total++;
-	proc->config.app_stats->procs_now++;
-	proc->config.app_stats->procs_total++;
+	proc->config->app_stats->procs_now++;
+	proc->config->app_stats->procs_total++;
 	proc->started_at = ev_now(kern->sched.loop);
 	/* The main coroutine is built in the first dispatch, inside the window. */
 	vk_proc_schedule(proc);
@@ -238,15 +284,17 @@ static int proc_start(struct vk_proc *proc)
 	/* Idle from its first dispatch, whose clock is fresh (vk_kern_dispatch()). */
 	proc->last_io = vk_proc_now(proc);
 	if (proc->main_fd >= 0) {
-		socket = vk_socket_create_main(proc, proc->config.ring_size, proc->main_fd);
+		socket = vk_socket_create_main(proc, proc->config->ring_size, proc->main_fd);
 		if (!socket)
 			return -1;
 		proc->main_fd = -1; /* the socket's now */
 	}
-	main = vk_task_create(proc, proc->main_func, proc->main_arg);
+	main = vk_task_create(proc, proc->start.func, proc->start.arg);
+	/* What follows in the union is zero until it is used. */
+	memset(&proc->start, 0, sizeof(proc->start));
 	if (!main)
 		return -1;
-	main->thread.timeout_ms = proc->config.timeout_ms;
+	main->thread.timeout_ms = proc->config->timeout_ms;
 	main->thread.socket = socket;
 	proc->main = main;
 	vk_task_enqueue(main);
@@ -267,16 +315,17 @@ static void proc_end(struct vk_kern *kern, struct vk_proc *proc, enum vk_pool_re
 	if (kern->open == proc)
 		kern->open = NULL;
 	/* A pooled heap waits closed, as every heap not running does. */
-	vk_pool_release(&kern->pool, &proc->heap, heap_to, proc->config.isolation);
+	vk_pool_release(&kern->pool, &proc->heap, heap_to, proc->config->isolation);
 	*proc->all_prev = proc->all_next;
 	if (proc->all_next)
 		proc->all_next->all_prev = proc->all_prev;
 	kern->sched.stats->procs_now--;
-	proc->config.app_stats->procs_now--;
+	proc->config->app_stats->procs_now--;
 	if (kern->walk_next == proc)
 		kern->walk_next = proc->all_next;
 	if (proc->on_exit)
 		proc->on_exit(proc, proc->on_exit_ctx);
+	vk_proc_drop_extra(proc);
 	/* Queued processes are skipped once ended; recycle after the queue drains. */
 	if (!proc->queued)
 		proc_recycle(kern, proc);
@@ -289,7 +338,7 @@ static int open_heap(struct vk_kern *kern, struct vk_proc *proc)
 {
 	if (kern->open == proc)
 		return 0;
-	if (kern->open && kern->open->config.isolation)
+	if (kern->open && kern->open->config->isolation)
 		vk_pool_set_access(&kern->pool, &kern->open->heap, 0);
 	kern->open = proc;
 	return vk_pool_set_access(&kern->pool, &proc->heap, 1);
@@ -332,10 +381,10 @@ static void run(struct vk_proc *proc)
 /* Log the app error the dispatch noted (each one was counted already). */
 static void report_app_error(struct vk_kern *kern, struct vk_proc *proc)
 {
-	struct vk_app_error_note note = proc->app_error;
+	struct vk_app_error_note note = proc->extra->app_error;
 	char code[192];
 
-	proc->app_error.what = VK_APP_ERROR_NONE;
+	proc->extra->app_error.what = VK_APP_ERROR_NONE;
 	vk_code_describe((uintptr_t)note.code, code, sizeof(code));
 	if (note.what == VK_APP_ERROR_STATE)
 		vk_report_proc(&kern->report, 3, proc,
@@ -369,7 +418,7 @@ static int idle_ended(struct vk_kern *kern, struct vk_proc *proc)
 {
 	double now = vk_proc_now(proc);
 
-	if (!proc->config.idle_timeout_ms)
+	if (!proc->config->idle_timeout_ms)
 		return 0;
 	if (proc->idle_since && proc->last_io > proc->idle_since)
 		proc->idle_since = 0; /* bytes moved since: busy again */
@@ -382,7 +431,7 @@ static int idle_ended(struct vk_kern *kern, struct vk_proc *proc)
 		proc_end(kern, proc, VK_POOL_CLEAN);
 		return 1;
 	}
-	if (now < proc->last_io + proc->config.idle_timeout_ms / 1000.0)
+	if (now < proc->last_io + proc->config->idle_timeout_ms / 1000.0)
 		return 0;
 	proc->idle_since = now;
 	vk_task_expire_all(proc);
@@ -394,10 +443,10 @@ static double next_deadline(const struct vk_proc *proc)
 {
 	double next = vk_task_earliest(proc), idle;
 
-	if (!proc->config.idle_timeout_ms)
+	if (!proc->config->idle_timeout_ms)
 		return next;
 	idle = proc->idle_since ? proc->idle_since + VK_IDLE_GRACE_S
-				: proc->last_io + proc->config.idle_timeout_ms / 1000.0;
+				: proc->last_io + proc->config->idle_timeout_ms / 1000.0;
 	return next == 0 || idle < next ? idle : next;
 }
 
@@ -416,7 +465,7 @@ static void dispatch_one(struct vk_kern *kern, struct vk_proc *proc)
 	}
 	if (!proc->started && proc_start(proc) == -1) {
 		kern->sched.stats->refused++;
-		proc->config.app_stats->refused++;
+		proc->config->app_stats->refused++;
 		proc_end(kern, proc, VK_POOL_CLEAN);
 		return;
 	}
@@ -437,7 +486,7 @@ static void dispatch_one(struct vk_kern *kern, struct vk_proc *proc)
 		vk_task_expire(proc);
 	}
 	run(proc);
-	if (proc->app_error.what)
+	if (proc->extra && proc->extra->app_error.what)
 		report_app_error(kern, proc);
 	if (proc->main->thread.status == VK_THREAD_DONE) {
 		proc->last_words_until = vk_proc_now(proc) + VK_LAST_WORDS_S;
@@ -454,13 +503,13 @@ static void contain_overrun(struct vk_kern *kern, struct vk_proc *proc,
 	char code[192];
 
 	kern->sched.stats->watchdog++;
-	proc->config.app_stats->watchdog++;
+	proc->config->app_stats->watchdog++;
 	vk_code_describe((uintptr_t)fault->code, code, sizeof(code));
 	vk_report_proc(
 	    &kern->report, 3, proc,
 	    "ended by the watchdog: at least %u ms of CPU without blocking (max_run %u ms), "
 	    "code %s",
-	    fault->cpu_ms, proc->config.max_run_ms, code);
+	    fault->cpu_ms, proc->config->max_run_ms, code);
 	/* Cut off in the middle of its code: its heap may hold anything, as after a fault. */
 	proc_end(kern, proc, VK_POOL_TRIM);
 }
@@ -490,7 +539,7 @@ static void contain_fault(struct vk_kern *kern, struct vk_proc *proc)
 		return;
 	}
 	kern->sched.stats->faults++;
-	proc->config.app_stats->faults++;
+	proc->config->app_stats->faults++;
 	if (fault.has_address)
 		snprintf(address, sizeof(address), " at address 0x%lx",
 			 (unsigned long)fault.address);
@@ -542,7 +591,7 @@ void vk_kern_dispatch(struct vk_kern *kern)
 	while ((proc = next_ready(kern))) {
 		kern->running = proc;
 		vk_fault_arm(&kern->fault_jump);
-		vk_watchdog_begin(proc->config.max_run_ms);
+		vk_watchdog_begin(proc->config->max_run_ms);
 		dispatch_one(kern, proc);
 		vk_watchdog_end();
 		vk_fault_disarm();
@@ -567,7 +616,7 @@ static void proc_info(const struct vk_proc *proc, struct vk_proc_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	info->id = proc->id;
-	info->app = proc->config.app;
+	info->app = proc->config->app;
 	info->heap_used = proc->heap.top;
 	info->heap_mapped = proc->heap.size;
 	info->bytes_in = proc->bytes_in;
@@ -606,7 +655,7 @@ int vk_kern_kill(struct vk_kern *kern, uint64_t id)
 	if (!proc)
 		return -ESRCH;
 	kern->sched.stats->killed++;
-	proc->config.app_stats->killed++;
+	proc->config->app_stats->killed++;
 	vk_report_proc(&kern->report, 6, proc, "ended by vkctl kill");
 	proc_end(kern, proc, VK_POOL_TRIM);
 	return 0;
@@ -616,7 +665,7 @@ void vk_kern_close_heaps(struct vk_kern *kern)
 {
 	if (!kern->open)
 		return;
-	if (kern->open->config.isolation)
+	if (kern->open->config->isolation)
 		vk_pool_set_access(&kern->pool, &kern->open->heap, 0);
 	kern->open = NULL;
 }
@@ -637,6 +686,12 @@ void vk_kern_destroy(struct vk_kern *kern)
 
 		kern->spare_procs = proc->ready_next;
 		free(proc);
+	}
+	while (kern->configs) {
+		struct kern_config *config = kern->configs;
+
+		kern->configs = config->next;
+		free(config);
 	}
 	vk_pool_destroy(&kern->pool);
 	vk_report_stop(&kern->report);

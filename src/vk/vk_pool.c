@@ -34,11 +34,11 @@ void vk_pool_init(struct vk_pool *pool, struct vk_stats *stats)
 void vk_pool_destroy(struct vk_pool *pool)
 {
 	while (pool->free) {
-		struct vk_heap *heap = pool->free;
+		struct vk_pooled *pooled = pool->free;
 
-		pool->free = heap->pool_next;
-		vk_heap_unmap(heap);
-		free(heap);
+		pool->free = pooled->next;
+		vk_heap_unmap(&pooled->heap);
+		free(pooled);
 		pool->mapped--;
 	}
 	pool->free_count = 0;
@@ -55,13 +55,13 @@ int vk_pool_set_access(struct vk_pool *pool, struct vk_heap *heap, int accessibl
 /* Take a pooled heap of `rounded` bytes into `heap`; 0, or -1 if none. */
 static int take_pooled(struct vk_pool *pool, struct vk_heap *heap, size_t rounded)
 {
-	for (struct vk_heap **link = &pool->free; *link; link = &(*link)->pool_next) {
-		struct vk_heap *found = *link;
+	for (struct vk_pooled **link = &pool->free; *link; link = &(*link)->next) {
+		struct vk_pooled *found = *link;
 
-		if (found->size != rounded)
+		if (found->heap.size != rounded)
 			continue;
-		*link = found->pool_next;
-		*heap = *found;
+		*link = found->next;
+		*heap = found->heap;
 		free(found);
 		pool->free_count--;
 		vk_heap_reset(heap);
@@ -104,7 +104,7 @@ int vk_pool_acquire(struct vk_pool *pool, struct vk_heap *heap, size_t size, int
 
 void vk_pool_release(struct vk_pool *pool, struct vk_heap *heap, enum vk_pool_return how, int close)
 {
-	struct vk_heap *pooled = NULL;
+	struct vk_pooled *pooled = NULL;
 
 	if (how != VK_POOL_UNMAP && pool->free_count < VK_POOL_MAX)
 		pooled = malloc(sizeof(*pooled));
@@ -123,8 +123,8 @@ void vk_pool_release(struct vk_pool *pool, struct vk_heap *heap, enum vk_pool_re
 		pool->mapped--;
 		return;
 	}
-	*pooled = *heap;
-	pooled->pool_next = pool->free;
+	pooled->heap = *heap;
+	pooled->next = pool->free;
 	pool->free = pooled;
 	pool->free_count++;
 	heap->base = NULL;

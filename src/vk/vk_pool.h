@@ -22,8 +22,14 @@
 /* Heaps kept mapped for reuse. */
 #define VK_POOL_MAX 256
 
+/* A heap waiting in the pool for its next process. */
+struct vk_pooled {
+	struct vk_heap heap;
+	struct vk_pooled *next;
+};
+
 struct vk_pool {
-	struct vk_heap *free; /* pooled heaps, each malloc'ed */
+	struct vk_pooled *free; /* pooled heaps, each malloc'ed */
 	size_t free_count;
 	size_t mapped; /* heaps mapped, pooled or in use */
 	size_t limit;  /* of `mapped` */

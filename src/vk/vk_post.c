@@ -5,22 +5,23 @@
 
 struct vk_post *vk_post_create(struct vk_proc *proc)
 {
-	struct vk_post *post = calloc(1, sizeof(*post));
+	struct vk_proc_extra *extra = vk_proc_extra(proc);
+	struct vk_post *post = extra ? calloc(1, sizeof(*post)) : NULL;
 
 	if (!post)
 		return NULL;
 	post->proc = proc;
-	post->next = proc->posts;
-	if (proc->posts)
-		proc->posts->prev = &post->next;
-	post->prev = &proc->posts;
-	proc->posts = post;
+	post->next = extra->posts;
+	if (extra->posts)
+		extra->posts->prev = &post->next;
+	post->prev = &extra->posts;
+	extra->posts = post;
 	return post;
 }
 
 static void unfire(struct vk_post *post)
 {
-	struct vk_post **link = &post->proc->fired;
+	struct vk_post **link = &post->proc->extra->fired;
 
 	if (!post->fired)
 		return;
@@ -55,7 +56,9 @@ void vk_post_destroy(struct vk_post *post)
 
 struct vk_post *vk_post_owned(const struct vk_proc *proc, struct vk_post *post)
 {
-	for (struct vk_post *p = proc->posts; p; p = p->next)
+	if (!proc->extra)
+		return NULL;
+	for (struct vk_post *p = proc->extra->posts; p; p = p->next)
 		if (p == post)
 			return post;
 	return NULL;
@@ -68,16 +71,19 @@ void vk_post_fire(struct vk_post *post)
 	if (post->fired)
 		return;
 	post->fired = 1;
-	post->fired_next = proc->fired;
-	proc->fired = post;
+	post->fired_next = proc->extra->fired;
+	proc->extra->fired = post;
 	vk_proc_schedule(proc);
 }
 
 void vk_post_take(struct vk_proc *proc)
 {
-	struct vk_post *post = proc->fired;
+	struct vk_post *post;
 
-	proc->fired = NULL;
+	if (!proc->extra)
+		return;
+	post = proc->extra->fired;
+	proc->extra->fired = NULL;
 	while (post) {
 		struct vk_post *next = post->fired_next;
 
@@ -92,7 +98,9 @@ void vk_post_take(struct vk_proc *proc)
 void vk_post_destroy_all(struct vk_proc *proc)
 {
 	/* The tasks go with the heap: only the other ends are told. */
-	while (proc->posts)
-		post_free(proc->posts);
-	proc->fired = NULL;
+	if (!proc->extra)
+		return;
+	while (proc->extra->posts)
+		post_free(proc->extra->posts);
+	proc->extra->fired = NULL;
 }

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void vk_sched_init(struct vk_sched *sched, struct ev_loop *loop, struct vk_stats *stats)
@@ -102,24 +103,44 @@ void vk_proc_stop_timer(struct vk_proc *proc)
 	proc->timer_at = 0;
 }
 
+struct vk_proc_extra *vk_proc_extra(struct vk_proc *proc)
+{
+	if (!proc->extra)
+		proc->extra = calloc(1, sizeof(*proc->extra));
+	return proc->extra;
+}
+
+void vk_proc_drop_extra(struct vk_proc *proc)
+{
+	free(proc->extra);
+	proc->extra = NULL;
+}
+
 void vk_proc_app_error(struct vk_proc *proc, enum vk_app_error what, void *code, size_t size,
 		       size_t left)
 {
+	struct vk_proc_extra *extra = vk_proc_extra(proc);
+
 	proc->sched->stats->app_errors++;
-	if (proc->config.app_stats)
-		proc->config.app_stats->app_errors++;
-	proc->app_error.what = (uint8_t)what;
-	proc->app_error.code = code;
-	proc->app_error.size = size;
-	proc->app_error.left = left;
+	if (proc->config && proc->config->app_stats)
+		proc->config->app_stats->app_errors++;
+	/* Counted, but without memory for the note it goes unlogged. */
+	if (!extra)
+		return;
+	extra->app_error.what = (uint8_t)what;
+	extra->app_error.code = code;
+	extra->app_error.size = size;
+	extra->app_error.left = left;
 }
 
 void vk_proc_set_peer(struct vk_proc *proc, const struct sockaddr *addr, socklen_t len)
 {
+	memset(&proc->peer, 0, sizeof(proc->peer));
+	if (len < sizeof(sa_family_t))
+		return;
 	if (len > sizeof(proc->peer.addr))
 		len = sizeof(proc->peer.addr);
 	memcpy(&proc->peer.addr, addr, len);
-	proc->peer.len = len;
 }
 
 const char *vk_proc_peer_text(const struct vk_proc *proc, char *buf, size_t size)
@@ -152,12 +173,12 @@ const char *vk_peer_text(const struct vk_peer *peer, char *buf, size_t size)
 {
 	char host[INET6_ADDRSTRLEN];
 
-	if (peer->len < sizeof(sa_family_t)) {
+	if (peer->addr.sa.sa_family == AF_UNSPEC) {
 		snprintf(buf, size, "no peer");
-	} else if (peer->addr.sa.sa_family == AF_INET && peer->len >= sizeof(peer->addr.in)) {
+	} else if (peer->addr.sa.sa_family == AF_INET) {
 		inet_ntop(AF_INET, &peer->addr.in.sin_addr, host, sizeof(host));
 		snprintf(buf, size, "%s:%u", host, ntohs(peer->addr.in.sin_port));
-	} else if (peer->addr.sa.sa_family == AF_INET6 && peer->len >= sizeof(peer->addr.in6)) {
+	} else if (peer->addr.sa.sa_family == AF_INET6) {
 		inet_ntop(AF_INET6, &peer->addr.in6.sin6_addr, host, sizeof(host));
 		snprintf(buf, size, "[%s]:%u", host, ntohs(peer->addr.in6.sin6_port));
 	} else if (peer->addr.sa.sa_family == AF_UNIX) {

@@ -83,11 +83,10 @@ enum vk_wait {
 /* Who is at the other end of a process's connection (outside its heap). */
 struct vk_peer {
 	union {
-		struct sockaddr sa;
+		struct sockaddr sa; /* sa_family AF_UNSPEC: none known */
 		struct sockaddr_in in;
 		struct sockaddr_in6 in6;
 	} addr;
-	socklen_t len; /* 0: none known */
 };
 
 /*
@@ -111,9 +110,28 @@ struct vk_app_error_note {
 /* Called when a micro-process ends (outside of it; its heap is gone). */
 typedef void (*vk_proc_exit_fn)(struct vk_proc *proc, void *ctx);
 
+/*
+ * What only some processes need, allocated at its first use
+ * (vk_proc_extra()) and freed when the process ends: an idle connection
+ * does without these 64 bytes.
+ */
+struct vk_proc_extra {
+	struct vk_post *posts;	    /* wake-ups from outside a dispatch (vk_post.h) */
+	struct vk_post *fired;	    /* of which fired since the last dispatch */
+	struct vk_chan_proc *chans; /* its channels (vk_chan.h), NULL until it has one */
+	void *will;		    /* published when it ends (vk_pubsub.c), or NULL */
+	struct vk_app_error_note app_error;
+};
+
+/*
+ * A process's control block, one per connection: kept small (an idle
+ * connection's memory is its heap's hot page and this), with what a
+ * dispatch touches first.
+ */
 struct vk_proc {
 	struct vk_heap heap;
 	struct vk_sched *sched;
+	const struct vk_proc_config *config; /* the kernel's copy, shared (vk_kern_spawn()) */
 	struct vk_task *main;
 	struct vk_task *run_head; /* tasks to run in this dispatch, in order */
 	struct vk_task **run_tail;
@@ -123,35 +141,38 @@ struct vk_proc {
 	struct vk_proc *ready_next; /* in the sched's ready queue */
 	struct vk_proc *all_next;   /* in the kernel's list of live processes */
 	struct vk_proc **all_prev;
-	struct ev_timer timer;	 /* fires at the earliest task deadline */
-	double timer_at;	 /* when the timer is armed for, 0 = not armed */
-	double last_words_until; /* main ended, sending what is left: until then */
-	double last_io;		 /* when a byte last moved, or the process started */
-	double idle_since;	 /* idle: when its waits were ended; 0 = not idle */
-	uint64_t bytes_in;	 /* read from its descriptors */
-	uint64_t bytes_out;	 /* written to its descriptors */
-	double started_at;	 /* ev_now() when spawned */
-	double last_run;	 /* ev_now() of its last dispatch; 0: none yet */
+	struct vk_proc_extra *extra; /* NULL until needed */
+	struct ev_timer timer;	     /* fires at the earliest task deadline */
+	double timer_at;	     /* when the timer is armed for, 0 = not armed */
+	double last_io;		     /* when a byte last moved, or the process started */
+	union {
+		/* Until its first dispatch builds the main coroutine (vk_kern.c). */
+		struct {
+			vk_func func;
+			void *arg;
+		} start;
+		/* Once started (zero until then). */
+		struct {
+			double last_words_until; /* main ended, sending what is left: until then */
+			double idle_since;	 /* idle: when its waits were ended; 0 = not idle */
+		};
+	};
+	uint64_t bytes_in;  /* read from its descriptors */
+	uint64_t bytes_out; /* written to its descriptors */
+	double started_at;  /* ev_now() when spawned */
+	double last_run;    /* ev_now() of its last dispatch; 0: none yet */
 	uint64_t id;
-	struct vk_proc_config config;
-	struct vk_peer peer;
-	struct vk_app_error_note app_error;
-	vk_func main_func;
-	void *main_arg;
-	int main_fd;
 	vk_proc_exit_fn on_exit;
 	void *on_exit_ctx;
+	struct vk_peer peer;
+	int main_fd; /* its connection until it starts, else -1 */
 	uint8_t queued;
 	uint8_t started;
 	uint8_t timer_fired;
 	uint8_t nudged; /* the worker started draining: re-time idle waits */
 	uint8_t ended;
-	uint8_t main_wait;	    /* enum vk_wait: what its main coroutine waits for */
-	uint8_t faulted;	    /* ended by a fault: its channels' readers see EPIPE */
-	struct vk_post *posts;	    /* wake-ups from outside a dispatch (vk_post.h) */
-	struct vk_post *fired;	    /* of which fired since the last dispatch */
-	struct vk_chan_proc *chans; /* its channels (vk_chan.h), NULL until it has one */
-	void *will;		    /* published when it ends (vk_pubsub.c), or NULL */
+	uint8_t main_wait; /* enum vk_wait: what its main coroutine waits for */
+	uint8_t faulted;   /* ended by a fault: its channels' readers see EPIPE */
 };
 
 /* An empty scheduler on `loop`, with its counters at `stats`. */
@@ -168,6 +189,15 @@ struct vk_proc *vk_sched_pop(struct vk_sched *sched);
  * acquired) with its run queue empty and its timer set up.
  */
 void vk_proc_init(struct vk_proc *proc, struct vk_sched *sched);
+
+/*
+ * The process's struct vk_proc_extra, allocated (zeroed) at the first
+ * call; NULL with errno ENOMEM.
+ */
+struct vk_proc_extra *vk_proc_extra(struct vk_proc *proc);
+
+/* Free it (the process ends; its posts, channels and will are gone). */
+void vk_proc_drop_extra(struct vk_proc *proc);
 
 /* Bytes moved on a descriptor of the process: it is not idle. */
 static inline void vk_proc_moved(struct vk_proc *proc, uint64_t *counter, size_t bytes)

@@ -264,8 +264,10 @@ int vk_pubsub_will(struct vk_thread *that, const char *topic, const void *msg, s
 	size_t topic_len;
 	int rc;
 
-	free(proc->will);
-	proc->will = NULL;
+	if (proc->extra) {
+		free(proc->extra->will);
+		proc->extra->will = NULL;
+	}
 	if (!topic)
 		return 0;
 	rc = topic_ok(topic, &topic_len);
@@ -274,24 +276,24 @@ int vk_pubsub_will(struct vk_thread *that, const char *topic, const void *msg, s
 	if (len > VK_PUBLISH_MAX)
 		return -EMSGSIZE;
 	/* Kernel memory: the heap may be gone, or garbage after a fault, when it is published. */
-	will = malloc(sizeof(*will) + topic_len + len);
+	will = vk_proc_extra(proc) ? malloc(sizeof(*will) + topic_len + len) : NULL;
 	if (!will)
 		return -ENOMEM;
 	will->topic_len = topic_len;
 	will->len = len;
 	memcpy(will->data, topic, topic_len);
 	memcpy(will->data + topic_len, msg, len);
-	proc->will = will;
+	proc->extra->will = will;
 	return 0;
 }
 
 void vk_pubsub_proc_end(struct vk_proc *proc)
 {
-	struct vk_will *will = proc->will;
+	struct vk_will *will = proc->extra ? proc->extra->will : NULL;
 
 	if (!will)
 		return;
-	proc->will = NULL;
+	proc->extra->will = NULL;
 	if (will->len)
 		publish(proc->sched->bus, proc, will->data, will->topic_len,
 			will->data + will->topic_len, will->len);

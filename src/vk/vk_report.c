@@ -87,6 +87,6 @@ void vk_report_proc(struct vk_report *report, int level, const struct vk_proc *p
 	vsnprintf(what, sizeof(what), format, args);
 	va_end(args);
 	vk_log(level, "app %s: micro-process %llu (%s) %s",
-	       proc->config.name ? proc->config.name : "?", (unsigned long long)proc->id,
+	       proc->config->name ? proc->config->name : "?", (unsigned long long)proc->id,
 	       vk_proc_peer_text(proc, peer, sizeof(peer)), what);
 }

@@ -552,7 +552,7 @@ static const struct sockaddr *accepted_peer(struct vk_thread *that, const struct
 	const struct vk_socket *main_socket = proc->main ? proc->main->thread.socket : NULL;
 
 	if (!main_socket || main_socket->entry != entry ||
-	    proc->peer.len < sizeof(proc->peer.addr.sa.sa_family))
+	    proc->peer.addr.sa.sa_family == AF_UNSPEC)
 		return NULL;
 	return &proc->peer.addr.sa;
 }

@@ -151,7 +151,7 @@ void vk_task_block(struct vk_task *task, struct vk_task **slot, int what)
 		ms = VK_DRAIN_IDLE_MS;
 	if (ms)
 		vk_task_time(task, vk_proc_now(task->proc) + ms / 1000.0);
-	else if (task->proc->config.idle_timeout_ms)
+	else if (task->proc->config->idle_timeout_ms)
 		/* No deadline of its own, but an idle process ends every wait. */
 		vk_task_time(task, HUGE_VAL);
 }
@@ -162,7 +162,7 @@ void vk_task_block_until(struct vk_task *task, struct vk_task **slot, int what, 
 	if (!deadline) {
 		/* Not the coroutine's timeout: the operation's, which is none. */
 		vk_task_untime(task);
-		if (task->proc->config.idle_timeout_ms)
+		if (task->proc->config->idle_timeout_ms)
 			vk_task_time(task, HUGE_VAL);
 		return;
 	}
