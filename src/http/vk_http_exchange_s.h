@@ -25,6 +25,13 @@ struct vk_http_server;
 #define VK_HTTP_OUT_MAX 320
 /* Longest Content-Type a handler may give; with it every head fits VK_HTTP_OUT_MAX. */
 #define VK_HTTP_TYPE_MAX 128
+/*
+ * The added fields' first buffer: static.so adds about 200 bytes; the
+ * buffer grows to the app's max_head only for more (a proxy passing an
+ * upstream's fields on), so that a large request head (its own max_head
+ * buffer) and the fields do not take 2 x 16 KiB of a 64 KiB heap at once.
+ */
+#define VK_HTTP_FIELDS_FIRST 1024
 
 /* The request body. */
 enum vk_http_body_state {
@@ -61,8 +68,9 @@ struct vk_http_exchange {
 	const char *path; /* NUL-terminated, in req->buf */
 	const char *query;
 	size_t path_len;
-	char *fields; /* added by the handler, CRLF each, on the heap */
+	char *fields;	     /* added by the handler, CRLF each, on the heap */
 	uint32_t fields_len; /* at most the server's max_head */
+	uint32_t fields_cap; /* VK_HTTP_FIELDS_FIRST, then the server's max_head */
 	/* The request body. */
 	uint8_t in;		/* enum vk_http_body_state */
 	uint8_t in_touched;	/* the handler asked for the body */

@@ -360,22 +360,52 @@ ssize_t vk_http_finish_step(struct vk_thread *that, struct vk_http_exchange *ex)
 	return hold_and_put(that, ex);
 }
 
+/*
+ * Make the added fields' buffer `cap` bytes, keeping what it holds. The
+ * old buffer is freed after the new one is taken, so the heap (a stack)
+ * gets its room back when the exchange ends.
+ */
+static int fields_resize(struct vk_http_exchange *ex, uint32_t cap)
+{
+	char *fields = vk_thread_alloc(ex->conn, cap, 1);
+
+	if (!fields)
+		return -ENOMEM;
+	if (ex->fields) {
+		memcpy(fields, ex->fields, ex->fields_len);
+		vk_thread_free(ex->conn, ex->fields);
+	}
+	ex->fields = fields;
+	ex->fields_cap = cap;
+	return 0;
+}
+
 int vk_http_exchange_add_header(struct vk_http_exchange *ex, const char *name, const char *value)
 {
 	struct vk_http_out o;
+	uint32_t max;
+	int rc;
 
 	if (!ex)
 		return -EINVAL;
 	if (ex->out != VK_HTTP_OUT_NONE)
 		return -EALREADY;
-	/* As much room as the app takes for a request's head: a proxy passes on what it read. */
+	max = (uint32_t)ex->server->max_head;
 	if (!ex->fields) {
-		ex->fields = vk_thread_alloc(ex->conn, ex->server->max_head, 1);
-		if (!ex->fields)
-			return -ENOMEM;
+		rc = fields_resize(ex, max < VK_HTTP_FIELDS_FIRST ? max : VK_HTTP_FIELDS_FIRST);
+		if (rc < 0)
+			return rc;
 	}
-	vk_http_out_init(&o, ex->fields + ex->fields_len, ex->server->max_head - ex->fields_len);
-	vk_http_out_header(&o, name, strlen(name), value, strlen(value));
+	for (;;) {
+		vk_http_out_init(&o, ex->fields + ex->fields_len, ex->fields_cap - ex->fields_len);
+		vk_http_out_header(&o, name, strlen(name), value, strlen(value));
+		if (o.error != -ENOSPC || ex->fields_cap >= max)
+			break;
+		/* Room as for a request's head: a proxy passes on what it read. */
+		rc = fields_resize(ex, max);
+		if (rc < 0)
+			return rc;
+	}
 	if (o.error)
 		return o.error;
 	ex->fields_len += (uint32_t)o.len;

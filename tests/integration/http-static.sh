@@ -7,7 +7,8 @@
 # absolute or through a directory) unless opt.symlinks = any; a FIFO does
 # not hold the worker. With python: a pipelined batch mixing small and
 # large files, and a slow reader of the large file, which holds one more
-# descriptor than its socket and does not keep another client waiting.
+# descriptor than its socket and does not keep another client waiting. A
+# request head of 3 KiB (cookies) is served on the 64k heap.
 . "$top_srcdir/tests/integration/lib.sh"
 need_python
 need_cmd curl cmp
@@ -80,6 +81,12 @@ expect "$(code /a.txt -X POST)" 405 "POST"
 expect "$(code /big.bin)" 200 "4 MiB"
 cmp -s "$T/body" "$W/big.bin" || fail "4 MiB body differs"
 expect "$(code /fifo)" 403 "a FIFO"
+
+# ---- a browser-sized head (3 KiB of cookies) on the 64k heap, twice on one connection ----
+cookie="Cookie: $(head -c 3000 /dev/zero | tr '\0' c)"
+out=$(curl -sS --max-time 10 -o /dev/null -o /dev/null -w '%{http_code} ' -H "$cookie" "$URL/a.txt" \
+	"$URL/sub/data.json" 2>"$T/curl.err") || fail "curl with a 3 KiB head: $(cat "$T/curl.err")"
+expect "$out" "200 200 " "a 3 KiB head, twice"
 
 # ---- ranges ----
 expect "$(code /big.bin -r 0-9)" 206 "range 0-9"
