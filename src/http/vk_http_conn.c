@@ -321,10 +321,15 @@ void vk_http_serve(struct vk_thread *that)
 		vk_inplace_call(&self->handler, self->match.route->handler, &self->ex, self->error);
 		self->status = handler_outcome(self->server, &self->ex, self->error);
 		if (self->status >= 0) {
-			/* An answer cut short is logged here; an error answer below. */
-			if (!self->status && self->ex.out != VK_HTTP_OUT_NONE &&
-			    self->server->access_log)
-				access_line(that, self->server, &self->req, self->ex.status,
+			/*
+			 * An answer cut short, or none because the client went,
+			 * is logged here; an error answer below.
+			 */
+			if (!self->status && self->server->access_log)
+				access_line(that, self->server, &self->req,
+					    self->ex.out == VK_HTTP_OUT_NONE
+						? VK_HTTP_LOG_CLIENT_GONE
+						: self->ex.status,
 					    self->ex.out_bytes, self->peer, self->start_us);
 			vk_http_exchange_end(that, &self->ex);
 			break;

@@ -21,6 +21,13 @@
 #define VK_HTTP_LOG_REQUEST_MAX 4096
 #define VK_HTTP_LOG_FIELD_MAX 1024
 
+/*
+ * The status logged for a request whose client went (reset, cut its body,
+ * timed out reading) before any answer was sent: nginx's 499, so that
+ * log tools that know it count these apart from the server's errors.
+ */
+#define VK_HTTP_LOG_CLIENT_GONE 499
+
 struct vk_http_log_entry {
 	const char *peer; /* the client's address; NULL: "-" */
 	time_t start;	  /* when the request began (wall clock) */

@@ -4,9 +4,10 @@
 # status, body bytes, referer and agent (escaped \xHH), the client's
 # address; off writes nothing, stderr goes to vkd's stderr. mv + SIGUSR1
 # to the master: new lines in a new file, the old keeps its lines. A FIFO
-# nobody reads does not hold up serving: the lines are dropped and
-# counted in vkctl status. A directory that does not exist is an error of
-# vkd -t and of a reload, naming the app and the path.
+# nobody reads, or a full disk, does not hold up serving: the lines are
+# dropped and counted in vkctl status. A client that goes before any
+# answer is logged with 499. A directory that does not exist is an error
+# of vkd -t and of a reload, naming the app and the path.
 . "$top_srcdir/tests/integration/lib.sh"
 need_vkctl
 need_cmd curl
@@ -48,6 +49,18 @@ assert got[2][1:3] == ("GET /nope%22 HTTP/1.1", "404"), got[2]
 assert got[3][1:4] == ("HEAD / HTTP/1.1", "200", "0"), got[3]
 PY
 
+# ---- a client that goes before any answer: 499, as nginx logs it ----
+"$PYTHON" - "$PORT" <<'PY' || fail "cut POST"
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n")
+s.shutdown(socket.SHUT_WR)  # the body ends before its first byte
+s.settimeout(10)
+assert s.recv(4096) == b"", "an answer to a cut body"
+PY
+wait_lines "$AL" 5
+tail -n 1 "$AL" | grep -q '"POST /echo HTTP/1.1" 499 0 ' || fail "cut POST: $(tail -n 1 "$AL")"
+
 # ---- mv + SIGUSR1: a new file for new lines ----
 mv "$AL" "$AL.1"
 kill -USR1 "$VKD_PID"
@@ -59,7 +72,7 @@ done
 curl -sS --max-time 10 -o /dev/null "$URL/after" || fail "curl after"
 wait_lines "$AL" 1
 sleep 0.3
-[ "$(grep -c . "$AL.1")" = 4 ] || fail "the old file changed: $(cat "$AL.1")"
+[ "$(grep -c . "$AL.1")" = 5 ] || fail "the old file changed: $(cat "$AL.1")"
 grep -q '"GET /after HTTP/1.1" 404 ' "$AL" || fail "new file: $(cat "$AL")"
 [ "$(grep -c . "$AL")" = 1 ] || fail "new file: $(cat "$AL")"
 stop_vkd
@@ -108,6 +121,20 @@ done
 ctl status | grep -q LOGDROPS || fail "vkctl status: no LOGDROPS column"
 stop_vkd
 exec 3<&-
+
+# ---- a full disk (/dev/full: every write fails with ENOSPC): lines dropped and counted ----
+serve_http 1 "access_log = /dev/full"
+for i in 1 2 3; do
+	curl -sS --max-time 10 -o /dev/null "$URL/full-$i" || fail "serving with a full disk: curl $i"
+done
+_end=$(($(now_ms) + 5000))
+while :; do
+	drops=$(status_json | jget '[a["access_log_drops"] for a in d["apps"] if a["name"] == "http"][0]')
+	[ "$drops" -ge 3 ] && break
+	[ "$(now_ms)" -lt "$_end" ] || fail "full disk: $drops drops counted, wanted 3"
+	sleep 0.1
+done
+stop_vkd
 
 # ---- a directory that does not exist: vkd -t and reload name app and path ----
 http_config 1 "access_log = $T/nodir/access.log" >"$T/bad.ini"
