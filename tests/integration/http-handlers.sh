@@ -7,7 +7,7 @@
 # closes), one that returns without answering (500, the connection goes
 # on), answers cut after their head, added fields, whole bodies (413 and
 # 400 before any answer, whatever the framing), a body read in small
-# pieces, HEAD and 204.
+# pieces, HEAD and 204, and a body that stalls for idle_timeout (408).
 . "$top_srcdir/tests/integration/lib.sh"
 need_python
 
@@ -15,6 +15,7 @@ need_python
 	vkd_section 1
 	printf '[app handlers]\nmodule = %s\nlisten = 127.0.0.1:%s\n' "$TESTMODDIR/httpmod.so" "$PORT"
 	echo 'opt.max_body = 4k'
+	echo 'idle_timeout = 2s'
 } >"$CONF"
 start_vkd "$CONF"
 wait_port "$PORT" 10000
@@ -248,6 +249,9 @@ refused("whole body over max_body, chunked", get("/all", method="POST", headers=
 refused("obs-fold in a trailer", get("/all", method="POST", headers=CHUNKED) +
         b"3\r\nabc\r\n0\r\nX-T: 1\r\n folded\r\n\r\n", 400)
 refused("bad chunk size", get("/all", method="POST", headers=CHUNKED) + b"zz\r\n", 400)
+# A body that stalls for idle_timeout (2s): 408 before any answer.
+refused("a body that stalls", get("/all", method="POST", headers=["Content-Length: 100"]) +
+        b"0123456789", 408)
 
 
 def slow_body():

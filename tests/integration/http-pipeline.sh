@@ -2,8 +2,9 @@
 # Pipelining: 100 requests in one write, answered in order. The requests
 # follow a known pattern of GET / (200), GET /nope-N (404), HEAD / and
 # POST /echo with a numbered body, so that any reordering, loss or
-# duplication shows. Then the same split at awkward places, and a
-# pipeline that ends in Connection: close.
+# duplication shows. Then the same split at awkward places, a pipeline
+# that ends in Connection: close, and 64 answers gathered into one or two
+# writev calls (strace on the worker).
 . "$top_srcdir/tests/integration/lib.sh"
 need_python
 
@@ -79,5 +80,26 @@ c.send(b"".join(w for _, w in reqs) + get("/", headers=["Connection: close"]) + 
 check_answers(c, reqs, "before close")
 check_hello_closes(c, "request with Connection: close answered")
 EOF
+stop_vkd
+
+# ---- one writev per batch: 64 pipelined answers (about 9 KiB) in one or two ----
+need_cmd strace
+serve_http 1
+worker=$(workers_of "$VKD_PID")
+strace -f -e trace=writev -o "$T/writev" -p "$worker" 2>>"$LOG" &
+tracer=$!
+sleep 1 # strace attaches
+http_py <<'EOF'
+c = Conn(PORT, timeout=10)
+c.send(get("/") * 64)
+for i in range(64):
+    check_hello(c.read_response())
+c.close()
+EOF
+sleep 0.2
+kill "$tracer" 2>/dev/null
+wait "$tracer" 2>/dev/null
+writes=$(grep -c 'writev(' "$T/writev")
+[ "$writes" -ge 1 ] && [ "$writes" -le 2 ] || fail "64 pipelined answers took $writes writev: $(cat "$T/writev")"
 stop_vkd
 exit 0
