@@ -16,6 +16,13 @@
  * across waits: 0 before the join, else 1 + the deadline in milliseconds
  * (ev_now() time).
  *
+ * Once a direction's ring is empty it goes through a pipe of its own
+ * instead (vk_poll_pipe()): splice(2) in from the source and out to the
+ * sink, the bytes never in a heap, two system calls per pipeful (64 KiB)
+ * instead of two per ringful. Without a pipe (the worker's budget of pipe
+ * descriptors spent, a descriptor splice(2) refuses) the direction stays
+ * on its ring.
+ *
  * Everything goes through the two descriptor entries, which live in the
  * kernel's table: the sockets' own pointers are read back from the heap,
  * which the app's code can write, so each step checks the entries
@@ -71,6 +78,9 @@ static void unjoin(struct vk_fd *entry)
 {
 	if (!entry || !entry->parked_tx)
 		return;
+	vk_poll_unpipe(entry, NULL);
+	entry->splice_tx = 0;
+	entry->no_splice = 0;
 	entry->tx = entry->parked_tx;
 	entry->parked_tx = NULL;
 	entry->watcher = NULL;
@@ -113,14 +123,102 @@ static ssize_t pump(struct vk_fd *from, struct vk_fd *to)
 }
 
 /*
- * One direction, from `from` (its receive ring) to `to` (its
- * descriptor). Returns 1 when it has ended (end of stream passed on),
- * 0 while it goes on, or -errno.
+ * Splice what the source has and the sink takes, up to VK_FORWARD_PUMP,
+ * reading on while the pipe has room and writing on while the sink takes.
+ */
+static ssize_t pump_pipe(struct vk_fd *from, struct vk_fd *to)
+{
+	size_t moved = 0;
+
+	while (moved < VK_FORWARD_PUMP) {
+		int progress = 0;
+		ssize_t n;
+
+		if (!from->splice_eof && !from->drained && from->piped < from->pipe_size) {
+			n = vk_poll_splice_in(from);
+			if (n < 0 && n != -EAGAIN)
+				return n;
+			progress = n > 0;
+		}
+		if (from->piped && !to->writing) {
+			n = vk_poll_splice_out(from, to);
+			if (n < 0 && n != -EAGAIN)
+				return n;
+			if (n > 0) {
+				moved += (size_t)n;
+				progress = 1;
+			}
+		}
+		if (!progress)
+			break;
+	}
+	return 0;
+}
+
+/*
+ * One direction through `from`'s pipe. Reading is watched only while the
+ * pipe is empty: with bytes in it the source waits for the sink, whose
+ * writability comes back here (a full pipe would make a readable source
+ * wake the task for nothing, over and over).
+ */
+static ssize_t steer_pipe(struct vk_fd *from, struct vk_fd *to)
+{
+	ssize_t n = pump_pipe(from, to);
+
+	if (n < 0)
+		return n;
+	if (from->splice_eof && !from->piped) {
+		int rc = vk_poll_shutdown(to);
+
+		return rc < 0 ? rc : 1;
+	}
+	if (from->piped) {
+		vk_poll_stop_read(from);
+		/* Stopped by the budget, not by a full sink: come back at once. */
+		if (!to->writing)
+			vk_poll_want_write(to);
+	} else if (!from->splice_eof) {
+		vk_poll_want_read(from);
+	}
+	return 0;
+}
+
+/*
+ * The direct path, once the source's ring is empty: a pipe within the
+ * worker's budget (else, or when a pipe is refused, the ring for good).
+ */
+static int try_pipe(struct vk_fd *from, struct vk_fd *to)
+{
+	struct vk_vectoring *ring = from->rx;
+
+	if (from->no_splice || vk_vectoring_used(ring) || ring->eof || ring->error)
+		return 0;
+	if (vk_poll_pipe(from, to) < 0) {
+		from->no_splice = 1;
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * One direction, from `from` (its receive ring, or its pipe) to `to`
+ * (its descriptor). Returns 1 when it has ended (end of stream passed
+ * on), 0 while it goes on, or -errno.
  */
 static ssize_t steer(struct vk_fd *from, struct vk_fd *to)
 {
 	struct vk_vectoring *ring = from->rx;
-	ssize_t n = pump(from, to);
+	ssize_t n;
+
+	if (from->splice_rx || try_pipe(from, to)) {
+		n = steer_pipe(from, to);
+		/* A descriptor splice(2) cannot read from, before any byte: its ring, then. */
+		if (n != -EINVAL || from->piped || !from->splice_rx)
+			return n;
+		vk_poll_unpipe(from, to);
+		from->no_splice = 1;
+	}
+	n = pump(from, to);
 
 	/* A failed write of `to` is recorded on the ring it wrote from. */
 	if (ring->error)

@@ -10,10 +10,13 @@
  * sends, b's peer receives, and the other way round. An end of stream
  * read on one side is passed on as a shutdown(SHUT_WR) of the other once
  * its bytes are out, so a half-closed connection works through it. Bytes
- * go from one descriptor's receive ring straight to the other descriptor
- * (readv, then writev from the same ring): no copy in between. Bytes
  * already held when it starts (received but not consumed, or written but
- * not sent) go first.
+ * not sent) go first, through the rings; then each direction goes through
+ * a pipe with splice(2), the bytes never in the heap. Without a pipe (the
+ * worker has no descriptors to spare, or the descriptor cannot be
+ * spliced) a direction stays on its ring: from one descriptor's receive
+ * ring straight to the other descriptor (readv, then writev from the same
+ * ring), no copy in between.
  *
  * The coroutine's timeout (vk_set_timeout()) is one idle timeout for the
  * pair: ETIMEDOUT when neither direction moved for that long, however

@@ -99,6 +99,11 @@ size_t vk_kern_heap_limit(const struct vk_kern *kern)
 	return kern->pool.limit;
 }
 
+void vk_kern_set_pipe_budget(struct vk_kern *kern, size_t fds)
+{
+	vk_poll_set_pipe_budget(kern->sched.poll, fds);
+}
+
 void vk_kern_set_resolve_config(struct vk_kern *kern, const struct vk_resolve_config *config)
 {
 	kern->sched.resolve_config = config;

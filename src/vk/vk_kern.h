@@ -54,6 +54,12 @@ void vk_kern_set_heap_limit(struct vk_kern *kern, size_t heaps);
 size_t vk_kern_heap_limit(const struct vk_kern *kern);
 
 /*
+ * How many pipe descriptors vk_forward()'s direct path may hold at once
+ * (vk_poll_set_pipe_budget()); 0: every forward copies through rings.
+ */
+void vk_kern_set_pipe_budget(struct vk_kern *kern, size_t fds);
+
+/*
  * How the worker resolves host names for vk_connect() (vk_resolve.h);
  * `config` must outlive the kernel. Before the first lookup: the resolver
  * is made then, with the defaults when this was not called.

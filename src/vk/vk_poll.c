@@ -1,6 +1,7 @@
 #include "vk_poll.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
@@ -13,6 +14,8 @@
 struct vk_poll {
 	struct vk_fd *fds;
 	size_t count;
+	size_t pipes_now; /* pipe descriptors open (vk_poll_pipe()) */
+	size_t pipes_max;
 };
 
 struct vk_poll *vk_poll_create(void)
@@ -25,6 +28,7 @@ struct vk_poll *vk_poll_create(void)
 	if (getrlimit(RLIMIT_NOFILE, &limit) == -1 || limit.rlim_cur == RLIM_INFINITY)
 		limit.rlim_cur = 65536;
 	poll->count = (size_t)limit.rlim_cur;
+	poll->pipes_max = poll->count / 2;
 	/* calloc of this size maps lazily: untouched entries cost no memory. */
 	poll->fds = calloc(poll->count, sizeof(*poll->fds));
 	if (!poll->fds) {
@@ -32,6 +36,11 @@ struct vk_poll *vk_poll_create(void)
 		return NULL;
 	}
 	return poll;
+}
+
+void vk_poll_set_pipe_budget(struct vk_poll *poll, size_t fds)
+{
+	poll->pipes_max = fds;
 }
 
 void vk_poll_destroy(struct vk_poll *poll)
@@ -127,6 +136,11 @@ static struct vk_fd *attach(struct vk_proc *proc, struct vk_vectoring *rx, struc
 	entry->watcher = NULL;
 	entry->parked_tx = NULL;
 	entry->file = (uint8_t)file;
+	entry->splice_rx = 0;
+	entry->splice_tx = 0;
+	entry->splice_eof = 0;
+	entry->no_splice = 0;
+	entry->piped = 0;
 	entry->reading = !file;
 	entry->proc_next = proc->fds;
 	proc->fds = entry;
@@ -181,8 +195,22 @@ int vk_poll_connected(struct vk_fd *entry)
 	return 0;
 }
 
+/* Close the entry's pipe, if it has one (its bytes are lost). */
+static void close_pipe(struct vk_fd *entry)
+{
+	if (!entry->splice_rx)
+		return;
+	close(entry->pipe[0]);
+	close(entry->pipe[1]);
+	entry->proc->sched->poll->pipes_now -= 2;
+	entry->splice_rx = 0;
+	entry->piped = 0;
+}
+
 void vk_poll_close(struct vk_fd *entry)
 {
+	close_pipe(entry);
+	entry->splice_tx = 0;
 	ev_io_stop(entry->proc->sched->loop, &entry->io);
 	if (entry->outbound) {
 		entry->outbound = 0;
@@ -223,6 +251,8 @@ void vk_poll_detach(struct vk_fd *entry)
 int vk_poll_release(struct vk_fd *entry)
 {
 	unlink_entry(entry);
+	close_pipe(entry);
+	entry->splice_tx = 0;
 	ev_io_stop(entry->proc->sched->loop, &entry->io);
 	if (entry->outbound) {
 		entry->outbound = 0;
@@ -262,6 +292,11 @@ static void stop_reading(struct vk_fd *entry)
 		return;
 	entry->reading = 0;
 	update_watch(entry);
+}
+
+void vk_poll_stop_read(struct vk_fd *entry)
+{
+	stop_reading(entry);
 }
 
 /* The receive ring is allocated at first use: an idle connection has none. */
@@ -403,6 +438,11 @@ static ssize_t flush(struct vk_fd *entry, int flags)
 	return n;
 }
 
+void vk_poll_want_write(struct vk_fd *entry)
+{
+	want_write(entry);
+}
+
 ssize_t vk_poll_flush(struct vk_fd *entry)
 {
 	return flush(entry, 0);
@@ -438,6 +478,89 @@ ssize_t vk_poll_sendfile(struct vk_fd *entry, const struct vk_fd *file, off_t *o
 	return n;
 }
 
+/* A pipe this small means the user is past fs.pipe-user-pages-soft. */
+#define VK_POLL_PIPE_MIN (64 * 1024)
+
+int vk_poll_pipe(struct vk_fd *from, struct vk_fd *to)
+{
+	struct vk_poll *poll = from->proc->sched->poll;
+	int size;
+
+	if (poll->pipes_now + 2 > poll->pipes_max)
+		return -EMFILE;
+	if (pipe2(from->pipe, O_NONBLOCK | O_CLOEXEC) == -1)
+		return -errno;
+	size = fcntl(from->pipe[0], F_GETPIPE_SZ);
+	if (size < VK_POLL_PIPE_MIN) {
+		int error = size < 0 ? errno : ENOBUFS;
+
+		close(from->pipe[0]);
+		close(from->pipe[1]);
+		return -error;
+	}
+	poll->pipes_now += 2;
+	from->pipe_size = (size_t)size;
+	from->piped = 0;
+	from->splice_eof = 0;
+	from->splice_rx = 1;
+	to->splice_tx = 1;
+	return 0;
+}
+
+void vk_poll_unpipe(struct vk_fd *from, struct vk_fd *to)
+{
+	if (from)
+		close_pipe(from);
+	if (to)
+		to->splice_tx = 0;
+}
+
+ssize_t vk_poll_splice_in(struct vk_fd *from)
+{
+	size_t held = from->piped;
+	ssize_t n;
+
+	do
+		n = splice(from->fd, NULL, from->pipe[1], NULL, from->pipe_size - held,
+			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		/* With bytes in the pipe, EAGAIN may mean the pipe is full. */
+		if ((errno == EAGAIN || errno == EWOULDBLOCK) && !held)
+			from->drained = 1;
+		return -errno;
+	}
+	if (n == 0) {
+		from->splice_eof = 1;
+		from->rx->eof = 1;
+		stop_reading(from);
+		return 0;
+	}
+	from->piped += (size_t)n;
+	from->proc->sched->stats->bytes_in += (uint64_t)n;
+	vk_proc_moved(from->proc, &from->proc->bytes_in, (size_t)n);
+	return n;
+}
+
+ssize_t vk_poll_splice_out(struct vk_fd *from, struct vk_fd *to)
+{
+	ssize_t n;
+
+	do
+		n = splice(from->pipe[0], NULL, to->fd, NULL, from->piped,
+			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	while (n == -1 && errno == EINTR);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			want_write(to);
+		return -errno;
+	}
+	from->piped -= (size_t)n;
+	to->proc->sched->stats->bytes_out += (uint64_t)n;
+	vk_proc_moved(to->proc, &to->proc->bytes_out, (size_t)n);
+	return n;
+}
+
 int vk_poll_shutdown(struct vk_fd *entry)
 {
 	if (entry->shut_write)
@@ -464,11 +587,22 @@ static void take_event(struct vk_fd *entry)
 		}
 		return;
 	}
-	if (revents & EV_WRITE)
+	if ((revents & EV_WRITE) && entry->splice_tx) {
+		/* The watcher splices: it wants writability again if it still waits. */
+		stop_writing(entry);
+		if (entry->watcher)
+			vk_task_wake(entry->watcher, 0);
+	} else if (revents & EV_WRITE) {
 		vk_poll_flush(entry);
+	}
 	if (!(revents & EV_READ))
 		return;
 	entry->drained = 0;
+	if (entry->splice_rx) {
+		if (entry->watcher)
+			vk_task_wake(entry->watcher, 0);
+		return;
+	}
 	/* A listener's readiness means a connection: vk_accept() does the accept(). */
 	if (!entry->listener && vk_poll_fill(entry) == -EAGAIN)
 		return;

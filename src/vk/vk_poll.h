@@ -50,6 +50,17 @@ struct vk_fd {
 	uint8_t outbound;		/* opened by vk_connect(): counted in outbound_now */
 	uint8_t connecting;		/* VK_POLL_CONNECTING or VK_POLL_CONNECT_SEEN, else 0 */
 	uint8_t file; /* a file to send from (vk_poll_attach_file()): no rings, no watch */
+	/*
+	 * vk_forward()'s direct path (vk_poll_pipe()): this descriptor's bytes
+	 * go through a pipe of its own to another descriptor, never into a ring.
+	 */
+	uint8_t splice_rx;  /* reads go into `pipe` (readiness only wakes the watcher) */
+	uint8_t splice_tx;  /* writes come from another entry's pipe (ditto) */
+	uint8_t splice_eof; /* the last splice in read the end of stream */
+	uint8_t no_splice;  /* splice(2) refused this descriptor: the rings it is */
+	int pipe[2];	    /* read end, write end; open while splice_rx */
+	size_t piped;	    /* bytes in the pipe */
+	size_t pipe_size;   /* its capacity */
 };
 
 /* What a connecting descriptor waits for: its handshake, then its check. */
@@ -148,6 +159,50 @@ ssize_t vk_poll_sendfile(struct vk_fd *entry, const struct vk_fd *file, off_t *o
 
 /* Make sure EV_READ is watched again after the ring had filled up. */
 void vk_poll_want_read(struct vk_fd *entry);
+
+/* Stop watching EV_READ (until vk_poll_want_read()). */
+void vk_poll_stop_read(struct vk_fd *entry);
+
+/* Watch EV_WRITE until the next write event is taken. */
+void vk_poll_want_write(struct vk_fd *entry);
+
+/*
+ * vk_forward()'s direct path: bytes from `from`'s descriptor go into a
+ * pipe with splice(2) and out of it to `to`'s, never through a ring (so
+ * never into a heap). vk_poll_pipe() gives `from` its pipe (non-blocking,
+ * kept in the entry, closed with it) and marks both entries: then an
+ * event of `from` for reading, or of `to` for writing, only wakes their
+ * watcher, which splices. Returns 0, or -errno: -EMFILE past the worker's
+ * budget of pipe descriptors (vk_poll_set_pipe_budget()), -ENOBUFS for a
+ * pipe smaller than 64 KiB (the user is past fs.pipe-user-pages-soft: the
+ * rings do better), or pipe2()'s error. vk_poll_unpipe() closes the pipe
+ * (the bytes in it are lost) and unmarks the entry and its sink.
+ */
+int vk_poll_pipe(struct vk_fd *from, struct vk_fd *to);
+void vk_poll_unpipe(struct vk_fd *from, struct vk_fd *to);
+
+/*
+ * splice() from `from`'s descriptor into its pipe, as much as the pipe
+ * has room for. Returns bytes moved, 0 at end of stream (splice_eof set,
+ * reading stops), -EAGAIN when nothing came (with an empty pipe the
+ * descriptor is then drained), or -errno (-EINVAL: this descriptor cannot
+ * be spliced; nothing was read).
+ */
+ssize_t vk_poll_splice_in(struct vk_fd *from);
+
+/*
+ * splice() from `from`'s pipe to `to`'s descriptor. Returns bytes moved,
+ * -EAGAIN when `to` is full (EV_WRITE is then watched), or -errno.
+ */
+ssize_t vk_poll_splice_out(struct vk_fd *from, struct vk_fd *to);
+
+/*
+ * How many pipe descriptors the worker may hold at once (two a direction
+ * of a forward): by default half of the descriptor table, so that pipes
+ * never take all the descriptors connections need. vkd sets what is left
+ * beyond max_connections.
+ */
+void vk_poll_set_pipe_budget(struct vk_poll *poll, size_t fds);
 
 /* shutdown(SHUT_WR) once. Returns 0 or -errno. */
 int vk_poll_shutdown(struct vk_fd *entry);

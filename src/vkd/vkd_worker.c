@@ -116,41 +116,65 @@ static int worker_signals(void)
 	return sigaction(SIGCHLD, &sa, NULL);
 }
 
+/*
+ * Descriptors a proxied connection takes beyond its own: one upstream and
+ * a pipe each way for vk_forward()'s direct path.
+ */
+#define VKD_WORKER_FORWARD_FDS 5
+
+/* Connections at most: every app's max_connections. */
+static rlim_t worker_connections(const struct vkd_config *config)
+{
+	rlim_t connections = 0;
+
+	for (size_t i = 0; i < config->app_count; i++)
+		connections += (rlim_t)config->apps[i].max_connections;
+	return connections;
+}
+
 /* Descriptors needed at most: every connection of every app, every listener. */
 static rlim_t worker_fds_needed(const struct vkd_config *config)
 {
-	rlim_t needed = VKD_WORKER_FD_RESERVE;
+	rlim_t needed = VKD_WORKER_FD_RESERVE + worker_connections(config);
 
-	for (size_t i = 0; i < config->app_count; i++) {
-		const struct vkd_app_config *app = &config->apps[i];
-
-		needed += (rlim_t)app->max_connections + app->listen_count;
-	}
+	for (size_t i = 0; i < config->app_count; i++)
+		needed += config->apps[i].listen_count;
 	return needed;
 }
 
+static int worker_set_nofile(rlim_t n)
+{
+	struct rlimit want = {.rlim_cur = n, .rlim_max = n};
+
+	return setrlimit(RLIMIT_NOFILE, &want);
+}
+
 /*
- * Raise RLIMIT_NOFILE to what max_connections needs, the hard limit too
- * when privileged (before privileges are dropped); else as far as allowed.
+ * Raise RLIMIT_NOFILE to what max_connections needs and room for
+ * forwards' upstreams and pipes, the hard limit too when privileged
+ * (before privileges are dropped); else as far as allowed. Only a limit
+ * below what max_connections needs is worth a warning: without the room,
+ * forwards copy through rings instead of pipes (worker_pipe_budget()).
  */
 static void worker_raise_nofile(const struct vkd_config *config)
 {
 	rlim_t needed = worker_fds_needed(config);
+	rlim_t wanted = needed + VKD_WORKER_FORWARD_FDS * worker_connections(config);
 	struct rlimit lim;
 
 	if (getrlimit(RLIMIT_NOFILE, &lim) < 0) {
 		vkd_warn("getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
 		return;
 	}
-	if (lim.rlim_cur >= needed)
+	if (lim.rlim_cur >= wanted)
 		return;
-	if (lim.rlim_max < needed) {
-		struct rlimit want = {.rlim_cur = needed, .rlim_max = needed};
-
-		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
-			return;
-	}
-	lim.rlim_cur = lim.rlim_max < needed ? lim.rlim_max : needed;
+	/* Both limits up when privileged: to what is wanted, else (fs.nr_open) to what is needed.
+	 */
+	if (lim.rlim_max < wanted && worker_set_nofile(wanted) == 0)
+		return;
+	if (lim.rlim_max < needed && worker_set_nofile(needed) == 0)
+		return;
+	lim.rlim_cur = lim.rlim_max < wanted ? lim.rlim_max : wanted;
 	if (setrlimit(RLIMIT_NOFILE, &lim) < 0) {
 		vkd_warn("setrlimit(RLIMIT_NOFILE, %llu): %s", (unsigned long long)lim.rlim_cur,
 			 strerror(errno));
@@ -159,6 +183,24 @@ static void worker_raise_nofile(const struct vkd_config *config)
 	if (lim.rlim_cur < needed)
 		vkd_warn("descriptor limit %llu is below the %llu that max_connections needs",
 			 (unsigned long long)lim.rlim_cur, (unsigned long long)needed);
+}
+
+/*
+ * The pipe descriptors vk_forward() may hold: of what the limit leaves
+ * beyond max_connections, the share pipes take in a proxied connection
+ * (four of VKD_WORKER_FORWARD_FDS), so that pipes never take the
+ * descriptors a connection or its upstream needs.
+ */
+static size_t worker_pipe_budget(const struct vkd_config *config)
+{
+	rlim_t needed = worker_fds_needed(config);
+	struct rlimit lim;
+
+	if (getrlimit(RLIMIT_NOFILE, &lim) < 0 || lim.rlim_cur <= needed)
+		return 0;
+	if (lim.rlim_cur == RLIM_INFINITY)
+		lim.rlim_cur = needed + VKD_WORKER_FORWARD_FDS * worker_connections(config);
+	return (size_t)((lim.rlim_cur - needed) / VKD_WORKER_FORWARD_FDS * 4);
 }
 
 /*
@@ -435,6 +477,7 @@ static int worker_start_kernel(struct worker *w)
 	}
 	vk_log_set_sink(vkd_log_kern);
 	vk_kern_set_stats(w->kern, &w->args->slot->stats);
+	vk_kern_set_pipe_budget(w->kern, worker_pipe_budget(w->args->config));
 	w->resolve.resolv_conf = w->args->config->resolv_conf;
 	w->resolve.hosts_file = w->args->config->hosts_file;
 	w->resolve.timeout_ms = w->args->config->resolve_timeout_ms;

@@ -153,6 +153,7 @@ PROXY_IT_TESTS = \
 	tests/integration/proxy-tcp-upstreams.sh \
 	tests/integration/proxy-tcp-dns.sh \
 	tests/integration/proxy-tcp-reload.sh \
+	tests/integration/proxy-tcp-splice.sh \
 	tests/integration/proxy-http.sh \
 	tests/integration/proxy-http-faults.sh \
 	tests/integration/proxy-http-reload.sh \

@@ -9,6 +9,10 @@
  *	'T'  trickle: one byte every 100 ms, 10 of them, then end
  *	'Q'  quiet: read until the end, send nothing
  *	'R'  reset: close at once with SO_LINGER 0
+ *	'S'  stream: SLOW_TOTAL bytes of a known pattern, as fast as they go
+ *
+ * Each test runs on both paths of vk_forward(): through pipes with
+ * splice(2), and through the rings (the kernel's pipe budget at 0).
  */
 #include "vk_check.h"
 #include "vk_poll.h"
@@ -31,8 +35,21 @@ struct shared {
 	uint64_t forwards; /* proxy sessions that ended without an error */
 	uint64_t timeouts; /* ... that ended by the idle timeout */
 	uint64_t errors;   /* ... that ended by another error */
+	uint64_t streamed; /* bytes an 'S' upstream has sent */
+	uint64_t up_rings; /* forwards after which the upstream's receive ring was allocated */
 	char upstream[64];
 };
+
+/* 0: the kernel's default pipe budget (splice); 1: none (the rings). */
+static int g_rings;
+
+#define SLOW_TOTAL (32 * 1024 * 1024)
+#define SLOW_BUFFER (64 * 1024)
+
+static char pattern_at(uint64_t at)
+{
+	return (char)(at % 251);
+}
 
 static struct shared *g_shared;
 
@@ -85,6 +102,18 @@ static void upstream_main(struct vk_thread *that)
 		do
 			vk_read_some(self->n, self->buf, sizeof(self->buf));
 		while (self->n);
+	} else if (self->mode == 'S') {
+		int small = SLOW_BUFFER;
+
+		setsockopt(that->socket->entry->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+		while (g_shared->streamed < SLOW_TOTAL) {
+			for (self->i = 0; self->i < (int)sizeof(self->buf); self->i++)
+				self->buf[self->i] =
+				    pattern_at(g_shared->streamed + (uint64_t)self->i);
+			vk_write(self->buf, sizeof(self->buf));
+			g_shared->streamed += sizeof(self->buf);
+		}
+		vk_hup();
 	} else if (self->mode == 'R') {
 		struct linger lin = {.l_onoff = 1, .l_linger = 0};
 
@@ -108,6 +137,13 @@ static void proxy_main(struct vk_thread *that)
 
 	vk_begin();
 	vk_connect(self->up, g_shared->upstream);
+	{
+		int small = SLOW_BUFFER;
+
+		/* Small receive buffers: what a stalled reader holds up is the proxy's. */
+		setsockopt(that->socket->entry->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+		setsockopt(self->up->entry->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	}
 	if (g_banner) {
 		int small = 4096;
 
@@ -118,6 +154,9 @@ static void proxy_main(struct vk_thread *that)
 			vk_write(self->block, sizeof(self->block));
 	}
 	vk_try_forward(self->rc, that->socket, self->up);
+	/* The upstream spoke only once joined: through a pipe, no byte of it came to its ring. */
+	if (self->up->rx->written.reach)
+		g_shared->up_rings++;
 	if (self->rc == 0)
 		g_shared->forwards++;
 	else if (self->rc == -ETIMEDOUT)
@@ -146,6 +185,7 @@ static int listen_any(unsigned *port)
 
 static pid_t g_server;
 static unsigned g_proxy_port;
+static uint32_t g_idle_ms = IDLE_MS;
 
 /* How the pair is timed: the coroutine's timeout, or the process's idle timeout. */
 static int g_idle_by_process;
@@ -173,14 +213,16 @@ static void server_up(int isolation)
 		if (g_banner)
 			proxy.ring_size = BANNER_RING;
 		if (g_idle_by_process)
-			proxy.idle_timeout_ms = IDLE_MS;
+			proxy.idle_timeout_ms = g_idle_ms;
 		else
-			proxy.timeout_ms = IDLE_MS;
+			proxy.timeout_ms = g_idle_ms;
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		/* As in a vkd worker: a write to a closed peer is an EPIPE, not a death. */
 		signal(SIGPIPE, SIG_IGN);
 		loop = ev_loop_new(EVFLAG_AUTO);
 		kern = loop ? vk_kern_create(loop) : NULL;
+		if (kern && g_rings)
+			vk_kern_set_pipe_budget(kern, 0);
 		if (!kern || !vk_listener_open(kern, up_fd, &up, upstream_main, NULL, 0) ||
 		    !vk_listener_open(kern, proxy_fd, &proxy, proxy_main, NULL, 0))
 			_exit(3);
@@ -238,6 +280,16 @@ static ssize_t read_all(int fd, char *buf, size_t size, int ms)
 	}
 }
 
+/* One recv within 5 s: bytes, 0 at the end, -1 on an error or silence. */
+static ssize_t read_all_some(int fd, char *buf, size_t size)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	if (poll(&p, 1, 5000) != 1)
+		return -1;
+	return recv(fd, buf, size, 0);
+}
+
 /* Send `len` random bytes both ways through the proxy, with half-closes. */
 START_TEST(test_forward_echo)
 {
@@ -247,7 +299,8 @@ START_TEST(test_forward_echo)
 	size_t sent = 0, got = 0;
 	int fd, out_done = 0;
 
-	server_up(_i);
+	g_rings = _i >> 1;
+	server_up(_i & 1);
 	vkt_fill(&seed, out, len);
 	fd = client_connect('E');
 	/* Both ways at once: the echo comes back while we still send. */
@@ -281,9 +334,11 @@ START_TEST(test_forward_echo)
 		usleep(1000);
 	ck_assert_uint_eq(g_shared->forwards, 1);
 	ck_assert_uint_eq(g_shared->errors, 0);
+	ck_assert_uint_eq(g_shared->up_rings, (uint64_t)g_rings);
 	server_down();
 	free(out);
 	free(in);
+	g_rings = 0;
 }
 END_TEST
 
@@ -294,6 +349,7 @@ START_TEST(test_forward_upstream_half_close)
 	ssize_t n;
 	int fd;
 
+	g_rings = _i;
 	server_up(1);
 	fd = client_connect('H');
 	n = read_all(fd, buf, sizeof(buf), 3000);
@@ -307,12 +363,17 @@ START_TEST(test_forward_upstream_half_close)
 		ck_assert_int_eq(send(fd, block, sizeof(block), 0), (ssize_t)sizeof(block));
 	}
 	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
-	for (double end = vkt_now_ms() + 3000; !g_shared->forwards && vkt_now_ms() < end;)
+	/* The forward may end before the upstream, in the same kernel, has read it all. */
+	for (double end = vkt_now_ms() + 3000;
+	     (!g_shared->forwards || g_shared->counted < 100 * 1024) && vkt_now_ms() < end;)
 		usleep(1000);
-	ck_assert_uint_eq(g_shared->counted, 100 * 1024);
-	ck_assert_uint_eq(g_shared->forwards, 1);
+	ck_assert_msg(g_shared->counted == 100 * 1024 && g_shared->forwards == 1,
+		      "counted %llu, forwards %llu, timeouts %llu, errors %llu",
+		      (unsigned long long)g_shared->counted, (unsigned long long)g_shared->forwards,
+		      (unsigned long long)g_shared->timeouts, (unsigned long long)g_shared->errors);
 	close(fd);
 	server_down();
+	g_rings = 0;
 }
 END_TEST
 
@@ -328,7 +389,8 @@ START_TEST(test_forward_idle_pair)
 	ssize_t n;
 	int fd;
 
-	g_idle_by_process = _i;
+	g_idle_by_process = _i & 1;
+	g_rings = _i >> 1;
 	server_up(1);
 	fd = client_connect('T');
 	n = read_all(fd, buf, sizeof(buf), 5000);
@@ -348,6 +410,7 @@ START_TEST(test_forward_idle_pair)
 	close(fd);
 	server_down();
 	g_idle_by_process = 0;
+	g_rings = 0;
 }
 END_TEST
 
@@ -393,6 +456,7 @@ START_TEST(test_forward_reset)
 	ssize_t n;
 	int fd;
 
+	g_rings = _i;
 	server_up(1);
 	fd = client_connect('R');
 	n = read_all(fd, buf, sizeof(buf), 3000);
@@ -403,6 +467,84 @@ START_TEST(test_forward_reset)
 	ck_assert_uint_eq(g_shared->errors, 1);
 	close(fd);
 	server_down();
+	g_rings = 0;
+}
+END_TEST
+
+/* utime + stime of a process, in milliseconds. */
+static double cpu_ms(pid_t pid)
+{
+	char path[64], text[1024], *at;
+	unsigned long user = 0, sys = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(text, sizeof(text), f));
+	fclose(f);
+	at = strrchr(text, ')');
+	ck_assert_ptr_nonnull(at);
+	ck_assert_int_eq(
+	    sscanf(at + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &user, &sys), 2);
+	return (double)(user + sys) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
+}
+
+/*
+ * A reader that stalls: the upstream is held back (what is in flight is
+ * bounded by the buffers, not by the proxy), the proxy waits without
+ * spinning (a readable source with a full pipe once woke it for nothing),
+ * and every byte arrives in order once the reader reads.
+ */
+START_TEST(test_forward_slow_reader)
+{
+	size_t got = 0, bad = SIZE_MAX;
+	char *buf = malloc(SLOW_BUFFER);
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	int fd, small = SLOW_BUFFER;
+	double cpu;
+
+	g_rings = _i;
+	g_idle_ms = 10000;
+	server_up(1);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((uint16_t)g_proxy_port);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(send(fd, "S", 1, 0), 1);
+	ck_assert_int_eq(shutdown(fd, SHUT_WR), 0);
+	usleep(300 * 1000);
+	cpu = cpu_ms(g_server);
+	usleep(1000 * 1000);
+	cpu = cpu_ms(g_server) - cpu;
+	ck_assert_msg(g_shared->streamed > 0 && g_shared->streamed < SLOW_TOTAL / 2,
+		      "%llu bytes sent to a stalled reader",
+		      (unsigned long long)g_shared->streamed);
+	ck_assert_msg(cpu < 100, "the proxy used %.0f ms of CPU in 1 s of waiting", cpu);
+	for (;;) {
+		ssize_t n = read_all_some(fd, buf, SLOW_BUFFER);
+
+		ck_assert_int_ge(n, 0);
+		if (n == 0)
+			break;
+		for (ssize_t i = 0; i < n && bad == SIZE_MAX; i++)
+			if (buf[i] != pattern_at(got + (size_t)i))
+				bad = got + (size_t)i;
+		got += (size_t)n;
+	}
+	ck_assert_uint_eq(bad, SIZE_MAX);
+	ck_assert_uint_eq(got, SLOW_TOTAL);
+	for (double end = vkt_now_ms() + 2000; !g_shared->forwards && vkt_now_ms() < end;)
+		usleep(1000);
+	ck_assert_uint_eq(g_shared->forwards, 1);
+	ck_assert_uint_eq(g_shared->up_rings, (uint64_t)g_rings);
+	close(fd);
+	server_down();
+	free(buf);
+	g_rings = 0;
+	g_idle_ms = IDLE_MS;
 }
 END_TEST
 
@@ -412,11 +554,12 @@ static Suite *forward_suite(void)
 	TCase *tc = tcase_create("forward");
 
 	tcase_set_timeout(tc, 30);
-	tcase_add_loop_test(tc, test_forward_echo, 0, 2);
-	tcase_add_test(tc, test_forward_upstream_half_close);
-	tcase_add_loop_test(tc, test_forward_idle_pair, 0, 2);
+	tcase_add_loop_test(tc, test_forward_echo, 0, 4);
+	tcase_add_loop_test(tc, test_forward_upstream_half_close, 0, 2);
+	tcase_add_loop_test(tc, test_forward_idle_pair, 0, 4);
 	tcase_add_loop_test(tc, test_forward_idle_held, 0, 2);
-	tcase_add_test(tc, test_forward_reset);
+	tcase_add_loop_test(tc, test_forward_reset, 0, 2);
+	tcase_add_loop_test(tc, test_forward_slow_reader, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
