@@ -23,7 +23,10 @@ static ssize_t number_line(const char *buf, size_t len, char type, long long *n)
 	long long v = 0;
 	int neg = 0;
 
-	if (len < 1 || buf[0] != type)
+	/* Cut right before the line: not all there yet, not malformed. */
+	if (len < 1)
+		return 0;
+	if (buf[0] != type)
 		return -1;
 	if (i < len && buf[i] == '-') {
 		neg = 1;

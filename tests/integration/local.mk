@@ -166,6 +166,7 @@ MSG_IT_TESTS = \
 	tests/integration/chat-order.sh \
 	tests/integration/channel-remote.sh \
 	tests/integration/kv.sh \
+	tests/integration/kv-batch.sh \
 	tests/integration/kv-fault.sh \
 	tests/integration/kv-reload.sh \
 	tests/integration/bundled-config.sh
