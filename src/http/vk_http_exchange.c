@@ -114,9 +114,35 @@ void vk_http_exchange_begin_op(struct vk_http_exchange *ex)
 	ex->await_mark = 0;
 }
 
+int vk_http_exchange_in_head(const struct vk_http_exchange *ex, const char *p)
+{
+	return p >= ex->req->buf && p < ex->req->buf + ex->req->cap;
+}
+
+size_t vk_http_exchange_head_spare(const struct vk_http_exchange *ex)
+{
+	const struct vk_http_request *req = ex->req;
+	size_t used = req->used;
+
+	/* The path copied out of the target, when it had a query. */
+	if (vk_http_exchange_in_head(ex, ex->path) && (size_t)(ex->path - req->buf) >= req->used)
+		used = (size_t)(ex->path - req->buf) + ex->path_len + 1;
+	/* The parameters: one left from an earlier request only costs room. */
+	for (unsigned i = 0; i < VK_HTTP_MAX_PARAMS; i++) {
+		size_t off = ex->param_off[i], end;
+
+		if (off < req->used || off >= req->cap)
+			continue;
+		end = off + strnlen(req->buf + off, req->cap - off) + 1;
+		if (end > used)
+			used = end;
+	}
+	return used < req->cap ? used : req->cap;
+}
+
 void vk_http_exchange_end(struct vk_thread *that, struct vk_http_exchange *ex)
 {
-	if (ex->fields)
+	if (ex->fields && !vk_http_exchange_in_head(ex, ex->fields))
 		vk_free(ex->fields);
 	ex->fields = NULL;
 	ex->magic = 0;

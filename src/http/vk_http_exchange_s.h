@@ -68,9 +68,14 @@ struct vk_http_exchange {
 	const char *path; /* NUL-terminated, in req->buf */
 	const char *query;
 	size_t path_len;
-	char *fields;	     /* added by the handler, CRLF each, on the heap */
+	/*
+	 * Added by the handler, CRLF each: past the head and its parameters
+	 * in req->buf while they fit (the connection's hot page), else on the
+	 * heap (vk_http_exchange_add_header()).
+	 */
+	char *fields;
 	uint32_t fields_len; /* at most the server's max_head */
-	uint32_t fields_cap; /* VK_HTTP_FIELDS_FIRST, then the server's max_head */
+	uint32_t fields_cap; /* the head buffer's spare, VK_HTTP_FIELDS_FIRST, then max_head */
 	/* The request body. */
 	uint8_t in;		/* enum vk_http_body_state */
 	uint8_t in_touched;	/* the handler asked for the body */
@@ -101,6 +106,15 @@ struct vk_http_exchange {
 	char chunk_head[24];
 	char out_head[VK_HTTP_OUT_MAX];
 };
+
+/* Whether p points into the request's head buffer. */
+int vk_http_exchange_in_head(const struct vk_http_exchange *ex, const char *p);
+
+/*
+ * Where the request's head buffer is free: past the head, the path copied
+ * out of the target and the parameters (vk_http_exchange_bind()).
+ */
+size_t vk_http_exchange_head_spare(const struct vk_http_exchange *ex);
 
 /* Tie the exchange to its connection, once. */
 void vk_http_exchange_init(struct vk_http_exchange *ex, struct vk_thread *conn,

@@ -373,17 +373,36 @@ static int fields_resize(struct vk_http_exchange *ex, uint32_t cap)
 		return -ENOMEM;
 	if (ex->fields) {
 		memcpy(fields, ex->fields, ex->fields_len);
-		vk_thread_free(ex->conn, ex->fields);
+		if (!vk_http_exchange_in_head(ex, ex->fields))
+			vk_thread_free(ex->conn, ex->fields);
 	}
 	ex->fields = fields;
 	ex->fields_cap = cap;
 	return 0;
 }
 
+/*
+ * The fields start past the head and its parameters in the head buffer,
+ * when room is left there: 0, or -ENOSPC. That buffer is in the
+ * connection's hot page; a block on the heap would be one more present
+ * page, which every protection change of the heap flushes (about 4.5 us
+ * a page on this VM: tests/integration/http-static-hotpage.sh).
+ */
+static int fields_in_head(struct vk_http_exchange *ex)
+{
+	size_t spare = vk_http_exchange_head_spare(ex);
+
+	if (spare >= ex->req->cap)
+		return -ENOSPC;
+	ex->fields = ex->req->buf + spare;
+	ex->fields_cap = (uint32_t)(ex->req->cap - spare);
+	return 0;
+}
+
 int vk_http_exchange_add_header(struct vk_http_exchange *ex, const char *name, const char *value)
 {
 	struct vk_http_out o;
-	uint32_t max;
+	uint32_t max, first;
 	int rc;
 
 	if (!ex)
@@ -391,8 +410,9 @@ int vk_http_exchange_add_header(struct vk_http_exchange *ex, const char *name, c
 	if (ex->out != VK_HTTP_OUT_NONE)
 		return -EALREADY;
 	max = (uint32_t)ex->server->max_head;
-	if (!ex->fields) {
-		rc = fields_resize(ex, max < VK_HTTP_FIELDS_FIRST ? max : VK_HTTP_FIELDS_FIRST);
+	first = max < VK_HTTP_FIELDS_FIRST ? max : VK_HTTP_FIELDS_FIRST;
+	if (!ex->fields && fields_in_head(ex) < 0) {
+		rc = fields_resize(ex, first);
 		if (rc < 0)
 			return rc;
 	}
@@ -402,7 +422,7 @@ int vk_http_exchange_add_header(struct vk_http_exchange *ex, const char *name, c
 		if (o.error != -ENOSPC || ex->fields_cap >= max)
 			break;
 		/* Room as for a request's head: a proxy passes on what it read. */
-		rc = fields_resize(ex, max);
+		rc = fields_resize(ex, ex->fields_cap < first ? first : max);
 		if (rc < 0)
 			return rc;
 	}

@@ -132,7 +132,8 @@ HTTP_IT_TESTS = \
 	tests/integration/http-access-log.sh \
 	tests/integration/http-haproxy.sh \
 	tests/integration/http-large-head.sh \
-	tests/integration/http-hotpage.sh
+	tests/integration/http-hotpage.sh \
+	tests/integration/http-static-hotpage.sh
 
 # vkctl and the control socket.
 VKCTL_TESTS = \
