@@ -43,8 +43,9 @@
  * 5: services (VK_SERVICES), channels and publish/subscribe.
  * 6: vk_socket_destroy(), vk_socket_peer_address().
  * 7: files sent with sendfile (vk_file_adopt(), vk_sendfile()), vk_http_static.
+ * 8: vk_relay(): a subscription relayed to a socket by the kernel.
  */
-#define VK_APP_ABI_MINOR 7
+#define VK_APP_ABI_MINOR 8
 #define VK_APP_SYMBOL "vk_app_descriptor"
 
 /* What an app's init hook is told about its configuration. */

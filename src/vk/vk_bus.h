@@ -29,6 +29,7 @@
 
 struct vk_chan_end;
 struct vk_sub_link;
+struct vk_sub;
 
 /* Service kinds, as vk_app.h's VK_SERVICE_* flags say them. */
 enum vk_bus_kind {
@@ -83,6 +84,8 @@ struct vk_bus {
 		size_t count;
 		void *free[VK_BUS_BUF_KEEP];
 	} bufs[VK_BUS_BUF_SIZES];
+	/* Relayed subscriptions with messages to send (vk_pubsub_relay_flush()). */
+	struct vk_sub *relays;
 };
 
 /* Addresses: the worker's index above this many bits, the process id below. */

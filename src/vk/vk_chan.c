@@ -181,6 +181,11 @@ void vk_chan_read(struct vk_chan_end *end, size_t n)
 {
 	if (n == 0)
 		return;
+	vk_chan_settle(end);
+}
+
+void vk_chan_settle(struct vk_chan_end *end)
+{
 	/* Empty: the buffer goes back; the next byte takes one again. */
 	if (vk_vectoring_used(end->rx) == 0)
 		release_ring(end->chan, end->rx);

@@ -127,6 +127,13 @@ void vk_chan_wrote(struct vk_chan_end *end);
 void vk_chan_read(struct vk_chan_end *end, size_t n);
 
 /*
+ * Some bytes of the end's receive ring were consumed, by whom and how
+ * many not known (the poller wrote from a relayed subscription's ring):
+ * as vk_chan_read().
+ */
+void vk_chan_settle(struct vk_chan_end *end);
+
+/*
  * The end of message in the end's receive ring was consumed: the ring
  * carries the next message, unless the other end is closed (the end of
  * the stream stays).

@@ -593,15 +593,22 @@ void vk_kern_dispatch(struct vk_kern *kern)
 		kern->running = NULL;
 		contain_fault(kern, proc);
 	}
-	while ((proc = next_ready(kern))) {
-		kern->running = proc;
-		vk_fault_arm(&kern->fault_jump);
-		vk_watchdog_begin(proc->config->max_run_ms);
-		dispatch_one(kern, proc);
-		vk_watchdog_end();
-		vk_fault_disarm();
-		kern->running = NULL;
-	}
+	do {
+		while ((proc = next_ready(kern))) {
+			kern->running = proc;
+			vk_fault_arm(&kern->fault_jump);
+			vk_watchdog_begin(proc->config->max_run_ms);
+			dispatch_one(kern, proc);
+			vk_watchdog_end();
+			vk_fault_disarm();
+			kern->running = NULL;
+		}
+		/*
+		 * Relayed subscriptions (vk_relay()) send what this round
+		 * brought them, one write each; a failure queues its relay.
+		 */
+		vk_pubsub_relay_flush(kern->sched.bus);
+	} while (kern->sched.ready_head);
 	/*
 	 * The last heap stays open while the loop waits: no micro-process code
 	 * runs until the next dispatch, which closes it before opening another

@@ -443,6 +443,30 @@ void vk_poll_want_write(struct vk_fd *entry)
 	want_write(entry);
 }
 
+ssize_t vk_poll_send(struct vk_fd *entry)
+{
+	struct vk_vectoring *tx = entry->tx;
+	struct iovec iov[2];
+	int count = vk_vectoring_used_iov(tx, iov);
+	ssize_t n;
+
+	if (count == 0 || entry->writing)
+		return 0;
+	n = put(entry->fd, iov, count, 0);
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		want_write(entry);
+		return 0;
+	}
+	vk_vectoring_consumed(tx, (size_t)n);
+	entry->proc->sched->stats->bytes_out += (uint64_t)n;
+	vk_proc_moved(entry->proc, &entry->proc->bytes_out, (size_t)n);
+	if (tx->len != 0)
+		want_write(entry);
+	return n;
+}
+
 ssize_t vk_poll_flush(struct vk_fd *entry)
 {
 	return flush(entry, 0);

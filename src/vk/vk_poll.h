@@ -142,6 +142,15 @@ ssize_t vk_poll_fill(struct vk_fd *entry);
 ssize_t vk_poll_flush(struct vk_fd *entry);
 
 /*
+ * writev() the send ring from outside a dispatch, the owner's heap closed:
+ * as vk_poll_flush() but it wakes no task and marks no error on the ring,
+ * so the ring must be outside the heap (a subscription's, vk_pubsub.c).
+ * Returns bytes written (0 when the descriptor is full: EV_WRITE is then
+ * wanted, and its readiness dispatches the owner) or -errno.
+ */
+ssize_t vk_poll_send(struct vk_fd *entry);
+
+/*
  * The same, with MSG_MORE: the bytes wait in the kernel for what comes
  * next (a vk_poll_sendfile()) rather than leaving as a short segment of
  * their own, which Nagle's algorithm would hold until the peer's ACK.

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "vk_chan.h"
+#include "vk_poll.h"
+#include "vk_post.h"
 #include "vk_socket_s.h"
 #include "vk_task.h"
 
@@ -20,6 +22,17 @@ struct vk_sub {
 	uint64_t dropped;
 	/* Found full by a delivery that waited for it; cleared when it reads. */
 	uint8_t stalled;
+	/*
+	 * Relayed (vk_relay()): the descriptor whose send ring the
+	 * subscription's ring is, the post that wakes the relaying task, and
+	 * its place in the bus's list of relays with bytes to send.
+	 */
+	struct vk_fd *relay;
+	struct vk_post *relay_post;
+	struct vk_sub *relay_next;
+	struct vk_sub **relay_prev;
+	uint64_t relay_told; /* dropped, as the last vk_relay() return said */
+	int relay_error;     /* the descriptor failed: the relay ends with it */
 };
 
 struct vk_sub_link {
@@ -59,8 +72,56 @@ static void unlink_topic(struct vk_bus *bus, struct vk_sub_link *link)
 		vk_bus_topic_drop(bus, topic);
 }
 
+static void relay_unlist(struct vk_sub *sub)
+{
+	if (!sub->relay_prev)
+		return;
+	*sub->relay_prev = sub->relay_next;
+	if (sub->relay_next)
+		sub->relay_next->relay_prev = sub->relay_prev;
+	sub->relay_prev = NULL;
+	sub->relay_next = NULL;
+}
+
+/* The relay's descriptor, if it is still the one joined to the subscription. */
+static struct vk_fd *relay_entry(const struct vk_sub *sub)
+{
+	struct vk_fd *entry = sub->relay;
+
+	if (!entry || entry->proc != sub->chan->end[1].proc || entry->tx != sub->chan->end[1].rx)
+		return NULL;
+	return entry;
+}
+
+/* The descriptor sends from its own ring again; nothing is relayed. */
+static void relay_part(struct vk_sub *sub)
+{
+	struct vk_fd *entry = relay_entry(sub);
+
+	if (entry) {
+		entry->tx = entry->parked_tx;
+		entry->parked_tx = NULL;
+		entry->watcher = NULL;
+	}
+	sub->relay = NULL;
+	relay_unlist(sub);
+	if (sub->relay_post) {
+		struct vk_post *post = sub->relay_post;
+
+		/*
+		 * In a dispatch of the owner (its posts go before its
+		 * subscriptions when it ends): a relaying task still blocked
+		 * on it wakes with ECANCELED.
+		 */
+		sub->relay_post = NULL;
+		post->cancel = NULL;
+		vk_post_destroy(post);
+	}
+}
+
 static void sub_free(struct vk_sub *sub)
 {
+	relay_part(sub);
 	while (sub->links) {
 		struct vk_sub_link *link = sub->links;
 
@@ -192,7 +253,160 @@ static int deliver_one(struct vk_sub *sub, const void *msg, size_t len)
 		return 0;
 	}
 	stats->deliveries++;
+	if (sub->relay && !sub->relay_prev) {
+		sub->relay_next = sub->bus->relays;
+		if (sub->relay_next)
+			sub->relay_next->relay_prev = &sub->relay_next;
+		sub->relay_prev = &sub->bus->relays;
+		sub->bus->relays = sub;
+	}
 	return 1;
+}
+
+/*
+ * Send what a relayed subscription holds, heaps closed: from its ring,
+ * which is outside every heap, to the descriptor. What went is read as
+ * the subscriber would read it (the ring goes back when empty, held-back
+ * publications may come). The relaying task wakes on a failure, and when
+ * the ring is empty after drops: its notice goes between whole messages
+ * (a message may have left in part), after those queued before the drops.
+ */
+static void relay_send(struct vk_sub *sub)
+{
+	struct vk_fd *entry = relay_entry(sub);
+	struct vk_chan_end *end = &sub->chan->end[1];
+	size_t before = vk_vectoring_used(end->rx);
+	ssize_t n;
+
+	if (!entry || !before || sub->relay_error)
+		return;
+	n = vk_poll_send(entry);
+	if (n < 0) {
+		sub->relay_error = (int)-n;
+		if (sub->relay_post)
+			vk_post_fire(sub->relay_post);
+		return;
+	}
+	vk_chan_read(end, before - vk_vectoring_used(end->rx));
+	if (sub->dropped != sub->relay_told && !vk_vectoring_used(end->rx) && sub->relay_post)
+		vk_post_fire(sub->relay_post);
+}
+
+void vk_pubsub_relay_flush(struct vk_bus *bus)
+{
+	while (bus->relays) {
+		struct vk_sub *sub = bus->relays;
+
+		relay_unlist(sub);
+		relay_send(sub);
+	}
+}
+
+/* The process ends (vk_post_destroy_all()): its relay's post goes. */
+static void relay_cancel(struct vk_post *post)
+{
+	struct vk_sub *sub = post->owner;
+
+	if (sub)
+		sub->relay_post = NULL;
+}
+
+static int relay_joinable(const struct vk_fd *entry)
+{
+	return entry && !entry->connecting && !entry->listener && !entry->watcher &&
+	       !entry->parked_tx && !entry->file;
+}
+
+/*
+ * Before the join: the socket's own bytes go first (the task waits as
+ * their writer), then the descriptor's send ring is the subscription's.
+ */
+static ssize_t relay_start(struct vk_thread *that, struct vk_sub *sub, struct vk_fd *entry)
+{
+	struct vk_task *task = vk_task_of(that);
+	struct vk_post *post;
+	ssize_t n;
+
+	if (that->wake_error) {
+		n = -that->wake_error;
+		that->wake_error = 0;
+		return n;
+	}
+	if (sub->relay || !relay_joinable(entry))
+		return -EBUSY;
+	if (vk_vectoring_used(entry->tx)) {
+		n = vk_poll_flush(entry);
+		if (n < 0)
+			return n;
+		if (vk_vectoring_used(entry->tx)) {
+			vk_task_block(task, &entry->tx->writer, VK_WAIT_WRITE);
+			return -EAGAIN;
+		}
+	}
+	post = vk_post_create(vk_task_proc(that));
+	if (!post)
+		return -ENOMEM;
+	post->owner = sub;
+	post->cancel = relay_cancel;
+	sub->relay_post = post;
+	sub->relay = entry;
+	sub->relay_error = 0;
+	entry->parked_tx = entry->tx;
+	entry->tx = sub->chan->end[1].rx;
+	/* Woken by the writes a dispatch makes (the descriptor was full). */
+	entry->watcher = task;
+	that->op_done = 1;
+	return 0;
+}
+
+ssize_t vk_pubsub_relay_step(struct vk_thread *that, struct vk_socket *s, struct vk_socket *to)
+{
+	struct vk_proc *proc = vk_task_proc(that);
+	struct vk_sub *sub = sub_of(s);
+	struct vk_fd *entry = to && to->entry ? vk_poll_owned(proc, to->entry) : NULL;
+	struct vk_vectoring *ring;
+	ssize_t n;
+
+	if (!sub || sub->chan->end[1].proc != proc)
+		return that->op_done ? -EBADF : -EINVAL;
+	if (!entry)
+		return -ENOTSOCK;
+	if (!that->op_done) {
+		n = relay_start(that, sub, entry);
+		if (n < 0)
+			return n;
+	} else if (sub->relay != entry || !relay_entry(sub) || !sub->relay_post) {
+		/* The socket was closed, or the relay undone, while it waited. */
+		that->wake_error = 0;
+		relay_part(sub);
+		return -EBADF;
+	} else if (that->wake_error) {
+		/* The process's idle timeout. */
+		n = -that->wake_error;
+		that->wake_error = 0;
+		relay_part(sub);
+		return n;
+	}
+	ring = sub->chan->end[1].rx;
+	/* A dispatch's flush (the descriptor had been full) wrote from the ring too. */
+	vk_chan_settle(&sub->chan->end[1]);
+	relay_send(sub);
+	if (sub->relay_error || ring->error) {
+		n = -(sub->relay_error ? sub->relay_error : ring->error);
+		relay_part(sub);
+		return n;
+	}
+	if (sub->dropped != sub->relay_told && !vk_vectoring_used(ring)) {
+		sub->relay_told = sub->dropped;
+		relay_part(sub);
+		return 1;
+	}
+	if (ring->eof && !vk_vectoring_used(ring)) {
+		relay_part(sub);
+		return 0;
+	}
+	vk_task_block_until(vk_task_of(that), &sub->relay_post->waiter, VK_WAIT_MESSAGE, 0);
+	return -EAGAIN;
 }
 
 unsigned vk_pubsub_deliver(struct vk_bus *bus, const char *topic, size_t topic_len, const void *msg,

@@ -44,6 +44,7 @@ int vk_pubsub_unsubscribe(struct vk_thread *that, struct vk_socket *socket, cons
 int vk_pubsub_publish(struct vk_thread *that, const char *topic, const void *msg, size_t len);
 int vk_pubsub_will(struct vk_thread *that, const char *topic, const void *msg, size_t len);
 uint64_t vk_pubsub_dropped(const struct vk_socket *socket);
+ssize_t vk_pubsub_relay_step(struct vk_thread *that, struct vk_socket *s, struct vk_socket *to);
 
 /*
  * Subscribe to `topic`. `s` (a struct vk_socket * lvalue) is the
@@ -87,6 +88,40 @@ uint64_t vk_pubsub_dropped(const struct vk_socket *socket);
 
 /* Messages dropped for subscription `s` so far, its queue being full. */
 #define vk_dropped(s) vk_pubsub_dropped(s)
+
+/*
+ * Relay subscription `s` to socket `to` (on a descriptor): what is
+ * published to `s` goes on to `to`'s peer as it comes, written by the
+ * kernel straight from the subscription's queue, which is outside the
+ * heap, without running this micro-process (so with no protection change):
+ * one write a loop iteration for all that came in it. The socket's own
+ * bytes go first. While relayed, what the process writes to `to` waits in
+ * the socket's ring until the relay returns; reading `to` goes on as usual.
+ *
+ * `rc` gets 1 when messages were dropped for `s` that no earlier return
+ * of vk_relay() said (vk_dropped() counts them: tell the peer and relay
+ * again), once the messages queued before them are all out (so that a
+ * notice goes between whole messages); 0 when the subscription ended. Raises EINVAL (`s` is not a
+ * subscription of this process), ENOTSOCK (`to` is not on a descriptor),
+ * EBUSY (`s` relayed, or `to` joined, already), EBADF (either closed while
+ * relayed), the error writing to `to` met, and ETIMEDOUT at the process's
+ * idle timeout (the coroutine's own timeout does not apply).
+ *
+ *	for (;;) {
+ *		vk_relay(self->sub, that->socket, self->rc);
+ *		if (self->rc == 0)
+ *			break;
+ *		... write "N messages dropped" to that->socket ...
+ *	}
+ */
+#define vk_relay(s, to, rc)                                                       \
+	do {                                                                      \
+		ssize_t vk_rl_;                                                   \
+		vk_socket_own_op_(vk_rl_, vk_pubsub_relay_step(that, (s), (to))); \
+		if (vk_rl_ < 0)                                                   \
+			vk_raise((int)-vk_rl_);                                   \
+		(rc) = vk_rl_;                                                    \
+	} while (0)
 
 VK_API_END
 

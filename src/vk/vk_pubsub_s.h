@@ -28,6 +28,13 @@ unsigned vk_pubsub_deliver(struct vk_bus *bus, const char *topic, size_t topic_l
  */
 int vk_pubsub_would_drop(struct vk_bus *bus, const char *topic, size_t topic_len, size_t len);
 
+/*
+ * Send what relayed subscriptions (vk_relay()) received since the last
+ * call, one write per subscriber for all its messages; heaps closed. The
+ * kernel calls it after each round of dispatches.
+ */
+void vk_pubsub_relay_flush(struct vk_bus *bus);
+
 /* `proc` ends: publish its last will, if any. */
 void vk_pubsub_proc_end(struct vk_proc *proc);
 

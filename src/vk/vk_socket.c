@@ -168,6 +168,9 @@ int vk_socket_close(struct vk_thread *that, struct vk_socket *socket)
 	entry = entry_of(that, socket);
 	if (!entry)
 		return -EBADF;
+	/* A task steering the descriptor (vk_forward(), vk_relay()) hears it went. */
+	if (entry->watcher)
+		vk_task_wake(entry->watcher, EBADF);
 	vk_poll_detach(entry);
 	socket->entry = NULL;
 	return 0;

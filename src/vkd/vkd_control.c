@@ -402,6 +402,8 @@ static void status_counters(struct jbuf *b, const struct vk_stats *st)
 	status_outbound(b, st);
 	status_messaging(b, st);
 	jb_u64(b, "killed", st->killed);
+	jb_u64(b, "dispatches", st->dispatches);
+	jb_u64(b, "protections", st->protections);
 }
 
 /* A worker's row: a respawned worker number's counters go on from where

@@ -118,7 +118,11 @@ for m in everyone:
                   % (k, len(got), N))
     check(not any(x.endswith(" lines dropped") for x in m.lines), "a reading member dropped")
 
-# The slow member reads now: a notice of what it missed, the rest in order.
+# The slow member reads now: the rest in order, then a notice of what it
+# missed (once what was queued before the drops is out). Only then is its
+# queue sure to have room: a marker sent sooner may itself be dropped.
+wait_until([slow], lambda: any(x.endswith(" lines dropped") for x in slow.lines), timeout=20,
+           what="the notice at the slow member")
 observer.say("the end")
 wait_until([slow], lambda: any(x.endswith(": the end") for x in slow.lines), timeout=20,
            what="the end at the slow member")

@@ -165,6 +165,7 @@ MSG_IT_TESTS = \
 	tests/integration/chat.sh \
 	tests/integration/chat-slow.sh \
 	tests/integration/chat-order.sh \
+	tests/integration/chat-relay.sh \
 	tests/integration/channel-remote.sh \
 	tests/integration/kv.sh \
 	tests/integration/kv-batch.sh \
