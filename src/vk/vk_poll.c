@@ -77,7 +77,8 @@ static void io_callback(struct ev_loop *loop, struct ev_io *io, int revents)
 	struct vk_proc *proc = entry->proc;
 
 	(void)loop;
-	entry->revents |= revents;
+	/* EV_ERROR is not kept: the next read or write meets the error itself. */
+	entry->revents |= (uint8_t)(revents & (EV_READ | EV_WRITE));
 	if (!entry->pending) {
 		entry->pending = 1;
 		entry->pending_next = proc->pending;
@@ -135,7 +136,7 @@ static struct vk_fd *attach(struct vk_proc *proc, struct vk_vectoring *rx, struc
 	entry->connecting = 0;
 	entry->watcher = NULL;
 	entry->parked_tx = NULL;
-	entry->file = (uint8_t)file;
+	entry->file = !!file;
 	entry->splice_rx = 0;
 	entry->splice_tx = 0;
 	entry->splice_eof = 0;

@@ -29,6 +29,11 @@
 
 struct vk_proc;
 
+/*
+ * One per descriptor, in a table indexed by descriptor number: the
+ * pointers first, then one byte of events and the flags in bits (136
+ * bytes with the splice fields: a connection's share of the worker's memory).
+ */
 struct vk_fd {
 	struct ev_io io;
 	struct vk_proc *proc;	 /* owner; NULL when the slot is free */
@@ -36,31 +41,31 @@ struct vk_fd {
 	struct vk_vectoring *tx;
 	struct vk_fd *proc_next;
 	struct vk_fd *pending_next;
-	int fd;
-	int revents;	    /* events seen since the last dispatch */
-	uint8_t pending;    /* on the owner's pending list */
-	uint8_t drained;    /* the last read came back short */
-	uint8_t reading;    /* EV_READ is wanted */
-	uint8_t writing;    /* EV_WRITE is wanted */
-	uint8_t listener;   /* a listening socket: readiness means accept */
-	uint8_t shut_write; /* shutdown(SHUT_WR) done */
 	/* Woken (with no error) after every event taken and every write: vk_forward(). */
 	struct vk_task *watcher;
 	struct vk_vectoring *parked_tx; /* tx while vk_forward() writes from another ring */
-	uint8_t outbound;		/* opened by vk_connect(): counted in outbound_now */
-	uint8_t connecting;		/* VK_POLL_CONNECTING or VK_POLL_CONNECT_SEEN, else 0 */
-	uint8_t file; /* a file to send from (vk_poll_attach_file()): no rings, no watch */
+	int fd;
+	uint8_t revents;	/* EV_READ and EV_WRITE seen since the last dispatch */
+	uint8_t pending : 1;	/* on the owner's pending list */
+	uint8_t drained : 1;	/* the last read came back short */
+	uint8_t reading : 1;	/* EV_READ is wanted */
+	uint8_t writing : 1;	/* EV_WRITE is wanted */
+	uint8_t listener : 1;	/* a listening socket: readiness means accept */
+	uint8_t shut_write : 1; /* shutdown(SHUT_WR) done */
+	uint8_t outbound : 1;	/* opened by vk_connect(): counted in outbound_now */
+	uint8_t file : 1; /* a file to send from (vk_poll_attach_file()): no rings, no watch */
+	uint8_t connecting : 2; /* VK_POLL_CONNECTING or VK_POLL_CONNECT_SEEN, else 0 */
 	/*
 	 * vk_forward()'s direct path (vk_poll_pipe()): this descriptor's bytes
 	 * go through a pipe of its own to another descriptor, never into a ring.
 	 */
-	uint8_t splice_rx;  /* reads go into `pipe` (readiness only wakes the watcher) */
-	uint8_t splice_tx;  /* writes come from another entry's pipe (ditto) */
-	uint8_t splice_eof; /* the last splice in read the end of stream */
-	uint8_t no_splice;  /* splice(2) refused this descriptor: the rings it is */
-	int pipe[2];	    /* read end, write end; open while splice_rx */
-	size_t piped;	    /* bytes in the pipe */
-	size_t pipe_size;   /* its capacity */
+	uint8_t splice_rx : 1;	/* reads go into `pipe` (readiness only wakes the watcher) */
+	uint8_t splice_tx : 1;	/* writes come from another entry's pipe (ditto) */
+	uint8_t splice_eof : 1; /* the last splice in read the end of stream */
+	uint8_t no_splice : 1;	/* splice(2) refused this descriptor: the rings it is */
+	int pipe[2];		/* read end, write end; open while splice_rx */
+	size_t piped;		/* bytes in the pipe */
+	size_t pipe_size;	/* its capacity */
 };
 
 /* What a connecting descriptor waits for: its handshake, then its check. */
