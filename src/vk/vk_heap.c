@@ -17,7 +17,7 @@ struct vk_block {
 
 _Static_assert(sizeof(struct vk_block) % VK_HEAP_ALIGN == 0, "block header keeps alignment");
 
-#define VK_NO_BLOCK SIZE_MAX
+#define VK_NO_BLOCK UINT32_MAX
 
 size_t vk_page_size(void)
 {
@@ -39,7 +39,7 @@ int vk_heap_map(struct vk_heap *heap, size_t size, int accessible)
 	size_t usable;
 	char *base;
 
-	if (size == 0 || size > SIZE_MAX - 2 * page)
+	if (size == 0 || size > UINT32_MAX - page + 1)
 		return -EINVAL;
 	usable = round_up(size, page);
 	base = mmap(NULL, usable + page, accessible ? PROT_READ | PROT_WRITE : PROT_NONE,
@@ -53,7 +53,7 @@ int vk_heap_map(struct vk_heap *heap, size_t size, int accessible)
 		return -error;
 	}
 	heap->base = base;
-	heap->size = usable;
+	heap->size = (uint32_t)usable;
 	heap->accessible = accessible;
 	heap->kept = 0;
 	vk_heap_reset(heap);
@@ -221,7 +221,7 @@ int vk_heap_set_lazy(struct vk_heap *heap, const void *block, size_t size,
 	size_t offset = (size_t)((const char *)block - heap->base);
 
 	if ((const char *)block < heap->base || offset > heap->size || size > heap->size - offset ||
-	    !size || heap->size > UINT32_MAX)
+	    !size)
 		return -EINVAL;
 	for (int i = 0; i < VK_HEAP_LAZY; i++) {
 		if (heap->lazy[i].size)
@@ -259,7 +259,7 @@ void *vk_heap_alloc(struct vk_heap *heap, size_t size)
 	block->freed = 0;
 	block->prev = heap->last == VK_NO_BLOCK ? UINT64_MAX : heap->last;
 	heap->last = heap->top;
-	heap->top += need;
+	heap->top += (uint32_t)need;
 	if (heap->top > heap->high_water)
 		heap->high_water = heap->top;
 	return block + 1;
@@ -276,7 +276,7 @@ void *vk_heap_reserve(struct vk_heap *heap, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	heap->top = size;
+	heap->top = (uint32_t)size;
 	if (heap->top > heap->high_water)
 		heap->high_water = heap->top;
 	return heap->base;
@@ -315,7 +315,7 @@ void vk_heap_free(struct vk_heap *heap, void *ptr)
 		if (!block->freed)
 			break;
 		heap->top = heap->last;
-		heap->last = block->prev == UINT64_MAX ? VK_NO_BLOCK : (size_t)block->prev;
+		heap->last = block->prev == UINT64_MAX ? VK_NO_BLOCK : (uint32_t)block->prev;
 	}
 }
 

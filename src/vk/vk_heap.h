@@ -64,13 +64,17 @@ struct vk_heap_lazy {
 	const struct vk_heap_span *span;
 };
 
+/*
+ * Offsets are 32 bits (a heap is below 4 GiB; vkd allows 1 GiB): the
+ * heap is part of every connection's control block (struct vk_proc).
+ */
 struct vk_heap {
-	char *base;	   /* start of the mapping (page aligned) */
-	size_t size;	   /* usable bytes, excluding the guard page */
-	size_t top;	   /* offset of the first free byte */
-	size_t last;	   /* offset of the last block's header, or SIZE_MAX */
-	size_t high_water; /* largest top reached since the heap was reset */
-	uint64_t kept;	   /* pages zeroed in place since the last trim: bit i = page i */
+	char *base;	     /* start of the mapping (page aligned) */
+	uint32_t size;	     /* usable bytes, excluding the guard page */
+	uint32_t top;	     /* offset of the first free byte */
+	uint32_t last;	     /* offset of the last block's header, or UINT32_MAX */
+	uint32_t high_water; /* largest top reached since the heap was reset */
+	uint64_t kept;	     /* pages zeroed in place since the last trim: bit i = page i */
 	struct vk_heap_lazy lazy[VK_HEAP_LAZY];
 	int accessible; /* current protection: 1 = read/write, 0 = none */
 };
@@ -80,8 +84,9 @@ struct vk_heap {
 
 /*
  * Map a heap of at least `size` bytes (rounded up to pages), accessible or
- * not. Returns 0 or -errno (-ENOMEM also when vm.max_map_count is
- * reached), as every int-returning libvk call does (vk_state.h, "Errors").
+ * not. Returns 0 or -errno (-EINVAL past 4 GiB less a page; -ENOMEM also
+ * when vm.max_map_count is reached), as every int-returning libvk call
+ * does (vk_state.h, "Errors").
  */
 int vk_heap_map(struct vk_heap *heap, size_t size, int accessible);
 
