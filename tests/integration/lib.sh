@@ -99,6 +99,20 @@ now_ms() {
 	echo $(($(date +%s%N) / 1000000))
 }
 
+# A latency limit of $1 ms, stretched by how oversubscribed the machine is:
+# the 1-minute load average over the CPU count, from 1x to 4x. The limits
+# are what vkd must meet on an idle machine; with builds running beside the
+# suite (load 10-17 on 2 CPUs, seen) a fork or a dlopen alone can wait for
+# a CPU longer than that, which says nothing about vkd.
+load_scaled_ms() {
+	awk -v ms="$1" -v cpus="$(nproc)" '{
+		f = $1 / cpus
+		if (f < 1) f = 1
+		if (f > 4) f = 4
+		printf "%d\n", ms * f
+	}' /proc/loadavg
+}
+
 # Children of pid $1 (the workers of a master, and any other child).
 children_of() {
 	ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' '

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "vk.h"
 #include "vk_heap.h"
@@ -101,6 +102,30 @@ static inline double vkt_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/*
+ * A slack of `ms` for an upper bound on elapsed time, stretched by how
+ * oversubscribed the machine is (1-minute load average over online CPUs,
+ * 1x to 4x). The bounds are met on an idle machine; with builds beside the
+ * suite (load 10-17 on 2 CPUs, seen) a runnable process can wait longer than
+ * that for a CPU, which says nothing about the code. Lower bounds never
+ * stretch.
+ */
+static inline double vkt_slack_ms(double ms)
+{
+	double load;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	double f;
+
+	if (getloadavg(&load, 1) != 1 || cpus < 1)
+		return ms;
+	f = load / (double)cpus;
+	if (f < 1)
+		f = 1;
+	if (f > 4)
+		f = 4;
+	return ms * f;
 }
 
 /* ---- a PRNG for byte streams both sides can regenerate ---- */
