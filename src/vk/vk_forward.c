@@ -45,7 +45,7 @@ static struct vk_fd *entry_of(struct vk_thread *that, const struct vk_socket *s)
 
 static int joinable(const struct vk_fd *entry)
 {
-	return entry && !entry->connecting && !entry->listener && !entry->watcher;
+	return entry && !entry->connecting && !entry->listener && !vk_poll_watcher(entry);
 }
 
 /* Send what the socket itself holds to send, before the join. */
@@ -64,26 +64,30 @@ static ssize_t flush_own(struct vk_thread *that, struct vk_fd *entry)
 	return -EAGAIN;
 }
 
-static void join(struct vk_thread *that, struct vk_fd *a, struct vk_fd *b)
+/* Returns 0, or -ENOMEM before anything changed. */
+static int join(struct vk_thread *that, struct vk_fd *a, struct vk_fd *b)
 {
-	a->parked_tx = a->tx;
-	b->parked_tx = b->tx;
+	if (!vk_poll_join(a) || !vk_poll_join(b))
+		return -ENOMEM;
+	a->join->parked_tx = a->tx;
+	b->join->parked_tx = b->tx;
 	a->tx = b->rx;
 	b->tx = a->rx;
-	a->watcher = vk_task_of(that);
-	b->watcher = vk_task_of(that);
+	a->join->watcher = vk_task_of(that);
+	b->join->watcher = vk_task_of(that);
+	return 0;
 }
 
 static void unjoin(struct vk_fd *entry)
 {
-	if (!entry || !entry->parked_tx)
+	if (!entry || !vk_poll_parked_tx(entry))
 		return;
 	vk_poll_unpipe(entry, NULL);
 	entry->splice_tx = 0;
 	entry->no_splice = 0;
-	entry->tx = entry->parked_tx;
-	entry->parked_tx = NULL;
-	entry->watcher = NULL;
+	entry->tx = entry->join->parked_tx;
+	entry->join->parked_tx = NULL;
+	entry->join->watcher = NULL;
 }
 
 static ssize_t part(struct vk_fd *a, struct vk_fd *b, ssize_t result)
@@ -134,13 +138,14 @@ static ssize_t pump_pipe(struct vk_fd *from, struct vk_fd *to)
 		int progress = 0;
 		ssize_t n;
 
-		if (!from->splice_eof && !from->drained && from->piped < from->pipe_size) {
+		if (!from->splice_eof && !from->drained &&
+		    from->join->piped < from->join->pipe_size) {
 			n = vk_poll_splice_in(from);
 			if (n < 0 && n != -EAGAIN)
 				return n;
 			progress = n > 0;
 		}
-		if (from->piped && !to->writing) {
+		if (from->join->piped && !to->writing) {
 			n = vk_poll_splice_out(from, to);
 			if (n < 0 && n != -EAGAIN)
 				return n;
@@ -167,12 +172,12 @@ static ssize_t steer_pipe(struct vk_fd *from, struct vk_fd *to)
 
 	if (n < 0)
 		return n;
-	if (from->splice_eof && !from->piped) {
+	if (from->splice_eof && !from->join->piped) {
 		int rc = vk_poll_shutdown(to);
 
 		return rc < 0 ? rc : 1;
 	}
-	if (from->piped) {
+	if (from->join->piped) {
 		vk_poll_stop_read(from);
 		/* Stopped by the budget, not by a full sink: come back at once. */
 		if (!to->writing)
@@ -213,7 +218,7 @@ static ssize_t steer(struct vk_fd *from, struct vk_fd *to)
 	if (from->splice_rx || try_pipe(from, to)) {
 		n = steer_pipe(from, to);
 		/* A descriptor splice(2) cannot read from, before any byte: its ring, then. */
-		if (n != -EINVAL || from->piped || !from->splice_rx)
+		if (n != -EINVAL || from->join->piped || !from->splice_rx)
 			return n;
 		vk_poll_unpipe(from, to);
 		from->no_splice = 1;
@@ -241,7 +246,7 @@ static ssize_t steer(struct vk_fd *from, struct vk_fd *to)
 /* The entry when this task has it joined, else NULL. */
 static struct vk_fd *joined(struct vk_thread *that, struct vk_fd *entry)
 {
-	return entry && entry->watcher == vk_task_of(that) ? entry : NULL;
+	return entry && vk_poll_watcher(entry) == vk_task_of(that) ? entry : NULL;
 }
 
 /*
@@ -265,8 +270,7 @@ static ssize_t start(struct vk_thread *that, struct vk_fd *ea, struct vk_fd *eb)
 		n = flush_own(that, eb);
 	if (n < 0)
 		return n;
-	join(that, ea, eb);
-	return 0;
+	return join(that, ea, eb);
 }
 
 ssize_t vk_socket_forward_step(struct vk_thread *that, struct vk_socket *a, struct vk_socket *b)

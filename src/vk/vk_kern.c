@@ -201,7 +201,8 @@ static int config_same(const struct vk_proc_config *a, const struct vk_proc_conf
 	return a->heap_size == b->heap_size && a->timeout_ms == b->timeout_ms &&
 	       a->isolation == b->isolation && a->ring_size == b->ring_size && a->name == b->name &&
 	       a->max_run_ms == b->max_run_ms && a->idle_timeout_ms == b->idle_timeout_ms &&
-	       a->app == b->app && a->app_stats == b->app_stats;
+	       a->app == b->app && a->app_stats == b->app_stats && a->on_exit == b->on_exit &&
+	       a->on_exit_ctx == b->on_exit_ctx;
 }
 
 /* The kernel's copy of `config`, with its defaults filled in; NULL: no memory. */
@@ -270,7 +271,7 @@ struct vk_proc *vk_kern_spawn(struct vk_kern *kern, const struct vk_proc_config 
 	kern->sched.stats->procs_total++;
 	proc->config->app_stats->procs_now++;
 	proc->config->app_stats->procs_total++;
-	proc->started_at = ev_now(kern->sched.loop);
+	proc->started_at = (float)(ev_now(kern->sched.loop) - kern->sched.epoch);
 	/* The main coroutine is built in the first dispatch, inside the window. */
 	vk_proc_schedule(proc);
 	return proc;
@@ -328,8 +329,8 @@ static void proc_end(struct vk_kern *kern, struct vk_proc *proc, enum vk_pool_re
 	proc->config->app_stats->procs_now--;
 	if (kern->walk_next == proc)
 		kern->walk_next = proc->all_next;
-	if (proc->on_exit)
-		proc->on_exit(proc, proc->on_exit_ctx);
+	if (proc->config->on_exit && !proc->exit_forgot)
+		proc->config->on_exit(proc, proc->config->on_exit_ctx);
 	vk_proc_drop_extra(proc);
 	/* Queued processes are skipped once ended; recycle after the queue drains. */
 	if (!proc->queued)
@@ -362,7 +363,7 @@ static void last_words(struct vk_kern *kern, struct vk_proc *proc)
 		proc_end(kern, proc, VK_POOL_CLEAN);
 		return;
 	}
-	if (proc->timer_at != proc->last_words_until)
+	if (vk_proc_timer_at(proc) != proc->last_words_until)
 		vk_proc_set_timer(proc, proc->last_words_until);
 }
 
@@ -378,7 +379,7 @@ static void run(struct vk_proc *proc)
 		if (proc->main->thread.status == VK_THREAD_DONE)
 			return;
 		vk_poll_flush_all(proc);
-		if (!proc->run_head)
+		if (!proc->run_last)
 			return;
 	}
 }
@@ -409,7 +410,7 @@ static void report_app_error(struct vk_kern *kern, struct vk_proc *proc)
 static void wake_idle_waiters(struct vk_proc *proc)
 {
 	proc->nudged = 0;
-	for (struct vk_fd *entry = proc->fds; entry; entry = entry->proc_next)
+	for (struct vk_fd *entry = vk_poll_first(proc); entry; entry = vk_poll_next(entry))
 		vk_task_wake_idle(entry->rx->reader);
 }
 
@@ -460,7 +461,7 @@ static void dispatch_one(struct vk_kern *kern, struct vk_proc *proc)
 	int rc;
 
 	kern->sched.stats->dispatches++;
-	proc->last_run = vk_proc_now(proc);
+	proc->last_run = (float)(vk_proc_now(proc) - proc->sched->epoch);
 	rc = open_heap(kern, proc);
 	if (rc < 0) {
 		vk_log(3, "micro-process %llu: mprotect: %s", (unsigned long long)proc->id,
@@ -633,9 +634,9 @@ static void proc_info(const struct vk_proc *proc, struct vk_proc_info *info)
 	info->heap_mapped = proc->heap.size;
 	info->bytes_in = proc->bytes_in;
 	info->bytes_out = proc->bytes_out;
-	info->started = proc->started_at;
-	info->last_run = proc->last_run;
-	info->peer = proc->peer;
+	info->started = proc->sched->epoch + proc->started_at;
+	info->last_run = proc->last_run > 0 ? proc->sched->epoch + proc->last_run : 0;
+	vk_proc_peer(proc, &info->peer);
 	if (!proc->started)
 		info->state = VK_PROC_STARTING;
 	else if (proc->last_words_until)

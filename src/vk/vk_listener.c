@@ -132,7 +132,6 @@ static void admit(struct vk_listener *listener, int fd, const struct sockaddr *p
 	vk_proc_set_peer(proc, peer, peer_len);
 	group->active++;
 	group->refs++;
-	vk_proc_on_exit(proc, listener_proc_exit, group);
 }
 
 /* How many connections to accept now: see VK_ACCEPT_PER. */
@@ -195,6 +194,9 @@ struct vk_listener *vk_listener_open(struct vk_kern *kern, int fd,
 	listener->group = group;
 	listener->kern = kern;
 	listener->config = *config;
+	/* Each process holds the group it was admitted by until it ends. */
+	listener->config.on_exit = listener_proc_exit;
+	listener->config.on_exit_ctx = group;
 	listener->main = main;
 	listener->arg = arg;
 	ev_io_init(&listener->io, accept_callback, fd, EV_READ);
@@ -240,4 +242,5 @@ void vk_listener_share(struct vk_listener *listener, struct vk_listener *with)
 	group_release(listener->group);
 	listener->group = with->group;
 	listener->group->refs++;
+	listener->config.on_exit_ctx = listener->group;
 }

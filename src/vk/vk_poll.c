@@ -11,6 +11,13 @@
 #include "vk_proc.h"
 #include "vk_task.h"
 
+/*
+ * An idle connection's share of the table: 96 bytes with Debian's libev
+ * (a 48-byte ev_io). What only joined descriptors need is in struct
+ * vk_fd_join; keep it there.
+ */
+_Static_assert(sizeof(struct vk_fd) <= sizeof(struct ev_io) + 48, "struct vk_fd grew");
+
 struct vk_poll {
 	struct vk_fd *fds;
 	size_t count;
@@ -60,6 +67,36 @@ struct vk_fd *vk_poll_entry(const struct vk_proc *proc, int fd)
 	return &poll->fds[fd];
 }
 
+/* The entry of descriptor `fd` (a link: -1 for none), or NULL. */
+static struct vk_fd *linked(const struct vk_proc *proc, int fd)
+{
+	return fd < 0 ? NULL : &proc->sched->poll->fds[fd];
+}
+
+struct vk_fd *vk_poll_first(const struct vk_proc *proc)
+{
+	return linked(proc, proc->fds);
+}
+
+struct vk_fd *vk_poll_next(const struct vk_fd *entry)
+{
+	return linked(entry->proc, entry->proc_next);
+}
+
+struct vk_fd_join *vk_poll_join(struct vk_fd *entry)
+{
+	if (!entry->join)
+		entry->join = calloc(1, sizeof(*entry->join));
+	return entry->join;
+}
+
+/* The join state goes with the entry (its pipe is closed by then). */
+static void drop_join(struct vk_fd *entry)
+{
+	free(entry->join);
+	entry->join = NULL;
+}
+
 struct vk_fd *vk_poll_owned(const struct vk_proc *proc, struct vk_fd *entry)
 {
 	struct vk_poll *poll = proc->sched->poll;
@@ -82,7 +119,7 @@ static void io_callback(struct ev_loop *loop, struct ev_io *io, int revents)
 	if (!entry->pending) {
 		entry->pending = 1;
 		entry->pending_next = proc->pending;
-		proc->pending = entry;
+		proc->pending = entry->fd;
 	}
 	vk_proc_schedule(proc);
 }
@@ -134,17 +171,16 @@ static struct vk_fd *attach(struct vk_proc *proc, struct vk_vectoring *rx, struc
 	entry->listener = 0;
 	entry->outbound = 0;
 	entry->connecting = 0;
-	entry->watcher = NULL;
-	entry->parked_tx = NULL;
+	entry->join = NULL;
 	entry->file = !!file;
 	entry->splice_rx = 0;
 	entry->splice_tx = 0;
 	entry->splice_eof = 0;
 	entry->no_splice = 0;
-	entry->piped = 0;
 	entry->reading = !file;
+	entry->pending_next = -1;
 	entry->proc_next = proc->fds;
-	proc->fds = entry;
+	proc->fds = fd;
 	update_watch(entry);
 	return entry;
 }
@@ -201,11 +237,11 @@ static void close_pipe(struct vk_fd *entry)
 {
 	if (!entry->splice_rx)
 		return;
-	close(entry->pipe[0]);
-	close(entry->pipe[1]);
+	close(entry->join->pipe[0]);
+	close(entry->join->pipe[1]);
 	entry->proc->sched->poll->pipes_now -= 2;
 	entry->splice_rx = 0;
-	entry->piped = 0;
+	entry->join->piped = 0;
 }
 
 void vk_poll_close(struct vk_fd *entry)
@@ -218,6 +254,7 @@ void vk_poll_close(struct vk_fd *entry)
 		entry->proc->sched->stats->outbound_now--;
 	}
 	close(entry->fd);
+	drop_join(entry);
 	entry->proc = NULL;
 	entry->rx = NULL;
 	entry->tx = NULL;
@@ -227,15 +264,15 @@ void vk_poll_close(struct vk_fd *entry)
 static void unlink_entry(struct vk_fd *entry)
 {
 	struct vk_proc *proc = entry->proc;
-	struct vk_fd **link = &proc->fds;
+	int *link = &proc->fds;
 
-	while (*link && *link != entry)
-		link = &(*link)->proc_next;
-	if (*link)
+	while (*link >= 0 && *link != entry->fd)
+		link = &linked(proc, *link)->proc_next;
+	if (*link >= 0)
 		*link = entry->proc_next;
 	/* A pending event would be taken for whoever gets this number next. */
-	for (link = &proc->pending; *link; link = &(*link)->pending_next) {
-		if (*link == entry) {
+	for (link = &proc->pending; *link >= 0; link = &linked(proc, *link)->pending_next) {
+		if (*link == entry->fd) {
 			*link = entry->pending_next;
 			break;
 		}
@@ -259,6 +296,7 @@ int vk_poll_release(struct vk_fd *entry)
 		entry->outbound = 0;
 		entry->proc->sched->stats->outbound_now--;
 	}
+	drop_join(entry);
 	entry->proc = NULL;
 	entry->rx = NULL;
 	entry->tx = NULL;
@@ -267,16 +305,16 @@ int vk_poll_release(struct vk_fd *entry)
 
 void vk_poll_close_all(struct vk_proc *proc)
 {
-	struct vk_fd *entry = proc->fds;
+	struct vk_fd *entry = vk_poll_first(proc);
 
 	while (entry) {
-		struct vk_fd *next = entry->proc_next;
+		struct vk_fd *next = vk_poll_next(entry);
 
 		vk_poll_close(entry);
 		entry = next;
 	}
-	proc->fds = NULL;
-	proc->pending = NULL;
+	proc->fds = -1;
+	proc->pending = -1;
 }
 
 void vk_poll_want_read(struct vk_fd *entry)
@@ -421,8 +459,8 @@ static ssize_t flush(struct vk_fd *entry, int flags)
 		stop_writing(entry); /* an error stays writable: no wake-ups for nothing */
 		if (tx->writer)
 			vk_task_wake(tx->writer, tx->error);
-		if (entry->watcher)
-			vk_task_wake(entry->watcher, 0);
+		if (vk_poll_watcher(entry))
+			vk_task_wake(entry->join->watcher, 0);
 		return -tx->error;
 	}
 	vk_vectoring_consumed(tx, (size_t)n);
@@ -434,8 +472,8 @@ static ssize_t flush(struct vk_fd *entry, int flags)
 		stop_writing(entry);
 	if (tx->writer)
 		vk_task_wake(tx->writer, 0);
-	if (entry->watcher)
-		vk_task_wake(entry->watcher, 0);
+	if (vk_poll_watcher(entry))
+		vk_task_wake(entry->join->watcher, 0);
 	return n;
 }
 
@@ -509,23 +547,26 @@ ssize_t vk_poll_sendfile(struct vk_fd *entry, const struct vk_fd *file, off_t *o
 int vk_poll_pipe(struct vk_fd *from, struct vk_fd *to)
 {
 	struct vk_poll *poll = from->proc->sched->poll;
+	struct vk_fd_join *join = vk_poll_join(from);
 	int size;
 
+	if (!join)
+		return -ENOMEM;
 	if (poll->pipes_now + 2 > poll->pipes_max)
 		return -EMFILE;
-	if (pipe2(from->pipe, O_NONBLOCK | O_CLOEXEC) == -1)
+	if (pipe2(join->pipe, O_NONBLOCK | O_CLOEXEC) == -1)
 		return -errno;
-	size = fcntl(from->pipe[0], F_GETPIPE_SZ);
+	size = fcntl(join->pipe[0], F_GETPIPE_SZ);
 	if (size < VK_POLL_PIPE_MIN) {
 		int error = size < 0 ? errno : ENOBUFS;
 
-		close(from->pipe[0]);
-		close(from->pipe[1]);
+		close(join->pipe[0]);
+		close(join->pipe[1]);
 		return -error;
 	}
 	poll->pipes_now += 2;
-	from->pipe_size = (size_t)size;
-	from->piped = 0;
+	join->pipe_size = (uint32_t)size;
+	join->piped = 0;
 	from->splice_eof = 0;
 	from->splice_rx = 1;
 	to->splice_tx = 1;
@@ -542,11 +583,12 @@ void vk_poll_unpipe(struct vk_fd *from, struct vk_fd *to)
 
 ssize_t vk_poll_splice_in(struct vk_fd *from)
 {
-	size_t held = from->piped;
+	struct vk_fd_join *join = from->join;
+	size_t held = join->piped;
 	ssize_t n;
 
 	do
-		n = splice(from->fd, NULL, from->pipe[1], NULL, from->pipe_size - held,
+		n = splice(from->fd, NULL, join->pipe[1], NULL, join->pipe_size - held,
 			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	while (n == -1 && errno == EINTR);
 	if (n == -1) {
@@ -561,7 +603,7 @@ ssize_t vk_poll_splice_in(struct vk_fd *from)
 		stop_reading(from);
 		return 0;
 	}
-	from->piped += (size_t)n;
+	join->piped += (uint32_t)n;
 	from->proc->sched->stats->bytes_in += (uint64_t)n;
 	vk_proc_moved(from->proc, &from->proc->bytes_in, (size_t)n);
 	return n;
@@ -569,10 +611,11 @@ ssize_t vk_poll_splice_in(struct vk_fd *from)
 
 ssize_t vk_poll_splice_out(struct vk_fd *from, struct vk_fd *to)
 {
+	struct vk_fd_join *join = from->join;
 	ssize_t n;
 
 	do
-		n = splice(from->pipe[0], NULL, to->fd, NULL, from->piped,
+		n = splice(join->pipe[0], NULL, to->fd, NULL, join->piped,
 			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	while (n == -1 && errno == EINTR);
 	if (n == -1) {
@@ -580,7 +623,7 @@ ssize_t vk_poll_splice_out(struct vk_fd *from, struct vk_fd *to)
 			want_write(to);
 		return -errno;
 	}
-	from->piped -= (size_t)n;
+	join->piped -= (uint32_t)n;
 	to->proc->sched->stats->bytes_out += (uint64_t)n;
 	vk_proc_moved(to->proc, &to->proc->bytes_out, (size_t)n);
 	return n;
@@ -615,8 +658,8 @@ static void take_event(struct vk_fd *entry)
 	if ((revents & EV_WRITE) && entry->splice_tx) {
 		/* The watcher splices: it wants writability again if it still waits. */
 		stop_writing(entry);
-		if (entry->watcher)
-			vk_task_wake(entry->watcher, 0);
+		if (vk_poll_watcher(entry))
+			vk_task_wake(entry->join->watcher, 0);
 	} else if (revents & EV_WRITE) {
 		vk_poll_flush(entry);
 	}
@@ -624,8 +667,8 @@ static void take_event(struct vk_fd *entry)
 		return;
 	entry->drained = 0;
 	if (entry->splice_rx) {
-		if (entry->watcher)
-			vk_task_wake(entry->watcher, 0);
+		if (vk_poll_watcher(entry))
+			vk_task_wake(entry->join->watcher, 0);
 		return;
 	}
 	/* A listener's readiness means a connection: vk_accept() does the accept(). */
@@ -633,20 +676,20 @@ static void take_event(struct vk_fd *entry)
 		return;
 	if (rx->reader)
 		vk_task_wake(rx->reader, 0);
-	if (entry->watcher)
-		vk_task_wake(entry->watcher, 0);
+	if (vk_poll_watcher(entry))
+		vk_task_wake(entry->join->watcher, 0);
 }
 
 void vk_poll_take_events(struct vk_proc *proc)
 {
-	struct vk_fd *entry = proc->pending;
+	struct vk_fd *entry = linked(proc, proc->pending);
 
-	proc->pending = NULL;
+	proc->pending = -1;
 	while (entry) {
-		struct vk_fd *next = entry->pending_next;
+		struct vk_fd *next = linked(proc, entry->pending_next);
 
 		entry->pending = 0;
-		entry->pending_next = NULL;
+		entry->pending_next = -1;
 		if (entry->proc == proc)
 			take_event(entry);
 		entry = next;
@@ -655,7 +698,7 @@ void vk_poll_take_events(struct vk_proc *proc)
 
 void vk_poll_flush_all(struct vk_proc *proc)
 {
-	for (struct vk_fd *entry = proc->fds; entry; entry = entry->proc_next) {
+	for (struct vk_fd *entry = vk_poll_first(proc); entry; entry = vk_poll_next(entry)) {
 		if (entry->tx->len && !entry->writing)
 			vk_poll_flush(entry);
 	}
@@ -665,7 +708,7 @@ int vk_poll_last_words(struct vk_proc *proc)
 {
 	int unsent = 0;
 
-	for (struct vk_fd *entry = proc->fds; entry; entry = entry->proc_next) {
+	for (struct vk_fd *entry = vk_poll_first(proc); entry; entry = vk_poll_next(entry)) {
 		struct vk_vectoring *tx = entry->tx;
 
 		stop_reading(entry);

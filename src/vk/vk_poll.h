@@ -30,21 +30,34 @@
 struct vk_proc;
 
 /*
+ * What only a joined descriptor needs (vk_forward(), vk_relay()):
+ * allocated at its first join (vk_poll_join()), freed with its entry, so
+ * that an idle connection's entry does without these 32 bytes.
+ */
+struct vk_fd_join {
+	/* Woken (with no error) after every event taken and every write. */
+	struct vk_task *watcher;
+	struct vk_vectoring *parked_tx; /* tx while another ring is written from */
+	int pipe[2];			/* read end, write end; open while splice_rx */
+	uint32_t piped;			/* bytes in the pipe */
+	uint32_t pipe_size;		/* its capacity (F_GETPIPE_SZ: an int) */
+};
+
+/*
  * One per descriptor, in a table indexed by descriptor number: the
- * pointers first, then one byte of events and the flags in bits (136
- * bytes with the splice fields: a connection's share of the worker's memory).
+ * pointers first, then the links as descriptor numbers, one byte of
+ * events and the flags in bits. 96 bytes (a static assertion in
+ * vk_poll.c keeps it so): a connection's share of the worker's memory.
  */
 struct vk_fd {
 	struct ev_io io;
 	struct vk_proc *proc;	 /* owner; NULL when the slot is free */
 	struct vk_vectoring *rx; /* in the owner's heap; buf NULL until first read */
 	struct vk_vectoring *tx;
-	struct vk_fd *proc_next;
-	struct vk_fd *pending_next;
-	/* Woken (with no error) after every event taken and every write: vk_forward(). */
-	struct vk_task *watcher;
-	struct vk_vectoring *parked_tx; /* tx while vk_forward() writes from another ring */
+	struct vk_fd_join *join; /* NULL until first joined */
 	int fd;
+	int proc_next;		/* the owner's next descriptor; -1: the last */
+	int pending_next;	/* the next on the owner's pending list; -1: the last */
 	uint8_t revents;	/* EV_READ and EV_WRITE seen since the last dispatch */
 	uint8_t pending : 1;	/* on the owner's pending list */
 	uint8_t drained : 1;	/* the last read came back short */
@@ -57,16 +70,32 @@ struct vk_fd {
 	uint8_t connecting : 2; /* VK_POLL_CONNECTING or VK_POLL_CONNECT_SEEN, else 0 */
 	/*
 	 * vk_forward()'s direct path (vk_poll_pipe()): this descriptor's bytes
-	 * go through a pipe of its own to another descriptor, never into a ring.
+	 * go through a pipe of its own (join->pipe) to another descriptor,
+	 * never into a ring.
 	 */
-	uint8_t splice_rx : 1;	/* reads go into `pipe` (readiness only wakes the watcher) */
+	uint8_t splice_rx : 1;	/* reads go into the pipe (readiness only wakes the watcher) */
 	uint8_t splice_tx : 1;	/* writes come from another entry's pipe (ditto) */
 	uint8_t splice_eof : 1; /* the last splice in read the end of stream */
 	uint8_t no_splice : 1;	/* splice(2) refused this descriptor: the rings it is */
-	int pipe[2];		/* read end, write end; open while splice_rx */
-	size_t piped;		/* bytes in the pipe */
-	size_t pipe_size;	/* its capacity */
 };
+
+/* The task steering the descriptor (vk_forward(), vk_relay()), or NULL. */
+static inline struct vk_task *vk_poll_watcher(const struct vk_fd *entry)
+{
+	return entry->join ? entry->join->watcher : NULL;
+}
+
+/* The tx the descriptor sends from again after its join, or NULL: not joined. */
+static inline struct vk_vectoring *vk_poll_parked_tx(const struct vk_fd *entry)
+{
+	return entry->join ? entry->join->parked_tx : NULL;
+}
+
+/*
+ * The entry's join state, allocated (zeroed) at its first call; NULL with
+ * errno ENOMEM.
+ */
+struct vk_fd_join *vk_poll_join(struct vk_fd *entry);
 
 /* What a connecting descriptor waits for: its handshake, then its check. */
 enum { VK_POLL_CONNECTING = 1, VK_POLL_CONNECT_SEEN = 2 };
@@ -83,6 +112,10 @@ void vk_poll_destroy(struct vk_poll *poll);
 
 /* The table entry of descriptor `fd` of a process's worker, or NULL. */
 struct vk_fd *vk_poll_entry(const struct vk_proc *proc, int fd);
+
+/* The descriptors a process owns: the first, then the one after `entry`; NULL at the end. */
+struct vk_fd *vk_poll_first(const struct vk_proc *proc);
+struct vk_fd *vk_poll_next(const struct vk_fd *entry);
 
 /*
  * `entry` if it is an entry of the table that `proc` owns, else NULL: for

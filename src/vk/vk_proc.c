@@ -1,6 +1,7 @@
 #include "vk_proc.h"
 
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@ void vk_sched_init(struct vk_sched *sched, struct ev_loop *loop, struct vk_stats
 	sched->stats = stats;
 	sched->draining = 0;
 	sched->bus = NULL;
+	sched->epoch = ev_now(loop);
 }
 
 struct vk_proc *vk_sched_pop(struct vk_sched *sched)
@@ -30,13 +32,26 @@ struct vk_proc *vk_sched_pop(struct vk_sched *sched)
 	return proc;
 }
 
+/*
+ * An idle connection's control block: 280 bytes with Debian's libev (a
+ * 48-byte ev_timer), a 288-byte malloc block. Keep it so: what only some
+ * processes need goes to struct vk_proc_extra.
+ */
+_Static_assert(sizeof(struct vk_proc) <= sizeof(struct ev_timer) + 232, "struct vk_proc grew");
+_Static_assert(sizeof(double) <= sizeof(void *), "a deadline fits in ev_timer's data");
+
+static void set_timer_at(struct vk_proc *proc, double at)
+{
+	memcpy(&proc->timer.data, &at, sizeof(at));
+}
+
 static void timer_callback(struct ev_loop *loop, struct ev_timer *timer, int revents)
 {
-	struct vk_proc *proc = timer->data;
+	struct vk_proc *proc = (struct vk_proc *)((char *)timer - offsetof(struct vk_proc, timer));
 
 	(void)loop;
 	(void)revents;
-	proc->timer_at = 0;
+	set_timer_at(proc, 0);
 	proc->timer_fired = 1;
 	vk_proc_schedule(proc);
 }
@@ -44,10 +59,11 @@ static void timer_callback(struct ev_loop *loop, struct ev_timer *timer, int rev
 void vk_proc_init(struct vk_proc *proc, struct vk_sched *sched)
 {
 	proc->sched = sched;
-	proc->run_tail = &proc->run_head;
 	proc->main_fd = -1;
+	proc->fds = -1;
+	proc->pending = -1;
 	ev_init(&proc->timer, timer_callback);
-	proc->timer.data = proc;
+	set_timer_at(proc, 0);
 }
 
 void vk_proc_schedule(struct vk_proc *proc)
@@ -65,10 +81,9 @@ void vk_proc_schedule(struct vk_proc *proc)
 	sched->ready_tail = &proc->ready_next;
 }
 
-void vk_proc_on_exit(struct vk_proc *proc, vk_proc_exit_fn fn, void *ctx)
+void vk_proc_forget_exit(struct vk_proc *proc)
 {
-	proc->on_exit = fn;
-	proc->on_exit_ctx = ctx;
+	proc->exit_forgot = 1;
 }
 
 double vk_proc_now(const struct vk_proc *proc)
@@ -84,7 +99,7 @@ void vk_proc_set_timer(struct vk_proc *proc, double deadline)
 	/* Half a millisecond late: libev may fire a hair early, before the deadline. */
 	ev_timer_set(&proc->timer, deadline - ev_now(loop) + 0.0005, 0.);
 	ev_timer_start(loop, &proc->timer);
-	proc->timer_at = deadline;
+	set_timer_at(proc, deadline);
 }
 
 void vk_proc_arm_timer(struct vk_proc *proc, double deadline)
@@ -92,7 +107,9 @@ void vk_proc_arm_timer(struct vk_proc *proc, double deadline)
 	/* Nothing timed: a pending timer just finds nothing due. */
 	if (deadline == 0)
 		return;
-	if (proc->timer_at != 0 && proc->timer_at <= deadline && ev_is_active(&proc->timer))
+	double at = vk_proc_timer_at(proc);
+
+	if (at != 0 && at <= deadline && ev_is_active(&proc->timer))
 		return;
 	vk_proc_set_timer(proc, deadline);
 }
@@ -100,7 +117,7 @@ void vk_proc_arm_timer(struct vk_proc *proc, double deadline)
 void vk_proc_stop_timer(struct vk_proc *proc)
 {
 	ev_timer_stop(proc->sched->loop, &proc->timer);
-	proc->timer_at = 0;
+	set_timer_at(proc, 0);
 }
 
 struct vk_proc_extra *vk_proc_extra(struct vk_proc *proc)
@@ -133,19 +150,64 @@ void vk_proc_app_error(struct vk_proc *proc, enum vk_app_error what, void *code,
 	extra->app_error.left = left;
 }
 
-void vk_proc_set_peer(struct vk_proc *proc, const struct sockaddr *addr, socklen_t len)
+/* The peer families a control block tells apart, in its two bits. */
+enum { PEER_NONE, PEER_INET, PEER_INET6, PEER_UNIX };
+
+void vk_peer_from(struct vk_peer *peer, const struct sockaddr *addr, socklen_t len)
 {
-	memset(&proc->peer, 0, sizeof(proc->peer));
+	memset(peer, 0, sizeof(*peer));
+	peer->family = AF_UNSPEC;
 	if (len < sizeof(sa_family_t))
 		return;
-	if (len > sizeof(proc->peer.addr))
-		len = sizeof(proc->peer.addr);
-	memcpy(&proc->peer.addr, addr, len);
+	if (addr->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
+
+		memcpy(peer->addr, &in->sin_addr, sizeof(in->sin_addr));
+		peer->port = in->sin_port;
+		peer->family = AF_INET;
+	} else if (addr->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
+
+		memcpy(peer->addr, &in6->sin6_addr, sizeof(in6->sin6_addr));
+		peer->port = in6->sin6_port;
+		peer->family = AF_INET6;
+	} else if (addr->sa_family == AF_UNIX) {
+		peer->family = AF_UNIX; /* the path says nothing: an accepted peer has none */
+	}
+}
+
+void vk_proc_set_peer(struct vk_proc *proc, const struct sockaddr *addr, socklen_t len)
+{
+	struct vk_peer peer;
+
+	vk_peer_from(&peer, addr, len);
+	memcpy(proc->peer_addr, peer.addr, sizeof(proc->peer_addr));
+	proc->peer_port = peer.port;
+	proc->peer_family = peer.family == AF_INET    ? PEER_INET
+			    : peer.family == AF_INET6 ? PEER_INET6
+			    : peer.family == AF_UNIX  ? PEER_UNIX
+						      : PEER_NONE;
+}
+
+void vk_proc_peer(const struct vk_proc *proc, struct vk_peer *peer)
+{
+	static const uint8_t family[] = {[PEER_NONE] = AF_UNSPEC,
+					 [PEER_INET] = AF_INET,
+					 [PEER_INET6] = AF_INET6,
+					 [PEER_UNIX] = AF_UNIX};
+
+	memset(peer, 0, sizeof(*peer));
+	memcpy(peer->addr, proc->peer_addr, sizeof(peer->addr));
+	peer->port = proc->peer_port;
+	peer->family = family[proc->peer_family];
 }
 
 const char *vk_proc_peer_text(const struct vk_proc *proc, char *buf, size_t size)
 {
-	return vk_peer_text(&proc->peer, buf, size);
+	struct vk_peer peer;
+
+	vk_proc_peer(proc, &peer);
+	return vk_peer_text(&peer, buf, size);
 }
 
 const char *vk_wait_name(int what)
@@ -173,18 +235,16 @@ const char *vk_peer_text(const struct vk_peer *peer, char *buf, size_t size)
 {
 	char host[INET6_ADDRSTRLEN];
 
-	if (peer->addr.sa.sa_family == AF_UNSPEC) {
-		snprintf(buf, size, "no peer");
-	} else if (peer->addr.sa.sa_family == AF_INET) {
-		inet_ntop(AF_INET, &peer->addr.in.sin_addr, host, sizeof(host));
-		snprintf(buf, size, "%s:%u", host, ntohs(peer->addr.in.sin_port));
-	} else if (peer->addr.sa.sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &peer->addr.in6.sin6_addr, host, sizeof(host));
-		snprintf(buf, size, "[%s]:%u", host, ntohs(peer->addr.in6.sin6_port));
-	} else if (peer->addr.sa.sa_family == AF_UNIX) {
+	if (peer->family == AF_INET) {
+		inet_ntop(AF_INET, peer->addr, host, sizeof(host));
+		snprintf(buf, size, "%s:%u", host, ntohs(peer->port));
+	} else if (peer->family == AF_INET6) {
+		inet_ntop(AF_INET6, peer->addr, host, sizeof(host));
+		snprintf(buf, size, "[%s]:%u", host, ntohs(peer->port));
+	} else if (peer->family == AF_UNIX) {
 		snprintf(buf, size, "unix");
 	} else {
-		snprintf(buf, size, "family %d", peer->addr.sa.sa_family);
+		snprintf(buf, size, "no peer");
 	}
 	return buf;
 }

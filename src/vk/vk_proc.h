@@ -18,6 +18,7 @@
 #include <ev.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "vk_internal.h"
@@ -49,7 +50,11 @@ struct vk_sched {
 	const struct vk_resolve_config *resolve_config; /* NULL: defaults */
 	struct vk_connpool *connpool;
 	struct vk_bus *bus; /* services, addresses, topics (vk_bus.h) */
+	double epoch;	    /* ev_now() at vk_sched_init(): processes keep times from it */
 };
+
+/* Called when a micro-process ends (outside of it; its heap is gone). */
+typedef void (*vk_proc_exit_fn)(struct vk_proc *proc, void *ctx);
 
 /* How a micro-process is made; see vk_kern_spawn(). */
 struct vk_proc_config {
@@ -66,6 +71,12 @@ struct vk_proc_config {
 	uint32_t idle_timeout_ms;
 	uint32_t app;			/* the caller's tag for the app, shown by vk_kern_walk() */
 	struct vk_app_stats *app_stats; /* the app's counters; NULL: none kept */
+	/*
+	 * Called as each process ends (but see vk_proc_forget_exit()): kept
+	 * here, shared, not in each control block.
+	 */
+	vk_proc_exit_fn on_exit;
+	void *on_exit_ctx;
 };
 
 /* What a coroutine waits for, as vkctl ps shows the main one's. */
@@ -80,13 +91,14 @@ enum vk_wait {
 	VK_WAIT_FORWARD, /* vk_forward(): bytes either way between two sockets */
 };
 
-/* Who is at the other end of a process's connection (outside its heap). */
+/*
+ * Who is at the other end of a process's connection (outside its heap):
+ * the address and port without a sockaddr's padding (20 bytes, not 28).
+ */
 struct vk_peer {
-	union {
-		struct sockaddr sa; /* sa_family AF_UNSPEC: none known */
-		struct sockaddr_in in;
-		struct sockaddr_in6 in6;
-	} addr;
+	uint8_t addr[16]; /* AF_INET: the first 4 bytes */
+	uint16_t port;	  /* network byte order */
+	uint8_t family;	  /* AF_INET, AF_INET6 or AF_UNIX; AF_UNSPEC: none known */
 };
 
 /*
@@ -107,9 +119,6 @@ struct vk_app_error_note {
 	size_t left;  /* STATE: bytes the heap had left */
 };
 
-/* Called when a micro-process ends (outside of it; its heap is gone). */
-typedef void (*vk_proc_exit_fn)(struct vk_proc *proc, void *ctx);
-
 /*
  * What only some processes need, allocated at its first use
  * (vk_proc_extra()) and freed when the process ends: an idle connection
@@ -126,25 +135,28 @@ struct vk_proc_extra {
 /*
  * A process's control block, one per connection: kept small (an idle
  * connection's memory is its heap's hot page and this), with what a
- * dispatch touches first.
+ * dispatch touches first. 280 bytes (a 288-byte malloc block; a static
+ * assertion in vk_proc.c keeps it so): what only some processes need is
+ * in struct vk_proc_extra, what all of an app's share in its config.
  */
 struct vk_proc {
 	struct vk_heap heap;
 	struct vk_sched *sched;
 	const struct vk_proc_config *config; /* the kernel's copy, shared (vk_kern_spawn()) */
 	struct vk_task *main;
-	struct vk_task *run_head; /* tasks to run in this dispatch, in order */
-	struct vk_task **run_tail;
+	/* The last task to run in this dispatch; its run_next is the first (a ring). */
+	struct vk_task *run_last;
 	struct vk_task *timed;	    /* tasks with a deadline */
-	struct vk_fd *fds;	    /* descriptors this process owns */
-	struct vk_fd *pending;	    /* descriptors with events to take in */
 	struct vk_proc *ready_next; /* in the sched's ready queue */
 	struct vk_proc *all_next;   /* in the kernel's list of live processes */
 	struct vk_proc **all_prev;
 	struct vk_proc_extra *extra; /* NULL until needed */
-	struct ev_timer timer;	     /* fires at the earliest task deadline */
-	double timer_at;	     /* when the timer is armed for, 0 = not armed */
-	double last_io;		     /* when a byte last moved, or the process started */
+	/*
+	 * Fires at the earliest task deadline. Its data (libev leaves it to
+	 * the user) holds the deadline it is armed for: vk_proc_timer_at().
+	 */
+	struct ev_timer timer;
+	double last_io; /* when a byte last moved, or the process started */
 	union {
 		/* Until its first dispatch builds the main coroutine (vk_kern.c). */
 		struct {
@@ -159,20 +171,25 @@ struct vk_proc {
 	};
 	uint64_t bytes_in;  /* read from its descriptors */
 	uint64_t bytes_out; /* written to its descriptors */
-	double started_at;  /* ev_now() when spawned */
-	double last_run;    /* ev_now() of its last dispatch; 0: none yet */
 	uint64_t id;
-	vk_proc_exit_fn on_exit;
-	void *on_exit_ctx;
-	struct vk_peer peer;
-	int main_fd; /* its connection until it starts, else -1 */
-	uint8_t queued;
-	uint8_t started;
-	uint8_t timer_fired;
-	uint8_t nudged; /* the worker started draining: re-time idle waits */
-	uint8_t ended;
-	uint8_t main_wait; /* enum vk_wait: what its main coroutine waits for */
-	uint8_t faulted;   /* ended by a fault: its channels' readers see EPIPE */
+	/* For vkctl ps only: seconds from sched->epoch (a float is exact enough to show). */
+	float started_at; /* when spawned */
+	float last_run;	  /* of its last dispatch; 0: none yet */
+	int main_fd;	  /* its connection until it starts, else -1 */
+	/* Lists through the descriptor table (vk_poll.h), by number; -1: empty. */
+	int fds;	       /* descriptors this process owns */
+	int pending;	       /* descriptors with events to take in */
+	uint8_t peer_addr[16]; /* struct vk_peer, less its family: see vk_proc_peer() */
+	uint16_t peer_port;
+	uint16_t peer_family : 2; /* PEER_* in vk_proc.c */
+	uint16_t main_wait : 3;	  /* enum vk_wait: what its main coroutine waits for */
+	uint16_t queued : 1;
+	uint16_t started : 1;
+	uint16_t timer_fired : 1;
+	uint16_t nudged : 1; /* the worker started draining: re-time idle waits */
+	uint16_t ended : 1;
+	uint16_t faulted : 1;	  /* ended by a fault: its channels' readers see EPIPE */
+	uint16_t exit_forgot : 1; /* vk_proc_forget_exit(): config->on_exit is not called */
 };
 
 /* An empty scheduler on `loop`, with its counters at `stats`. */
@@ -206,11 +223,23 @@ static inline void vk_proc_moved(struct vk_proc *proc, uint64_t *counter, size_t
 	proc->last_io = ev_now(proc->sched->loop);
 }
 
+/* When the process's timer is armed for (ev_now() time), 0 = not armed. */
+static inline double vk_proc_timer_at(const struct vk_proc *proc)
+{
+	double at;
+
+	memcpy(&at, &proc->timer.data, sizeof(at));
+	return at;
+}
+
 /* Queue the process for dispatch (it runs before the loop next blocks). */
 void vk_proc_schedule(struct vk_proc *proc);
 
-/* Call `fn(proc, ctx)` when `proc` ends. */
-void vk_proc_on_exit(struct vk_proc *proc, vk_proc_exit_fn fn, void *ctx);
+/*
+ * Do not call the config's on_exit when `proc` ends (its context went
+ * away: vk_service_stop()).
+ */
+void vk_proc_forget_exit(struct vk_proc *proc);
 
 /*
  * Make the timer fire by `deadline` (ev_now() time; 0 = nothing timed). A
@@ -236,6 +265,12 @@ void vk_proc_app_error(struct vk_proc *proc, enum vk_app_error what, void *code,
 
 /* Remember the peer address of the process's connection (from accept). */
 void vk_proc_set_peer(struct vk_proc *proc, const struct sockaddr *addr, socklen_t len);
+
+/* The peer of the process's connection (family AF_UNSPEC: none known). */
+void vk_proc_peer(const struct vk_proc *proc, struct vk_peer *peer);
+
+/* `addr` (of `len` bytes) as a struct vk_peer: AF_UNSPEC if of another family. */
+void vk_peer_from(struct vk_peer *peer, const struct sockaddr *addr, socklen_t len);
 
 /*
  * The peer as text, for log lines: "127.0.0.1:80", "[::1]:80", "unix", or

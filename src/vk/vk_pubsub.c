@@ -98,10 +98,10 @@ static void relay_part(struct vk_sub *sub)
 {
 	struct vk_fd *entry = relay_entry(sub);
 
-	if (entry) {
-		entry->tx = entry->parked_tx;
-		entry->parked_tx = NULL;
-		entry->watcher = NULL;
+	if (entry && entry->join) {
+		entry->tx = entry->join->parked_tx;
+		entry->join->parked_tx = NULL;
+		entry->join->watcher = NULL;
 	}
 	sub->relay = NULL;
 	relay_unlist(sub);
@@ -313,8 +313,8 @@ static void relay_cancel(struct vk_post *post)
 
 static int relay_joinable(const struct vk_fd *entry)
 {
-	return entry && !entry->connecting && !entry->listener && !entry->watcher &&
-	       !entry->parked_tx && !entry->file;
+	return entry && !entry->connecting && !entry->listener && !vk_poll_watcher(entry) &&
+	       !vk_poll_parked_tx(entry) && !entry->file;
 }
 
 /*
@@ -343,6 +343,8 @@ static ssize_t relay_start(struct vk_thread *that, struct vk_sub *sub, struct vk
 			return -EAGAIN;
 		}
 	}
+	if (!vk_poll_join(entry))
+		return -ENOMEM;
 	post = vk_post_create(vk_task_proc(that));
 	if (!post)
 		return -ENOMEM;
@@ -351,10 +353,10 @@ static ssize_t relay_start(struct vk_thread *that, struct vk_sub *sub, struct vk
 	sub->relay_post = post;
 	sub->relay = entry;
 	sub->relay_error = 0;
-	entry->parked_tx = entry->tx;
+	entry->join->parked_tx = entry->tx;
 	entry->tx = sub->chan->end[1].rx;
 	/* Woken by the writes a dispatch makes (the descriptor was full). */
-	entry->watcher = task;
+	entry->join->watcher = task;
 	that->op_done = 1;
 	return 0;
 }

@@ -27,7 +27,6 @@ static int spawn(struct vk_service *service)
 
 	if (!proc)
 		return -errno;
-	vk_proc_on_exit(proc, service_exit, service);
 	service->entry->proc = proc;
 	service->started_at = ev_now(vk_kern_loop(service->kern));
 	stats->services_now++;
@@ -98,6 +97,8 @@ struct vk_service *vk_service_start(struct vk_kern *kern, const struct vk_servic
 	service->kern = kern;
 	service->spec = *spec;
 	service->spec.name = service->name;
+	service->spec.config.on_exit = service_exit;
+	service->spec.config.on_exit_ctx = service;
 	ev_timer_init(&service->restart, restart_callback, 0., 0.);
 	service->restart.data = service;
 	service->entry = vk_bus_service_add(bus, service->name, spec->kind);
@@ -123,7 +124,7 @@ void vk_service_stop(struct vk_service *service)
 		return;
 	ev_timer_stop(vk_kern_loop(service->kern), &service->restart);
 	if (service->entry->proc)
-		vk_proc_on_exit(service->entry->proc, NULL, NULL);
+		vk_proc_forget_exit(service->entry->proc);
 	free(service);
 }
 

@@ -169,8 +169,8 @@ int vk_socket_close(struct vk_thread *that, struct vk_socket *socket)
 	if (!entry)
 		return -EBADF;
 	/* A task steering the descriptor (vk_forward(), vk_relay()) hears it went. */
-	if (entry->watcher)
-		vk_task_wake(entry->watcher, EBADF);
+	if (vk_poll_watcher(entry))
+		vk_task_wake(entry->join->watcher, EBADF);
 	vk_poll_detach(entry);
 	socket->entry = NULL;
 	return 0;
@@ -548,46 +548,43 @@ int vk_socket_drained(struct vk_thread *that, const struct vk_socket *s)
 	return entry->drained;
 }
 
-/* The peer accept() gave for the process's connection, when `entry` is still its socket's. */
-static const struct sockaddr *accepted_peer(struct vk_thread *that, const struct vk_fd *entry)
+/*
+ * The peer accept() gave for the process's connection, when `entry` is
+ * still its socket's: 1 with `peer` filled, else 0.
+ */
+static int accepted_peer(struct vk_thread *that, const struct vk_fd *entry, struct vk_peer *peer)
 {
 	struct vk_proc *proc = vk_task_proc(that);
 	const struct vk_socket *main_socket = proc->main ? proc->main->thread.socket : NULL;
 
-	if (!main_socket || main_socket->entry != entry ||
-	    proc->peer.addr.sa.sa_family == AF_UNSPEC)
-		return NULL;
-	return &proc->peer.addr.sa;
+	if (!main_socket || main_socket->entry != entry)
+		return 0;
+	vk_proc_peer(proc, peer);
+	return peer->family != AF_UNSPEC;
 }
 
 int vk_socket_peer_address(struct vk_thread *that, const struct vk_socket *s, char *buf, size_t cap)
 {
 	struct vk_fd *entry = entry_of(that, s);
 	struct sockaddr_storage ss;
-	const struct sockaddr *sa;
 	socklen_t len = sizeof(ss);
-	const void *bytes;
+	struct vk_peer peer;
 
 	if (!entry)
 		return -ENOTSOCK;
 	/* An HTTP proxy asks once a request: the accepted connection's peer is known. */
-	sa = accepted_peer(that, entry);
-	if (!sa) {
+	if (!accepted_peer(that, entry, &peer)) {
 		if (getpeername(entry->fd, (struct sockaddr *)&ss, &len) < 0)
 			return -errno;
-		sa = (const struct sockaddr *)&ss;
+		vk_peer_from(&peer, (const struct sockaddr *)&ss, len);
 	}
-	if (sa->sa_family == AF_INET) {
-		bytes = &((const struct sockaddr_in *)sa)->sin_addr;
-	} else if (sa->sa_family == AF_INET6) {
-		bytes = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-	} else {
+	if (peer.family != AF_INET && peer.family != AF_INET6) {
 		if (cap < sizeof("unix"))
 			return -ENOSPC;
 		memcpy(buf, "unix", sizeof("unix"));
 		return 4;
 	}
-	if (!inet_ntop(sa->sa_family, bytes, buf, (socklen_t)cap))
+	if (!inet_ntop(peer.family, peer.addr, buf, (socklen_t)cap))
 		return -ENOSPC;
 	return (int)strlen(buf);
 }

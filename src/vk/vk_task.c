@@ -25,20 +25,27 @@ void vk_task_enqueue(struct vk_task *task)
 	struct vk_proc *proc = task->proc;
 
 	task->thread.status = VK_THREAD_RUNNABLE;
-	task->run_next = NULL;
-	*proc->run_tail = task;
-	proc->run_tail = &task->run_next;
+	if (proc->run_last) {
+		task->run_next = proc->run_last->run_next;
+		proc->run_last->run_next = task;
+	} else {
+		task->run_next = task;
+	}
+	proc->run_last = task;
 }
 
 static struct vk_task *dequeue(struct vk_proc *proc)
 {
-	struct vk_task *task = proc->run_head;
+	struct vk_task *last = proc->run_last, *task;
 
-	if (!task)
+	if (!last)
 		return NULL;
-	proc->run_head = task->run_next;
-	if (!proc->run_head)
-		proc->run_tail = &proc->run_head;
+	task = last->run_next;
+	if (task == last)
+		proc->run_last = NULL;
+	else
+		last->run_next = task->run_next;
+	task->run_next = NULL;
 	return task;
 }
 

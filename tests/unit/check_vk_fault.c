@@ -990,6 +990,7 @@ START_TEST(test_watchdog_ends_spinner)
 	reset_faults();
 	register_app_code();
 	config.max_run_ms = 50;
+	config.on_exit = note_spin_end;
 	k = vkt_kern_new();
 	for (int i = 0; i < 100; i++) {
 		vkt_spawn(&k, HEAP, 1, worker, (void *)(uintptr_t)(i + 1));
@@ -997,7 +998,6 @@ START_TEST(test_watchdog_ends_spinner)
 			continue;
 		proc = vk_kern_spawn(k.kern, &config, spinner, NULL, -1);
 		ck_assert_ptr_nonnull(proc);
-		vk_proc_on_exit(proc, note_spin_end, NULL);
 	}
 	vk_kern_run(k.kern);
 	took = g_spin_end - g_spin_start;
