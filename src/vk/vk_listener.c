@@ -1,6 +1,7 @@
 #include "vk_listener.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,17 @@ int vk_listener_set_nodelay(struct vk_listener *listener, int on)
 	if (setsockopt(listener->io.fd, IPPROTO_TCP, TCP_NODELAY, &value, sizeof(value)) == 0)
 		return 0;
 	/* A Unix socket has no Nagle to turn off. */
+	if (errno == EOPNOTSUPP || errno == ENOPROTOOPT)
+		return 0;
+	return -errno;
+}
+
+int vk_listener_set_defer_accept(struct vk_listener *listener, unsigned seconds)
+{
+	int value = seconds > INT_MAX ? INT_MAX : (int)seconds;
+
+	if (setsockopt(listener->io.fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &value, sizeof(value)) == 0)
+		return 0;
 	if (errno == EOPNOTSUPP || errno == ENOPROTOOPT)
 		return 0;
 	return -errno;

@@ -38,6 +38,16 @@ struct vk_listener *vk_listener_open(struct vk_kern *kern, int fd,
  */
 int vk_listener_set_nodelay(struct vk_listener *listener, int on);
 
+/*
+ * TCP_DEFER_ACCEPT on the listening socket (as vk_listener_set_nodelay(),
+ * set on every open): the kernel hands over a connection only once its
+ * first bytes came, or `seconds` passed; 0 turns it off. A connection
+ * accepted before its request makes a readv() that finds nothing, an
+ * epoll_ctl() and a wait more. Returns 0, or -errno; 0 and nothing done
+ * when the socket is not TCP.
+ */
+int vk_listener_set_defer_accept(struct vk_listener *listener, unsigned seconds);
+
 /* Stop accepting and free the listener (live connections go on). */
 void vk_listener_close(struct vk_listener *listener);
 

@@ -580,6 +580,11 @@ static void set_isolation(struct loader *l, const char *key, const char *value)
 		add_error(l, l->line, "%s: expected on or off, got '%.*s'", key, SHOW, value);
 }
 
+static void set_defer_accept(struct loader *l, const char *key, const char *value)
+{
+	set_timeout(l, key, value, &current_app(l)->defer_accept_ms);
+}
+
 static void set_tcp_nodelay(struct loader *l, const char *key, const char *value)
 {
 	if (parse_bool(value, &current_app(l)->tcp_nodelay) < 0)
@@ -632,6 +637,7 @@ static const struct key app_keys[] = {
     {"isolation", set_isolation, 0},
     {"backlog", set_backlog, 0},
     {"tcp_nodelay", set_tcp_nodelay, 0},
+    {"defer_accept", set_defer_accept, 0},
     {"ring", set_ring, 0},
     {"max_run", set_max_run, 0},
     {"access_log", set_access_log, 0},

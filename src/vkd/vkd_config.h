@@ -105,6 +105,7 @@ struct vkd_app_config {
 	int isolation;		  /* 1: heap protected while not running; 0: left open */
 	int backlog;		  /* listen(2) backlog, 1..VKD_BACKLOG_MAX */
 	int tcp_nodelay;	  /* 1: accepted TCP connections get TCP_NODELAY */
+	unsigned defer_accept_ms; /* TCP_DEFER_ACCEPT for up to this long; 0: off */
 	size_t ring_size;	  /* each way of a connection's socket, VKD_RING_MIN..MAX */
 	unsigned max_run_ms;	  /* CPU budget per dispatch; 0: none */
 	struct vkd_app_option *options;

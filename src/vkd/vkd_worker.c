@@ -346,6 +346,15 @@ static int worker_listen(struct worker *w)
 					  app->listen[j].text, strerror(-rc));
 				return -1;
 			}
+			/* Whole seconds, rounded up: 500ms defers, it does not turn off. */
+			rc = vk_listener_set_defer_accept(w->listeners[k],
+							  app->defer_accept_ms / 1000 +
+							      (app->defer_accept_ms % 1000 != 0));
+			if (rc < 0) {
+				vkd_error("app %s: TCP_DEFER_ACCEPT on %s: %s", app->name,
+					  app->listen[j].text, strerror(-rc));
+				return -1;
+			}
 			w->listener_count = k + 1;
 			/* max_connections bounds the app, whatever address it came by. */
 			if (j > 0)

@@ -110,7 +110,8 @@ VKD_TESTS = \
 	tests/integration/vkd_watchdog.sh \
 	tests/integration/vkd_app_errors.sh \
 	tests/integration/vkd_idle.sh \
-	tests/integration/vkd_nodelay.sh
+	tests/integration/vkd_nodelay.sh \
+	tests/integration/vkd_defer_accept.sh
 
 # The http app (src/apps/http.so), driven with curl and raw python sockets.
 HTTP_IT_TESTS = \
