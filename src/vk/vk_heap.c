@@ -122,10 +122,11 @@ static void dirty_add(struct dirty *d, size_t from, size_t to, size_t limit)
 }
 
 /* The written part of a lazy block: one or two ranges; all of it if its span is off. */
-static void dirty_lazy(struct dirty *d, const struct vk_heap_lazy *lazy, size_t limit)
+static void dirty_lazy(struct dirty *d, const struct vk_heap *heap, const struct vk_heap_lazy *lazy,
+		       size_t limit)
 {
 	size_t start = lazy->offset, size = lazy->size;
-	const struct vk_heap_span *span = lazy->span;
+	const struct vk_heap_span *span = (const void *)(heap->base + lazy->span);
 	size_t origin = span->origin, reach = span->reach;
 
 	if (origin >= size || reach > size) {
@@ -166,7 +167,7 @@ static void dirty_ranges(const struct vk_heap *heap, struct dirty *d)
 		if (order[i]->offset < pos)
 			continue; /* overlapping: cannot happen; the plain range covers it */
 		dirty_add(d, pos, order[i]->offset, limit);
-		dirty_lazy(d, order[i], limit);
+		dirty_lazy(d, heap, order[i], limit);
 		pos = (size_t)order[i]->offset + order[i]->size;
 	}
 	dirty_add(d, pos, limit, limit);
@@ -219,16 +220,19 @@ int vk_heap_set_lazy(struct vk_heap *heap, const void *block, size_t size,
 		     const struct vk_heap_span *span)
 {
 	size_t offset = (size_t)((const char *)block - heap->base);
+	size_t at = (size_t)((const char *)span - heap->base);
 
 	if ((const char *)block < heap->base || offset > heap->size || size > heap->size - offset ||
 	    !size)
+		return -EINVAL;
+	if ((const char *)span < heap->base || at > heap->size - sizeof(*span))
 		return -EINVAL;
 	for (int i = 0; i < VK_HEAP_LAZY; i++) {
 		if (heap->lazy[i].size)
 			continue;
 		heap->lazy[i].offset = (uint32_t)offset;
 		heap->lazy[i].size = (uint32_t)size;
-		heap->lazy[i].span = span;
+		heap->lazy[i].span = (uint32_t)at;
 		return 0;
 	}
 	return -ENOSPC;

@@ -61,12 +61,13 @@ struct vk_heap_span {
 struct vk_heap_lazy {
 	uint32_t offset; /* of the block, from base; size 0: a free slot */
 	uint32_t size;
-	const struct vk_heap_span *span;
+	uint32_t span; /* of its struct vk_heap_span, from base: 4 bytes, not a pointer's 8 */
 };
 
 /*
- * Offsets are 32 bits (a heap is below 4 GiB; vkd allows 1 GiB): the
- * heap is part of every connection's control block (struct vk_proc).
+ * Offsets are 32 bits (a heap is below 4 GiB; vkd allows 1 GiB), the
+ * lazy blocks' spans too: the heap is part of every connection's control
+ * block (struct vk_proc).
  */
 struct vk_heap {
 	char *base;	     /* start of the mapping (page aligned) */
@@ -120,9 +121,10 @@ void vk_heap_clean(struct vk_heap *heap);
 /*
  * Make the block of `size` bytes at `block` (allocated or reserved) lazy:
  * vk_heap_clean() zeroes only the part `span` says was written. `span`
- * must stay valid while the block is; freeing the block makes it plain
- * again. Returns 0, or -ENOSPC when VK_HEAP_LAZY blocks are lazy already
- * (the block stays plain: zeroed whole).
+ * is in the heap (kept as an offset) and must stay valid while the block
+ * is; freeing the block makes it plain again. Returns 0, -EINVAL for a
+ * block or span outside the heap, or -ENOSPC when VK_HEAP_LAZY blocks are
+ * lazy already (the block stays plain: zeroed whole).
  */
 int vk_heap_set_lazy(struct vk_heap *heap, const void *block, size_t size,
 		     const struct vk_heap_span *span);

@@ -39,6 +39,8 @@ struct vk_kern {
 	struct vk_proc *open;	     /* whose heap is accessible now */
 	struct vk_proc *all;	     /* live processes */
 	struct vk_proc *spare_procs; /* control blocks to reuse */
+	struct proc_slab *slabs;     /* where control blocks come from, newest first */
+	unsigned slab_used;	     /* control blocks taken from the newest */
 	struct kern_config *configs; /* what processes were spawned with, most recent first */
 	struct vk_stats own_stats;
 	struct vk_report report;	  /* early ends, rate-limited */
@@ -54,6 +56,18 @@ struct vk_kern {
  * processes point to it rather than each carrying a copy (56 bytes a
  * connection). There are few: one per app, service and test.
  */
+/*
+ * Control blocks come VK_KERN_SLAB at a time: a malloc block each would
+ * add a header and round up to 16 bytes (288 bytes for 272, 16 more per
+ * connection). They are never freed before the kernel (spare_procs).
+ */
+#define VK_KERN_SLAB 64
+
+struct proc_slab {
+	struct proc_slab *next;
+	struct vk_proc procs[VK_KERN_SLAB];
+};
+
 struct kern_config {
 	struct vk_proc_config config;
 	struct kern_config *next;
@@ -185,7 +199,16 @@ static struct vk_proc *proc_alloc(struct vk_kern *kern)
 		memset(proc, 0, sizeof(*proc));
 		return proc;
 	}
-	return calloc(1, sizeof(*proc));
+	if (!kern->slabs || kern->slab_used == VK_KERN_SLAB) {
+		struct proc_slab *slab = calloc(1, sizeof(*slab));
+
+		if (!slab)
+			return NULL;
+		slab->next = kern->slabs;
+		kern->slabs = slab;
+		kern->slab_used = 0;
+	}
+	return &kern->slabs->procs[kern->slab_used++];
 }
 
 /* A control block nobody points to any more. */
@@ -250,7 +273,8 @@ struct vk_proc *vk_kern_spawn(struct vk_kern *kern, const struct vk_proc_config 
 		vk_log(4, "watchdog: cannot make its timer: max_run is not enforced");
 	}
 	if (rc < 0) {
-		free(proc);
+		if (proc)
+			proc_recycle(kern, proc);
 		if (fd >= 0)
 			close(fd);
 		errno = -rc;
@@ -694,11 +718,12 @@ void vk_kern_destroy(struct vk_kern *kern)
 		proc_end(kern, kern->all, VK_POOL_UNMAP);
 	while (next_ready(kern))
 		;
-	while (kern->spare_procs) {
-		struct vk_proc *proc = kern->spare_procs;
+	kern->spare_procs = NULL;
+	while (kern->slabs) {
+		struct proc_slab *slab = kern->slabs;
 
-		kern->spare_procs = proc->ready_next;
-		free(proc);
+		kern->slabs = slab->next;
+		free(slab);
 	}
 	while (kern->configs) {
 		struct kern_config *config = kern->configs;

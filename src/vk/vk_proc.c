@@ -33,11 +33,12 @@ struct vk_proc *vk_sched_pop(struct vk_sched *sched)
 }
 
 /*
- * An idle connection's control block: 280 bytes with Debian's libev (a
- * 48-byte ev_timer), a 288-byte malloc block. Keep it so: what only some
- * processes need goes to struct vk_proc_extra.
+ * An idle connection's control block: 272 bytes with Debian's libev (a
+ * 48-byte ev_timer), taken from a slab (vk_kern.c), not a malloc block of
+ * its own. Keep it so: what only some processes need goes to struct
+ * vk_proc_extra.
  */
-_Static_assert(sizeof(struct vk_proc) <= sizeof(struct ev_timer) + 232, "struct vk_proc grew");
+_Static_assert(sizeof(struct vk_proc) <= sizeof(struct ev_timer) + 224, "struct vk_proc grew");
 _Static_assert(sizeof(double) <= sizeof(void *), "a deadline fits in ev_timer's data");
 
 static void set_timer_at(struct vk_proc *proc, double at)

@@ -135,9 +135,9 @@ struct vk_proc_extra {
 /*
  * A process's control block, one per connection: kept small (an idle
  * connection's memory is its heap's hot page and this), with what a
- * dispatch touches first. 280 bytes (a 288-byte malloc block; a static
- * assertion in vk_proc.c keeps it so): what only some processes need is
- * in struct vk_proc_extra, what all of an app's share in its config.
+ * dispatch touches first. 272 bytes (a static assertion in vk_proc.c
+ * keeps it so): what only some processes need is in struct
+ * vk_proc_extra, what all of an app's share in its config.
  */
 struct vk_proc {
 	struct vk_heap heap;

@@ -7,6 +7,7 @@
  */
 #include "vk_check.h"
 
+#include <errno.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -52,21 +53,25 @@ START_TEST(test_clean_in_place)
 {
 	struct vk_heap heap;
 	size_t page = vk_page_size();
-	struct vk_heap_span tx = {3 * page, 0}, rx = {0, 0};
+	struct vk_heap_span *tx, *rx; /* in the state, as a socket keeps them */
 	char *tx_buf, *state, *rx_buf;
 
 	ck_assert_int_eq(vk_heap_map(&heap, HEAP, 1), 0);
 	tx_buf = vk_heap_reserve(&heap, 3 * page + 1024);
 	ck_assert_ptr_nonnull(tx_buf);
-	ck_assert_int_eq(vk_heap_set_lazy(&heap, tx_buf, 3 * page + 1024, &tx), 0);
 	state = vk_heap_alloc(&heap, 1000);
+	tx = (struct vk_heap_span *)state;
+	rx = tx + 1;
+	*tx = (struct vk_heap_span){3 * page, 0};
+	*rx = (struct vk_heap_span){0, 0};
+	ck_assert_int_eq(vk_heap_set_lazy(&heap, tx_buf, 3 * page + 1024, tx), 0);
 	rx_buf = vk_heap_alloc(&heap, 4 * page);
-	ck_assert_int_eq(vk_heap_set_lazy(&heap, rx_buf, 4 * page, &rx), 0);
+	ck_assert_int_eq(vk_heap_set_lazy(&heap, rx_buf, 4 * page, rx), 0);
 	memset(tx_buf + 3 * page, 0xa5, 200);
-	tx.reach = 200;
-	memset(state, 0xa5, 1000);
+	tx->reach = 200;
+	memset(state + 2 * sizeof(*tx), 0xa5, 1000 - 2 * sizeof(*tx));
 	memset(rx_buf, 0xa5, 100);
-	rx.reach = 100;
+	rx->reach = 100;
 	/* Everything touched is in one page: the send ring's tail and what follows. */
 	ck_assert_uint_eq(resident_mask(&heap), 1ull << 3);
 
@@ -83,15 +88,18 @@ START_TEST(test_clean_wrapped_span)
 {
 	struct vk_heap heap;
 	size_t page = vk_page_size();
-	struct vk_heap_span span = {page + 100, 0};
+	struct vk_heap_span *span;
 	char *buf;
 
 	ck_assert_int_eq(vk_heap_map(&heap, HEAP, 1), 0);
 	buf = vk_heap_reserve(&heap, 2 * page);
-	ck_assert_int_eq(vk_heap_set_lazy(&heap, buf, 2 * page, &span), 0);
+	/* The span in the ring's own first bytes, which it says were written. */
+	span = (struct vk_heap_span *)buf;
+	*span = (struct vk_heap_span){page + 100, 0};
+	ck_assert_int_eq(vk_heap_set_lazy(&heap, buf, 2 * page, span), 0);
 	memset(buf + page + 100, 0xa5, page - 100);
-	memset(buf, 0xa5, 50);
-	span.reach = page - 100 + 50;
+	memset(buf + sizeof(*span), 0xa5, 50 - sizeof(*span));
+	span->reach = page - 100 + 50;
 	vk_heap_clean(&heap);
 	ck_assert_uint_eq(heap.kept, 3);
 	assert_zero(&heap);
@@ -121,13 +129,16 @@ START_TEST(test_clean_trims_past_keep)
 	 * block before it): their pages are kept up to the limit.
 	 */
 	for (int user = 1; user <= VK_HEAP_KEEP_PAGES + 1; user++) {
-		struct vk_heap_span none = {0, 0};
+		struct vk_heap_span *none;
+		char *ring;
 
 		vk_heap_reset(&heap);
-		buf = vk_heap_reserve(&heap, (size_t)user * page);
-		ck_assert_int_eq(vk_heap_set_lazy(&heap, buf, (size_t)user * page, &none), 0);
+		ring = vk_heap_reserve(&heap, (size_t)user * page);
 		buf = vk_heap_alloc(&heap, 100);
-		memset(buf, 0xa5, 100);
+		none = (struct vk_heap_span *)buf;
+		*none = (struct vk_heap_span){0, 0};
+		ck_assert_int_eq(vk_heap_set_lazy(&heap, ring, (size_t)user * page, none), 0);
+		memset(buf + sizeof(*none), 0xa5, 100 - sizeof(*none));
 		vk_heap_clean(&heap);
 		if (user <= VK_HEAP_KEEP_PAGES)
 			ck_assert_int_eq(__builtin_popcountll(resident_mask(&heap)), user);
@@ -144,14 +155,18 @@ START_TEST(test_clean_bad_span)
 {
 	struct vk_heap heap;
 	size_t page = vk_page_size();
-	struct vk_heap_span span = {0, 0};
+	struct vk_heap_span *span;
 	char *buf;
 
 	ck_assert_int_eq(vk_heap_map(&heap, HEAP, 1), 0);
 	buf = vk_heap_alloc(&heap, page);
-	ck_assert_int_eq(vk_heap_set_lazy(&heap, buf, page, &span), 0);
+	span = vk_heap_alloc(&heap, sizeof(*span));
+	*span = (struct vk_heap_span){0, 0};
+	ck_assert_int_eq(vk_heap_set_lazy(&heap, buf, page, span), 0);
+	/* A span outside the heap is refused. */
+	ck_assert_int_eq(vk_heap_set_lazy(&heap, buf, page, &(struct vk_heap_span){0, 0}), -EINVAL);
 	memset(buf, 0xa5, page);
-	span.reach = 2 * page;
+	span->reach = 2 * page;
 	vk_heap_clean(&heap);
 	assert_zero(&heap);
 	vk_heap_unmap(&heap);
