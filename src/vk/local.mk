@@ -7,6 +7,7 @@
 #   vk_kern        processes' life and dispatch;  vk_watchdog, vk_report, vk_pool
 #   vk_fault       the fault handler (vk_watchdog ends processes through it)
 #   vk_state, vk_future, vk_socket, vk_channel, vk_pubsub
+#                  (vk_handoff: a descriptor handed to a channel)
 #                  the coroutine API apps use
 #   vk_connect     outbound connections (on vk_socket, vk_poll, vk_resolve,
 #                  vk_connpool: idle connections kept by the worker);
@@ -40,6 +41,7 @@ src_vk_libvk_la_SOURCES = \
 	src/vk/vk_connpool.c \
 	src/vk/vk_forward.c \
 	src/vk/vk_channel.c \
+	src/vk/vk_handoff.c \
 	src/vk/vk_pubsub.c \
 	src/vk/vk_pool.c \
 	src/vk/vk_fault.c \

@@ -44,8 +44,9 @@
  * 6: vk_socket_destroy(), vk_socket_peer_address().
  * 7: files sent with sendfile (vk_file_adopt(), vk_sendfile()), vk_http_static.
  * 8: vk_relay(): a subscription relayed to a socket by the kernel.
+ * 9: vk_channel_handoff(): a connection handed to a channel by the kernel.
  */
-#define VK_APP_ABI_MINOR 8
+#define VK_APP_ABI_MINOR 9
 #define VK_APP_SYMBOL "vk_app_descriptor"
 
 /* What an app's init hook is told about its configuration. */

@@ -30,6 +30,7 @@
 struct vk_chan_end;
 struct vk_sub_link;
 struct vk_sub;
+struct vk_handoff;
 
 /* Service kinds, as vk_app.h's VK_SERVICE_* flags say them. */
 enum vk_bus_kind {
@@ -86,6 +87,8 @@ struct vk_bus {
 	} bufs[VK_BUS_BUF_SIZES];
 	/* Relayed subscriptions with messages to send (vk_pubsub_relay_flush()). */
 	struct vk_sub *relays;
+	/* Handed-off descriptors with bytes to send (vk_handoff_flush()). */
+	struct vk_handoff *handoffs;
 };
 
 /* Addresses: the worker's index above this many bits, the process id below. */

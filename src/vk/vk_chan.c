@@ -22,6 +22,8 @@ struct vk_chan *vk_chan_create(struct vk_bus *bus, size_t ring_size)
 	return chan;
 }
 
+static void unlink_end(struct vk_chan_end *end);
+
 static void release_ring(struct vk_chan *chan, struct vk_vectoring *ring)
 {
 	if (!ring->buf)
@@ -82,6 +84,31 @@ void vk_chan_bind_agent(struct vk_chan_end *end, vk_chan_agent_fn fn, void *ctx)
 {
 	end->agent = fn;
 	end->agent_ctx = ctx;
+}
+
+void vk_chan_to_agent(struct vk_chan_end *end, vk_chan_agent_fn fn, void *ctx)
+{
+	unlink_end(end);
+	end->proc = NULL;
+	vk_chan_bind_agent(end, fn, ctx);
+}
+
+int vk_chan_from_agent(struct vk_chan_end *end, struct vk_proc *proc)
+{
+	end->agent = NULL;
+	end->agent_ctx = NULL;
+	return vk_chan_bind(end, proc);
+}
+
+int vk_chan_reserve(struct vk_chan_end *end)
+{
+	return ensure_ring(end->chan, end->tx);
+}
+
+void vk_chan_trim(struct vk_chan_end *end)
+{
+	if (vk_vectoring_used(end->tx) == 0)
+		release_ring(end->chan, end->tx);
 }
 
 /* Mark a process's end for its next dispatch, and queue the process. */

@@ -103,6 +103,23 @@ int vk_chan_bind(struct vk_chan_end *end, struct vk_proc *proc);
 void vk_chan_bind_agent(struct vk_chan_end *end, vk_chan_agent_fn fn, void *ctx);
 
 /*
+ * A process's accepted end goes to an agent for a while (vk_handoff.c),
+ * off the process's lists: its news reach the agent's callback, and the
+ * process's end does not close it. vk_chan_from_agent() gives it back to
+ * process `proc` (0, or -ENOMEM).
+ */
+void vk_chan_to_agent(struct vk_chan_end *end, vk_chan_agent_fn fn, void *ctx);
+int vk_chan_from_agent(struct vk_chan_end *end, struct vk_proc *proc);
+
+/*
+ * The end's send ring gets its buffer now (for a reader outside the
+ * channel code: the poller reading into it): 0 or -ENOMEM.
+ * vk_chan_trim() gives the buffer back while the ring is empty.
+ */
+int vk_chan_reserve(struct vk_chan_end *end);
+void vk_chan_trim(struct vk_chan_end *end);
+
+/*
  * Give a free end to process `proc` to accept (vk_chan_accept()), waking
  * a coroutine of it that waits to. Returns 0 or -ENOMEM.
  */

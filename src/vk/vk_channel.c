@@ -4,6 +4,8 @@
 
 #include "vk_bus.h"
 #include "vk_chan.h"
+#include "vk_handoff.h"
+#include "vk_poll.h"
 #include "vk_socket_s.h"
 #include "vk_task.h"
 
@@ -141,4 +143,16 @@ unsigned vk_channel_worker(const struct vk_thread *that)
 unsigned vk_channel_workers(const struct vk_thread *that)
 {
 	return bus_of(that)->workers;
+}
+
+ssize_t vk_channel_handoff_step(struct vk_thread *that, struct vk_socket *s, struct vk_socket *ch)
+{
+	struct vk_proc *proc = vk_task_proc(that);
+	struct vk_fd *entry = s && s->entry ? vk_poll_owned(proc, s->entry) : NULL;
+
+	if (!ch || !ch->chan)
+		return that->op_done ? -EBADF : -EINVAL;
+	if (!entry)
+		return -ENOTSOCK;
+	return vk_handoff_step(that, entry, s->rx, ch->chan);
 }

@@ -74,6 +74,7 @@ void vk_channel_release(struct vk_thread *that, struct vk_socket *socket);
 unsigned vk_channel_shard(const struct vk_thread *that, const void *key, size_t len);
 unsigned vk_channel_worker(const struct vk_thread *that);
 unsigned vk_channel_workers(const struct vk_thread *that);
+ssize_t vk_channel_handoff_step(struct vk_thread *that, struct vk_socket *s, struct vk_socket *ch);
 
 /*
  * This micro-process's address: hand it to another, which may then open a
@@ -131,6 +132,38 @@ unsigned vk_channel_workers(const struct vk_thread *that);
 	do {                                   \
 		vk_channel_release(that, (s)); \
 		(s) = NULL;                    \
+	} while (0)
+
+/*
+ * Hand socket `s` (on a descriptor: a connection) to channel `ch`: from
+ * now on what the connection's peer sends goes straight into the channel,
+ * to its other end, and what the other end writes goes straight to the
+ * peer, both moved by the worker's kernel outside every heap, without
+ * running this micro-process (so with no protection change: a service
+ * serving its clients this way costs one dispatch for all the clients
+ * that sent something in a loop iteration). Bytes `s` holds go first:
+ * what this process wrote to it goes out, what it received and did not
+ * read goes into the channel. The peer's end of stream reaches the other
+ * end as the end of the channel's stream.
+ *
+ * Returns (`rc` gets 0) once the other end has closed the channel and all
+ * it wrote went out; then close both and end. Raises the descriptor's
+ * error (the peer went away), EPIPE when the other end's process faulted,
+ * ETIMEDOUT at the process's idle timeout, EINVAL (`ch` is no channel),
+ * ENOTSOCK (`s` is not on a descriptor), EBUSY (`s` is relayed,
+ * forwarded or listening, or `ch` handed off already), ENOMEM. If this
+ * process ends meanwhile, the channel closes with it, as always.
+ *
+ *	vk_channel_open(self->svc, "resp");
+ *	vk_channel_handoff(that->socket, self->svc, self->rc);
+ */
+#define vk_channel_handoff(s, ch, rc)                                                \
+	do {                                                                         \
+		ssize_t vk_ho_;                                                      \
+		vk_socket_own_op_(vk_ho_, vk_channel_handoff_step(that, (s), (ch))); \
+		if (vk_ho_ < 0)                                                      \
+			vk_raise((int)-vk_ho_);                                      \
+		(rc) = (int)vk_ho_;                                                  \
 	} while (0)
 
 /* The worker (1 to vk_workers()) that owns `key` for a sharded service. */

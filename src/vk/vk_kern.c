@@ -12,6 +12,7 @@
 #include "vk_code.h"
 #include "vk_connpool.h"
 #include "vk_fault.h"
+#include "vk_handoff.h"
 #include "vk_poll.h"
 #include "vk_pool.h"
 #include "vk_pubsub_s.h"
@@ -633,6 +634,8 @@ void vk_kern_dispatch(struct vk_kern *kern)
 		 * brought them, one write each; a failure queues its relay.
 		 */
 		vk_pubsub_relay_flush(kern->sched.bus);
+		/* Handed-off descriptors (vk_channel_handoff()) likewise. */
+		vk_handoff_flush(kern->sched.bus);
 	} while (kern->sched.ready_head);
 	/*
 	 * The last heap stays open while the loop waits: no micro-process code

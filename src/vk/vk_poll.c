@@ -482,6 +482,11 @@ void vk_poll_want_write(struct vk_fd *entry)
 	want_write(entry);
 }
 
+void vk_poll_stop_write(struct vk_fd *entry)
+{
+	stop_writing(entry);
+}
+
 ssize_t vk_poll_send(struct vk_fd *entry)
 {
 	struct vk_vectoring *tx = entry->tx;

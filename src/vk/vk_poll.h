@@ -213,6 +213,9 @@ void vk_poll_stop_read(struct vk_fd *entry);
 /* Watch EV_WRITE until the next write event is taken. */
 void vk_poll_want_write(struct vk_fd *entry);
 
+/* Stop watching EV_WRITE (a handed-off descriptor's callback sends itself: vk_handoff.c). */
+void vk_poll_stop_write(struct vk_fd *entry);
+
 /*
  * vk_forward()'s direct path: bytes from `from`'s descriptor go into a
  * pipe with splice(2) and out of it to `to`'s, never through a ring (so

@@ -488,6 +488,177 @@ START_TEST(test_channel_batches)
 END_TEST
 
 /* ================================================================== */
+/* A connection handed to a channel: the kernel moves its bytes        */
+/* ================================================================== */
+
+static int g_handoff_rc;
+static int g_handoff_error;
+static int g_upper_crash;
+static char g_handoff_head[8];
+
+/* Each chunk comes back in capitals; "!" faults the service when told to. */
+static void upper_one(struct vk_thread *that)
+{
+	struct {
+		struct vk_socket *peer;
+		char buf[256];
+		ssize_t n;
+	} * self;
+
+	vk_begin();
+	self->peer = that->socket;
+	for (;;) {
+		vk_read_some(self->n, self->buf, sizeof(self->buf));
+		if (self->n == 0)
+			break;
+		if (g_upper_crash && memchr(self->buf, '!', (size_t)self->n))
+			fault_segv();
+		for (ssize_t i = 0; i < self->n; i++)
+			if (self->buf[i] >= 'a' && self->buf[i] <= 'z')
+				self->buf[i] = (char)(self->buf[i] - 'a' + 'A');
+		vk_write(self->buf, (size_t)self->n);
+		vk_flush();
+	}
+	vk_finally();
+	vk_clear_error();
+	vk_channel_close(self->peer);
+	vk_end();
+}
+
+static void upper_service(struct vk_thread *that)
+{
+	struct {
+		struct vk_socket *peer;
+	} * self;
+
+	vk_begin();
+	for (;;) {
+		vk_channel_accept(self->peer);
+		vk_use_socket(self->peer);
+		vk_spawn_detached(upper_one, NULL);
+	}
+	vk_end();
+}
+
+/* A connection: reads its first 4 bytes itself, then hands the rest to "upper". */
+static void handing_conn(struct vk_thread *that)
+{
+	struct {
+		struct vk_socket *ch;
+		ssize_t n;
+		int rc;
+	} * self;
+
+	vk_begin();
+	vk_read(self->n, g_handoff_head, 4);
+	vk_channel_open(self->ch, "upper");
+	vk_channel_handoff(that->socket, self->ch, self->rc);
+	g_handoff_rc = self->rc;
+	vk_finally();
+	g_handoff_error = vk_error();
+	vk_clear_error();
+	vk_end();
+}
+
+/* Read from `fd` until `want` bytes came or the loop turned `turns` times. */
+static size_t drive_until(struct vkt_kern *k, int fd, char *buf, size_t want, int turns)
+{
+	size_t got = 0;
+
+	while (got < want && turns-- > 0) {
+		ssize_t n;
+
+		ev_run(k->loop, EVRUN_NOWAIT);
+		n = recv(fd, buf + got, want - got, MSG_DONTWAIT);
+		if (n > 0)
+			got += (size_t)n;
+		else if (n == 0)
+			break;
+		else
+			usleep(1000);
+	}
+	return got;
+}
+
+START_TEST(test_channel_handoff)
+{
+	struct vkt_kern k = vkt_kern_new();
+	struct vk_service *upper = start_service(&k, "upper", upper_service, VK_BUS_LOCAL);
+	struct vk_proc_config config = vkt_config(HEAP, 1);
+	const struct vk_stats *stats = vk_kern_stats(k.kern);
+	uint64_t dispatches;
+	char buf[64], msg[32];
+	size_t len;
+	int p[2];
+
+	g_handoff_rc = g_handoff_error = -1;
+	g_upper_crash = 0;
+	memset(g_handoff_head, 0, sizeof(g_handoff_head));
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, p), 0);
+	/* What the connection reads itself, and what its ring took with it: first. */
+	ck_assert_int_eq(write(p[1], "headfirst one\n", 14), 14);
+	ck_assert_ptr_nonnull(vk_kern_spawn(k.kern, &config, handing_conn, NULL, p[0]));
+	ck_assert_uint_eq(drive_until(&k, p[1], buf, 10, 1000), 10);
+	ck_assert_int_eq(memcmp(buf, "FIRST ONE\n", 10), 0);
+	ck_assert_str_eq(g_handoff_head, "head");
+	/*
+	 * Ten round trips: the service runs for each, the connection's
+	 * process never (before the handoff it ran for each, twice).
+	 */
+	dispatches = stats->dispatches;
+	for (int i = 0; i < 10; i++) {
+		len = (size_t)snprintf(msg, sizeof(msg), "message %d\n", i);
+		ck_assert_int_eq(write(p[1], msg, len), (ssize_t)len);
+		ck_assert_uint_eq(drive_until(&k, p[1], buf, len, 1000), len);
+		for (size_t j = 0; j < len; j++)
+			msg[j] =
+			    msg[j] >= 'a' && msg[j] <= 'z' ? (char)(msg[j] - 'a' + 'A') : msg[j];
+		ck_assert_int_eq(memcmp(buf, msg, len), 0);
+	}
+	ck_assert_uint_le(stats->dispatches - dispatches, 10);
+	ck_assert_int_eq(g_handoff_rc, -1); /* still handed off */
+	/* The client's end of stream ends the service's stream; it closes; all ends. */
+	ck_assert_int_eq(shutdown(p[1], SHUT_WR), 0);
+	ck_assert_uint_eq(drive_until(&k, p[1], buf, 1, 1000), 0);
+	ck_assert_int_eq(g_handoff_error, 0);
+	ck_assert_int_eq(g_handoff_rc, 0);
+	ck_assert_uint_eq(stats->faults, 0);
+	ck_assert_uint_eq(stats->procs_now, 1); /* the service */
+	close(p[1]);
+	vk_service_stop(upper);
+	vkt_kern_free(&k);
+}
+END_TEST
+
+START_TEST(test_channel_handoff_peer_faults)
+{
+	struct vkt_kern k = vkt_kern_new();
+	struct vk_service *upper = start_service(&k, "upper", upper_service, VK_BUS_LOCAL);
+	struct vk_proc_config config = vkt_config(HEAP, 1);
+	const struct vk_stats *stats = vk_kern_stats(k.kern);
+	char buf[64];
+	int p[2];
+
+	g_handoff_rc = g_handoff_error = -1;
+	g_upper_crash = 1;
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, p), 0);
+	ck_assert_int_eq(write(p[1], "headok\n", 7), 7);
+	ck_assert_ptr_nonnull(vk_kern_spawn(k.kern, &config, handing_conn, NULL, p[0]));
+	ck_assert_uint_eq(drive_until(&k, p[1], buf, 3, 1000), 3);
+	ck_assert_int_eq(memcmp(buf, "OK\n", 3), 0);
+	/* The service faults: the connection hears EPIPE, ends, and its client sees the end. */
+	ck_assert_int_eq(write(p[1], "boom!\n", 6), 6);
+	ck_assert_uint_eq(drive_until(&k, p[1], buf, 1, 1000), 0);
+	ck_assert_int_eq(g_handoff_error, EPIPE);
+	ck_assert_uint_eq(stats->faults, 1);
+	close(p[1]);
+	g_upper_crash = 0;
+	vk_service_stop(upper);
+	vkt_kern_free(&k);
+}
+END_TEST
+
+/* ================================================================== */
 /* Opening: unknown, down, by address                                   */
 /* ================================================================== */
 
@@ -1110,6 +1281,8 @@ static Suite *channel_suite(void)
 	tcase_add_test(tc, test_channel_peer_faults);
 	tcase_add_test(tc, test_channel_bounded);
 	tcase_add_test(tc, test_channel_batches);
+	tcase_add_test(tc, test_channel_handoff);
+	tcase_add_test(tc, test_channel_handoff_peer_faults);
 	tcase_add_test(tc, test_channel_open_errors);
 	tcase_add_test(tc, test_channel_by_address);
 	tcase_add_test(tc, test_channel_messages);
