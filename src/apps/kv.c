@@ -21,6 +21,10 @@
  * its next command to that shard opens a new channel to the restarted
  * one, which starts empty. The other shards keep their keys.
  *
+ * With one worker every key's shard is the local one: unless opt.handoff
+ * = off, a connection hands its client to the shard (kv.h) and no longer
+ * runs; the shard parses and carries out its commands in place.
+ *
  * Options: opt.max_request (the largest command, default 64k);
  * opt.crash_command = on makes "DEBUG SEGFAULT [key]" fault the shard of
  * the key (or of the connection's worker), for tests.
@@ -29,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kv.h"
 #include "kv_config.h"
 #include "kv_resp.h"
 #include "kv_shard.h"
@@ -90,7 +95,8 @@ struct kv_round {
 	int partial;	  /* a reply is half written to the client */
 	unsigned failed_shard;
 	int client_error;
-	char err[128]; /* a group's error reply, copied */
+	struct kv_shard *local; /* run in the shard: commands carried out here */
+	char err[128];		/* a group's error reply, copied */
 };
 
 static const char err_shard[] = "-ERR shard unavailable (its service or worker is down)\r\n";
@@ -113,7 +119,7 @@ static int forwardable(const struct kv_round *r, const struct kv_entry *e)
 {
 	size_t busy;
 
-	if (!e->shard || e->failed)
+	if (!e->shard || e->failed || r->local)
 		return 1;
 	busy = r->inflight[e->shard];
 	return busy == 0 || busy + request_size(e) <= VK_CHANNEL_RING;
@@ -157,6 +163,8 @@ static void kv_round_run(struct vk_thread *that)
 		struct vk_socket *ch;
 		struct kv_request req;
 		struct iovec iov[2];
+		char *out; /* a reply made here in the shard, when larger than buf */
+		int64_t now;
 		uint32_t len;
 		size_t chunk;
 		ssize_t n;
@@ -170,7 +178,7 @@ static void kv_round_run(struct vk_thread *that)
 		while (self->r->nf < self->r->count &&
 		       forwardable(self->r, &self->r->e[self->r->nf])) {
 			self->e = &self->r->e[self->r->nf];
-			if (self->e->shard && !self->e->failed) {
+			if (self->e->shard && !self->e->failed && !self->r->local) {
 				self->r->talking = self->e->shard;
 				self->ch = self->r->ch[self->e->shard];
 				if (!self->ch) {
@@ -197,6 +205,29 @@ static void kv_round_run(struct vk_thread *that)
 		if (!self->e->shard) {
 			self->r->talking = 0;
 			vk_write(self->e->local, self->e->local_len);
+		} else if (self->r->local) {
+			/* In the shard: nothing blocks from the store to the copy of the reply. */
+			self->r->talking = 0;
+			memset(&self->req, 0, sizeof(self->req));
+			self->req.op = self->e->op;
+			self->req.klen = self->e->klen;
+			self->req.vlen = self->e->vlen;
+			self->req.arg = self->e->arg;
+			self->now = kv_shard_now(that);
+			self->chunk =
+			    kv_shard_room(self->r->local, &self->req, self->e->key, self->now);
+			self->out = self->buf;
+			if (self->chunk > sizeof(self->buf))
+				vk_alloc(self->out, self->chunk);
+			self->chunk = kv_shard_execute(self->r->local, &self->req, self->e->key,
+						       self->e->val, self->now, self->out);
+			if (self->e->mode != KV_PASS)
+				group_add(self->r, self->e, self->out + 4, self->chunk - 4);
+			else
+				vk_write(self->out + 4, self->chunk - 4);
+			if (self->out != self->buf)
+				vk_free(self->out);
+			self->out = NULL;
 		} else if (self->e->failed) {
 			if (self->e->mode != KV_PASS)
 				group_add(self->r, self->e, err_shard, sizeof(err_shard) - 1);
@@ -253,6 +284,8 @@ static void kv_round_run(struct vk_thread *that)
 		self->r->nr++;
 	}
 	vk_finally();
+	if (self->out && self->out != self->buf)
+		vk_free(self->out);
 	if (vk_error()) {
 		/* Half a reply sent: the client's stream cannot be mended, it ends. */
 		if (self->r->talking && !self->r->partial)
@@ -328,7 +361,8 @@ static struct kv_entry *to_shard(struct kv_batch *b, struct vk_thread *that, enu
 	e->op = (uint8_t)op;
 	e->key = key->p;
 	e->klen = (uint32_t)key->len;
-	e->shard = (uint16_t)vk_shard_of(key->p, key->len);
+	/* In the shard, with one worker, every key is here: no hash to take. */
+	e->shard = b->r->local ? 1 : (uint16_t)vk_shard_of(key->p, key->len);
 	return e;
 }
 
@@ -558,9 +592,10 @@ static void use_big(struct kv_batch *b, struct kv_arg *argv, struct kv_entry *e,
 	b->big = 1;
 }
 
-static void kv_main(struct vk_thread *that)
+void kv_conn(struct vk_thread *that)
 {
 	struct {
+		const struct kv_conn_arg *arg;
 		struct kv_round r;
 		struct kv_batch b;
 		size_t in_len, cap, argc;
@@ -576,7 +611,9 @@ static void kv_main(struct vk_thread *that)
 	} * self;
 
 	vk_begin();
-	self->b.config = vk_arg();
+	self->arg = vk_arg();
+	self->b.config = self->arg->config;
+	self->r.local = self->arg->shard;
 	self->b.worker = vk_worker();
 	self->b.r = &self->r;
 	self->b.in = self->in_small;
@@ -587,8 +624,10 @@ static void kv_main(struct vk_thread *that)
 	self->b.entries_cap = KV_ENTRIES_SMALL;
 	self->b.notes = self->notes_small;
 	self->b.notes_cap = KV_NOTES_SMALL;
-	vk_calloc(self->r.ch, vk_workers() + 1);
-	vk_calloc(self->r.inflight, vk_workers() + 1);
+	if (!self->r.local) {
+		vk_calloc(self->r.ch, vk_workers() + 1);
+		vk_calloc(self->r.inflight, vk_workers() + 1);
+	}
 	while (!self->b.quit) {
 		/* Parse what came, as many commands as a round holds. */
 		self->r.count = self->r.nf = self->r.nr = 0;
@@ -677,6 +716,46 @@ static void kv_main(struct vk_thread *that)
 	vk_finally();
 	/* A client that went away, or timed out, is no error of the app's. */
 	vk_clear_error();
+	/* In the shard's heap, which outlives the client, what it took goes back. */
+	if (self->in_big) {
+		vk_free(self->notes_big);
+		vk_free(self->e_big);
+		vk_free(self->argv_big);
+		vk_free(self->in_big);
+	}
+	if (self->r.ch) {
+		vk_free(self->r.inflight);
+		vk_free(self->r.ch);
+	}
+	vk_end();
+}
+
+/*
+ * A connection: with one worker, every key's shard is the local one, and
+ * the client is handed to it (kv.h); else it runs the loop itself.
+ */
+static void kv_main(struct vk_thread *that)
+{
+	struct {
+		struct kv_conn_arg conn;
+		struct vk_socket *shard;
+		struct kv_request req;
+		int rc;
+	} * self;
+
+	vk_begin();
+	self->conn.config = vk_arg();
+	if (vk_workers() > 1 || !self->conn.config->handoff) {
+		vk_call(kv_conn, &self->conn);
+	} else {
+		vk_channel_open(self->shard, KV_SERVICE);
+		self->req.op = KV_RESP;
+		vk_socket_write(self->shard, (const char *)&self->req, sizeof(self->req));
+		vk_channel_handoff(that->socket, self->shard, self->rc);
+	}
+	vk_finally();
+	/* A client that went away, or timed out, is no error of the app's. */
+	vk_clear_error();
 	vk_end();
 }
 
@@ -684,6 +763,7 @@ static void *kv_init(const struct vk_app_context *context, int *error)
 {
 	const char *crash = context->option(context, "crash_command");
 	const char *max = context->option(context, "max_request");
+	const char *handoff = context->option(context, "handoff");
 	struct kv_config *config = calloc(1, sizeof(*config));
 	size_t size = 64 * 1024;
 
@@ -692,13 +772,15 @@ static void *kv_init(const struct vk_app_context *context, int *error)
 		return NULL;
 	}
 	if ((max && (vk_parse_size(max, &size) < 0 || size < 1024 || size > (64u << 20))) ||
-	    (crash && strcmp(crash, "on") != 0 && strcmp(crash, "off") != 0)) {
+	    (crash && strcmp(crash, "on") != 0 && strcmp(crash, "off") != 0) ||
+	    (handoff && strcmp(handoff, "on") != 0 && strcmp(handoff, "off") != 0)) {
 		free(config);
 		*error = EINVAL;
 		return NULL;
 	}
 	config->crash_command = crash && strcmp(crash, "on") == 0;
 	config->max_request = size;
+	config->handoff = !handoff || strcmp(handoff, "on") == 0;
 	return config;
 }
 

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "kv.h"
 #include "kv_config.h"
 #include "kv_resp.h"
 #include "kv_store.h"
@@ -13,6 +14,13 @@
 
 /* Heap kept out of the store, for the coroutines of the channels. */
 #define KV_SHARD_RESERVE (1u << 20)
+/*
+ * The same when the clients are handed to the shard (kv.h): each costs
+ * about 4.5 KiB of coroutines here (its parser's buffers), so 1 MiB ran
+ * out at 400 clients of redis-benchmark -c 400 (the shard ended with
+ * ENOMEM); 16 MiB hold about 3,600, the store keeps 48 MiB.
+ */
+#define KV_SHARD_RESERVE_HANDOFF (16u << 20)
 /* Expired keys nobody reads are removed this often, this many buckets at a time. */
 #define KV_EXPIRE_EVERY_MS 100
 #define KV_EXPIRE_BUCKETS 1024
@@ -30,10 +38,12 @@ struct kv_shard {
 	const struct kv_config *config;
 };
 
-static int64_t now_ms(const struct vk_thread *that)
+int64_t kv_shard_now(const struct vk_thread *that)
 {
 	return (int64_t)(vk_now(that) * 1000.0);
 }
+
+#define now_ms kv_shard_now
 
 static void kv_expirer(struct vk_thread *that)
 {
@@ -103,9 +113,8 @@ static size_t reply_get(char *out, const char *value, size_t len)
 	return 4 + n;
 }
 
-/* Carry out one request on the store; the reply into `out` (the caller sized it). */
-static size_t execute(const struct kv_request *req, const char *key, const char *val,
-		      struct kv_shard *shard, int64_t now, char *out)
+size_t kv_shard_execute(struct kv_shard *shard, const struct kv_request *req, const char *key,
+			const char *val, int64_t now, char *out)
 {
 	struct kv_store *store = shard->store;
 	const char *value;
@@ -142,9 +151,8 @@ static size_t execute(const struct kv_request *req, const char *key, const char 
 	return reply_small(out, err_op, sizeof(err_op) - 1);
 }
 
-/* How many bytes the reply to `req` may need. */
-static size_t reply_room(const struct kv_request *req, struct kv_shard *shard, const char *key,
-			 int64_t now)
+size_t kv_shard_room(struct kv_shard *shard, const struct kv_request *req, const char *key,
+		     int64_t now)
 {
 	size_t vlen = 0;
 
@@ -162,6 +170,7 @@ static void kv_serve(struct vk_thread *that)
 		struct kv_request req;
 		char *in;  /* key and value, when larger than `small` */
 		char *out; /* a reply, when larger than `reply` */
+		struct kv_conn_arg conn;
 		size_t need, len;
 		ssize_t n;
 		char small[KV_SMALL];
@@ -177,6 +186,13 @@ static void kv_serve(struct vk_thread *that)
 			break;
 		if (self->n != (ssize_t)sizeof(self->req))
 			vk_raise(EPROTO);
+		if (self->req.op == KV_RESP) {
+			/* A client's own stream from here on: its commands run here. */
+			self->conn.config = self->shard->config;
+			self->conn.shard = self->shard;
+			vk_call(kv_conn, &self->conn);
+			break;
+		}
 		self->need = (size_t)self->req.klen + self->req.vlen;
 		if (self->need > self->shard->config->max_request)
 			vk_raise(EPROTO);
@@ -188,11 +204,11 @@ static void kv_serve(struct vk_thread *that)
 			vk_raise(EPROTO);
 		/* No blocking from here to the write: the store does not change meanwhile. */
 		self->out = self->reply;
-		self->len = reply_room(&self->req, self->shard, self->in, now_ms(that));
+		self->len = kv_shard_room(self->shard, &self->req, self->in, now_ms(that));
 		if (self->len > sizeof(self->reply))
 			vk_alloc(self->out, self->len);
-		self->len = execute(&self->req, self->in, self->in + self->req.klen, self->shard,
-				    now_ms(that), self->out);
+		self->len = kv_shard_execute(self->shard, &self->req, self->in,
+					     self->in + self->req.klen, now_ms(that), self->out);
 		vk_write(self->out, self->len);
 		if (self->out != self->reply)
 			vk_free(self->out);
@@ -212,13 +228,15 @@ void kv_shard_main(struct vk_thread *that)
 		struct kv_shard shard;
 		struct vk_socket *peer;
 		char *arena;
-		size_t size;
+		size_t size, reserve;
 	} * self;
 
 	vk_begin();
 	self->shard.config = vk_arg();
 	self->size = vk_heap_left();
-	self->size -= self->size > 2 * KV_SHARD_RESERVE ? KV_SHARD_RESERVE : self->size / 2;
+	self->reserve = vk_workers() == 1 && self->shard.config->handoff ? KV_SHARD_RESERVE_HANDOFF
+									 : KV_SHARD_RESERVE;
+	self->size -= self->size > 2 * self->reserve ? self->reserve : self->size / 2;
 	self->size &= ~(size_t)15;
 	/* Not zeroed: pages the store never reaches stay out of memory. */
 	vk_alloc(self->arena, self->size);

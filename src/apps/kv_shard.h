@@ -10,9 +10,34 @@
 #ifndef KV_SHARD_H
 #define KV_SHARD_H
 
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kv_wire.h"
 #include "vk.h"
+
+/*
+ * What every coroutine of a shard shares: a connection handed to the
+ * shard (kv.h, one worker) runs its commands on it with the calls below.
+ */
+struct kv_shard;
 
 /* The service's main coroutine; vk_arg() is the app's struct kv_config. */
 void kv_shard_main(struct vk_thread *that);
+
+/* The shard's clock: milliseconds. */
+int64_t kv_shard_now(const struct vk_thread *that);
+
+/* How many bytes the reply to `req` on `key` may need, its 4-byte length included. */
+size_t kv_shard_room(struct kv_shard *shard, const struct kv_request *req, const char *key,
+		     int64_t now);
+
+/*
+ * Carry out `req` (`key` and `val` its bytes) on the shard's store: its
+ * reply (a 32-bit length, then the RESP reply) into `out`, sized by
+ * kv_shard_room(). Returns the bytes put there.
+ */
+size_t kv_shard_execute(struct kv_shard *shard, const struct kv_request *req, const char *key,
+			const char *val, int64_t now, char *out);
 
 #endif

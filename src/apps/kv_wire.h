@@ -20,6 +20,11 @@ enum kv_op {
 	KV_EXPIRE, /* arg: milliseconds to live (<= 0: remove now) */
 	KV_TTL,
 	KV_CRASH, /* DEBUG SEGFAULT, when opt.crash_command = on: for tests */
+	/*
+	 * The first and only request of a channel that carries a client's
+	 * own RESP stream from here on (kv.h: the connection handed off).
+	 */
+	KV_RESP,
 };
 
 struct kv_request {

@@ -30,7 +30,7 @@ src_apps_chat_la_CFLAGS = $(APP_CFLAGS)
 src_apps_chat_la_LDFLAGS = $(APP_LDFLAGS)
 
 pkglib_LTLIBRARIES += src/apps/kv.la
-src_apps_kv_la_SOURCES = src/apps/kv.c src/apps/kv_config.h src/apps/kv_wire.h \
+src_apps_kv_la_SOURCES = src/apps/kv.c src/apps/kv.h src/apps/kv_config.h src/apps/kv_wire.h \
 	src/apps/kv_resp.c src/apps/kv_resp.h \
 	src/apps/kv_store.c src/apps/kv_store.h \
 	src/apps/kv_shard.c src/apps/kv_shard.h
