@@ -141,6 +141,7 @@ static void restore(struct vk_handoff *h, struct vk_proc *proc)
 
 	unlist(h);
 	if (entry->proc == proc && entry->rx == end->tx) {
+		entry->handed = 0;
 		ev_set_cb(&entry->io, h->own_cb);
 		entry->io.data = h->own_data;
 		entry->rx = h->own_rx;
@@ -241,6 +242,7 @@ static ssize_t start(struct vk_thread *that, struct vk_fd *entry, struct vk_vect
 	vk_chan_to_agent(end, agent, h);
 	entry->rx = end->tx;
 	entry->tx = end->rx;
+	entry->handed = 1;
 	ev_set_cb(&entry->io, io_cb);
 	entry->io.data = h;
 	that->op_done = 1;

@@ -436,7 +436,8 @@ static void wake_idle_waiters(struct vk_proc *proc)
 {
 	proc->nudged = 0;
 	for (struct vk_fd *entry = vk_poll_first(proc); entry; entry = vk_poll_next(entry))
-		vk_task_wake_idle(entry->rx->reader);
+		if (!entry->handed) /* its ring's reader is another process's */
+			vk_task_wake_idle(entry->rx->reader);
 }
 
 /*

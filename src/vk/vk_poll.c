@@ -177,6 +177,7 @@ static struct vk_fd *attach(struct vk_proc *proc, struct vk_vectoring *rx, struc
 	entry->splice_tx = 0;
 	entry->splice_eof = 0;
 	entry->no_splice = 0;
+	entry->handed = 0;
 	entry->reading = !file;
 	entry->pending_next = -1;
 	entry->proc_next = proc->fds;
@@ -704,7 +705,7 @@ void vk_poll_take_events(struct vk_proc *proc)
 void vk_poll_flush_all(struct vk_proc *proc)
 {
 	for (struct vk_fd *entry = vk_poll_first(proc); entry; entry = vk_poll_next(entry)) {
-		if (entry->tx->len && !entry->writing)
+		if (entry->tx->len && !entry->writing && !entry->handed)
 			vk_poll_flush(entry);
 	}
 }
@@ -716,6 +717,8 @@ int vk_poll_last_words(struct vk_proc *proc)
 	for (struct vk_fd *entry = vk_poll_first(proc); entry; entry = vk_poll_next(entry)) {
 		struct vk_vectoring *tx = entry->tx;
 
+		if (entry->handed)
+			continue;
 		stop_reading(entry);
 		if (tx->len && !entry->writing)
 			vk_poll_flush(entry);

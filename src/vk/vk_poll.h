@@ -77,6 +77,11 @@ struct vk_fd {
 	uint8_t splice_tx : 1;	/* writes come from another entry's pipe (ditto) */
 	uint8_t splice_eof : 1; /* the last splice in read the end of stream */
 	uint8_t no_splice : 1;	/* splice(2) refused this descriptor: the rings it is */
+	/*
+	 * Handed to a channel (vk_handoff.c): its rings are the channel's, their
+	 * waiters another process's tasks; the owner's dispatches leave it alone.
+	 */
+	uint8_t handed : 1;
 };
 
 /* The task steering the descriptor (vk_forward(), vk_relay()), or NULL. */

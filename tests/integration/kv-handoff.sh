@@ -109,6 +109,23 @@ after=$(jget 'd["totals"]["dispatches"]' <"$T/status.json")
 echo "dispatches for 200 batches: $((after - before))"
 [ $((after - before)) -le 400 ] || fail "$((after - before)) dispatches for 200 batches"
 
+# A reload while a client is handed off: the draining worker dispatches
+# every process to re-time its idle waits, and the connection's must leave
+# alone the rings it handed off (their waiters are the shard's tasks: this
+# faulted the connection, closing its client at once).
+kv_py <<'EOF_PY' &
+c = Redis(PORT)
+check(c.cmd("SET", "r", "1") == "OK", "before the reload")
+open(T + "/handed", "w").close()
+time.sleep(1.5)
+check(c.cmd("GET", "r") == b"1", "a client of the draining worker is still served")
+EOF_PY
+pid=$!
+i=0
+while [ ! -e "$T/handed" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+ctl reload --wait >/dev/null || fail "reload"
+wait $pid || fail "the handed-off client during the reload"
+
 kv_py <<'EOF_PY'
 a, b = Redis(PORT), Redis(PORT)
 check(a.cmd("SET", "kept", "1") == "OK" and b.cmd("GET", "kept") == b"1", "before the fault")
