@@ -12,7 +12,7 @@ struct peer;
 
 /* One idle connection. */
 struct idle {
-	struct ev_io io; /* first: the io callback gets the idle */
+	struct ev_io *io; /* the descriptor's own watcher (vk_poll_release()) */
 	struct ev_timer expire;
 	struct peer *peer;
 	struct idle *newer; /* towards the head, the most recently idle */
@@ -65,16 +65,21 @@ static void peer_drop_if_empty(struct vk_connpool *pool, struct peer *peer)
 	free(peer);
 }
 
-/* Take `idle` out of its peer and the loop; returns its descriptor. */
+static void close_watched(struct ev_loop *loop, struct ev_io *io, int fd)
+{
+	ev_io_stop(loop, io);
+	close(fd);
+}
+
+/* Take `idle` out of its peer and the loop (its watcher still started); returns its descriptor. */
 static int idle_unlink(struct idle *idle)
 {
 	struct vk_connpool *pool = idle->pool;
 	struct peer *peer = idle->peer;
-	int fd = idle->io.fd;
+	int fd = idle->io->fd;
 
-	/* Started unreferenced: give the reference back before stopping. */
+	/* Started unreferenced: the reference goes back with the watcher, still started. */
 	ev_ref(pool->loop);
-	ev_io_stop(pool->loop, &idle->io);
 	if (ev_is_active(&idle->expire)) {
 		ev_ref(pool->loop);
 		ev_timer_stop(pool->loop, &idle->expire);
@@ -97,7 +102,10 @@ static int idle_unlink(struct idle *idle)
 
 static void idle_close(struct idle *idle)
 {
-	close(idle_unlink(idle));
+	struct ev_io *io = idle->io;
+	struct ev_loop *loop = idle->pool->loop;
+
+	close_watched(loop, io, idle_unlink(idle));
 }
 
 /* Readable while idle: the upstream closed it, or spoke out of turn. */
@@ -105,7 +113,7 @@ static void io_callback(struct ev_loop *loop, struct ev_io *io, int revents)
 {
 	(void)loop;
 	(void)revents;
-	idle_close((struct idle *)io);
+	idle_close(io->data);
 }
 
 static void expire_callback(struct ev_loop *loop, struct ev_timer *timer, int revents)
@@ -127,7 +135,7 @@ int vk_connpool_take(struct vk_connpool *pool, const char *key)
 	return idle_unlink(peer->newest);
 }
 
-int vk_connpool_put(struct vk_connpool *pool, const char *key, int fd, unsigned max_idle,
+int vk_connpool_put(struct vk_connpool *pool, const char *key, struct ev_io *io, unsigned max_idle,
 		    unsigned idle_ms)
 {
 	struct peer **link = find(pool, key);
@@ -135,11 +143,11 @@ int vk_connpool_put(struct vk_connpool *pool, const char *key, int fd, unsigned 
 	struct idle *idle;
 
 	if (peer && peer->count >= max_idle) {
-		close(fd);
+		close_watched(pool->loop, io, io->fd);
 		return -ENOSPC;
 	}
 	if (!max_idle || !idle_ms) {
-		close(fd);
+		close_watched(pool->loop, io, io->fd);
 		return -ENOSPC;
 	}
 	idle = calloc(1, sizeof(*idle));
@@ -167,8 +175,9 @@ int vk_connpool_put(struct vk_connpool *pool, const char *key, int fd, unsigned 
 	peer->count++;
 	pool->idle++;
 	pool->stats->pooled_now++;
-	ev_io_init(&idle->io, io_callback, fd, EV_READ);
-	ev_io_start(pool->loop, &idle->io);
+	idle->io = io;
+	io->data = idle;
+	ev_set_cb(io, io_callback);
 	ev_unref(pool->loop);
 	ev_timer_init(&idle->expire, expire_callback, idle_ms / 1000.0, 0.);
 	idle->expire.data = idle;
@@ -177,7 +186,7 @@ int vk_connpool_put(struct vk_connpool *pool, const char *key, int fd, unsigned 
 	return 0;
 
 nomem:
-	close(fd);
+	close_watched(pool->loop, io, io->fd);
 	return -ENOMEM;
 }
 

@@ -8,7 +8,9 @@
  * in the heap of the process that used it, so no byte of one process
  * reaches another.
  *
- * An idle connection is watched for reading: the upstream closing it, or
+ * An idle connection is watched for reading, by the watcher its
+ * descriptor had in the process that gave it back (vk_poll_release()),
+ * which goes back with it: the upstream closing it, or
  * sending anything while nobody asked, closes it. Each has its own idle
  * time, after which the pool closes it; each address holds at most the
  * number of idle connections its last giver allowed. The most recently
@@ -35,16 +37,20 @@ void vk_connpool_destroy(struct vk_connpool *pool);
 
 /*
  * An idle connection to `key` (a normalized address text, vk_addr.h),
- * now the caller's: its descriptor, or -1 when there is none.
+ * now the caller's: its descriptor, or -1 when there is none. Its watcher
+ * is still started, referenced, its callback the pool's: the caller makes
+ * it its own (vk_poll_attach_parked()).
  */
 int vk_connpool_take(struct vk_connpool *pool, const char *key);
 
 /*
- * Keep `fd` (connected to `key`, non-blocking) idle for at most `idle_ms`
- * milliseconds, the pool holding at most `max_idle` for `key`. Returns 0,
- * or -ENOSPC (that many are idle already) or -ENOMEM: then `fd` is closed.
+ * Keep io->fd (connected to `key`, non-blocking; `io` its started watcher,
+ * for reading only, in memory that outlives the pool: vk_poll_release())
+ * idle for at most `idle_ms` milliseconds, the pool holding at most
+ * `max_idle` for `key`. Returns 0, or -ENOSPC (that many are idle already)
+ * or -ENOMEM: then the watcher is stopped and the descriptor closed.
  */
-int vk_connpool_put(struct vk_connpool *pool, const char *key, int fd, unsigned max_idle,
+int vk_connpool_put(struct vk_connpool *pool, const char *key, struct ev_io *io, unsigned max_idle,
 		    unsigned idle_ms);
 
 /* Idle connections to `key` now (NULL: to every address). */
