@@ -33,24 +33,24 @@ static struct vk_fd *file_of(struct vk_thread *that, struct vk_file *file)
 struct vk_socket *vk_socket_create(struct vk_thread *that, size_t ring_size)
 {
 	struct vk_socket *s = vk_heap_calloc(heap_of(that), 1, sizeof(*s));
-	char *rx_buf, *tx_buf;
+	char *tx_buf;
 
 	if (!s)
 		return NULL;
 	/* Ring memory stays untouched (not zeroed): idle pages stay unresident. */
-	rx_buf = vk_heap_alloc(heap_of(that), ring_size);
-	tx_buf = rx_buf ? vk_heap_alloc(heap_of(that), ring_size) : NULL;
+	tx_buf = vk_heap_alloc(heap_of(that), ring_size);
 	if (!tx_buf) {
-		vk_heap_free(heap_of(that), rx_buf);
 		vk_heap_free(heap_of(that), s);
 		return NULL;
 	}
-	vk_vectoring_init(&s->rx_own, rx_buf, ring_size);
 	vk_vectoring_init(&s->tx_own, tx_buf, ring_size);
+	/* Its first bytes at its end: see vk_socket.h. */
+	if (ring_size > VK_SOCKET_HOT_TAIL)
+		vk_vectoring_set_origin(&s->tx_own, ring_size - VK_SOCKET_HOT_TAIL);
+	vk_vectoring_init(&s->rx_own, NULL, ring_size);
 	s->rx = &s->rx_own;
 	s->tx = &s->tx_own;
 	/* Lazy if slots are left (the main socket's come first); else zeroed whole. */
-	vk_heap_set_lazy(heap_of(that), rx_buf, ring_size, &s->rx_own.written);
 	vk_heap_set_lazy(heap_of(that), tx_buf, ring_size, &s->tx_own.written);
 	return s;
 }

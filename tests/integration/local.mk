@@ -157,6 +157,7 @@ PROXY_IT_TESTS = \
 	tests/integration/proxy-tcp-reload.sh \
 	tests/integration/proxy-tcp-splice.sh \
 	tests/integration/proxy-http.sh \
+	tests/integration/proxy-http-hotpage.sh \
 	tests/integration/proxy-http-faults.sh \
 	tests/integration/proxy-http-reload.sh \
 	tests/integration/proxy-http-concurrent.sh
