@@ -6,9 +6,10 @@
  * and waits for readiness only on EAGAIN. A short read means the descriptor
  * is drained, so the next wait goes straight to the event loop instead of
  * paying for a read that would say EAGAIN; so is an outbound connection
- * just connected or taken from the pool (a client speaks first). Readiness for reading stays
- * registered for the life of the descriptor (so a request/response loop
- * makes no epoll_ctl call) and is dropped only while the ring is full.
+ * just connected or taken from the pool, with isolation off (a client
+ * speaks first). Readiness for reading stays registered for the life of
+ * the descriptor (so a request/response loop makes no epoll_ctl call) and
+ * is dropped only while the ring is full.
  *
  * Writes gather in the ring and go out with one writev() when the
  * micro-process has nothing left to run, or sooner when the ring fills.
