@@ -37,24 +37,32 @@ static int parse_ring(struct vk_thread *that, struct vk_http_request *req)
 }
 
 /*
- * Format an answer the library gives on its own into out (VK_HTTP_OUT_MAX
- * bytes): a short text body when `body` is not NULL (left out for HEAD),
- * none for the error statuses. Returns the byte count.
+ * Set up an answer the library gives on its own in ex->head: a short text
+ * body when `body` is not NULL (left out for HEAD), none for the error
+ * statuses; written with vk_http_head_put_step().
  */
-static size_t library_answer(struct vk_thread *that, char *out, const struct vk_http_request *req,
-			     int status, int keep_alive, const char *body, const char *allow)
+static void library_answer(struct vk_thread *that, struct vk_http_exchange *ex,
+			   const struct vk_http_request *req, int status, int keep_alive,
+			   const char *body, unsigned allow)
 {
 	size_t len = body ? strlen(body) : 0;
-	size_t n = vk_http_head_format(out, status, (time_t)vk_now(that),
-				       body ? "text/plain" : NULL, body ? 10 : 0, (int64_t)len, 0,
-				       allow, keep_alive, req ? req->version : 11, 1);
 
+	ex->head = (struct vk_http_head){
+	    .type = body ? "text/plain" : NULL,
+	    .length = (int64_t)len,
+	    .now = (time_t)vk_now(that),
+	    .allow = allow,
+	    .status = (uint16_t)status,
+	    .type_len = body ? 10 : 0,
+	    .keep_alive = (uint8_t)keep_alive,
+	    .version = (uint8_t)(req ? req->version : 11),
+	    .end = 1,
+	};
 	/* A few fixed fields and a short text: always fits. */
 	if (body && req && req->method != VK_HTTP_HEAD) {
-		memcpy(out + n, body, len);
-		n += len;
+		ex->head.body = body;
+		ex->head.body_len = (uint16_t)len;
 	}
-	return n;
 }
 
 /* A monotonic clock in microseconds, for the access log's request time. */
@@ -175,10 +183,8 @@ void vk_http_serve(struct vk_thread *that)
 		char *large; /* the head buffer past the small one, once needed */
 		struct vk_http_request req;
 		struct vk_http_exchange ex;
-		struct vk_http_match match;
 		struct vk_inplace handler;
 		ssize_t rc;
-		size_t out_len;
 		int result;		  /* of the last parse step */
 		int status;		  /* an error status to answer, then close */
 		int error;		  /* the handler's */
@@ -268,41 +274,49 @@ void vk_http_serve(struct vk_thread *that)
 		/* ---- route it ---- */
 		vk_http_exchange_start(&self->ex);
 		vk_set_timeout(self->base_timeout_ms);
-		self->result = vk_http_route_match(self->server->app->routes,
-						   self->server->app->nroutes, self->req.method,
-						   self->ex.path, self->ex.path_len, &self->match);
-		if (self->result == 0) {
-			self->result = vk_http_exchange_bind(&self->ex, &self->match);
-			if (self->result == -ENOSPC && self->req.cap < self->server->max_head) {
-				/* No room past the head for the strings: move it. */
-				if (!self->large)
-					vk_alloc(self->large, self->server->max_head);
-				vk_http_request_grow(&self->req, self->large,
-						     self->server->max_head);
-				vk_http_exchange_start(&self->ex);
-				vk_http_route_match(self->server->app->routes,
-						    self->server->app->nroutes, self->req.method,
-						    self->ex.path, self->ex.path_len, &self->match);
-				self->result = vk_http_exchange_bind(&self->ex, &self->match);
-			}
-			if (self->result < 0) {
-				self->status = self->result == -ENOSPC ? 414 : 400;
-				break;
+		{
+			/*
+			 * Used before the next wait only: on the worker's stack,
+			 * not in self (the hot page, which the receive ring follows).
+			 */
+			struct vk_http_match match;
+
+			self->result = vk_http_route_match(
+			    self->server->app->routes, self->server->app->nroutes, self->req.method,
+			    self->ex.path, self->ex.path_len, &match);
+			if (self->result == 0) {
+				self->result = vk_http_exchange_bind(&self->ex, &match);
+				if (self->result == -ENOSPC &&
+				    self->req.cap < self->server->max_head) {
+					/* No room past the head for the strings: move it. */
+					if (!self->large)
+						vk_alloc(self->large, self->server->max_head);
+					vk_http_request_grow(&self->req, self->large,
+							     self->server->max_head);
+					vk_http_exchange_start(&self->ex);
+					vk_http_route_match(self->server->app->routes,
+							    self->server->app->nroutes,
+							    self->req.method, self->ex.path,
+							    self->ex.path_len, &match);
+					self->result = vk_http_exchange_bind(&self->ex, &match);
+				}
+				if (self->result < 0) {
+					self->status = self->result == -ENOSPC ? 414 : 400;
+					break;
+				}
+			} else {
+				/* 404 or 405: any body is left unread, so the connection cannot go
+				 * on. */
+				if (self->ex.in != VK_HTTP_IN_NONE || vk_draining(that))
+					self->ex.keep_alive = 0;
+				library_answer(that, &self->ex, &self->req, self->result,
+					       self->ex.keep_alive,
+					       self->result == 405 ? not_allowed : not_found,
+					       self->result == 405 ? match.allow : 0);
 			}
 		}
 		if (self->result) {
-			/* 404 or 405: any body is left unread, so the connection cannot go on. */
-			char allow[96];
-
-			if (self->ex.in != VK_HTTP_IN_NONE || vk_draining(that))
-				self->ex.keep_alive = 0;
-			if (self->result == 405)
-				vk_http_route_allow(self->match.allow, allow, sizeof(allow));
-			self->out_len = library_answer(
-			    that, self->ex.out_head, &self->req, self->result, self->ex.keep_alive,
-			    self->result == 405 ? not_allowed : not_found,
-			    self->result == 405 ? allow : NULL);
-			vk_write(self->ex.out_head, self->out_len);
+			vk_socket_op_(self->rc, vk_http_head_put_step(that, &self->ex));
 			if (self->server->access_log)
 				access_line(
 				    that, self->server, &self->req, self->result,
@@ -318,7 +332,7 @@ void vk_http_serve(struct vk_thread *that)
 
 		/* ---- run its handler, in place ---- */
 		self->error = 0;
-		vk_inplace_call(&self->handler, self->match.route->handler, &self->ex, self->error);
+		vk_inplace_call(&self->handler, self->ex.route->handler, &self->ex, self->error);
 		self->status = handler_outcome(self->server, &self->ex, self->error);
 		if (self->status >= 0) {
 			/*
@@ -339,9 +353,9 @@ void vk_http_serve(struct vk_thread *that)
 			/* Returned without an answer. */
 			if (self->ex.in != VK_HTTP_IN_NONE || vk_draining(that))
 				self->ex.keep_alive = 0;
-			self->out_len = library_answer(that, self->ex.out_head, &self->req, 500,
-						       self->ex.keep_alive, internal_error, NULL);
-			vk_write(self->ex.out_head, self->out_len);
+			library_answer(that, &self->ex, &self->req, 500, self->ex.keep_alive,
+				       internal_error, 0);
+			vk_socket_op_(self->rc, vk_http_head_put_step(that, &self->ex));
 			self->ex.status = 500;
 			self->ex.out_bytes =
 			    self->req.method == VK_HTTP_HEAD ? 0 : strlen(internal_error);
@@ -367,9 +381,8 @@ void vk_http_serve(struct vk_thread *that)
 
 	if (self->status) {
 		/* ---- error answer, then a lingering close ---- */
-		self->out_len =
-		    library_answer(that, self->ex.out_head, NULL, self->status, 0, NULL, NULL);
-		vk_write(self->ex.out_head, self->out_len);
+		library_answer(that, &self->ex, NULL, self->status, 0, NULL, 0);
+		vk_socket_op_(self->rc, vk_http_head_put_step(that, &self->ex));
 		if (self->server->access_log)
 			access_line(that, self->server, self->parsed ? &self->req : NULL,
 				    self->status, 0, self->peer, self->start_us);
@@ -392,9 +405,8 @@ void vk_http_serve(struct vk_thread *that)
 		 * for the large head buffer in a small heap.
 		 */
 		self->status = vk_error() == ETIMEDOUT ? 408 : 431;
-		self->out_len =
-		    library_answer(that, self->ex.out_head, NULL, self->status, 0, NULL, NULL);
-		vk_write(self->ex.out_head, self->out_len);
+		library_answer(that, &self->ex, NULL, self->status, 0, NULL, 0);
+		vk_socket_op_(self->rc, vk_http_head_put_step(that, &self->ex));
 		if (self->server->access_log)
 			access_line(that, self->server, NULL, self->status, 0, self->peer,
 				    self->start_us);

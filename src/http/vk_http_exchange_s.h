@@ -23,6 +23,8 @@ struct vk_http_server;
 
 /* Room for a head the library formats: status, Server, Date, type, framing, Connection. */
 #define VK_HTTP_OUT_MAX 320
+/* A body up to this size goes out in the same copy as its head. */
+#define VK_HTTP_SMALL_BODY 320
 /* Longest Content-Type a handler may give; with it every head fits VK_HTTP_OUT_MAX. */
 #define VK_HTTP_TYPE_MAX 128
 /*
@@ -46,6 +48,29 @@ enum vk_http_out_state {
 	VK_HTTP_OUT_NONE = 0, /* nothing sent yet */
 	VK_HTTP_OUT_BODY,     /* the head is out, the body goes on */
 	VK_HTTP_OUT_DONE,     /* complete */
+};
+
+/*
+ * What a head the library formats says: kept instead of its bytes, which
+ * are formatted on the worker's stack at each try to write them (the same
+ * bytes each time: the Date is fixed here). A 320-byte buffer kept in the
+ * exchange pushed the receive ring past the connection's hot page: a
+ * batch of 16 pipelined heads then touched one more page (3 present
+ * pages of the heap instead of 2), flushed by every protection change.
+ */
+struct vk_http_head {
+	const char *type; /* Content-Type, or NULL */
+	const char *body; /* a short body sent with the head, or NULL */
+	int64_t length;	  /* Content-Length, or -1 for none */
+	time_t now;	  /* for the Date */
+	unsigned allow;	  /* methods for an Allow field (405), or 0 */
+	uint16_t status;
+	uint16_t body_len;
+	uint8_t type_len; /* at most VK_HTTP_TYPE_MAX */
+	uint8_t chunked;  /* Transfer-Encoding: chunked, when length is -1 */
+	uint8_t keep_alive;
+	uint8_t version; /* of the request: 10 or 11 */
+	uint8_t end;	 /* the head ends here: no fields added */
 };
 
 /* The operation in flight, so that an error raised in it can be told apart. */
@@ -104,7 +129,7 @@ struct vk_http_exchange {
 	struct vk_http_chunked chunked;
 	struct iovec seg[4];
 	char chunk_head[24];
-	char out_head[VK_HTTP_OUT_MAX];
+	struct vk_http_head head; /* seg[] holds it as a NULL segment */
 };
 
 /* Whether p points into the request's head buffer. */
@@ -136,17 +161,21 @@ void vk_http_exchange_start(struct vk_http_exchange *ex);
 int vk_http_exchange_bind(struct vk_http_exchange *ex, const struct vk_http_match *match);
 
 /*
- * Format a head into out (VK_HTTP_OUT_MAX bytes): status line, Server,
- * Date, Content-Type when type is not NULL (type_len <= VK_HTTP_TYPE_MAX,
+ * Format a head into out (VK_HTTP_OUT_MAX + VK_HTTP_SMALL_BODY bytes):
+ * status line, Server, Date, Content-Type when type is not NULL (type_len
  * checked by the caller), Content-Length when length >= 0, else
- * Transfer-Encoding: chunked when `chunked`, Allow when allow is not NULL,
- * Connection (close, or keep-alive for HTTP/1.0), and the empty line when
- * `end`. The library's own fields are constants: written, not checked.
- * Returns the byte count.
+ * Transfer-Encoding: chunked when `chunked`, Allow when allow is not 0,
+ * Connection (close, or keep-alive for HTTP/1.0), the empty line when
+ * `end`, and then the short body when there is one. The library's own
+ * fields are constants: written, not checked. Returns the byte count.
  */
-size_t vk_http_head_format(char *out, int status, time_t now, const char *type, size_t type_len,
-			   int64_t length, int chunked, const char *allow, int keep_alive,
-			   int version, int end);
+size_t vk_http_head_format(char *out, const struct vk_http_head *head);
+
+/*
+ * Write ex->head (formatted as vk_http_head_format() does) to the
+ * connection, resuming in that->op_done: a step for vk_socket_op_().
+ */
+ssize_t vk_http_head_put_step(struct vk_thread *that, struct vk_http_exchange *ex);
 
 /*
  * Wait for bytes on the connection from inside an operation that keeps

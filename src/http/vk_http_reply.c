@@ -19,7 +19,9 @@ static ssize_t put(struct vk_thread *that, struct vk_http_exchange *ex)
 {
 	while (ex->seg_i < ex->nseg) {
 		const struct iovec *v = &ex->seg[ex->seg_i];
-		ssize_t rc = vk_socket_write_step(that, ex->socket, v->iov_base, v->iov_len);
+		ssize_t rc = v->iov_base
+				 ? vk_socket_write_step(that, ex->socket, v->iov_base, v->iov_len)
+				 : vk_http_head_put_step(that, ex);
 
 		if (rc < 0)
 			return rc;
@@ -35,6 +37,14 @@ static void queue(struct vk_http_exchange *ex, const void *p, size_t len)
 		return;
 	ex->seg[ex->nseg].iov_base = (void *)p;
 	ex->seg[ex->nseg].iov_len = len;
+	ex->nseg++;
+}
+
+/* The head, formatted from ex->head when it is written. */
+static void queue_head(struct vk_http_exchange *ex)
+{
+	ex->seg[ex->nseg].iov_base = NULL;
+	ex->seg[ex->nseg].iov_len = 0;
 	ex->nseg++;
 }
 
@@ -123,39 +133,51 @@ static char *put_status(char *p, int status)
  * Connection 24, the end 2: 304; Allow (at most 70) only comes without a
  * type.
  */
-size_t vk_http_head_format(char *out, int status, time_t now, const char *type, size_t type_len,
-			   int64_t length, int chunked, const char *allow, int keep_alive,
-			   int version, int end)
+size_t vk_http_head_format(char *out, const struct vk_http_head *head)
 {
-	char *p = put_status(out, status);
+	char *p = put_status(out, head->status);
 
 	p = PUT(p, "Server: vkd\r\nDate: ");
-	p = put_bytes(p, vk_http_date(now), VK_HTTP_DATE_LEN);
+	p = put_bytes(p, vk_http_date(head->now), VK_HTTP_DATE_LEN);
 	p = PUT(p, "\r\n");
-	if (type) {
+	if (head->type) {
 		p = PUT(p, "Content-Type: ");
-		p = put_bytes(p, type, type_len);
+		p = put_bytes(p, head->type, head->type_len);
 		p = PUT(p, "\r\n");
 	}
-	if (length >= 0) {
+	if (head->length >= 0) {
 		p = PUT(p, "Content-Length: ");
-		p = put_u64(p, (uint64_t)length);
+		p = put_u64(p, (uint64_t)head->length);
 		p = PUT(p, "\r\n");
-	} else if (chunked) {
+	} else if (head->chunked) {
 		p = PUT(p, "Transfer-Encoding: chunked\r\n");
 	}
-	if (allow) {
-		p = PUT(p, "Allow: ");
-		p = put_bytes(p, allow, strlen(allow));
-		p = PUT(p, "\r\n");
+	if (head->allow) {
+		char allow[96];
+		int n = vk_http_route_allow(head->allow, allow, sizeof(allow));
+
+		if (n > 0) {
+			p = PUT(p, "Allow: ");
+			p = put_bytes(p, allow, (size_t)n);
+			p = PUT(p, "\r\n");
+		}
 	}
-	if (!keep_alive)
+	if (!head->keep_alive)
 		p = PUT(p, "Connection: close\r\n");
-	else if (version < 11)
+	else if (head->version < 11)
 		p = PUT(p, "Connection: keep-alive\r\n");
-	if (end)
+	if (head->end)
 		p = PUT(p, "\r\n");
+	if (head->body)
+		p = put_bytes(p, head->body, head->body_len);
 	return (size_t)(p - out);
+}
+
+ssize_t vk_http_head_put_step(struct vk_thread *that, struct vk_http_exchange *ex)
+{
+	char out[VK_HTTP_OUT_MAX + VK_HTTP_SMALL_BODY];
+
+	return vk_socket_write_step(that, ex->socket, out, vk_http_head_format(out, &ex->head));
 }
 
 /* A Content-Type a handler gave: short, and no byte that could end a line. */
@@ -173,7 +195,7 @@ static int type_ok(const char *type, size_t len)
 }
 
 /*
- * Format the head into ex->out_head and queue it with the handler's
+ * Set the head up in ex->head and queue it with the handler's
  * fields: the answer is committed from here on.
  */
 static int head(struct vk_thread *that, struct vk_http_exchange *ex, int status, const char *type,
@@ -181,7 +203,6 @@ static int head(struct vk_thread *that, struct vk_http_exchange *ex, int status,
 {
 	size_t type_len = type ? strlen(type) : 0;
 	int no_framing = status == 204 || status == 304;
-	size_t len;
 
 	if (ex->out != VK_HTTP_OUT_NONE || status < 200 || status > 599 ||
 	    (type && !type_ok(type, type_len)))
@@ -191,9 +212,17 @@ static int head(struct vk_thread *that, struct vk_http_exchange *ex, int status,
 		length = 0;
 	ex->keep_alive = (uint8_t)keep_alive_now(that, ex, length);
 	ex->out_chunked = length < 0 && ex->req->version >= 11;
-	len = vk_http_head_format(ex->out_head, status, (time_t)vk_now(that), type, type_len,
-				  no_framing ? -1 : length, ex->out_chunked, NULL, ex->keep_alive,
-				  ex->req->version, !ex->fields_len);
+	ex->head = (struct vk_http_head){
+	    .type = type,
+	    .length = no_framing ? -1 : length,
+	    .now = (time_t)vk_now(that),
+	    .status = (uint16_t)status,
+	    .type_len = (uint8_t)type_len,
+	    .chunked = ex->out_chunked,
+	    .keep_alive = ex->keep_alive,
+	    .version = (uint8_t)ex->req->version,
+	    .end = !ex->fields_len,
+	};
 	ex->status = status;
 	ex->out = VK_HTTP_OUT_BODY;
 	ex->out_left = length;
@@ -204,7 +233,7 @@ static int head(struct vk_thread *that, struct vk_http_exchange *ex, int status,
 	 */
 	ex->continue_owed = 0;
 	queue_reset(ex);
-	queue(ex, ex->out_head, len);
+	queue_head(ex);
 	if (ex->fields_len) {
 		queue(ex, ex->fields, ex->fields_len);
 		queue(ex, crlf, 2);
@@ -239,7 +268,6 @@ ssize_t vk_http_reply_step(struct vk_thread *that, struct vk_http_exchange *ex, 
 		return -EINVAL;
 	if (ex->phase == PHASE_NEW) {
 		int rc = head(that, ex, status, type, (int64_t)len);
-		struct iovec *h = &ex->seg[0];
 
 		if (rc < 0)
 			return rc;
@@ -249,10 +277,10 @@ ssize_t vk_http_reply_step(struct vk_thread *that, struct vk_http_exchange *ex, 
 		if (ex->out_no_body)
 			len = 0;
 		ex->out_bytes = len;
-		/* A small body goes in the same write as the head (none: body may be NULL). */
-		if (len && ex->nseg == 1 && len <= sizeof(ex->out_head) - h->iov_len) {
-			memcpy((char *)h->iov_base + h->iov_len, body, len);
-			h->iov_len += len;
+		/* A small body goes in the same copy as the head (none: body may be NULL). */
+		if (len && ex->nseg == 1 && len <= VK_HTTP_SMALL_BODY) {
+			ex->head.body = body;
+			ex->head.body_len = (uint16_t)len;
 		} else {
 			queue(ex, body, len);
 		}
