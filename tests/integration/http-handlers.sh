@@ -208,6 +208,20 @@ def fields():
 run("added fields, and no CR LF through one", fields)
 
 
+def content_types():
+    for kind in ("crlf", "del", "long"):
+        c, r = one(get("/type/" + kind))
+        check(r.status == 500 and r.header("X-Injected") is None, "%s: %r" % (kind, r.raw_head))
+    c, r = one(get("/type/tab"))
+    check(r.status == 200 and r.header("Content-Type") == b"text/plain;\tcharset=utf-8",
+          "tab: %r" % r.raw_head)
+    c, r = one(get("/type/max"))
+    check(r.status == 200 and len(r.header("Content-Type")) == 128, "max: %r" % r.raw_head)
+
+
+run("a handler's Content-Type: no CR LF, DEL or more than 128 bytes", content_types)
+
+
 def no_content():
     c, r = one(get("/204"))
     check(r.status == 204 and r.header("Content-Length") is None, "204: %r" % r.raw_head)

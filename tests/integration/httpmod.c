@@ -227,6 +227,38 @@ static void bad_header(struct vk_thread *that)
 	vk_end();
 }
 
+/*
+ * A Content-Type the handler gives, by name: "crlf" and "del" hold a byte
+ * that could end a line, "long" is 129 bytes (one over VK_HTTP_TYPE_MAX):
+ * each a 500; "tab" and "max" (128 bytes) pass.
+ */
+static void typed(struct vk_thread *that)
+{
+	static const char long_type[] =
+	    "text/"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+	const char *kind = vk_http_param("kind");
+	const char *type = "text/plain";
+	struct {
+		int unused;
+	} * self;
+
+	vk_begin();
+	if (strcmp(kind, "crlf") == 0)
+		type = "text/plain\r\nX-Injected: 1";
+	else if (strcmp(kind, "del") == 0)
+		type = "text/plain\x7f";
+	else if (strcmp(kind, "tab") == 0)
+		type = "text/plain;\tcharset=utf-8";
+	else if (strcmp(kind, "long") == 0)
+		type = long_type;
+	else if (strcmp(kind, "max") == 0)
+		type = long_type + 1;
+	vk_http_reply(200, type, "typed\n", 6);
+	vk_end();
+}
+
 static void short_answer(struct vk_thread *that)
 {
 	struct {
@@ -288,6 +320,7 @@ static const struct vk_http_route routes[] = {
     VK_HTTP_GET("/files/*", tail),
     VK_HTTP_GET("/header", header),
     VK_HTTP_GET("/bad-header", bad_header),
+    VK_HTTP_GET("/type/:kind", typed),
     VK_HTTP_GET("/short", short_answer),
     VK_HTTP_GET("/204", no_content),
     VK_HTTP_ANY("/any", any),
