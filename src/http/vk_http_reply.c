@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "vk_http_reply.h"
+#include "vk_socket_s.h"
 
 enum { PHASE_NEW = 0, PHASE_HOLD, PHASE_PUT };
 
@@ -176,7 +177,18 @@ size_t vk_http_head_format(char *out, const struct vk_http_head *head)
 ssize_t vk_http_head_put_step(struct vk_thread *that, struct vk_http_exchange *ex)
 {
 	char out[VK_HTTP_OUT_MAX + VK_HTTP_SMALL_BODY];
+	char *room;
+	size_t n;
 
+	/* Most often straight into the send ring; else copied in from here. */
+	if (!that->op_done) {
+		room = vk_socket_room(ex->socket, VK_HTTP_OUT_MAX + (size_t)ex->head.body_len);
+		if (room) {
+			n = vk_http_head_format(room, &ex->head);
+			vk_socket_produced(ex->socket, n);
+			return (ssize_t)n;
+		}
+	}
 	return vk_socket_write_step(that, ex->socket, out, vk_http_head_format(out, &ex->head));
 }
 

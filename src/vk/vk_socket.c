@@ -344,6 +344,27 @@ ssize_t vk_socket_write_step(struct vk_thread *that, struct vk_socket *s, const 
 	}
 }
 
+char *vk_socket_room(struct vk_socket *s, size_t want)
+{
+	struct vk_vectoring *tx = s->tx;
+	struct iovec iov[2];
+
+	if (s->chan || tx->error || tx->eof)
+		return NULL;
+	if (vk_vectoring_free_iov(tx, iov) < 1 || iov[0].iov_len < want)
+		return NULL;
+	return iov[0].iov_base;
+}
+
+void vk_socket_produced(struct vk_socket *s, size_t n)
+{
+	struct vk_vectoring *tx = s->tx;
+
+	vk_vectoring_produced(tx, n);
+	if (n && tx->reader)
+		vk_task_wake(tx->reader, 0);
+}
+
 ssize_t vk_socket_sendfile_step(struct vk_thread *that, struct vk_socket *s, struct vk_file *file,
 				off_t offset, size_t len)
 {
