@@ -121,7 +121,7 @@ static void io_callback(struct ev_loop *loop, struct ev_io *io, int revents)
 		entry->pending_next = proc->pending;
 		proc->pending = entry->fd;
 	}
-	vk_proc_schedule(proc);
+	vk_proc_schedule_event(proc);
 }
 
 /* Watch exactly the events wanted; libev folds the changes into one call. */

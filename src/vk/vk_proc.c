@@ -82,6 +82,21 @@ void vk_proc_schedule(struct vk_proc *proc)
 	sched->ready_tail = &proc->ready_next;
 }
 
+void vk_proc_schedule_event(struct vk_proc *proc)
+{
+	struct vk_sched *sched = proc->sched;
+
+	if (proc->queued || proc->ended)
+		return;
+	if (!sched->ready_head) {
+		ev_ref(sched->loop);
+		sched->ready_tail = &proc->ready_next;
+	}
+	proc->queued = 1;
+	proc->ready_next = sched->ready_head;
+	sched->ready_head = proc;
+}
+
 void vk_proc_forget_exit(struct vk_proc *proc)
 {
 	proc->exit_forgot = 1;

@@ -22,7 +22,8 @@ VK_CHECK_PROGS = \
 	tests/unit/check_vk_resolve \
 	tests/unit/check_vk_forward \
 	tests/unit/check_vk_channel \
-	tests/unit/check_vk_chain
+	tests/unit/check_vk_chain \
+	tests/unit/check_vk_sched
 check_PROGRAMS += $(VK_CHECK_PROGS)
 TESTS += $(VK_CHECK_PROGS)
 
@@ -37,6 +38,10 @@ tests_unit_check_vk_LDADD = $(VK_CHECK_LDADD)
 tests_unit_check_vk_chain_SOURCES = tests/unit/check_vk_chain.c $(VK_CHECK_HDRS)
 tests_unit_check_vk_chain_CFLAGS = $(VK_CHECK_CFLAGS)
 tests_unit_check_vk_chain_LDADD = $(VK_CHECK_LDADD)
+
+tests_unit_check_vk_sched_SOURCES = tests/unit/check_vk_sched.c $(VK_CHECK_HDRS)
+tests_unit_check_vk_sched_CFLAGS = $(VK_CHECK_CFLAGS)
+tests_unit_check_vk_sched_LDADD = $(VK_CHECK_LDADD)
 
 tests_unit_check_vk_vectoring_SOURCES = tests/unit/check_vk_vectoring.c $(VK_CHECK_HDRS)
 tests_unit_check_vk_vectoring_CFLAGS = $(VK_CHECK_CFLAGS)

@@ -1,0 +1,154 @@
+/*
+ * The order in which the kernel serves micro-processes woken in the same
+ * loop iteration: the order of their events (readiness as epoll reported
+ * it, deadlines as they fell due), oldest first, so that with many busy
+ * connections each waits about one round, never two.
+ *
+ * Processes here own one end of a socketpair each; the test writes to the
+ * other ends in a chosen order, turns the loop once (ev_run(EVRUN_ONCE):
+ * poll, take the events in) and dispatches, the processes tracing their
+ * number as they run.
+ */
+#include "vk_check.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define HEAP (64 * 1024)
+#define PROCS 8
+
+/* Trace "P<n>" for every read, until the peer closes. */
+static void reader_main(struct vk_thread *that)
+{
+	struct {
+		char buf[64];
+		ssize_t n;
+	} * self;
+
+	vk_begin();
+	for (;;) {
+		vk_read_some(self->n, self->buf, sizeof(self->buf));
+		if (self->n == 0)
+			break;
+		vkt_tracef("P%d", (int)(intptr_t)vk_arg());
+	}
+	vk_finally();
+	vk_clear_error();
+	vk_end();
+}
+
+struct pairs {
+	struct vkt_kern k;
+	int peer[PROCS];
+};
+
+static void pairs_start(struct pairs *p)
+{
+	struct vk_proc_config config = vkt_config(HEAP, 0);
+
+	p->k = vkt_kern_new();
+	for (int i = 0; i < PROCS; i++) {
+		int sv[2];
+
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+		ck_assert_int_eq(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+		ck_assert_ptr_nonnull(
+		    vk_kern_spawn(p->k.kern, &config, reader_main, (void *)(intptr_t)i, sv[0]));
+		p->peer[i] = sv[1];
+	}
+	/* Every process starts and waits for bytes; the loop registers them. */
+	vk_kern_dispatch(p->k.kern);
+	ev_run(p->k.loop, EVRUN_NOWAIT);
+	vkt_trace_reset();
+}
+
+static void pairs_stop(struct pairs *p)
+{
+	for (int i = 0; i < PROCS; i++)
+		close(p->peer[i]);
+	vk_kern_run(p->k.kern);
+	ck_assert_uint_eq(vk_kern_stats(p->k.kern)->procs_now, 0);
+	vkt_kern_free(&p->k);
+}
+
+/* Write a byte to the peers in `order`, turn the loop once, dispatch. */
+static void wake_in_order(struct pairs *p, const int *order)
+{
+	for (int i = 0; i < PROCS; i++)
+		ck_assert_int_eq(write(p->peer[order[i]], "x", 1), 1);
+	ev_run(p->k.loop, EVRUN_ONCE);
+	vk_kern_dispatch(p->k.kern);
+	/*
+	 * Poll once with nothing ready: epoll keeps a descriptor it reported
+	 * in its ready list, in place, until a poll finds it drained.
+	 */
+	ev_run(p->k.loop, EVRUN_NOWAIT);
+}
+
+START_TEST(test_readiness_order)
+{
+	static const int first[PROCS] = {3, 0, 6, 1, 7, 2, 5, 4};
+	static const int second[PROCS] = {7, 6, 5, 4, 3, 2, 1, 0};
+	struct pairs p;
+
+	pairs_start(&p);
+	wake_in_order(&p, first);
+	vkt_trace_is("P3 P0 P6 P1 P7 P2 P5 P4");
+	vkt_trace_reset();
+	wake_in_order(&p, second);
+	vkt_trace_is("P7 P6 P5 P4 P3 P2 P1 P0");
+	pairs_stop(&p);
+}
+END_TEST
+
+/* Sleep (arg) ms once, trace "T<arg>". */
+static void sleeper_main(struct vk_thread *that)
+{
+	struct {
+		int unused;
+	} * self;
+
+	vk_begin();
+	vk_sleep((uint32_t)(intptr_t)vk_arg());
+	vkt_tracef("T%d", (int)(intptr_t)vk_arg());
+	vk_end();
+}
+
+START_TEST(test_deadline_order)
+{
+	struct vkt_kern k = vkt_kern_new();
+	static const int ms[PROCS] = {14, 11, 17, 10, 16, 12, 15, 13};
+	double until;
+
+	for (int i = 0; i < PROCS; i++)
+		vkt_spawn(&k, HEAP, 0, sleeper_main, (void *)(intptr_t)ms[i]);
+	vk_kern_dispatch(k.kern);
+	vkt_trace_reset();
+	/* Every deadline passes before the loop looks: they fall due together. */
+	until = vkt_now_ms() + 40;
+	while (vkt_now_ms() < until)
+		usleep(1000);
+	ev_run(k.loop, EVRUN_ONCE);
+	vk_kern_dispatch(k.kern);
+	vkt_trace_is("T10 T11 T12 T13 T14 T15 T16 T17");
+	vk_kern_run(k.kern);
+	vkt_kern_free(&k);
+}
+END_TEST
+
+static Suite *sched_suite(void)
+{
+	Suite *s = suite_create("vk_sched");
+	TCase *tc = tcase_create("order");
+
+	tcase_add_test(tc, test_readiness_order);
+	tcase_add_test(tc, test_deadline_order);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return check_run(sched_suite());
+}
