@@ -21,6 +21,12 @@
  * ENOMEM); 16 MiB hold about 3,600, the store keeps 48 MiB.
  */
 #define KV_SHARD_RESERVE_HANDOFF (16u << 20)
+/*
+ * Room a new client must find in the heap: its coroutines' states (about
+ * 4.5 KiB with a handed-off client's parser), a reply larger than their own
+ * buffers, and what the expirer and the other clients take meanwhile.
+ */
+#define KV_CLIENT_ROOM (32u << 10)
 /* Expired keys nobody reads are removed this often, this many buckets at a time. */
 #define KV_EXPIRE_EVERY_MS 100
 #define KV_EXPIRE_BUCKETS 1024
@@ -246,8 +252,19 @@ void kv_shard_main(struct vk_thread *that)
 	vk_spawn_detached(kv_expirer, &self->shard);
 	for (;;) {
 		vk_channel_accept(self->peer);
+		/*
+		 * A client that finds no room is refused: its channel closes and
+		 * the store and every other client stay. Raising here would end
+		 * the shard, and with it the store and all its clients (5,000
+		 * redis clients on one worker's 16 MiB did: kv-handoff-full.sh).
+		 */
+		if (vk_heap_left() < KV_CLIENT_ROOM) {
+			vk_channel_close(self->peer);
+			continue;
+		}
 		vk_use_socket(self->peer);
-		vk_spawn_detached(kv_serve, &self->shard);
+		if (!vk_thread_spawn(that, kv_serve, &self->shard, 1))
+			vk_channel_close(self->peer);
 	}
 	vk_end();
 }
