@@ -103,6 +103,7 @@ noinst_HEADERS += \
 	src/vk/vk_listener.h \
 	src/vk/vk_inplace.h \
 	src/vk/vk_service.h \
+	src/vk/vk_handoff.h \
 	src/vk/vk_mesh.h
 
 pkgconfig_DATA += src/vk/libvk.pc
