@@ -591,6 +591,7 @@ static int worker_start_services(struct worker *w)
 			    .arg = wa->state,
 			    .config =
 				{
+				    .name = app->name,
 				    .heap_size = service_heap_size(app, wa->module.app, decl),
 				    .isolation =
 					app->isolation && !(decl->flags & VK_SERVICE_UNPROTECTED),

@@ -42,6 +42,9 @@ check(a.cmd("SET", shards[1][0], "again") == "OK", "SET on the new shard")
 check(b.cmd("GET", shards[1][0]) == b"again", "GET on the new shard")
 EOF
 
+# The fault's log line names the app the service belongs to (the place).
+grep -q 'app kv: micro-process .*SIGSEGV' "$LOG" || fail "no fault line naming app kv"
+
 status_json >/dev/null
 [ "$(jget 'd["totals"]["service_restarts"]' <"$T/status.json")" = 1 ] ||
 	fail "service restarts: $(cat "$T/status.json")"
