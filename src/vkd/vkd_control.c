@@ -616,7 +616,9 @@ static void reply_ps(struct client *c, struct vkd_query *query, long now)
 	double wall = wall_clock();
 	struct jbuf b = {0};
 
-	qsort_r(query->recs, query->rec_count, sizeof(*query->recs), rec_order, query);
+	/* No process anywhere: recs is NULL, which qsort_r() must not get. */
+	if (query->rec_count)
+		qsort_r(query->recs, query->rec_count, sizeof(*query->recs), rec_order, query);
 	jb_raw(&b, "{");
 	jb_bool(&b, "ok", 1);
 	jb_bool(&b, "truncated", query->truncated);
