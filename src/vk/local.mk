@@ -87,6 +87,7 @@ noinst_HEADERS += \
 	src/vk/vk_proc.h \
 	src/vk/vk_bus.h \
 	src/vk/vk_chain.h \
+	src/vk/vk_list.h \
 	src/vk/vk_task.h \
 	src/vk/vk_post.h \
 	src/vk/vk_resolve.h \

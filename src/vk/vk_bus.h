@@ -25,6 +25,7 @@
 
 #include "vk_chain.h"
 #include "vk_internal.h"
+#include "vk_list.h"
 #include "vk_proc.h"
 
 struct vk_chan_end;
@@ -47,8 +48,8 @@ struct vk_bus_service {
 };
 
 struct vk_topic {
-	struct vk_chain_link chain; /* in the bus's topics */
-	struct vk_sub_link *subs;   /* its subscribers here (vk_pubsub.c) */
+	struct vk_chain_link chain;    /* in the bus's topics */
+	LIST_HEAD(, vk_sub_link) subs; /* its subscribers here (vk_pubsub.c) */
 	size_t len;
 	char name[];
 };
@@ -86,9 +87,9 @@ struct vk_bus {
 		void *free[VK_BUS_BUF_KEEP];
 	} bufs[VK_BUS_BUF_SIZES];
 	/* Relayed subscriptions with messages to send (vk_pubsub_relay_flush()). */
-	struct vk_sub *relays;
+	LIST_HEAD(, vk_sub) relays;
 	/* Handed-off descriptors with bytes to send (vk_handoff_flush()). */
-	struct vk_handoff *handoffs;
+	LIST_HEAD(, vk_handoff) handoffs;
 };
 
 /* Addresses: the worker's index above this many bits, the process id below. */

@@ -72,11 +72,7 @@ int vk_chan_bind(struct vk_chan_end *end, struct vk_proc *proc)
 	if (!cp)
 		return -ENOMEM;
 	end->proc = proc;
-	end->next = cp->ends;
-	if (cp->ends)
-		cp->ends->prev = &end->next;
-	end->prev = &cp->ends;
-	cp->ends = end;
+	LIST_INSERT_HEAD(&cp->ends, end, link);
 	return 0;
 }
 
@@ -237,9 +233,7 @@ static void unlink_end(struct vk_chan_end *end)
 
 	if (!cp)
 		return;
-	*end->prev = end->next;
-	if (end->next)
-		end->next->prev = end->prev;
+	LIST_REMOVE(end, link);
 	if (end->pending) {
 		for (link = &cp->pending; *link && *link != end; link = &(*link)->pending_next)
 			;
@@ -329,8 +323,8 @@ void vk_chan_proc_end(struct vk_proc *proc)
 		return;
 	/* Its coroutines are gone: nobody waits on its rings any more. */
 	cp->acceptor = NULL;
-	while (cp->ends)
-		vk_chan_close(cp->ends, error);
+	while (!LIST_EMPTY(&cp->ends))
+		vk_chan_close(LIST_FIRST(&cp->ends), error);
 	if (cp->addressed)
 		vk_bus_addr_remove(proc->sched->bus, proc->id);
 	free(cp);

@@ -36,6 +36,7 @@
 #include <sys/types.h>
 
 #include "vk_internal.h"
+#include "vk_list.h"
 #include "vk_bus.h"
 #include "vk_proc.h"
 #include "vk_vectoring.h"
@@ -54,8 +55,7 @@ struct vk_chan_end {
 	struct vk_proc *proc;	 /* the owning process, or NULL */
 	vk_chan_agent_fn agent;	 /* or the agent's callback */
 	void *agent_ctx;
-	struct vk_chan_end *next; /* in the owner's list */
-	struct vk_chan_end **prev;
+	LIST_ENTRY(vk_chan_end) link;	  /* in the owner's list */
 	struct vk_chan_end *pending_next; /* marked for the owner's next dispatch */
 	struct vk_chan_end *incoming_next;
 	uint8_t pending;
@@ -71,9 +71,9 @@ struct vk_chan {
 
 /* What a process holds of channels: kernel memory, made on first use. */
 struct vk_chan_proc {
-	struct vk_chan_end *ends;     /* every end it owns, accepted or not */
-	struct vk_chan_end *pending;  /* ends with news for its next dispatch */
-	struct vk_chan_end *incoming; /* offered, in order, not yet accepted */
+	LIST_HEAD(, vk_chan_end) ends; /* every end it owns, accepted or not */
+	struct vk_chan_end *pending;   /* ends with news for its next dispatch */
+	struct vk_chan_end *incoming;  /* offered, in order, not yet accepted */
 	struct vk_chan_end **incoming_tail;
 	struct vk_task *acceptor; /* coroutines waiting to accept */
 	uint8_t news;		  /* something was offered while one waited */

@@ -22,33 +22,17 @@ struct vk_handoff {
 	struct vk_vectoring *own_tx;
 	vk_io_cb own_cb;
 	void *own_data;
-	struct vk_handoff *next; /* in the bus's list to flush */
-	struct vk_handoff **prev;
-	int error;	  /* the descriptor's */
-	uint8_t peer_eof; /* the descriptor's peer sent its end */
-	uint8_t done;	  /* the task was told */
+	LIST_ENTRY(vk_handoff) link; /* in the bus's list to flush */
+	int error;		     /* the descriptor's */
+	uint8_t peer_eof;	     /* the descriptor's peer sent its end */
+	uint8_t done;		     /* the task was told */
 };
-
-static void unlist(struct vk_handoff *h)
-{
-	if (!h->prev)
-		return;
-	*h->prev = h->next;
-	if (h->next)
-		h->next->prev = h->prev;
-	h->prev = NULL;
-	h->next = NULL;
-}
 
 static void list(struct vk_handoff *h)
 {
-	if (h->prev || h->done)
+	if (vk_list_linked(h, link) || h->done)
 		return;
-	h->next = h->bus->handoffs;
-	if (h->next)
-		h->next->prev = &h->next;
-	h->prev = &h->bus->handoffs;
-	h->bus->handoffs = h;
+	LIST_INSERT_HEAD(&h->bus->handoffs, h, link);
 }
 
 /* Over when the descriptor failed, or the other end closed and all it wrote went. */
@@ -59,7 +43,7 @@ static void check_done(struct vk_handoff *h)
 	if (!h->error && !(vk_chan_other(h->end)->closed && !vk_vectoring_used(h->end->rx)))
 		return;
 	h->done = 1;
-	unlist(h);
+	vk_list_unlink(h, link);
 	vk_poll_stop_read(h->entry);
 	vk_post_fire(h->post);
 }
@@ -139,7 +123,7 @@ static void restore(struct vk_handoff *h, struct vk_proc *proc)
 	struct vk_fd *entry = h->entry;
 	struct vk_chan_end *end = h->end;
 
-	unlist(h);
+	vk_list_unlink(h, link);
 	if (entry->proc == proc && entry->rx == end->tx) {
 		entry->handed = 0;
 		ev_set_cb(&entry->io, h->own_cb);
@@ -316,10 +300,10 @@ ssize_t vk_handoff_step(struct vk_thread *that, struct vk_fd *entry, struct vk_v
 
 void vk_handoff_flush(struct vk_bus *bus)
 {
-	while (bus->handoffs) {
-		struct vk_handoff *h = bus->handoffs;
+	while (!LIST_EMPTY(&bus->handoffs)) {
+		struct vk_handoff *h = LIST_FIRST(&bus->handoffs);
 
-		unlist(h);
+		vk_list_unlink(h, link);
 		send_out(h);
 	}
 }

@@ -38,7 +38,7 @@ struct vk_kern {
 	struct ev_prepare prepare;
 	struct vk_proc *running;     /* whose code runs now: owns any fault */
 	struct vk_proc *open;	     /* whose heap is accessible now */
-	struct vk_proc *all;	     /* live processes */
+	LIST_HEAD(, vk_proc) all;    /* live processes */
 	struct vk_proc *spare_procs; /* control blocks to reuse */
 	struct proc_slab *slabs;     /* where control blocks come from, newest first */
 	unsigned slab_used;	     /* control blocks taken from the newest */
@@ -135,7 +135,9 @@ void vk_kern_set_draining(struct vk_kern *kern, int draining)
 	if (!draining)
 		return;
 	/* Idle waiters must re-arm with the drain grace: see vk_await_idle(). */
-	for (struct vk_proc *proc = kern->all; proc; proc = proc->all_next) {
+	struct vk_proc *proc;
+
+	LIST_FOREACH (proc, &kern->all, all) {
 		proc->nudged = 1;
 		vk_proc_schedule(proc);
 	}
@@ -287,11 +289,7 @@ struct vk_proc *vk_kern_spawn(struct vk_kern *kern, const struct vk_proc_config 
 	proc->start.arg = arg;
 	proc->main_fd = fd;
 	proc->id = ++kern->next_id;
-	proc->all_next = kern->all;
-	if (kern->all)
-		kern->all->all_prev = &proc->all_next;
-	proc->all_prev = &kern->all;
-	kern->all = proc;
+	LIST_INSERT_HEAD(&kern->all, proc, all);
 	kern->sched.stats->procs_now++;
 	kern->sched.stats->procs_total++;
 	proc->config->app_stats->procs_now++;
@@ -347,13 +345,11 @@ static void proc_end(struct vk_kern *kern, struct vk_proc *proc, enum vk_pool_re
 		kern->open = NULL;
 	/* A pooled heap waits closed, as every heap not running does. */
 	vk_pool_release(&kern->pool, &proc->heap, heap_to, proc->config->isolation);
-	*proc->all_prev = proc->all_next;
-	if (proc->all_next)
-		proc->all_next->all_prev = proc->all_prev;
+	if (kern->walk_next == proc)
+		kern->walk_next = LIST_NEXT(proc, all);
+	LIST_REMOVE(proc, all);
 	kern->sched.stats->procs_now--;
 	proc->config->app_stats->procs_now--;
-	if (kern->walk_next == proc)
-		kern->walk_next = proc->all_next;
 	if (proc->config->on_exit && !proc->exit_forgot)
 		proc->config->on_exit(proc, proc->config->on_exit_ctx);
 	vk_proc_drop_extra(proc);
@@ -650,7 +646,7 @@ void vk_kern_dispatch(struct vk_kern *kern)
 
 void vk_kern_walk_begin(struct vk_kern *kern)
 {
-	kern->walk_next = kern->all;
+	kern->walk_next = LIST_FIRST(&kern->all);
 }
 
 static void proc_info(const struct vk_proc *proc, struct vk_proc_info *info)
@@ -682,17 +678,19 @@ size_t vk_kern_walk(struct vk_kern *kern, struct vk_proc_info *out, size_t max)
 
 	for (; n < max && kern->walk_next; n++) {
 		proc_info(kern->walk_next, &out[n]);
-		kern->walk_next = kern->walk_next->all_next;
+		kern->walk_next = LIST_NEXT(kern->walk_next, all);
 	}
 	return n;
 }
 
 int vk_kern_kill(struct vk_kern *kern, uint64_t id)
 {
-	struct vk_proc *proc = kern->all;
+	struct vk_proc *proc;
 
-	while (proc && proc->id != id)
-		proc = proc->all_next;
+	LIST_FOREACH (proc, &kern->all, all) {
+		if (proc->id == id)
+			break;
+	}
 	if (!proc)
 		return -ESRCH;
 	kern->sched.stats->killed++;
@@ -718,8 +716,8 @@ void vk_kern_run(struct vk_kern *kern)
 
 void vk_kern_destroy(struct vk_kern *kern)
 {
-	while (kern->all)
-		proc_end(kern, kern->all, VK_POOL_UNMAP);
+	while (!LIST_EMPTY(&kern->all))
+		proc_end(kern, LIST_FIRST(&kern->all), VK_POOL_UNMAP);
 	while (next_ready(kern))
 		;
 	kern->spare_procs = NULL;

@@ -11,11 +11,7 @@ struct vk_post *vk_post_create(struct vk_proc *proc)
 	if (!post)
 		return NULL;
 	post->proc = proc;
-	post->next = extra->posts;
-	if (extra->posts)
-		extra->posts->prev = &post->next;
-	post->prev = &extra->posts;
-	extra->posts = post;
+	LIST_INSERT_HEAD(&extra->posts, post, link);
 	return post;
 }
 
@@ -38,9 +34,7 @@ static void post_free(struct vk_post *post)
 	if (post->cancel)
 		post->cancel(post);
 	unfire(post);
-	*post->prev = post->next;
-	if (post->next)
-		post->next->prev = post->prev;
+	LIST_REMOVE(post, link);
 	free(post);
 }
 
@@ -56,11 +50,14 @@ void vk_post_destroy(struct vk_post *post)
 
 struct vk_post *vk_post_owned(const struct vk_proc *proc, struct vk_post *post)
 {
+	struct vk_post *p;
+
 	if (!proc->extra)
 		return NULL;
-	for (struct vk_post *p = proc->extra->posts; p; p = p->next)
+	LIST_FOREACH (p, &proc->extra->posts, link) {
 		if (p == post)
 			return post;
+	}
 	return NULL;
 }
 
@@ -100,7 +97,7 @@ void vk_post_destroy_all(struct vk_proc *proc)
 	/* The tasks go with the heap: only the other ends are told. */
 	if (!proc->extra)
 		return;
-	while (proc->extra->posts)
-		post_free(proc->extra->posts);
+	while (!LIST_EMPTY(&proc->extra->posts))
+		post_free(LIST_FIRST(&proc->extra->posts));
 	proc->extra->fired = NULL;
 }

@@ -15,13 +15,13 @@
 #define VK_POST_H
 
 #include "vk_internal.h"
+#include "vk_list.h"
 #include "vk_task.h"
 
 struct vk_post {
 	struct vk_proc *proc;
-	struct vk_task *waiter; /* blocked on it (vk_task_block(task, &post->waiter)) */
-	struct vk_post *next;	/* in the process's list of posts */
-	struct vk_post **prev;
+	struct vk_task *waiter;	    /* blocked on it (vk_task_block(task, &post->waiter)) */
+	LIST_ENTRY(vk_post) link;   /* in the process's list of posts */
 	struct vk_post *fired_next; /* in the process's list of fired posts */
 	/* For the other end: its list of posts to fire, and its cleanup. */
 	struct vk_post *owner_next;

@@ -23,6 +23,7 @@
 
 #include "vk_internal.h"
 #include "vk_heap.h"
+#include "vk_list.h"
 #include "vk_state.h"
 #include "vk_stats.h"
 
@@ -125,7 +126,7 @@ struct vk_app_error_note {
  * does without these 64 bytes.
  */
 struct vk_proc_extra {
-	struct vk_post *posts;	    /* wake-ups from outside a dispatch (vk_post.h) */
+	LIST_HEAD(, vk_post) posts; /* wake-ups from outside a dispatch (vk_post.h) */
 	struct vk_post *fired;	    /* of which fired since the last dispatch */
 	struct vk_chan_proc *chans; /* its channels (vk_chan.h), NULL until it has one */
 	void *will;		    /* published when it ends (vk_pubsub.c), or NULL */
@@ -146,10 +147,9 @@ struct vk_proc {
 	struct vk_task *main;
 	/* The last task to run in this dispatch; its run_next is the first (a ring). */
 	struct vk_task *run_last;
-	struct vk_task *timed;	    /* tasks with a deadline */
-	struct vk_proc *ready_next; /* in the sched's ready queue */
-	struct vk_proc *all_next;   /* in the kernel's list of live processes */
-	struct vk_proc **all_prev;
+	LIST_HEAD(, vk_task) timed;  /* tasks with a deadline */
+	struct vk_proc *ready_next;  /* in the sched's ready queue */
+	LIST_ENTRY(vk_proc) all;     /* in the kernel's list of live processes */
 	struct vk_proc_extra *extra; /* NULL until needed */
 	/*
 	 * Fires at the earliest task deadline. Its data (libev leaves it to

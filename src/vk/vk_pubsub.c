@@ -29,18 +29,16 @@ struct vk_sub {
 	 */
 	struct vk_fd *relay;
 	struct vk_post *relay_post;
-	struct vk_sub *relay_next;
-	struct vk_sub **relay_prev;
-	uint64_t relay_told; /* dropped, as the last vk_relay() return said */
-	int relay_error;     /* the descriptor failed: the relay ends with it */
+	LIST_ENTRY(vk_sub) relayed; /* in the bus's relays */
+	uint64_t relay_told;	    /* dropped, as the last vk_relay() return said */
+	int relay_error;	    /* the descriptor failed: the relay ends with it */
 };
 
 struct vk_sub_link {
 	struct vk_sub *sub;
 	struct vk_topic *topic;
-	struct vk_sub_link *topic_next; /* in the topic's subscribers */
-	struct vk_sub_link **topic_prev;
-	struct vk_sub_link *sub_next; /* in the subscription's topics */
+	LIST_ENTRY(vk_sub_link) in_topic; /* in the topic's subscribers */
+	struct vk_sub_link *sub_next;	  /* in the subscription's topics */
 };
 
 /* A last will (vk_pubsub_will()): the topic, then the message. */
@@ -65,22 +63,9 @@ static void unlink_topic(struct vk_bus *bus, struct vk_sub_link *link)
 {
 	struct vk_topic *topic = link->topic;
 
-	*link->topic_prev = link->topic_next;
-	if (link->topic_next)
-		link->topic_next->topic_prev = link->topic_prev;
-	if (!topic->subs)
+	LIST_REMOVE(link, in_topic);
+	if (LIST_EMPTY(&topic->subs))
 		vk_bus_topic_drop(bus, topic);
-}
-
-static void relay_unlist(struct vk_sub *sub)
-{
-	if (!sub->relay_prev)
-		return;
-	*sub->relay_prev = sub->relay_next;
-	if (sub->relay_next)
-		sub->relay_next->relay_prev = sub->relay_prev;
-	sub->relay_prev = NULL;
-	sub->relay_next = NULL;
 }
 
 /* The relay's descriptor, if it is still the one joined to the subscription. */
@@ -104,7 +89,7 @@ static void relay_part(struct vk_sub *sub)
 		entry->join->watcher = NULL;
 	}
 	sub->relay = NULL;
-	relay_unlist(sub);
+	vk_list_unlink(sub, relayed);
 	if (sub->relay_post) {
 		struct vk_post *post = sub->relay_post;
 
@@ -203,7 +188,7 @@ int vk_pubsub_subscribe(struct vk_thread *that, struct vk_socket **socket, const
 	t = vk_bus_topic(sub->bus, topic, len, 1);
 	link = t ? calloc(1, sizeof(*link)) : NULL;
 	if (!link) {
-		if (t && !t->subs)
+		if (t && LIST_EMPTY(&t->subs))
 			vk_bus_topic_drop(sub->bus, t);
 		return -ENOMEM;
 	}
@@ -211,11 +196,7 @@ int vk_pubsub_subscribe(struct vk_thread *that, struct vk_socket **socket, const
 	link->topic = t;
 	link->sub_next = sub->links;
 	sub->links = link;
-	link->topic_next = t->subs;
-	if (t->subs)
-		t->subs->topic_prev = &link->topic_next;
-	link->topic_prev = &t->subs;
-	t->subs = link;
+	LIST_INSERT_HEAD(&t->subs, link, in_topic);
 	return 0;
 }
 
@@ -253,13 +234,8 @@ static int deliver_one(struct vk_sub *sub, const void *msg, size_t len)
 		return 0;
 	}
 	stats->deliveries++;
-	if (sub->relay && !sub->relay_prev) {
-		sub->relay_next = sub->bus->relays;
-		if (sub->relay_next)
-			sub->relay_next->relay_prev = &sub->relay_next;
-		sub->relay_prev = &sub->bus->relays;
-		sub->bus->relays = sub;
-	}
+	if (sub->relay && !vk_list_linked(sub, relayed))
+		LIST_INSERT_HEAD(&sub->bus->relays, sub, relayed);
 	return 1;
 }
 
@@ -294,10 +270,10 @@ static void relay_send(struct vk_sub *sub)
 
 void vk_pubsub_relay_flush(struct vk_bus *bus)
 {
-	while (bus->relays) {
-		struct vk_sub *sub = bus->relays;
+	while (!LIST_EMPTY(&bus->relays)) {
+		struct vk_sub *sub = LIST_FIRST(&bus->relays);
 
-		relay_unlist(sub);
+		vk_list_unlink(sub, relayed);
 		relay_send(sub);
 	}
 }
@@ -415,11 +391,12 @@ unsigned vk_pubsub_deliver(struct vk_bus *bus, const char *topic, size_t topic_l
 			   size_t len, const struct vk_proc *from)
 {
 	struct vk_topic *t = vk_bus_topic(bus, topic, topic_len, 0);
+	struct vk_sub_link *link;
 	unsigned count = 0;
 
 	if (!t)
 		return 0;
-	for (struct vk_sub_link *link = t->subs; link; link = link->topic_next) {
+	LIST_FOREACH (link, &t->subs, in_topic) {
 		struct vk_sub *sub = link->sub;
 
 		if (from && sub->chan->end[1].proc == from)
@@ -432,11 +409,12 @@ unsigned vk_pubsub_deliver(struct vk_bus *bus, const char *topic, size_t topic_l
 int vk_pubsub_would_drop(struct vk_bus *bus, const char *topic, size_t topic_len, size_t len)
 {
 	struct vk_topic *t = vk_bus_topic(bus, topic, topic_len, 0);
+	struct vk_sub_link *link;
 	int would = 0;
 
 	if (!t)
 		return 0;
-	for (struct vk_sub_link *link = t->subs; link; link = link->topic_next) {
+	LIST_FOREACH (link, &t->subs, in_topic) {
 		struct vk_sub *sub = link->sub;
 
 		if (sub->stalled || vk_vectoring_free(sub->chan->end[0].tx) >= len)

@@ -202,30 +202,21 @@ void vk_task_time(struct vk_task *task, double deadline)
 
 	vk_task_untime(task);
 	task->deadline = deadline;
-	task->timed_next = proc->timed;
-	if (proc->timed)
-		proc->timed->timed_prev = &task->timed_next;
-	task->timed_prev = &proc->timed;
-	proc->timed = task;
+	LIST_INSERT_HEAD(&proc->timed, task, timed);
 }
 
 void vk_task_untime(struct vk_task *task)
 {
-	if (!task->timed_prev)
-		return;
-	*task->timed_prev = task->timed_next;
-	if (task->timed_next)
-		task->timed_next->timed_prev = task->timed_prev;
-	task->timed_prev = NULL;
-	task->timed_next = NULL;
+	vk_list_unlink(task, timed);
 }
 
 /* The task with the earliest deadline at or before `now`, or NULL. */
 static struct vk_task *earliest_due(const struct vk_proc *proc, double now)
 {
 	struct vk_task *found = NULL;
+	struct vk_task *task;
 
-	for (struct vk_task *task = proc->timed; task; task = task->timed_next) {
+	LIST_FOREACH (task, &proc->timed, timed) {
 		if (task->deadline <= now && (!found || task->deadline < found->deadline))
 			found = task;
 	}
@@ -236,7 +227,7 @@ void vk_task_expire_all(struct vk_proc *proc)
 {
 	struct vk_task *task;
 
-	while ((task = proc->timed)) {
+	while ((task = LIST_FIRST(&proc->timed))) {
 		task->sleeping = 0;
 		vk_task_wake(task, ETIMEDOUT);
 		vk_task_untime(task);
@@ -267,8 +258,9 @@ void vk_task_expire(struct vk_proc *proc)
 double vk_task_earliest(const struct vk_proc *proc)
 {
 	double earliest = 0;
+	const struct vk_task *task;
 
-	for (const struct vk_task *task = proc->timed; task; task = task->timed_next) {
+	LIST_FOREACH (task, &proc->timed, timed) {
 		if (task->deadline != HUGE_VAL && (earliest == 0 || task->deadline < earliest))
 			earliest = task->deadline;
 	}

@@ -16,6 +16,7 @@
 #define VK_TASK_H
 
 #include "vk_internal.h"
+#include "vk_list.h"
 #include "vk_proc.h"
 #include "vk_state.h"
 
@@ -27,9 +28,8 @@ struct vk_task {
 	struct vk_task *waiter;	    /* blocked in vk_call() or vk_join() on us */
 	struct vk_task **wait_slot; /* the waiter list we are in (a ring's reader/writer) */
 	struct vk_task *wait_next;  /* next in that list, woken in order */
-	double deadline;	    /* ev_now() time, valid when timed_prev; HUGE_VAL: none */
-	struct vk_task *timed_next;
-	struct vk_task **timed_prev;
+	double deadline;	    /* ev_now() time, valid when timed is linked; HUGE_VAL: none */
+	LIST_ENTRY(vk_task) timed;  /* in the process's tasks with a deadline */
 	/* Messages (vk_future.h). */
 	struct vk_task *senders_head; /* tasks blocked sending to us */
 	struct vk_task **senders_tail;
