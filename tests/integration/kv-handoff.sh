@@ -31,33 +31,8 @@ check(r.cmd("HGETALL", "x").startswith("ERR unknown command"), "unknown command"
 rnd = random.Random(7)
 pool = ["m%d" % i for i in range(12)]
 check(isinstance(r.cmd("DEL", *pool), int), "DEL of the pool")
-model, cmds, want = {}, [], []
-for i in range(1000):
-    k, c = rnd.choice(pool), rnd.randrange(7)
-    if c == 0:
-        cmds.append(("SET", k, "s%d" % i)); want.append("OK"); model[k] = b"s%d" % i
-    elif c == 1:
-        cmds.append(("GET", k)); want.append(model.get(k))
-    elif c == 2:
-        n = int(model[k]) + 1 if k in model and model[k].isdigit() else (1 if k not in model else None)
-        cmds.append(("INCR", k)); want.append(n if n is not None else Err)
-        if n is not None:
-            model[k] = str(n).encode()
-    elif c == 3:
-        k2 = rnd.choice(pool)
-        cmds.append(("EXISTS", k, k2)); want.append(int(k in model) + int(k2 in model))
-    elif c == 4:
-        cmds.append(("DEL", k)); want.append(int(model.pop(k, None) is not None))
-    elif c == 5:
-        k2 = rnd.choice(pool)
-        cmds.append(("MGET", k, k2)); want.append([model.get(k), model.get(k2)])
-    else:
-        cmds.append(("NOSUCH", k)); want.append(Err)
-rep = Redis(PORT).pipeline(cmds)
-check(len(rep) == len(want), "mixed pipeline: %d replies" % len(rep))
-for i, (got, w) in enumerate(zip(rep, want)):
-    ok = isinstance(got, Err) if w is Err else got == w
-    check(ok, "mixed pipeline, command %d %r: %r, not %r" % (i, cmds[i], got, w))
+cmds, want = mixed_commands(rnd, pool, 1000)
+check_replies("mixed pipeline", cmds, Redis(PORT).pipeline(cmds), want)
 
 # About 60 KiB in one batch, a 20,000-byte value in it, cut anywhere.
 cmds, want = [], []

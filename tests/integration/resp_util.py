@@ -114,3 +114,43 @@ def keys_by_shard(workers, count=64, prefix="key"):
         if all(len(v) == count for v in shards.values()):
             break
     return shards
+
+
+def mixed_commands(rnd, pool, count, with_ping=False):
+    """count random commands on the keys of pool (SET, GET, INCR, EXISTS,
+    DEL, MGET, an unknown one, and PING when with_ping), and the reply each
+    must get, from a model of the store that starts with pool deleted."""
+    model, cmds, want = {}, [], []
+    kinds = 8 if with_ping else 7
+    for i in range(count):
+        k, c = rnd.choice(pool), rnd.randrange(kinds)
+        if c == 0:
+            cmds.append(("SET", k, "s%d" % i)); want.append("OK"); model[k] = b"s%d" % i
+        elif c == 1:
+            cmds.append(("GET", k)); want.append(model.get(k))
+        elif c == 2:
+            n = int(model[k]) + 1 if k in model and model[k].isdigit() else (1 if k not in model else None)
+            cmds.append(("INCR", k)); want.append(n if n is not None else Err)
+            if n is not None:
+                model[k] = str(n).encode()
+        elif c == 3:
+            k2 = rnd.choice(pool)
+            cmds.append(("EXISTS", k, k2)); want.append(int(k in model) + int(k2 in model))
+        elif c == 4:
+            cmds.append(("DEL", k)); want.append(int(model.pop(k, None) is not None))
+        elif c == 5:
+            k2 = rnd.choice(pool)
+            cmds.append(("MGET", k, k2)); want.append([model.get(k), model.get(k2)])
+        elif c == 6 and with_ping:
+            cmds.append(("PING",)); want.append("PONG")
+        else:
+            cmds.append(("NOSUCH", k)); want.append(Err)
+    return cmds, want
+
+
+def check_replies(what, cmds, rep, want):
+    """Every reply as the model wants it, in order."""
+    check(len(rep) == len(want), "%s: %d replies, not %d" % (what, len(rep), len(want)))
+    for i, (got, w) in enumerate(zip(rep, want)):
+        ok = isinstance(got, Err) if w is Err else got == w
+        check(ok, "%s, command %d %r: %r, not %r" % (what, i, cmds[i], got, w))
