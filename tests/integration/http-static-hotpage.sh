@@ -26,29 +26,8 @@ note_workers
 [ -r "/proc/$WORKERS/pagemap" ] || skip "cannot read the worker's pagemap"
 
 http_py <<EOF2
-import socket, struct, time
+import socket, time
 WORKER = $WORKERS
-
-def heap_pages():
-    """Present pages of each heap: an anonymous 64 KiB mapping followed at
-    once by its read-only guard page."""
-    maps = []
-    for line in open("/proc/%d/maps" % WORKER):
-        f = line.split()
-        a, b = (int(x, 16) for x in f[0].split("-"))
-        maps.append((a, b, f[1], len(f) == 5))
-    pages = []
-    with open("/proc/%d/pagemap" % WORKER, "rb") as pm:
-        for m, nxt in zip(maps, maps[1:]):
-            a, b, perms, anon = m
-            if not (b - a == 65536 and anon and perms in ("---p", "rw-p") and nxt[0] == b
-                    and nxt[1] - nxt[0] == 4096 and nxt[2] == "r--p"):
-                continue
-            pm.seek(a // 4096 * 8)
-            data = pm.read((b - a) // 4096 * 8)
-            pages.append(sum((struct.unpack_from("<Q", data, 8 * i)[0] >> 63) & 1
-                             for i in range((b - a) // 4096)))
-    return pages
 
 head = b"GET /f4k HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 conns = []
@@ -66,7 +45,7 @@ for rnd in range(3):
         check(got.startswith(b"HTTP/1.1 200"), "not a 200: %r" % got[:40])
         check(b"ETag:" in got and b"Last-Modified:" in got, "fields missing: %r" % got[:300])
 time.sleep(0.2)
-pages = [p for p in heap_pages() if p]
+pages = [len(h) for h in heap_present_pages(WORKER)]
 check(len(pages) >= 20, "expected 20 heaps with present pages, saw %r" % pages)
 over = [p for p in pages if p > 1]
 check(not over, "%d of %d keep-alive connections of static.so keep more than one page "

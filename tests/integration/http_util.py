@@ -9,6 +9,7 @@ every failing one.
 """
 import re
 import socket
+import struct
 import sys
 import time
 from email.utils import parsedate_to_datetime
@@ -23,6 +24,32 @@ IMF_FIXDATE = re.compile(
 def check(cond, msg):
     if not cond:
         raise AssertionError(msg)
+
+
+def heap_present_pages(worker, heap_size=65536):
+    """For each micro-heap of the worker process, the indexes of its present
+    pages (from /proc/PID/pagemap; heaps with none are left out). A heap is
+    an anonymous mapping of heap_size bytes (PROT_NONE between dispatches,
+    rw- the one left open) followed at once by its read-only guard page: the
+    guard tells it from the allocator's own mappings of that size."""
+    maps = []
+    for line in open("/proc/%d/maps" % worker):
+        f = line.split()
+        a, b = (int(x, 16) for x in f[0].split("-"))
+        maps.append((a, b, f[1], len(f) == 5))
+    heaps = []
+    with open("/proc/%d/pagemap" % worker, "rb") as pm:
+        for (a, b, perms, anon), nxt in zip(maps, maps[1:]):
+            if not (b - a == heap_size and anon and perms in ("---p", "rw-p") and nxt[0] == b
+                    and nxt[1] - nxt[0] == 4096 and nxt[2] == "r--p"):
+                continue
+            pm.seek(a // 4096 * 8)
+            data = pm.read((b - a) // 4096 * 8)
+            present = [i for i in range((b - a) // 4096)
+                       if (struct.unpack_from("<Q", data, 8 * i)[0] >> 63) & 1]
+            if present:
+                heaps.append(present)
+    return heaps
 
 
 def get(target="/", host="localhost", version="HTTP/1.1", headers=(), method="GET", body=b""):

@@ -17,13 +17,7 @@
 . "$top_srcdir/tests/integration/proxy_lib.sh"
 
 new_port U
-"$PYTHON" "$top_srcdir/tests/integration/proxy_http_upstream.py" "$U" >"$T/up.out" 2>&1 &
-UPSTREAM_PIDS="$UPSTREAM_PIDS $!"
-_end=$(($(now_ms) + 5000))
-until grep -q ready "$T/up.out" 2>/dev/null; do
-	[ "$(now_ms)" -lt "$_end" ] || fail "upstream: $(cat "$T/up.out")"
-	sleep 0.02
-done
+http_upstream "$U"
 
 proxy_config 1 "127.0.0.1:$U" 'opt.mode = http' 'isolation = on' 'heap = 256k' >"$CONF"
 serve "$CONF" 1
@@ -33,33 +27,10 @@ MAXSPAN=12
 [ -r "/proc/$WORKERS/pagemap" ] || skip "cannot read the worker's pagemap"
 
 http_py <<EOF2
-import socket, struct, time
+import socket, time
 WORKER = $WORKERS
 HEAP = 256 * 1024
 MAXPRESENT, MAXSPAN = $MAXPRESENT, $MAXSPAN
-
-def heaps():
-    """The present pages of each heap: an anonymous mapping of HEAP bytes
-    followed at once by its read-only guard page."""
-    maps = []
-    for line in open("/proc/%d/maps" % WORKER):
-        f = line.split()
-        a, b = (int(x, 16) for x in f[0].split("-"))
-        maps.append((a, b, f[1], len(f) == 5))
-    out = []
-    with open("/proc/%d/pagemap" % WORKER, "rb") as pm:
-        for m, nxt in zip(maps, maps[1:]):
-            a, b, perms, anon = m
-            if not (b - a == HEAP and anon and perms in ("---p", "rw-p") and nxt[0] == b
-                    and nxt[1] - nxt[0] == 4096 and nxt[2] == "r--p"):
-                continue
-            pm.seek(a // 4096 * 8)
-            data = pm.read((b - a) // 4096 * 8)
-            present = [i for i in range((b - a) // 4096)
-                       if (struct.unpack_from("<Q", data, 8 * i)[0] >> 63) & 1]
-            if present:
-                out.append(present)
-    return out
 
 conns = [socket.create_connection(("127.0.0.1", PORT), timeout=5) for _ in range(20)]
 for rnd in range(3):
@@ -72,7 +43,7 @@ for rnd in range(3):
             got += chunk
         check(got.startswith(b"HTTP/1.1 200"), "not a 200: %r" % got[:40])
 time.sleep(0.2)
-hs = heaps()
+hs = heap_present_pages(WORKER, HEAP)
 check(len(hs) >= 20, "expected 20 heaps with present pages, saw %d" % len(hs))
 print("present pages of the first heaps:", hs[:3])
 many = [h for h in hs if len(h) > MAXPRESENT]

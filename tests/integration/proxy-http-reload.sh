@@ -13,13 +13,7 @@
 need_vkctl
 
 new_port U
-"$PYTHON" "$top_srcdir/tests/integration/proxy_http_upstream.py" "$U" >"$T/up.out" 2>&1 &
-UPSTREAM_PIDS="$UPSTREAM_PIDS $!"
-_end=$(($(now_ms) + 5000))
-until grep -q ready "$T/up.out" 2>/dev/null; do
-	[ "$(now_ms)" -lt "$_end" ] || fail "upstream: $(cat "$T/up.out")"
-	sleep 0.02
-done
+http_upstream "$U"
 
 proxy_config 2 "127.0.0.1:$U" 'opt.mode = http' >"$CONF"
 serve "$CONF" 2

@@ -17,17 +17,29 @@ proxy_cleanup() {
 }
 trap proxy_cleanup EXIT
 
-# upstream MODE ARGS...: start proxy_upstream.py MODE ARGS... and wait
-# until it listens.
-upstream() {
-	_out=$T/upstream.$(echo "$*" | tr -c 'a-zA-Z0-9' _)
-	"$PYTHON" "$top_srcdir/tests/integration/proxy_upstream.py" "$@" >"$_out" 2>&1 &
+# start_upstream SCRIPT ARGS...: start the python server
+# tests/integration/SCRIPT with ARGS and wait until it says it listens.
+start_upstream() {
+	_script=$1
+	shift
+	_out=$T/upstream.$(echo "$_script $*" | tr -c 'a-zA-Z0-9' _)
+	"$PYTHON" "$top_srcdir/tests/integration/$_script" "$@" >"$_out" 2>&1 &
 	UPSTREAM_PIDS="$UPSTREAM_PIDS $!"
 	_end=$(($(now_ms) + 5000))
 	until grep -q ready "$_out" 2>/dev/null; do
-		[ "$(now_ms)" -lt "$_end" ] || fail "upstream $*: $(cat "$_out")"
+		[ "$(now_ms)" -lt "$_end" ] || fail "upstream $_script $*: $(cat "$_out")"
 		sleep 0.02
 	done
+}
+
+# upstream MODE ARGS...: proxy_upstream.py MODE ARGS... (TCP upstreams).
+upstream() {
+	start_upstream proxy_upstream.py "$@"
+}
+
+# http_upstream PORT: proxy_http_upstream.py on PORT (HTTP upstreams).
+http_upstream() {
+	start_upstream proxy_http_upstream.py "$@"
 }
 
 # proxy_config WORKERS 'UPSTREAMS' [EXTRA LINES FOR [app proxy]...]: a
