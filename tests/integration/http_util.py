@@ -301,3 +301,54 @@ class Cases:
             for f in self.failures:
                 print("  " + f)
             sys.exit(1)
+
+
+def keepalive_load(port, stop_path, exchange, clients=16, limit_s=30):
+    """clients threads run exchange(conn, rnd) back to back (one request and
+    its checked response, which it returns) on keep-alive connections to
+    port until stop_path exists (or limit_s passes); a response that closes
+    its connection (a draining generation's goodbye) makes that client
+    reconnect. Any exception is a failed request. Prints the counts and
+    checks that nothing failed, that more than 100 requests were answered
+    and that some connection was told to close (a reload happened)."""
+    import os
+    import random
+    import threading
+
+    failures, answered, reconnects = [], [0], [0]
+    lock = threading.Lock()
+    deadline = time.monotonic() + limit_s
+
+    def client(n):
+        rnd = random.Random(n)
+        c = None
+        while not os.path.exists(stop_path) and time.monotonic() < deadline:
+            try:
+                if c is None:
+                    c = Conn(port, timeout=10)
+                r = exchange(c, rnd)
+                with lock:
+                    answered[0] += 1
+                if r.closes():
+                    c.close()
+                    c = None
+                    with lock:
+                        reconnects[0] += 1
+            except Exception as e:
+                with lock:
+                    failures.append("client %d: %r" % (n, e))
+                if c is not None:
+                    c.close()
+                c = None
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print("answered %d, reconnected %d, failed %d" % (answered[0], reconnects[0], len(failures)))
+    for f in failures[:10]:
+        print(f)
+    check(not failures, "%d requests failed" % len(failures))
+    check(answered[0] > 100, "only %d requests answered" % answered[0])
+    check(reconnects[0] > 0, "no connection was told to close: was there a reload?")

@@ -441,6 +441,27 @@ wait_ready() {
 	done
 }
 
+# reload_under_load WORKERS LOADPID: three `vkctl reload --wait`s a second
+# apart (generations 2, 3, 4, each waited for with WORKERS ready), then
+# $T/stop tells the background load LOADPID to end; its output
+# ($T/load.out) is shown, and the test fails if it exited non-zero (it saw
+# a failed request).
+reload_under_load() {
+	sleep 1
+	_gen=1
+	for _round in 1 2 3; do
+		ctl reload --wait >"$T/reload.out" 2>&1 || fail "reload $_round: $(cat "$T/reload.out")"
+		_gen=$((_gen + 1))
+		wait_ready "$1" "$_gen" 10000
+		sleep 1
+	done
+	touch "$T/stop"
+	wait "$2"
+	_load_status=$?
+	cat "$T/load.out"
+	[ "$_load_status" -eq 0 ] || fail "the load saw failures"
+}
+
 # serve_ready WORKERS [EXTRA]: serve_echo, then until status shows the
 # workers ready.
 serve_ready() {

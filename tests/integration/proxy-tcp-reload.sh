@@ -57,19 +57,6 @@ check(done[0] > 100, "only %d connections proxied" % done[0])
 PY
 load=$!
 note_pids "$load"
-
-sleep 1
-gen=1
-for round in 1 2 3; do
-	ctl reload --wait >"$T/reload.out" 2>&1 || fail "reload $round: $(cat "$T/reload.out")"
-	gen=$((gen + 1))
-	wait_ready 2 "$gen" 10000
-	sleep 1
-done
-touch "$T/stop"
-wait "$load"
-status=$?
-cat "$T/load.out"
-[ "$status" -eq 0 ] || fail "the load saw failures"
+reload_under_load 2 "$load"
 stop_vkd
 exit 0
