@@ -98,7 +98,8 @@ int vk_socket_drained(struct vk_thread *that, const struct vk_socket *s);
 /*
  * Zero-copy reading, for parsers: describe the bytes held in the receive
  * ring as up to two iovecs (iov must have room for 2), without consuming
- * them. The bytes stay in place until consumed, even across blocking.
+ * them; returns the count, 0 to 2. The bytes stay in place until
+ * consumed, even across blocking.
  */
 int vk_socket_peek_iov(const struct vk_socket *s, struct iovec *iov);
 
