@@ -16,7 +16,7 @@
  * chunked for a 1.1 client when the length is not known; an HTTP/1.0
  * client then reads to the close) and Connection, then the fields added
  * with vk_http_add_header(). A HEAD request gets the same head and no body
- * (the writes are counted, not sent). 1xx, 204 and 304 answers carry no
+ * (the writes are counted, not sent). 204 and 304 answers carry no
  * body and no framing field.
  *
  * What goes out is gathered in the connection's send ring and leaves in
@@ -26,7 +26,8 @@
  *
  * Errors are raised (vk(3)): EINVAL for an answer that breaks its own
  * framing (a second head, writing before the head or past the length,
- * finishing short, a status outside 100..599 or a name or value holding
+ * finishing short, a status outside 200..599 (the library alone sends
+ * 100 Continue), a type longer than 128 bytes, or a name or value holding
  * CR, LF or another control byte), EALREADY for a field added after the
  * head, ENOSPC for fields past the app's opt.max_head bytes (vk_http_app.h;
  * 16k by default: as long as a request's head may be), EPIPE or
