@@ -75,23 +75,40 @@ START_TEST(test_status_bad)
 }
 END_TEST
 
+/* The i-th field of a: its name, or its value when `value`. */
+static const char *field(const struct proxy_answer *a, unsigned i, int value)
+{
+	const char *at = NULL, *n = NULL, *v = NULL;
+
+	for (unsigned k = 0; k <= i; k++)
+		ck_assert_int_eq(proxy_answer_next(a, &at, &n, &v), 1);
+	return value ? v : n;
+}
+
 START_TEST(test_fields)
 {
 	struct proxy_answer a;
+	const char *at = NULL, *n, *v;
 
 	ck_assert_int_eq(parse("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-A:1\r\n"
 			       "X-B: \t two words \t\r\nX-Empty:\r\nSet-Cookie: a=b\r\n\r\n",
 			       &a),
 			 0);
 	ck_assert_uint_eq(a.nfields, 5);
-	ck_assert_str_eq(a.names[0], "Content-Type");
-	ck_assert_str_eq(a.values[0], "text/html");
+	ck_assert_str_eq(field(&a, 0, 0), "Content-Type");
+	ck_assert_str_eq(field(&a, 0, 1), "text/html");
 	ck_assert_str_eq(a.type, "text/html");
-	ck_assert_str_eq(a.names[1], "X-A");
-	ck_assert_str_eq(a.values[1], "1");
-	ck_assert_str_eq(a.values[2], "two words");
-	ck_assert_str_eq(a.values[3], "");
-	ck_assert_str_eq(a.names[4], "Set-Cookie");
+	ck_assert_str_eq(field(&a, 1, 0), "X-A");
+	ck_assert_str_eq(field(&a, 1, 1), "1");
+	ck_assert_str_eq(field(&a, 2, 1), "two words");
+	ck_assert_str_eq(field(&a, 3, 1), "");
+	ck_assert_str_eq(field(&a, 4, 0), "Set-Cookie");
+	for (unsigned k = 0; k < 5; k++)
+		ck_assert_int_eq(proxy_answer_next(&a, &at, &n, &v), 1);
+	ck_assert_int_eq(proxy_answer_next(&a, &at, &n, &v), 0);
+	ck_assert_int_eq(parse("HTTP/1.1 204 No Content\r\n\r\n", &a), 0);
+	at = NULL;
+	ck_assert_int_eq(proxy_answer_next(&a, &at, &n, &v), 0);
 	ck_assert_int_eq(a.length, -1);
 	ck_assert_int_eq(a.chunked, 0);
 }
@@ -169,7 +186,7 @@ START_TEST(test_long_field)
 	len += 10000;
 	len += (size_t)snprintf(head + len, sizeof(head) - len, "\r\n\r\n");
 	ck_assert_int_eq(parse_n(head, len, &a), 0);
-	ck_assert_uint_eq(strlen(a.values[0]), 10000);
+	ck_assert_uint_eq(strlen(field(&a, 0, 1)), 10000);
 }
 END_TEST
 
