@@ -53,8 +53,10 @@
  *    errno.
  * (vk_http.h's parser returns negated HTTP statuses, which it documents.)
  *
- * Errors an app handles where they happen: every blocking operation that
- * may raise has a try form, vk_try_X(rc, ...) beside vk_X(...) (and
+ * Errors an app handles where they happen: the blocking operations that
+ * meet a peer's or an upstream's failure (the socket operations but
+ * sendfile, connect, forward, call, join, send, receive, request) have
+ * a try form, vk_try_X(rc, ...) beside vk_X(...) (and
  * vk_socket_try_X(s, rc, ...) beside vk_socket_X(s, ...)). It does what
  * vk_X does, but instead of raising it stores the error in `rc` (an
  * lvalue of a signed type, a field of `self`) as a negated errno value;
