@@ -3,7 +3,8 @@
  * write inline, in the coroutine's own function, for speed. They are the
  * coroutine's own state, not the kernel's: how libvk queues, times and
  * joins a coroutine lives in a larger structure that is not part of the
- * API. Use the macros and functions of vk(3); touch no field by hand.
+ * API. Use the macros and functions of vk(3); touch no field by hand but
+ * reading `socket`, the default socket (a main coroutine's connection).
  *
  * Modules compile this layout into their code: vk_app.h records its size
  * and shape (field offsets, the macros' constants) in every module, and
