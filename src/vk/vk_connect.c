@@ -72,7 +72,7 @@ static struct vk_stats *stats_of(struct vk_thread *that)
 
 static void ring_reset(struct vk_vectoring *ring)
 {
-	ring->start = ring->written.origin;
+	ring->start = ring->restart;
 	ring->len = 0;
 	ring->eof = 0;
 	ring->error = 0;

@@ -5,7 +5,11 @@
  * The ring lives in a micro-heap. When it empties, its start snaps back to
  * its origin (offset 0 unless set): small traffic then stays in one page of
  * the buffer, so an idle connection keeps few pages resident and changing
- * the heap's protection has few page-table entries to rewrite. For the
+ * the heap's protection has few page-table entries to rewrite. Once the
+ * bytes held wrap past the buffer's end, the ring restarts at the buffer's
+ * start instead: traffic larger than the stretch from the origin to the
+ * end (a batch of pipelined answers) then lands in one piece, in pages the
+ * wrap already made resident, and leaves in one iovec. For the
  * same reason the ring keeps a span of the bytes ever written into its
  * buffer (always one piece from the origin on, wrapping), so that a heap
  * can zero just those when its process ends (vk_heap_set_lazy()).
@@ -28,8 +32,9 @@ struct vk_vectoring {
 	size_t len;   /* bytes held */
 	/* origin: where start goes back to when the ring empties; reach: written from there. */
 	struct vk_heap_span written;
-	int eof;   /* the writer hung up after the bytes held */
-	int error; /* sticky errno from the fd behind this ring, 0 if none */
+	size_t restart; /* where start goes when it empties: the origin, 0 once it wrapped */
+	int eof;	/* the writer hung up after the bytes held */
+	int error;	/* sticky errno from the fd behind this ring, 0 if none */
 	/* Coroutines blocked on this ring, each list woken in order (vk_task.h). */
 	struct vk_task *reader;
 	struct vk_task *writer;
@@ -40,7 +45,9 @@ void vk_vectoring_init(struct vk_vectoring *ring, char *buf, size_t size);
 
 /*
  * Make an empty ring start at `origin` (< size) whenever it empties, so
- * that its hot bytes can share a page with other hot data.
+ * that its hot bytes can share a page with other hot data, until the
+ * bytes held first wrap past the buffer's end: from then on it restarts at
+ * offset 0 (the written span still counts from `origin`).
  */
 void vk_vectoring_set_origin(struct vk_vectoring *ring, size_t origin);
 

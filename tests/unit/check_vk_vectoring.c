@@ -136,8 +136,8 @@ START_TEST(test_produce_consume)
 					count = vk_vectoring_free_iov(&ring, iov);
 					for (int v = 0; v < count && done < k; v++) {
 						size_t n = k - done < iov[v].iov_len
-								   ? k - done
-								   : iov[v].iov_len;
+							       ? k - done
+							       : iov[v].iov_len;
 
 						memcpy(iov[v].iov_base, expect + len + done, n);
 						done += n;
@@ -236,12 +236,11 @@ START_TEST(test_find)
 					buf[(start + at) % size] = '\n';
 					for (size_t limit = 0; limit <= size + 1; limit++)
 						vkt_eq(vk_vectoring_find(&ring, '\n', limit),
-								  at < limit ? at + 1 : 0);
+						       at < limit ? at + 1 : 0);
 					/* A second one later: the first counts. */
 					if (at + 1 < len) {
 						buf[(start + len - 1) % size] = '\n';
-						vkt_eq(vk_vectoring_find(&ring, '\n', len),
-								  at + 1);
+						vkt_eq(vk_vectoring_find(&ring, '\n', len), at + 1);
 					}
 					vkt_eq(ring.len, len);
 				}
@@ -295,15 +294,18 @@ START_TEST(test_splice_7_16)
 					for (size_t s2 = 0; s2 < size2; s2++)
 						for (size_t l2 = 0; l2 <= size2; l2++) {
 							if (every_want) {
-								for (size_t w = 0; w <= size1 + 1; w++)
-									check_splice(size1, size2, s1, l1,
-										     s2, l2, w);
+								for (size_t w = 0; w <= size1 + 1;
+								     w++)
+									check_splice(size1, size2,
+										     s1, l1, s2, l2,
+										     w);
 							} else {
-								check_splice(size1, size2, s1, l1, s2, l2, 1);
-								check_splice(size1, size2, s1, l1, s2, l2,
-									     l1 / 2 + 1);
-								check_splice(size1, size2, s1, l1, s2, l2,
-									     size1 + 1);
+								check_splice(size1, size2, s1, l1,
+									     s2, l2, 1);
+								check_splice(size1, size2, s1, l1,
+									     s2, l2, l1 / 2 + 1);
+								check_splice(size1, size2, s1, l1,
+									     s2, l2, size1 + 1);
 							}
 						}
 		}
@@ -355,6 +357,51 @@ START_TEST(test_stream_through_small_rings)
 }
 END_TEST
 
+/*
+ * A ring with an origin snaps back to it while what it holds fits from
+ * there; once the bytes held wrapped past the end, it restarts at the
+ * buffer's start, so the next batch as large is one iovec. The written
+ * span still counts from the origin, one piece wrapping.
+ */
+START_TEST(test_origin_then_restart)
+{
+	char buf[MAX_RING], out[MAX_RING];
+	struct vk_vectoring ring;
+	struct iovec iov[2];
+
+	memset(buf, CANARY, sizeof(buf));
+	vk_vectoring_init(&ring, buf, 16);
+	vk_vectoring_set_origin(&ring, 12);
+	vkt_eq(vk_vectoring_put(&ring, "abc", 3), 3);
+	vkt_eq(vk_vectoring_used_iov(&ring, iov), 1);
+	vkt_ptr_eq(iov[0].iov_base, buf + 12);
+	vkt_eq(vk_vectoring_get(&ring, out, 3), 3);
+	vkt_eq(ring.start, 12);
+
+	/* Six bytes from 12: four to the end, two from the start. */
+	vkt_eq(vk_vectoring_put(&ring, "defghi", 6), 6);
+	vkt_eq(vk_vectoring_used_iov(&ring, iov), 2);
+	vkt_eq(vk_vectoring_get(&ring, out, 6), 6);
+	vkt_true(memcmp(out, "defghi", 6) == 0);
+	vkt_eq(ring.start, 0);
+
+	/* The next six are one piece at the start. */
+	vkt_eq(vk_vectoring_put(&ring, "jklmno", 6), 6);
+	vkt_eq(vk_vectoring_used_iov(&ring, iov), 1);
+	vkt_ptr_eq(iov[0].iov_base, buf);
+	vkt_eq(iov[0].iov_len, 6);
+	vkt_eq(ring.written.origin, 12);
+	vkt_eq(ring.written.reach, 10);
+	vkt_eq(vk_vectoring_get(&ring, out, 6), 6);
+	vkt_true(memcmp(out, "jklmno", 6) == 0);
+	vkt_eq(ring.start, 0);
+
+	/* A new origin is where it snaps back to again. */
+	vk_vectoring_set_origin(&ring, 12);
+	vkt_eq(ring.start, 12);
+}
+END_TEST
+
 static Suite *vectoring_suite(void)
 {
 	Suite *s = suite_create("vk_vectoring");
@@ -367,6 +414,7 @@ static Suite *vectoring_suite(void)
 	tcase_add_test(tc, test_find);
 	tcase_add_test(tc, test_splice_7_16);
 	tcase_add_test(tc, test_stream_through_small_rings);
+	tcase_add_test(tc, test_origin_then_restart);
 	suite_add_tcase(s, tc);
 	return s;
 }
