@@ -21,9 +21,9 @@
  * its next command to that shard opens a new channel to the restarted
  * one, which starts empty. The other shards keep their keys.
  *
- * With one worker every key's shard is the local one: unless opt.handoff
- * = off, a connection hands its client to the shard (kv.h) and no longer
- * runs; the shard parses and carries out its commands in place.
+ * Unless opt.handoff = off, a connection hands its client to its worker's
+ * shard (kv.h) and no longer runs; the shard parses the commands, carries
+ * out those on its own keys in place and sends the others on as above.
  *
  * Options: opt.max_request (the largest command, default 64k);
  * opt.crash_command = on makes "DEBUG SEGFAULT [key]" fault the shard of
@@ -95,7 +95,8 @@ struct kv_round {
 	int partial;	  /* a reply is half written to the client */
 	unsigned failed_shard;
 	int client_error;
-	struct kv_shard *local; /* run in the shard: commands carried out here */
+	struct kv_shard *local; /* run in a shard: its keys' commands carried out here */
+	unsigned here;		/* that shard's index (1-based) */
 	char err[128];		/* a group's error reply, copied */
 };
 
@@ -110,6 +111,12 @@ static size_t request_size(const struct kv_entry *e)
 	return sizeof(struct kv_request) + e->klen + e->vlen;
 }
 
+/* Whether entry `e` is carried out here, in the shard that runs the round. */
+static int in_place(const struct kv_round *r, const struct kv_entry *e)
+{
+	return r->local && e->shard == r->here;
+}
+
 /*
  * Whether entry `e` may go now: a shard's requests not yet answered stay
  * within the channel's ring, so writing one never waits on a shard that
@@ -119,7 +126,7 @@ static int forwardable(const struct kv_round *r, const struct kv_entry *e)
 {
 	size_t busy;
 
-	if (!e->shard || e->failed || r->local)
+	if (!e->shard || e->failed || in_place(r, e))
 		return 1;
 	busy = r->inflight[e->shard];
 	return busy == 0 || busy + request_size(e) <= VK_CHANNEL_RING;
@@ -178,7 +185,7 @@ static void kv_round_run(struct vk_thread *that)
 		while (self->r->nf < self->r->count &&
 		       forwardable(self->r, &self->r->e[self->r->nf])) {
 			self->e = &self->r->e[self->r->nf];
-			if (self->e->shard && !self->e->failed && !self->r->local) {
+			if (self->e->shard && !self->e->failed && !in_place(self->r, self->e)) {
 				self->r->talking = self->e->shard;
 				self->ch = self->r->ch[self->e->shard];
 				if (!self->ch) {
@@ -205,7 +212,7 @@ static void kv_round_run(struct vk_thread *that)
 		if (!self->e->shard) {
 			self->r->talking = 0;
 			vk_write(self->e->local, self->e->local_len);
-		} else if (self->r->local) {
+		} else if (in_place(self->r, self->e)) {
 			/* In the shard: nothing blocks from the store to the copy of the reply. */
 			self->r->talking = 0;
 			memset(&self->req, 0, sizeof(self->req));
@@ -308,6 +315,7 @@ struct kv_batch {
 	size_t notes_cap;
 	size_t entries_cap; /* of r->e */
 	unsigned worker;
+	unsigned workers;
 	int quit;
 	int grow; /* a command needs the full-size buffers */
 	int big;  /* they are in use */
@@ -361,8 +369,8 @@ static struct kv_entry *to_shard(struct kv_batch *b, struct vk_thread *that, enu
 	e->op = (uint8_t)op;
 	e->key = key->p;
 	e->klen = (uint32_t)key->len;
-	/* In the shard, with one worker, every key is here: no hash to take. */
-	e->shard = b->r->local ? 1 : (uint16_t)vk_shard_of(key->p, key->len);
+	/* With one worker every key is in shard 1: no hash to take. */
+	e->shard = b->workers == 1 ? 1 : (uint16_t)vk_shard_of(key->p, key->len);
 	return e;
 }
 
@@ -598,7 +606,7 @@ void kv_conn(struct vk_thread *that)
 		const struct kv_conn_arg *arg;
 		struct kv_round r;
 		struct kv_batch b;
-		size_t in_len, cap, argc;
+		size_t in_len, cap, argc, i;
 		ssize_t n;
 		const char *error;
 		struct kv_entry *e_big;
@@ -615,6 +623,8 @@ void kv_conn(struct vk_thread *that)
 	self->b.config = self->arg->config;
 	self->r.local = self->arg->shard;
 	self->b.worker = vk_worker();
+	self->b.workers = vk_workers();
+	self->r.here = self->r.local ? self->b.worker : 0;
 	self->b.r = &self->r;
 	self->b.in = self->in_small;
 	self->cap = KV_IN_SMALL;
@@ -624,9 +634,9 @@ void kv_conn(struct vk_thread *that)
 	self->b.entries_cap = KV_ENTRIES_SMALL;
 	self->b.notes = self->notes_small;
 	self->b.notes_cap = KV_NOTES_SMALL;
-	if (!self->r.local) {
-		vk_calloc(self->r.ch, vk_workers() + 1);
-		vk_calloc(self->r.inflight, vk_workers() + 1);
+	if (!self->r.local || self->b.workers > 1) {
+		vk_calloc(self->r.ch, self->b.workers + 1);
+		vk_calloc(self->r.inflight, self->b.workers + 1);
 	}
 	while (!self->b.quit) {
 		/* Parse what came, as many commands as a round holds. */
@@ -724,6 +734,10 @@ void kv_conn(struct vk_thread *that)
 		vk_free(self->in_big);
 	}
 	if (self->r.ch) {
+		/* In a shard, which outlives the client, its channels close with it. */
+		for (self->i = 1; self->i <= self->b.workers; self->i++)
+			if (self->r.ch[self->i])
+				vk_channel_close(self->r.ch[self->i]);
 		vk_free(self->r.inflight);
 		vk_free(self->r.ch);
 	}
@@ -731,8 +745,8 @@ void kv_conn(struct vk_thread *that)
 }
 
 /*
- * A connection: with one worker, every key's shard is the local one, and
- * the client is handed to it (kv.h); else it runs the loop itself.
+ * A connection: its client is handed to its worker's shard (kv.h), or with
+ * opt.handoff = off it runs the loop itself.
  */
 static void kv_main(struct vk_thread *that)
 {
@@ -745,7 +759,7 @@ static void kv_main(struct vk_thread *that)
 
 	vk_begin();
 	self->conn.config = vk_arg();
-	if (vk_workers() > 1 || !self->conn.config->handoff) {
+	if (!self->conn.config->handoff) {
 		vk_call(kv_conn, &self->conn);
 	} else {
 		vk_channel_open(self->shard, KV_SERVICE);

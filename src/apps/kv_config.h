@@ -10,7 +10,7 @@
 struct kv_config {
 	int crash_command;  /* opt.crash_command = on: DEBUG SEGFAULT faults the shard */
 	size_t max_request; /* opt.max_request: the largest command, bytes (default 64k) */
-	int handoff;	    /* opt.handoff (default on): one worker's clients run in its shard */
+	int handoff;	    /* opt.handoff (default on): clients run in their worker's shard */
 };
 
 #endif

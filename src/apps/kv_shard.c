@@ -240,8 +240,7 @@ void kv_shard_main(struct vk_thread *that)
 	vk_begin();
 	self->shard.config = vk_arg();
 	self->size = vk_heap_left();
-	self->reserve = vk_workers() == 1 && self->shard.config->handoff ? KV_SHARD_RESERVE_HANDOFF
-									 : KV_SHARD_RESERVE;
+	self->reserve = self->shard.config->handoff ? KV_SHARD_RESERVE_HANDOFF : KV_SHARD_RESERVE;
 	self->size -= self->size > 2 * self->reserve ? self->reserve : self->size / 2;
 	self->size &= ~(size_t)15;
 	/* Not zeroed: pages the store never reaches stay out of memory. */

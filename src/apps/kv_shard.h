@@ -18,7 +18,7 @@
 
 /*
  * What every coroutine of a shard shares: a connection handed to the
- * shard (kv.h, one worker) runs its commands on it with the calls below.
+ * shard (kv.h) runs the commands on its keys with the calls below.
  */
 struct kv_shard;
 

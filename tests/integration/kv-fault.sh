@@ -3,12 +3,14 @@
 # an error reply, and so does the next request of another connection that
 # had a channel to it (it saw EPIPE); the shard is restarted, counted, and
 # starts empty; the other worker's shard keeps every key; no connection is
-# lost.
+# lost. With opt.handoff = off: each client stays in its own micro-process
+# (handed to its worker's shard, the clients of the faulted shard would
+# close with it, as kv-handoff.sh checks).
 . "$top_srcdir/tests/integration/lib.sh"
 need_vkctl
 
 KV_WORKERS=2
-serve_app kv 2 'opt.crash_command = on'
+serve_app kv 2 'opt.crash_command = on' 'opt.handoff = off'
 
 kv_py <<'EOF'
 shards = keys_by_shard(WORKERS_N, 10)
