@@ -221,13 +221,16 @@ static void kv_round_run(struct vk_thread *that)
 			self->req.vlen = self->e->vlen;
 			self->req.arg = self->e->arg;
 			self->now = kv_shard_now(that);
-			self->chunk =
-			    kv_shard_room(self->r->local, &self->req, self->e->key, self->now);
 			self->out = self->buf;
-			if (self->chunk > sizeof(self->buf))
+			self->chunk =
+			    kv_shard_execute(self->r->local, &self->req, self->e->key, self->e->val,
+					     self->now, self->out, sizeof(self->buf));
+			if (self->chunk > sizeof(self->buf)) {
 				vk_alloc(self->out, self->chunk);
-			self->chunk = kv_shard_execute(self->r->local, &self->req, self->e->key,
-						       self->e->val, self->now, self->out);
+				self->chunk = kv_shard_execute(self->r->local, &self->req,
+							       self->e->key, self->e->val,
+							       self->now, self->out, self->chunk);
+			}
 			if (self->e->mode != KV_PASS)
 				group_add(self->r, self->e, self->out + 4, self->chunk - 4);
 			else
@@ -495,21 +498,52 @@ static void cmd_debug(struct kv_batch *b, struct vk_thread *that, const struct k
 /* Arguments each command takes: exactly `min` if `max` is 0, else min .. max. */
 struct kv_command {
 	const char *name;
+	size_t len; /* of the name */
 	size_t min, max;
+	enum {
+		C_GET,
+		C_SET,
+		C_DEL,
+		C_EXISTS,
+		C_INCR,
+		C_EXPIRE,
+		C_TTL,
+		C_MGET,
+		C_MSET,
+		C_PING,
+		C_QUIT,
+		C_DEBUG
+	} id;
 };
 
 static const struct kv_command commands[] = {
-    {"GET", 2, 0},	  {"SET", 3, 5},    {"DEL", 2, KV_ARGS}, {"EXISTS", 2, KV_ARGS},
-    {"INCR", 2, 0},	  {"EXPIRE", 3, 0}, {"TTL", 2, 0},	 {"MGET", 2, KV_ARGS},
-    {"MSET", 3, KV_ARGS}, {"PING", 1, 2},   {"QUIT", 1, 0},	 {"DEBUG", 2, 3},
+    {"GET", 3, 2, 0, C_GET},	     {"SET", 3, 3, 5, C_SET},
+    {"DEL", 3, 2, KV_ARGS, C_DEL},   {"EXISTS", 6, 2, KV_ARGS, C_EXISTS},
+    {"INCR", 4, 2, 0, C_INCR},	     {"EXPIRE", 6, 3, 0, C_EXPIRE},
+    {"TTL", 3, 2, 0, C_TTL},	     {"MGET", 4, 2, KV_ARGS, C_MGET},
+    {"MSET", 4, 3, KV_ARGS, C_MSET}, {"PING", 4, 1, 2, C_PING},
+    {"QUIT", 4, 1, 0, C_QUIT},	     {"DEBUG", 5, 2, 3, C_DEBUG},
 };
 
-/* The command's table entry, or NULL. */
+/*
+ * The command's table entry, or NULL. Its length and first letter first:
+ * a strlen() and a strcmp() chain per command took 150 instructions of
+ * 1,461 a request (callgrind, redis-benchmark -P 16).
+ */
 static const struct kv_command *command_of(const struct kv_arg *name)
 {
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (kv_resp_is(name, commands[i].name))
-			return &commands[i];
+	char first;
+
+	if (name->len == 0)
+		return NULL;
+	first = (char)(name->p[0] & ~0x20);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct kv_command *c = &commands[i];
+
+		if (c->len == name->len && c->name[0] == first &&
+		    kv_resp_same(name->p, c->name, c->len))
+			return c;
+	}
 	return NULL;
 }
 
@@ -518,43 +552,54 @@ static void command(struct kv_batch *b, struct vk_thread *that, const struct kv_
 		    size_t argc)
 {
 	const struct kv_command *c = command_of(&argv[0]);
-	const char *name;
 
 	if (!c) {
 		reply_notef(b, "-ERR unknown command '%.*s'\r\n", &argv[0]);
 		return;
 	}
 	if (argc < c->min || argc > (c->max ? c->max : c->min) ||
-	    (kv_resp_is(&argv[0], "MSET") && argc % 2 == 0)) {
+	    (c->id == C_MSET && argc % 2 == 0)) {
 		reply_notef(b, "-ERR wrong number of arguments for '%.*s' command\r\n", &argv[0]);
 		return;
 	}
-	name = c->name;
-	if (strcmp(name, "GET") == 0)
+	switch (c->id) {
+	case C_GET:
 		to_shard(b, that, KV_GET, &argv[1]);
-	else if (strcmp(name, "SET") == 0)
+		break;
+	case C_SET:
 		cmd_set(b, that, argv, argc);
-	else if (strcmp(name, "DEL") == 0)
+		break;
+	case C_DEL:
 		cmd_keys(b, that, KV_DEL, KV_SUM, argv, argc);
-	else if (strcmp(name, "EXISTS") == 0)
+		break;
+	case C_EXISTS:
 		cmd_keys(b, that, KV_EXISTS, KV_SUM, argv, argc);
-	else if (strcmp(name, "INCR") == 0)
+		break;
+	case C_INCR:
 		cmd_number(b, that, KV_INCR, argv);
-	else if (strcmp(name, "EXPIRE") == 0)
+		break;
+	case C_EXPIRE:
 		cmd_number(b, that, KV_EXPIRE, argv);
-	else if (strcmp(name, "TTL") == 0)
+		break;
+	case C_TTL:
 		to_shard(b, that, KV_TTL, &argv[1]);
-	else if (strcmp(name, "MGET") == 0)
+		break;
+	case C_MGET:
 		cmd_mget(b, that, argv, argc);
-	else if (strcmp(name, "MSET") == 0)
+		break;
+	case C_MSET:
 		cmd_mset(b, that, argv, argc);
-	else if (strcmp(name, "PING") == 0)
+		break;
+	case C_PING:
 		cmd_ping(b, argv, argc);
-	else if (strcmp(name, "DEBUG") == 0)
+		break;
+	case C_DEBUG:
 		cmd_debug(b, that, argv, argc);
-	else {
+		break;
+	case C_QUIT:
 		reply_literal(b, "+OK\r\n");
 		b->quit = 1;
+		break;
 	}
 }
 

@@ -134,14 +134,10 @@ ssize_t kv_resp_parse(const char *buf, size_t len, struct kv_arg *argv, size_t m
 	return parse_inline(buf, len, argv, max, argc, error);
 }
 
-int kv_resp_is(const struct kv_arg *a, const char *word)
+int kv_resp_same(const char *p, const char *word, size_t n)
 {
-	size_t n = strlen(word);
-
-	if (a->len != n)
-		return 0;
 	for (size_t i = 0; i < n; i++) {
-		char c = a->p[i];
+		char c = p[i];
 
 		if (c >= 'a' && c <= 'z')
 			c = (char)(c - 'a' + 'A');

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 /* An argument: bytes in the buffer parsed, not NUL-terminated. */
@@ -29,8 +30,19 @@ struct kv_arg {
 ssize_t kv_resp_parse(const char *buf, size_t len, struct kv_arg *argv, size_t max, size_t *argc,
 		      const char **error);
 
-/* Whether argument `a` is `word`, ignoring ASCII case. */
-int kv_resp_is(const struct kv_arg *a, const char *word);
+/* Whether the `n` bytes at `p` are `word` (in upper case), ignoring ASCII case. */
+int kv_resp_same(const char *p, const char *word, size_t n);
+
+/*
+ * Whether argument `a` is `word` (in upper case), ignoring ASCII case.
+ * Inline, so that the length of a literal word is a constant.
+ */
+static inline int kv_resp_is(const struct kv_arg *a, const char *word)
+{
+	size_t n = strlen(word);
+
+	return a->len == n && kv_resp_same(a->p, word, n);
+}
 
 /* The argument as a signed 64-bit decimal integer: 0, or -1 if it is not one. */
 int kv_resp_int(const struct kv_arg *a, int64_t *out);

@@ -99,10 +99,9 @@ static size_t reply_status(char *out, int rc)
 
 /*
  * The reply to a GET: "$N\r\n<value>\r\n" (or "$-1\r\n") with its length,
- * into `out` when it fits (KV_SMALL), else into `big` (room for `len` + 32)
- * which the caller allocates when *big_len says how much.
+ * into `out` when it fits in `cap`; else the room it needs.
  */
-static size_t reply_get(char *out, const char *value, size_t len)
+static size_t reply_get(char *out, size_t cap, const char *value, size_t len)
 {
 	char head[24];
 	size_t h;
@@ -111,6 +110,8 @@ static size_t reply_get(char *out, const char *value, size_t len)
 	if (!value)
 		return reply_small(out, "$-1\r\n", 5);
 	h = kv_resp_format_head(head, '$', len);
+	if (4 + h + len + 2 > cap)
+		return 4 + h + len + 2;
 	n = (uint32_t)(h + len + 2);
 	memcpy(out, &n, 4);
 	memcpy(out + 4, head, h);
@@ -120,7 +121,7 @@ static size_t reply_get(char *out, const char *value, size_t len)
 }
 
 size_t kv_shard_execute(struct kv_shard *shard, const struct kv_request *req, const char *key,
-			const char *val, int64_t now, char *out)
+			const char *val, int64_t now, char *out, size_t cap)
 {
 	struct kv_store *store = shard->store;
 	const char *value;
@@ -131,7 +132,7 @@ size_t kv_shard_execute(struct kv_shard *shard, const struct kv_request *req, co
 	switch (req->op) {
 	case KV_GET:
 		value = kv_store_get(store, key, req->klen, now, &vlen);
-		return reply_get(out, value, vlen);
+		return reply_get(out, cap, value, vlen);
 	case KV_SET:
 		rc = kv_store_set(store, key, req->klen, val, req->vlen,
 				  req->arg > 0 ? now + req->arg : 0, now);
@@ -155,16 +156,6 @@ size_t kv_shard_execute(struct kv_shard *shard, const struct kv_request *req, co
 		break;
 	}
 	return reply_small(out, err_op, sizeof(err_op) - 1);
-}
-
-size_t kv_shard_room(struct kv_shard *shard, const struct kv_request *req, const char *key,
-		     int64_t now)
-{
-	size_t vlen = 0;
-
-	if (req->op == KV_GET && kv_store_get(shard->store, key, req->klen, now, &vlen))
-		return vlen + 32;
-	return 128;
 }
 
 /* One channel: requests in, replies out, in order, until the connection closes it. */
@@ -210,11 +201,15 @@ static void kv_serve(struct vk_thread *that)
 			vk_raise(EPROTO);
 		/* No blocking from here to the write: the store does not change meanwhile. */
 		self->out = self->reply;
-		self->len = kv_shard_room(self->shard, &self->req, self->in, now_ms(that));
-		if (self->len > sizeof(self->reply))
+		self->len =
+		    kv_shard_execute(self->shard, &self->req, self->in, self->in + self->req.klen,
+				     now_ms(that), self->out, sizeof(self->reply));
+		if (self->len > sizeof(self->reply)) {
 			vk_alloc(self->out, self->len);
-		self->len = kv_shard_execute(self->shard, &self->req, self->in,
-					     self->in + self->req.klen, now_ms(that), self->out);
+			self->len = kv_shard_execute(self->shard, &self->req, self->in,
+						     self->in + self->req.klen, now_ms(that),
+						     self->out, self->len);
+		}
 		vk_write(self->out, self->len);
 		if (self->out != self->reply)
 			vk_free(self->out);

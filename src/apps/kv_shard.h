@@ -28,16 +28,19 @@ void kv_shard_main(struct vk_thread *that);
 /* The shard's clock: milliseconds. */
 int64_t kv_shard_now(const struct vk_thread *that);
 
-/* How many bytes the reply to `req` on `key` may need, its 4-byte length included. */
-size_t kv_shard_room(struct kv_shard *shard, const struct kv_request *req, const char *key,
-		     int64_t now);
+/* Room every reply but a GET's fits in, its 4-byte length included. */
+#define KV_SHARD_REPLY_MIN 128
 
 /*
  * Carry out `req` (`key` and `val` its bytes) on the shard's store: its
- * reply (a 32-bit length, then the RESP reply) into `out`, sized by
- * kv_shard_room(). Returns the bytes put there.
+ * reply (a 32-bit length, then the RESP reply) into `out`, which has `cap`
+ * bytes (at least KV_SHARD_REPLY_MIN). Returns the bytes put there; or,
+ * when the reply (a GET's) needs more than `cap`, nothing is done and the
+ * bytes it needs are returned: call again with that room. A GET looked
+ * the key up twice before (to size its reply, then to make it): 141
+ * instructions of 1,461 a request (callgrind, redis-benchmark -P 16).
  */
 size_t kv_shard_execute(struct kv_shard *shard, const struct kv_request *req, const char *key,
-			const char *val, int64_t now, char *out);
+			const char *val, int64_t now, char *out, size_t cap);
 
 #endif

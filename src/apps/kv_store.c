@@ -91,14 +91,27 @@ static size_t class_size(unsigned cls)
 	return ((size_t)(cls - 8) % 4 + 5) << (b - 2);
 }
 
-/* FNV-1a, finished with a 64-bit mixer: the shard choice uses plain FNV-1a of the same keys. */
+/*
+ * The key's hash for the buckets: 8 bytes at a time (the shards are chosen
+ * by FNV-1a, in the bus, independently), finished with a 64-bit mixer.
+ * FNV-1a a byte at a time cost about 80 instructions of a 16-byte key's
+ * lookup (callgrind, redis-benchmark -P 16).
+ */
 static uint64_t hash_key(const char *key, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ (len * 0xff51afd7ed558ccdull);
+	uint64_t w;
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)key[i];
-		h *= 0x100000001b3ull;
+	for (; len >= 8; key += 8, len -= 8) {
+		memcpy(&w, key, 8);
+		h = (h ^ w) * 0x9fb21c651e98df25ull;
+		h ^= h >> 29;
+	}
+	if (len) {
+		w = 0;
+		memcpy(&w, key, len);
+		h = (h ^ w) * 0x9fb21c651e98df25ull;
+		h ^= h >> 29;
 	}
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdull;
