@@ -58,6 +58,12 @@
 #define KV_ARGS_SMALL 16
 #define KV_ENTRIES_SMALL 20
 #define KV_NOTES_SMALL 256
+/*
+ * Replies gathered before they are written to the client: one vk_write() a
+ * batch instead of one a reply, 150 instructions a request of 1,168
+ * (callgrind, redis-benchmark -P 16).
+ */
+#define KV_OUT 512
 /* Notes one command may make, at most: an error naming it, or PING's echo. */
 #define KV_NOTE_MAX 160
 
@@ -95,6 +101,8 @@ struct kv_round {
 	int partial;	  /* a reply is half written to the client */
 	unsigned failed_shard;
 	int client_error;
+	size_t out_len;		/* bytes in `out` */
+	char out[KV_OUT];	/* replies not yet written to the client */
 	struct kv_shard *local; /* run in a shard: its keys' commands carried out here */
 	unsigned here;		/* that shard's index (1-based) */
 	char err[128];		/* a group's error reply, copied */
@@ -157,6 +165,26 @@ static void group_add(struct kv_round *r, const struct kv_entry *e, const char *
 }
 
 /*
+ * Put `len` bytes at `p` in the round's replies to the client (r->out),
+ * written when it is full and when the round ends. A blocking op: in
+ * kv_round_run() only.
+ */
+#define round_put(p, len)                                                                  \
+	do {                                                                               \
+		self->r->talking = 0;                                                      \
+		if (self->r->out_len + (len) > sizeof(self->r->out) && self->r->out_len) { \
+			vk_write(self->r->out, self->r->out_len);                          \
+			self->r->out_len = 0;                                              \
+		}                                                                          \
+		if ((len) > sizeof(self->r->out)) {                                        \
+			vk_write((p), (len));                                              \
+		} else {                                                                   \
+			memcpy(self->r->out + self->r->out_len, (p), (len));               \
+			self->r->out_len += (len);                                         \
+		}                                                                          \
+	} while (0)
+
+/*
  * Send the round's requests and write its replies, in order. An error on
  * a shard's channel or on the client ends this coroutine with the culprit
  * noted in the round; the connection (kv_main) deals with it and calls
@@ -210,10 +238,10 @@ static void kv_round_run(struct vk_thread *that)
 		}
 		self->e = &self->r->e[self->r->nr];
 		if (!self->e->shard) {
-			self->r->talking = 0;
-			vk_write(self->e->local, self->e->local_len);
+			round_put(self->e->local, self->e->local_len);
 		} else if (in_place(self->r, self->e)) {
-			/* In the shard: nothing blocks from the store to the copy of the reply. */
+			/* In the shard: nothing blocks from the store to the copy of the reply.
+			 */
 			self->r->talking = 0;
 			memset(&self->req, 0, sizeof(self->req));
 			self->req.op = self->e->op;
@@ -234,7 +262,7 @@ static void kv_round_run(struct vk_thread *that)
 			if (self->e->mode != KV_PASS)
 				group_add(self->r, self->e, self->out + 4, self->chunk - 4);
 			else
-				vk_write(self->out + 4, self->chunk - 4);
+				round_put(self->out + 4, self->chunk - 4);
 			if (self->out != self->buf)
 				vk_free(self->out);
 			self->out = NULL;
@@ -242,7 +270,7 @@ static void kv_round_run(struct vk_thread *that)
 			if (self->e->mode != KV_PASS)
 				group_add(self->r, self->e, err_shard, sizeof(err_shard) - 1);
 			else
-				vk_write(err_shard, sizeof(err_shard) - 1);
+				round_put(err_shard, sizeof(err_shard) - 1);
 		} else {
 			self->r->talking = self->e->shard;
 			self->ch = self->r->ch[self->e->shard];
@@ -271,8 +299,7 @@ static void kv_round_run(struct vk_thread *that)
 				self->chunk = self->iov[0].iov_len < self->len
 						  ? self->iov[0].iov_len
 						  : self->len;
-				self->r->talking = 0;
-				vk_write(self->iov[0].iov_base, self->chunk);
+				round_put(self->iov[0].iov_base, self->chunk);
 				vk_socket_consume(that, self->ch, self->chunk);
 				self->len -= (uint32_t)self->chunk;
 			}
@@ -281,17 +308,22 @@ static void kv_round_run(struct vk_thread *that)
 		if (self->e->mode != KV_PASS && self->e->last) {
 			self->r->talking = 0;
 			if (self->r->group_err) {
-				vk_write(self->r->group_err, self->r->group_err_len);
+				round_put(self->r->group_err, self->r->group_err_len);
 			} else if (self->e->mode == KV_SUM) {
 				self->n = (ssize_t)kv_resp_format_int(self->text, self->r->sum);
-				vk_write(self->text, (size_t)self->n);
+				round_put(self->text, (size_t)self->n);
 			} else {
-				vk_write_literal("+OK\r\n");
+				round_put("+OK\r\n", 5);
 			}
 			self->r->sum = 0;
 			self->r->group_err = NULL;
 		}
 		self->r->nr++;
+	}
+	if (self->r->out_len) {
+		self->r->talking = 0;
+		vk_write(self->r->out, self->r->out_len);
+		self->r->out_len = 0;
 	}
 	vk_finally();
 	if (self->out && self->out != self->buf)
