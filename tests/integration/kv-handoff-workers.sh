@@ -22,8 +22,7 @@ EOF_PY
 
 # 200 pipelined batches of 16 SETs over keys of both shards, each sent once
 # the last was answered, from 4 clients (in either worker).
-status_json >/dev/null
-before=$(jget 'd["totals"]["protections"]' <"$T/status.json")
+before=$(status_total protections)
 kv_py <<'EOF_PY'
 shards = keys_by_shard(WORKERS_N, 16, "hw")
 clients = [Redis(PORT) for _ in range(4)]
@@ -35,8 +34,7 @@ for b in range(50):
 for c in clients:
     c.close()
 EOF_PY
-status_json >/dev/null
-after=$(jget 'd["totals"]["protections"]' <"$T/status.json")
+after=$(status_total protections)
 # The clients' connections and channels opening and closing: 30 seen;
 # through each client's process, about 5 a batch (994 seen).
 echo "protections for 200 batches: $((after - before))"

@@ -68,16 +68,14 @@ check(r.cmd("QUIT") == "OK" and r.closed(), "QUIT")
 EOF_PY
 
 # 200 pipelined batches of 16 SETs, each sent once the last was answered.
-status_json >/dev/null
-before=$(jget 'd["totals"]["dispatches"]' <"$T/status.json")
+before=$(status_total dispatches)
 kv_py <<'EOF_PY'
 c = Redis(PORT)
 for b in range(200):
     check(c.pipeline([("SET", "d%d" % i, "v") for i in range(16)]) == ["OK"] * 16, "batch %d" % b)
 c.close()
 EOF_PY
-status_json >/dev/null
-after=$(jget 'd["totals"]["dispatches"]' <"$T/status.json")
+after=$(status_total dispatches)
 # One dispatch of the shard a batch, a few for the connection's start and
 # end, and the shard's expiry timer (every 100 ms): 216 seen; through
 # channels (opt.handoff = off) three a batch, 609 seen.

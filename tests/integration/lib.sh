@@ -417,6 +417,11 @@ status_json() {
 	cat "$T/status.json"
 }
 
+# status_total NAME: the counter NAME of the daemon's totals, now.
+status_total() {
+	status_json | jget "d[\"totals\"][\"$1\"]"
+}
+
 # status_pids: worker pids as vkctl status reports them, sorted.
 status_pids() {
 	status_json | jget '[w["pid"] for w in d["workers"]]' | sort -n
