@@ -85,14 +85,17 @@ void vk_thread_set_connect_timeout(struct vk_thread *that, uint32_t ms);
  * is free to connect again. A connection is kept only when every byte
  * was read and sent and neither side shut it down (a protocol's message
  * ended cleanly); the pool closes it when the upstream closes it or sends
- * anything while idle, after `idle_ms` milliseconds, or when `max_idle`
- * connections to the address are idle already. A connection to a host
+ * anything while idle, after `idle_ms` milliseconds, or when more than
+ * `max_idle` connections to the address are idle (the least recently idle
+ * first, at the end of the loop iteration after the one that gave the
+ * connection back: the next iteration's connects may take it). A
+ * connection to a host
  * name is kept under that name: it may outlive the name's TTL.
  *
  * Returns 0 when kept; otherwise the connection is closed all the same
  * and the result says why: -ENOTCONN (not a connection vk_connect()
  * made), -EBUSY (bytes unread or unsent, an end of stream, an error),
- * -ENOSPC (max_idle reached, or 0), -ENOMEM.
+ * -ENOSPC (max_idle or idle_ms 0), -ENOMEM.
  */
 int vk_socket_keep(struct vk_thread *that, struct vk_socket *s, unsigned max_idle,
 		   unsigned idle_ms);

@@ -13,7 +13,10 @@
  * which goes back with it: the upstream closing it, or
  * sending anything while nobody asked, closes it. Each has its own idle
  * time, after which the pool closes it; each address holds at most the
- * number of idle connections its last giver allowed. The most recently
+ * number of idle connections its last giver allowed, once a loop iteration
+ * has gone by (a burst of connections given back in one iteration is
+ * there for the next one's takers), the least recently idle closed first.
+ * The most recently
  * idle connection is taken first (its upstream's state is the warmest,
  * and the oldest are the ones left to expire). Watchers never keep the
  * loop running by themselves.
@@ -47,8 +50,10 @@ int vk_connpool_take(struct vk_connpool *pool, const char *key);
  * Keep io->fd (connected to `key`, non-blocking; `io` its started watcher,
  * for reading only, in memory that outlives the pool: vk_poll_release())
  * idle for at most `idle_ms` milliseconds, the pool holding at most
- * `max_idle` for `key`. Returns 0, or -ENOSPC (that many are idle already)
- * or -ENOMEM: then the watcher is stopped and the descriptor closed.
+ * `max_idle` for `key` from the end of the next loop iteration on (the
+ * least recently idle closed first). Returns 0, or -ENOSPC (max_idle or
+ * idle_ms 0) or -ENOMEM: then the watcher is stopped and the descriptor
+ * closed.
  */
 int vk_connpool_put(struct vk_connpool *pool, const char *key, struct ev_io *io, unsigned max_idle,
 		    unsigned idle_ms);
