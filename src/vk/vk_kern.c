@@ -31,11 +31,14 @@
  * (the HTTP app's 408); one that waits again has not understood.
  */
 #define VK_IDLE_GRACE_S 1.0
+/* How often a pool holding more than VK_POOL_KEEP heaps shrinks (vk_pool_shrink()). */
+#define VK_POOL_SHRINK_S 1.0
 
 struct vk_kern {
 	struct vk_sched sched;
 	struct vk_pool pool;
 	struct ev_prepare prepare;
+	struct ev_timer pool_shrink; /* runs while the pool holds more than VK_POOL_KEEP */
 	struct vk_proc *running;     /* whose code runs now: owns any fault */
 	struct vk_proc *open;	     /* whose heap is accessible now */
 	LIST_HEAD(, vk_proc) all;    /* live processes */
@@ -143,6 +146,27 @@ void vk_kern_set_draining(struct vk_kern *kern, int draining)
 	}
 }
 
+static void pool_shrink_callback(struct ev_loop *loop, struct ev_timer *timer, int revents)
+{
+	struct vk_kern *kern = timer->data;
+
+	(void)revents;
+	if (vk_pool_shrink(&kern->pool))
+		return;
+	/* It runs unreferenced (below): give the reference back before stopping. */
+	ev_ref(loop);
+	ev_timer_stop(loop, timer);
+}
+
+/* A pool grown past VK_POOL_KEEP shrinks back slowly; it does not keep ev_run() going. */
+static void pool_shrink_start(struct vk_kern *kern)
+{
+	if (kern->pool.free_count <= VK_POOL_KEEP || ev_is_active(&kern->pool_shrink))
+		return;
+	ev_timer_again(kern->sched.loop, &kern->pool_shrink);
+	ev_unref(kern->sched.loop);
+}
+
 static void prepare_callback(struct ev_loop *loop, struct ev_prepare *watcher, int revents)
 {
 	(void)loop;
@@ -187,6 +211,9 @@ struct vk_kern *vk_kern_create(struct ev_loop *loop)
 	ev_prepare_start(loop, &kern->prepare);
 	/* The prepare watcher alone must not keep the loop running. */
 	ev_unref(loop);
+	ev_init(&kern->pool_shrink, pool_shrink_callback);
+	kern->pool_shrink.repeat = VK_POOL_SHRINK_S;
+	kern->pool_shrink.data = kern;
 	current_kern = kern;
 	return kern;
 }
@@ -345,6 +372,7 @@ static void proc_end(struct vk_kern *kern, struct vk_proc *proc, enum vk_pool_re
 		kern->open = NULL;
 	/* A pooled heap waits closed, as every heap not running does. */
 	vk_pool_release(&kern->pool, &proc->heap, heap_to, proc->config->isolation);
+	pool_shrink_start(kern);
 	if (kern->walk_next == proc)
 		kern->walk_next = LIST_NEXT(proc, all);
 	LIST_REMOVE(proc, all);
@@ -732,6 +760,10 @@ void vk_kern_destroy(struct vk_kern *kern)
 
 		kern->configs = config->next;
 		free(config);
+	}
+	if (ev_is_active(&kern->pool_shrink)) {
+		ev_ref(kern->sched.loop);
+		ev_timer_stop(kern->sched.loop, &kern->pool_shrink);
 	}
 	vk_pool_destroy(&kern->pool);
 	vk_report_stop(&kern->report);

@@ -33,15 +33,21 @@ void vk_pool_init(struct vk_pool *pool, struct vk_stats *stats)
 
 void vk_pool_destroy(struct vk_pool *pool)
 {
-	while (pool->free) {
-		struct vk_pooled *pooled = pool->free;
+	for (size_t i = 0; i < VK_POOL_BINS; i++) {
+		struct vk_pool_bin *bin = &pool->bins[i];
 
-		pool->free = pooled->next;
-		vk_heap_unmap(&pooled->heap);
-		free(pooled);
-		pool->mapped--;
+		while (bin->free) {
+			struct vk_pooled *pooled = bin->free;
+
+			bin->free = pooled->next;
+			vk_heap_unmap(&pooled->heap);
+			free(pooled);
+			pool->mapped--;
+		}
+		bin->count = 0;
 	}
 	pool->free_count = 0;
+	pool->low = 0;
 }
 
 int vk_pool_set_access(struct vk_pool *pool, struct vk_heap *heap, int accessible)
@@ -52,22 +58,68 @@ int vk_pool_set_access(struct vk_pool *pool, struct vk_heap *heap, int accessibl
 	return vk_heap_set_access(heap, accessible);
 }
 
+/* The bin of heaps of `rounded` bytes, or NULL; an empty bin made that size's when `make`. */
+static struct vk_pool_bin *bin_of(struct vk_pool *pool, size_t rounded, int make)
+{
+	struct vk_pool_bin *unused = NULL;
+
+	for (size_t i = 0; i < VK_POOL_BINS; i++) {
+		if (pool->bins[i].size == rounded)
+			return &pool->bins[i];
+		if (!unused && pool->bins[i].count == 0)
+			unused = &pool->bins[i];
+	}
+	if (!make || !unused)
+		return NULL;
+	unused->size = rounded;
+	return unused;
+}
+
+/* The bin holding the most heaps, or NULL when none holds any. */
+static struct vk_pool_bin *fullest_bin(struct vk_pool *pool)
+{
+	struct vk_pool_bin *best = NULL;
+
+	for (size_t i = 0; i < VK_POOL_BINS; i++) {
+		if (pool->bins[i].count && (!best || pool->bins[i].count > best->count))
+			best = &pool->bins[i];
+	}
+	return best;
+}
+
+/* Unmap one pooled heap, of the size most pooled. */
+static void unmap_pooled(struct vk_pool *pool)
+{
+	struct vk_pool_bin *bin = fullest_bin(pool);
+	struct vk_pooled *pooled = bin->free;
+
+	bin->free = pooled->next;
+	bin->count--;
+	vk_heap_unmap(&pooled->heap);
+	free(pooled);
+	pool->mapped--;
+	pool->free_count--;
+	if (pool->free_count < pool->low)
+		pool->low = pool->free_count;
+}
+
 /* Take a pooled heap of `rounded` bytes into `heap`; 0, or -1 if none. */
 static int take_pooled(struct vk_pool *pool, struct vk_heap *heap, size_t rounded)
 {
-	for (struct vk_pooled **link = &pool->free; *link; link = &(*link)->next) {
-		struct vk_pooled *found = *link;
+	struct vk_pool_bin *bin = bin_of(pool, rounded, 0);
+	struct vk_pooled *found = bin ? bin->free : NULL;
 
-		if (found->heap.size != rounded)
-			continue;
-		*link = found->next;
-		*heap = found->heap;
-		free(found);
-		pool->free_count--;
-		vk_heap_reset(heap);
-		return 0;
-	}
-	return -1;
+	if (!found)
+		return -1;
+	bin->free = found->next;
+	bin->count--;
+	*heap = found->heap;
+	free(found);
+	pool->free_count--;
+	if (pool->free_count < pool->low)
+		pool->low = pool->free_count;
+	vk_heap_reset(heap);
+	return 0;
 }
 
 int vk_pool_acquire(struct vk_pool *pool, struct vk_heap *heap, size_t size, int isolation)
@@ -85,6 +137,9 @@ int vk_pool_acquire(struct vk_pool *pool, struct vk_heap *heap, size_t size, int
 		}
 		return rc;
 	}
+	/* At the limit, heaps pooled for another size make room. */
+	if (pool->mapped >= pool->limit && pool->free_count)
+		unmap_pooled(pool);
 	if (pool->mapped >= pool->limit) {
 		pool->stats->heap_failures++;
 		vk_log(4, "micro-heap limit reached (%zu heaps; raise vm.max_map_count)",
@@ -104,10 +159,9 @@ int vk_pool_acquire(struct vk_pool *pool, struct vk_heap *heap, size_t size, int
 
 void vk_pool_release(struct vk_pool *pool, struct vk_heap *heap, enum vk_pool_return how, int close)
 {
-	struct vk_pooled *pooled = NULL;
+	struct vk_pool_bin *bin = how != VK_POOL_UNMAP ? bin_of(pool, heap->size, 1) : NULL;
+	struct vk_pooled *pooled = bin ? malloc(sizeof(*pooled)) : NULL;
 
-	if (how != VK_POOL_UNMAP && pool->free_count < VK_POOL_MAX)
-		pooled = malloc(sizeof(*pooled));
 	if (!pooled) {
 		vk_heap_unmap(heap);
 		pool->mapped--;
@@ -124,8 +178,21 @@ void vk_pool_release(struct vk_pool *pool, struct vk_heap *heap, enum vk_pool_re
 		return;
 	}
 	pooled->heap = *heap;
-	pooled->next = pool->free;
-	pool->free = pooled;
+	pooled->next = bin->free;
+	bin->free = pooled;
+	bin->count++;
 	pool->free_count++;
 	heap->base = NULL;
+}
+
+size_t vk_pool_shrink(struct vk_pool *pool)
+{
+	/* Heaps that stayed pooled since the last call: nobody needed them. */
+	size_t unused = pool->low < pool->free_count ? pool->low : pool->free_count;
+	size_t excess = unused > VK_POOL_KEEP ? unused - VK_POOL_KEEP : 0;
+
+	for (size_t n = 0; n < excess && n < VK_POOL_SHRINK_STEP; n++)
+		unmap_pooled(pool);
+	pool->low = pool->free_count;
+	return pool->free_count > VK_POOL_KEEP ? pool->free_count - VK_POOL_KEEP : 0;
 }

@@ -173,6 +173,83 @@ START_TEST(test_clean_bad_span)
 }
 END_TEST
 
+/* ---- how many heaps the pool keeps ---- */
+
+#define BURST (VK_POOL_KEEP + 100)
+
+/*
+ * A burst of connections comes back in bursts: every heap of one is kept
+ * (a pool of 256 mapped the rest again, each time), then given back
+ * slowly once nobody takes them.
+ */
+START_TEST(test_pool_keeps_a_burst)
+{
+	static struct vk_heap heaps[BURST];
+	struct vk_stats stats = {0};
+	struct vk_pool pool;
+
+	vk_pool_init(&pool, &stats);
+	for (int i = 0; i < BURST; i++)
+		ck_assert_int_eq(vk_pool_acquire(&pool, &heaps[i], HEAP, 0), 0);
+	for (int i = 0; i < BURST; i++)
+		vk_pool_release(&pool, &heaps[i], VK_POOL_CLEAN, 0);
+	ck_assert_uint_eq(pool.free_count, BURST);
+	ck_assert_uint_eq(pool.mapped, BURST);
+	/* The next burst maps nothing. */
+	for (int i = 0; i < BURST; i++)
+		ck_assert_int_eq(vk_pool_acquire(&pool, &heaps[i], HEAP, 0), 0);
+	ck_assert_uint_eq(pool.mapped, BURST);
+	for (int i = 0; i < BURST; i++)
+		vk_pool_release(&pool, &heaps[i], VK_POOL_CLEAN, 0);
+
+	/* All were taken since the last look: nothing is unmapped yet. */
+	ck_assert_uint_eq(vk_pool_shrink(&pool), 100);
+	ck_assert_uint_eq(pool.mapped, BURST);
+	/*
+	 * Ten taken and given back: 90 stayed unused, of which a step goes
+	 * (36 left over VK_POOL_KEEP), then the rest.
+	 */
+	for (int i = 0; i < 10; i++)
+		ck_assert_int_eq(vk_pool_acquire(&pool, &heaps[i], HEAP, 0), 0);
+	for (int i = 0; i < 10; i++)
+		vk_pool_release(&pool, &heaps[i], VK_POOL_CLEAN, 0);
+	ck_assert_uint_eq(vk_pool_shrink(&pool), 100 - VK_POOL_SHRINK_STEP);
+	ck_assert_uint_eq(vk_pool_shrink(&pool), 0);
+	ck_assert_uint_eq(pool.free_count, VK_POOL_KEEP);
+	ck_assert_uint_eq(pool.mapped, VK_POOL_KEEP);
+	ck_assert_uint_eq(vk_pool_shrink(&pool), 0);
+	ck_assert_uint_eq(pool.mapped, VK_POOL_KEEP);
+	vk_pool_destroy(&pool);
+	ck_assert_uint_eq(pool.mapped, 0);
+}
+END_TEST
+
+/* At the heap limit, heaps pooled for one size make room for another size. */
+START_TEST(test_pool_limit_other_size)
+{
+	struct vk_heap heaps[4], other;
+	struct vk_stats stats = {0};
+	struct vk_pool pool;
+
+	vk_pool_init(&pool, &stats);
+	pool.limit = 4;
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(vk_pool_acquire(&pool, &heaps[i], HEAP, 0), 0);
+	ck_assert_int_eq(vk_pool_acquire(&pool, &other, 2 * HEAP, 0), -ENOMEM);
+	for (int i = 0; i < 4; i++)
+		vk_pool_release(&pool, &heaps[i], VK_POOL_CLEAN, 0);
+	ck_assert_int_eq(vk_pool_acquire(&pool, &other, 2 * HEAP, 0), 0);
+	ck_assert_uint_eq(other.size, 2 * HEAP);
+	ck_assert_uint_eq(pool.mapped, 4);
+	ck_assert_uint_eq(pool.free_count, 3);
+	vk_pool_release(&pool, &other, VK_POOL_CLEAN, 0);
+	ck_assert_int_eq(vk_pool_acquire(&pool, &other, 2 * HEAP, 0), 0);
+	ck_assert_uint_eq(pool.mapped, 4);
+	vk_pool_release(&pool, &other, VK_POOL_CLEAN, 0);
+	vk_pool_destroy(&pool);
+}
+END_TEST
+
 /* ---- through the kernel: one process, then the next on its heap ---- */
 
 static struct vk_proc *volatile g_first, *volatile g_second;
@@ -280,6 +357,10 @@ static Suite *pool_suite(void)
 	tcase_add_test(tc, test_clean_wrapped_span);
 	tcase_add_test(tc, test_clean_trims_past_keep);
 	tcase_add_test(tc, test_clean_bad_span);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("size");
+	tcase_add_test(tc, test_pool_keeps_a_burst);
+	tcase_add_test(tc, test_pool_limit_other_size);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("reuse");
 	tcase_add_loop_test(tc, test_next_process_reads_nothing, 0, 4);
