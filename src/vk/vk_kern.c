@@ -506,11 +506,12 @@ static double next_deadline(const struct vk_proc *proc)
 	return next == 0 || idle < next ? idle : next;
 }
 
-static void dispatch_one(struct vk_kern *kern, struct vk_proc *proc)
+static void dispatch_one(struct vk_kern *kern, struct vk_proc *proc, unsigned stamp)
 {
 	int rc;
 
 	kern->sched.stats->dispatches++;
+	proc->served = stamp;
 	proc->last_run = (float)(vk_proc_now(proc) - proc->sched->epoch);
 	rc = open_heap(kern, proc);
 	if (rc < 0) {
@@ -630,6 +631,7 @@ static struct vk_proc *next_ready(struct vk_kern *kern)
 void vk_kern_dispatch(struct vk_kern *kern)
 {
 	struct vk_proc *proc;
+	const unsigned stamp = vk_sched_begin_round(&kern->sched);
 
 	/*
 	 * Deadlines are set from the loop's clock: refresh it once a round, so
@@ -649,7 +651,7 @@ void vk_kern_dispatch(struct vk_kern *kern)
 			kern->running = proc;
 			vk_fault_arm(&kern->fault_jump);
 			vk_watchdog_begin(proc->config->max_run_ms);
-			dispatch_one(kern, proc);
+			dispatch_one(kern, proc, stamp);
 			vk_watchdog_end();
 			vk_fault_disarm();
 			kern->running = NULL;

@@ -11,8 +11,11 @@ void vk_sched_init(struct vk_sched *sched, struct ev_loop *loop, struct vk_stats
 	sched->loop = loop;
 	sched->ready_head = NULL;
 	sched->ready_tail = &sched->ready_head;
+	sched->again_head = NULL;
+	sched->again_tail = &sched->again_head;
 	sched->stats = stats;
 	sched->draining = 0;
+	sched->stamp = 0;
 	sched->bus = NULL;
 	sched->epoch = ev_now(loop);
 }
@@ -26,10 +29,28 @@ struct vk_proc *vk_sched_pop(struct vk_sched *sched)
 	sched->ready_head = proc->ready_next;
 	if (!sched->ready_head) {
 		sched->ready_tail = &sched->ready_head;
-		ev_unref(sched->loop);
+		/* The queue's loop reference goes when both lists are empty. */
+		if (!sched->again_head)
+			ev_unref(sched->loop);
 	}
 	proc->queued = 0;
 	return proc;
+}
+
+unsigned vk_sched_begin_round(struct vk_sched *sched)
+{
+	/* A dispatch with nothing queued (a poll found no process ready) is no round. */
+	if (!sched->ready_head && !sched->again_head)
+		return sched->stamp;
+	/* Those that ran in the last round go behind the rest. */
+	if (sched->again_head) {
+		*sched->ready_tail = sched->again_head;
+		sched->ready_tail = sched->again_tail;
+		sched->again_head = NULL;
+		sched->again_tail = &sched->again_head;
+	}
+	sched->stamp = sched->stamp == 15 ? 1 : sched->stamp + 1;
+	return sched->stamp;
 }
 
 /*
@@ -74,7 +95,7 @@ void vk_proc_schedule(struct vk_proc *proc)
 	if (proc->queued || proc->ended)
 		return;
 	/* Queued work must keep ev_run() going until the prepare watcher runs. */
-	if (!sched->ready_head)
+	if (!sched->ready_head && !sched->again_head)
 		ev_ref(sched->loop);
 	proc->queued = 1;
 	proc->ready_next = NULL;
@@ -88,11 +109,19 @@ void vk_proc_schedule_event(struct vk_proc *proc)
 
 	if (proc->queued || proc->ended)
 		return;
-	if (!sched->ready_head) {
+	if (!sched->ready_head && !sched->again_head)
 		ev_ref(sched->loop);
-		sched->ready_tail = &proc->ready_next;
-	}
 	proc->queued = 1;
+	/* It ran in the round just done: behind those that did not (vk_sched_begin_round()). */
+	if (sched->stamp && proc->served == sched->stamp) {
+		if (!sched->again_head)
+			sched->again_tail = &proc->ready_next;
+		proc->ready_next = sched->again_head;
+		sched->again_head = proc;
+		return;
+	}
+	if (!sched->ready_head)
+		sched->ready_tail = &proc->ready_next;
 	proc->ready_next = sched->ready_head;
 	sched->ready_head = proc;
 }

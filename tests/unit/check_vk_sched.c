@@ -102,6 +102,34 @@ START_TEST(test_readiness_order)
 }
 END_TEST
 
+/*
+ * A connection served in one round whose next bytes come during that
+ * round, after other connections became ready: epoll (level-triggered
+ * under libev) keeps the reported descriptor in its ready list, in place,
+ * and reports it first again; the kernel serves it after those that
+ * waited, as epoll's edge-triggered order would.
+ */
+START_TEST(test_last_round_after_waiting)
+{
+	struct pairs p;
+
+	pairs_start(&p);
+	ck_assert_int_eq(write(p.peer[0], "x", 1), 1);
+	ev_run(p.k.loop, EVRUN_ONCE);
+	vk_kern_dispatch(p.k.kern);
+	vkt_trace_is("P0");
+	vkt_trace_reset();
+	/* No poll between: P0 is still in epoll's ready list, ahead. */
+	for (int i = 1; i <= 3; i++)
+		ck_assert_int_eq(write(p.peer[i], "x", 1), 1);
+	ck_assert_int_eq(write(p.peer[0], "x", 1), 1);
+	ev_run(p.k.loop, EVRUN_ONCE);
+	vk_kern_dispatch(p.k.kern);
+	vkt_trace_is("P1 P2 P3 P0");
+	pairs_stop(&p);
+}
+END_TEST
+
 /* Sleep (arg) ms once, trace "T<arg>". */
 static void sleeper_main(struct vk_thread *that)
 {
@@ -143,6 +171,7 @@ static Suite *sched_suite(void)
 	TCase *tc = tcase_create("order");
 
 	tcase_add_test(tc, test_readiness_order);
+	tcase_add_test(tc, test_last_round_after_waiting);
 	tcase_add_test(tc, test_deadline_order);
 	suite_add_tcase(s, tc);
 	return s;
