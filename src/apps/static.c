@@ -8,7 +8,8 @@
  *
  * Every path is a file under opt.root: GET and HEAD, with Content-Type,
  * Last-Modified, ETag, conditional requests, a single Range, index files
- * (opt.index) and the refusal of paths that leave the root (opt.symlinks).
+ * (opt.index) and the refusal of paths that leave the root (opt.symlinks);
+ * a path opened within opt.open_cache (1s) reuses the descriptor kept.
  * The body goes out with sendfile(2). The HTTP options (opt.max_line ...)
  * are those of every HTTP app (vk_http(3)).
  */

@@ -19,12 +19,26 @@ enum vk_http_static_resolve {
 	VK_HTTP_STATIC_ANY,	    /* openat(): symlinks may lead anywhere */
 };
 
+/* Slots of the open-file cache, one path each, chosen by the path's hash. */
+#define VK_HTTP_STATIC_CACHE_SLOTS 32
+
+/* A path opened lately and a descriptor of it kept (fd -1: the slot is empty). */
+struct vk_http_static_cached {
+	int fd;
+	uint32_t hash;
+	double opened; /* vk_now() at the open */
+	char *path;
+};
+
 struct vk_http_static_conf {
 	int root;	 /* the directory, O_PATH */
 	char *root_path; /* its real path, for VK_HTTP_STATIC_CHECKED */
 	size_t root_len;
 	char *index; /* NULL: none */
 	int resolve; /* enum vk_http_static_resolve; BENEATH falls back to CHECKED */
+	/* opt.open_cache: NULL when 0; entries serve for cache_valid seconds */
+	struct vk_http_static_cached *cache;
+	double cache_valid;
 };
 
 /*
@@ -40,6 +54,14 @@ int vk_http_static_path_ok(const char *rel);
  * -ENOENT, -ENOTDIR, -EACCES, -ELOOP...
  */
 int vk_http_static_open(struct vk_http_static_conf *conf, const char *rel);
+
+/*
+ * vk_http_static_open() through the open-file cache, at time `now`
+ * (vk_now()): a path opened less than cache_valid seconds before gets a
+ * duplicate of the descriptor kept then, with no walk of the path. The
+ * descriptor returned is the caller's either way.
+ */
+int vk_http_static_open_cached(struct vk_http_static_conf *conf, const char *rel, double now);
 
 /*
  * A Range value against a file of `size` bytes: 1 with the one range in

@@ -8,7 +8,9 @@
 # not hold the worker. With python: a pipelined batch mixing small and
 # large files, and a slow reader of the large file, which holds one more
 # descriptor than its socket and does not keep another client waiting. A
-# request head of 3 KiB (cookies) is served on the 64k heap.
+# request head of 3 KiB (cookies) is served on the 64k heap. The open-file
+# cache: a file written in place is seen at once, one renamed over it
+# after opt.open_cache (at once with 0); a bad value is refused.
 . "$top_srcdir/tests/integration/lib.sh"
 need_python
 need_cmd curl cmp
@@ -182,6 +184,29 @@ time.sleep(0.2)
 check(fds() == before, "descriptors left after the slow reader: %d -> %d" % (before, fds()))
 EOF
 
+# ---- the open-file cache (opt.open_cache, 1 s by default) ----
+# A file written in place is seen at once (its size too); one renamed
+# over it within the second, and surely after it.
+printf 'one\n' >"$W/c.txt"
+expect "$(code /c.txt)" 200 "GET /c.txt"
+printf 'one more\n' >"$W/c.txt"
+expect "$(code /c.txt)" 200 "GET /c.txt written in place"
+expect "$(cat "$T/body")" "one more" "a file written in place, at once"
+expect "$(field Content-Length)" 9 "its new length, at once"
+printf 'two\n' >"$W/c.new" && mv "$W/c.new" "$W/c.txt" || fail "mv"
+sleep 1.2
+expect "$(code /c.txt)" 200 "GET /c.txt replaced"
+expect "$(cat "$T/body")" two "a file renamed over, after opt.open_cache"
+
+# ---- opt.open_cache = 0: a file renamed over is served at once ----
+stop_vkd
+static_config 'opt.open_cache = 0' >"$CONF"
+serve "$CONF" 1
+expect "$(code /c.txt)" 200 "GET /c.txt, no cache"
+printf 'three\n' >"$W/c.new" && mv "$W/c.new" "$W/c.txt" || fail "mv"
+expect "$(code /c.txt)" 200 "GET /c.txt replaced, no cache"
+expect "$(cat "$T/body")" three "a file renamed over, no cache"
+
 # ---- opt.symlinks = any lets symlinks lead out; .. stays refused ----
 stop_vkd
 static_config 'opt.symlinks = any' 'opt.index = off' >"$CONF"
@@ -195,6 +220,8 @@ expect "$(code /sub/)" 403 "a directory without opt.index"
 stop_vkd
 static_config 'opt.symlinks = maybe' >"$CONF"
 "$VKD" -t -c "$CONF" >"$T/check.out" 2>&1 && fail "vkd -t accepted opt.symlinks = maybe"
+static_config 'opt.open_cache = soon' >"$CONF"
+"$VKD" -t -c "$CONF" >"$T/check.out" 2>&1 && fail "vkd -t accepted opt.open_cache = soon"
 vkd_section 1 >"$CONF"
 printf '[app static]\nmodule = static.so\nlisten = 127.0.0.1:%s\n' "$PORT" >>"$CONF"
 "$VKD" -t -c "$CONF" >"$T/check.out" 2>&1 && fail "vkd -t accepted a static app without opt.root"

@@ -191,6 +191,78 @@ START_TEST(test_type)
 }
 END_TEST
 
+/* The inode a descriptor leads to (closed here), or 0. */
+static ino_t inode_of(int fd)
+{
+	struct stat st;
+	ino_t ino = fd >= 0 && fstat(fd, &st) == 0 ? st.st_ino : 0;
+
+	if (fd >= 0)
+		close(fd);
+	return ino;
+}
+
+/*
+ * The open-file cache: a path opened within cache_valid seconds is the
+ * file opened then (a duplicate descriptor, the caller's own), even once
+ * another file was renamed over it; after that, the new one. Refusals
+ * are never cached, and a cache-less conf opens every time.
+ */
+START_TEST(test_open_cached)
+{
+	char path[256], other[256];
+	ino_t first, second;
+	int fd, again;
+
+	make_tree();
+	conf.resolve = VK_HTTP_STATIC_BENEATH;
+	conf.cache = calloc(VK_HTTP_STATIC_CACHE_SLOTS, sizeof(*conf.cache));
+	ck_assert_ptr_nonnull(conf.cache);
+	for (int i = 0; i < VK_HTTP_STATIC_CACHE_SLOTS; i++)
+		conf.cache[i].fd = -1;
+	conf.cache_valid = 1.0;
+
+	fd = vk_http_static_open_cached(&conf, "f", 100.0);
+	ck_assert_int_ge(fd, 0);
+	again = vk_http_static_open_cached(&conf, "f", 100.5);
+	ck_assert_int_ge(again, 0);
+	ck_assert_int_ne(fd, again);
+	first = inode_of(fd);
+	ck_assert_uint_ne(first, 0);
+	ck_assert_uint_eq(inode_of(again), first);
+
+	/* Another file renamed over it: the kept one until the second is up. */
+	snprintf(other, sizeof(other), "%s/root/g", top);
+	close(open(other, O_CREAT | O_WRONLY, 0600));
+	snprintf(path, sizeof(path), "%s/root/f", top);
+	ck_assert_int_eq(rename(other, path), 0);
+	ck_assert_uint_eq(inode_of(vk_http_static_open_cached(&conf, "f", 100.9)), first);
+	second = inode_of(vk_http_static_open_cached(&conf, "f", 101.0));
+	ck_assert_uint_ne(second, 0);
+	ck_assert_uint_ne(second, first);
+	ck_assert_uint_eq(inode_of(vk_http_static_open_cached(&conf, "f", 101.2)), second);
+
+	/* Refusals go through the checks every time. */
+	ck_assert_int_lt(vk_http_static_open_cached(&conf, "rel", 101.2), 0);
+	ck_assert_int_lt(vk_http_static_open_cached(&conf, "rel", 101.3), 0);
+	ck_assert_int_eq(vk_http_static_open_cached(&conf, "nope", 101.3), -ENOENT);
+
+	for (int i = 0; i < VK_HTTP_STATIC_CACHE_SLOTS; i++)
+		if (conf.cache[i].fd >= 0) {
+			close(conf.cache[i].fd);
+			free(conf.cache[i].path);
+		}
+	free(conf.cache);
+	conf.cache = NULL;
+
+	/* No cache: the new file at once. */
+	close(open(other, O_CREAT | O_WRONLY, 0600));
+	ck_assert_int_eq(rename(other, path), 0);
+	ck_assert_uint_ne(inode_of(vk_http_static_open_cached(&conf, "f", 101.3)), second);
+	remove_tree();
+}
+END_TEST
+
 static Suite *static_suite(void)
 {
 	Suite *s = suite_create("http_static");
@@ -199,6 +271,7 @@ static Suite *static_suite(void)
 	tcase_add_test(tc, test_path_ok);
 	tcase_add_loop_test(tc, test_open_beneath, 0, sizeof(modes) / sizeof(modes[0]));
 	tcase_add_test(tc, test_open_any);
+	tcase_add_test(tc, test_open_cached);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("headers");
 	tcase_add_loop_test(tc, test_range, 0, sizeof(ranges) / sizeof(ranges[0]));
