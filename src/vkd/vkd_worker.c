@@ -592,6 +592,8 @@ static int worker_start_services(struct worker *w)
 			    .config =
 				{
 				    .name = app->name,
+				    /* vkctl ps names a service's app by it (it was app 0's). */
+				    .app = (uint32_t)i,
 				    .heap_size = service_heap_size(app, wa->module.app, decl),
 				    .isolation =
 					app->isolation && !(decl->flags & VK_SERVICE_UNPROTECTED),
