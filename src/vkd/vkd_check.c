@@ -207,10 +207,12 @@ static void __attribute__((noreturn)) check_child(const struct vkd_config *confi
 	/*
 	 * A module's constructors and init hook are application code: they run
 	 * as the workers will (user, group), never as a root master. Without
-	 * root there is nothing to drop, and nothing to gain from trying.
+	 * root, becoming a user or group other than our own fails here as it
+	 * would in every worker (which then respawned forever): said now.
 	 */
-	if (geteuid() == 0 && vkd_user_become(config) < 0) {
-		child_say(fd, "bad module check: cannot become the configured user\n");
+	if (vkd_user_become(config) < 0) {
+		child_say(fd, "bad module check: cannot become the configured user and group "
+			      "(only root can switch to another)\n");
 		_exit(1);
 	}
 	loaded = calloc(config->app_count, sizeof(*loaded));

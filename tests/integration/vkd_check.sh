@@ -118,6 +118,25 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
 	expect 1 "init hook checked as root (the control case)" "$c" "refused"
 fi
 
+# Not root, a user other than our own cannot be become: the check says so
+# (every worker would fail its setgid and be respawned forever).
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null &&
+	command -v setpriv >/dev/null &&
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$VKD" -V >/dev/null 2>&1; then
+	chmod 711 "$T"
+	c=$T/otheruser.ini
+	{ vkd_section 1; echo "user = root"; app echo echo.so; } >"$c"
+	chmod 644 "$c"
+	out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$VKD" -t -c "$c" 2>&1)
+	rc=$?
+	[ "$rc" -eq 1 ] || fail "user = root, checked as nobody: exit $rc, want 1; output: $out"
+	case $out in
+	*"cannot become the configured user"*) ;;
+	*) fail "user = root, checked as nobody: the output does not say why: $out" ;;
+	esac
+	chmod 700 "$T"
+fi
+
 # A missing folder for the control socket is made, mode 0755.
 c=$T/ctldir.ini
 sed "s|^control = .*|control = $T/run/ctl.sock|" "$good" >"$c"
