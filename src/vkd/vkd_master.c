@@ -30,6 +30,13 @@
 #include "vkd_query.h"
 #include "vkd_worker.h"
 
+/*
+ * `reload wait` is answered when the old generation's workers all stopped
+ * accepting, looked at this often, or after this long at most (a worker
+ * that does not get to its SIGTERM must not hold the reload's answer).
+ */
+#define VKD_DRAIN_LOOK_MS 2L
+#define VKD_DRAIN_SEEN_MS 5000L
 /* A worker that lived this long was stable: its backoff starts over. */
 #define VKD_STABLE_MS 60000L
 /* Second and later quick deaths wait 100 ms, 200 ms, ... up to 30 s. */
@@ -107,6 +114,14 @@ struct master {
 	unsigned next_gen;
 	int stopping;
 	int announced; /* READY=1 sent */
+	/*
+	 * A reload that activated generation `served` and told generation
+	 * `drains` to drain: `reload wait` is answered once no worker of the
+	 * latter accepts any more (or at `served_by_ms`), so that a client
+	 * connecting after it reaches the new generation only.
+	 */
+	unsigned served, drains;
+	long served_by_ms;
 	long status_ms;
 	char status[256];
 	pid_t pid;
@@ -651,10 +666,40 @@ static void gen_activate(struct master *m, struct gen *g)
 	vkd_log_set_level(g->config->log_level);
 	vkd_info("reload: generation %u ready, generation %u drains", g->number,
 		 old ? old->number : 0);
-	if (old)
-		gen_stop(m, old, SIGTERM);
 	master_announce_ready(m);
-	vkd_control_reload_done(m->control, g->number, NULL, now_ms());
+	if (!old) {
+		vkd_control_reload_done(m->control, g->number, NULL, now_ms());
+		return;
+	}
+	gen_stop(m, old, SIGTERM);
+	m->served = g->number;
+	m->drains = old->number;
+	m->served_by_ms = now_ms() + VKD_DRAIN_SEEN_MS;
+}
+
+/* A worker of generation `number` still accepts (it has not seen its SIGTERM yet). */
+static int gen_accepting(const struct master *m, unsigned number)
+{
+	for (const struct gen *g = m->gens; g; g = g->next) {
+		if (g->number != number)
+			continue;
+		for (unsigned i = 0; i < g->worker_count; i++) {
+			const struct worker *w = &g->workers[i];
+
+			if (w->pid > 0 && vkd_slot_state(w->slot) == VKD_SLOT_READY)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Answer `reload wait` once the drained generation stopped accepting. */
+static void reload_served(struct master *m, long now)
+{
+	if (!m->served || (gen_accepting(m, m->drains) && now < m->served_by_ms))
+		return;
+	vkd_control_reload_done(m->control, m->served, NULL, now);
+	m->served = 0;
 }
 
 /* ---- reload ---- */
@@ -1001,6 +1046,7 @@ static void master_timers(struct master *m)
 			worker_timers(m, &g->workers[i], now);
 	if (m->pending && m->pending->deadline_ms <= now)
 		reload_abandon(m, "the new generation was not ready in time");
+	reload_served(m, now);
 	if (m->checking)
 		vkd_check_expire(&m->check, now);
 	if (m->status_ms <= now)
@@ -1032,6 +1078,9 @@ static int master_timeout(const struct master *m)
 	}
 	if (m->pending)
 		next = min_deadline(m->pending->deadline_ms, next);
+	/* A draining worker says so in its slot, not with a wake-up: look often. */
+	if (m->served)
+		next = min_deadline(now + VKD_DRAIN_LOOK_MS, next);
 	if (m->checking && !m->check.timed_out)
 		next = min_deadline(m->check.deadline_ms, next);
 	control = vkd_control_timeout(m->control, now);

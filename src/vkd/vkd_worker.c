@@ -425,8 +425,9 @@ static void worker_drain(struct worker *w)
 	if (w->draining)
 		return;
 	w->draining = 1;
-	vkd_slot_set_state(w->args->slot, VKD_SLOT_DRAINING);
 	worker_close_listeners(w);
+	/* After the close: the master takes DRAINING for "accepts no more". */
+	vkd_slot_set_state(w->args->slot, VKD_SLOT_DRAINING);
 	vk_kern_set_draining(w->kern, 1);
 	vkd_info("draining %llu connections",
 		 (unsigned long long)(vk_kern_stats(w->kern)->procs_now -

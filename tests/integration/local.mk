@@ -148,7 +148,8 @@ VKCTL_TESTS = \
 	tests/integration/vkctl_totals.sh \
 	tests/integration/vkctl_apps.sh \
 	tests/integration/vkctl_ps.sh \
-	tests/integration/vkctl_ps_services.sh
+	tests/integration/vkctl_ps_services.sh \
+	tests/integration/vkctl_reload_accepting.sh
 
 # The proxy app (src/apps/proxy.so), against python upstreams and the echo app.
 PROXY_IT_TESTS = \

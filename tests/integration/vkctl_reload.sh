@@ -1,5 +1,6 @@
 #!/bin/sh
-# vkctl reload --wait: answers ok with the new generation once it serves;
+# vkctl reload --wait: answers ok with the new generation once it serves
+# and the old one accepts no more;
 # every worker is new, and echo clients running all through the reload
 # see no failed exchange. A broken config: exit 1 with its file:line
 # error, and the old workers keep serving (same pids); so they do when the
@@ -33,8 +34,11 @@ ctl --json reload --wait >"$T/reload.json" 2>"$T/reload.err" ||
 [ "$(jget 'd["ok"]' <"$T/reload.json")" = true ] || fail "reload reply: $(cat "$T/reload.json")"
 gen=$(jget 'd["generation"]' <"$T/reload.json")
 [ "$gen" = 2 ] || fail "reload --wait: generation $gen, want 2"
-# Answered only once the new generation serves.
+# Answered only once the new generation serves, and the old one accepts
+# no more: a client connecting now reaches generation 2 only.
 [ "$(status_json | jget 'd["generation"]')" = 2 ] || fail "generation 2 not serving at the reply"
+[ "$(jget 'sum(1 for w in d["workers"] if w["generation"] == 1 and w["state"] == "ready")' \
+	<"$T/status.json")" = 0 ] || fail "generation 1 still accepts at the reply: $(cat "$T/status.json")"
 [ "$(status_json | jget 'd["reloading"]')" = 0 ] || fail "still reloading at the reply"
 wait_ready 2 2
 new=$(status_pids)
