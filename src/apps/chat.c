@@ -144,6 +144,23 @@ static void chat_main(struct vk_thread *that)
 	vk_end();
 }
 
+/* 1 with a line naming the key when an option is refused, else 0. */
+static int chat_options_bad(const struct vk_app_context *context, const char *room,
+			    const char *crash)
+{
+	if (strlen(room) == 0 || strlen(room) > VK_TOPIC_MAX) {
+		fprintf(stderr, "chat: app %s: opt.room: expected 1 to %d bytes, got '%s'\n",
+			context->name, VK_TOPIC_MAX, room);
+		return 1;
+	}
+	if (crash && strcmp(crash, "on") != 0 && strcmp(crash, "off") != 0) {
+		fprintf(stderr, "chat: app %s: opt.crash_command: expected on or off, got '%s'\n",
+			context->name, crash);
+		return 1;
+	}
+	return 0;
+}
+
 static void *chat_init(const struct vk_app_context *context, int *error)
 {
 	const char *room = context->option(context, "room");
@@ -156,8 +173,7 @@ static void *chat_init(const struct vk_app_context *context, int *error)
 	}
 	if (!room)
 		room = "chat";
-	if (strlen(room) == 0 || strlen(room) > VK_TOPIC_MAX ||
-	    (crash && strcmp(crash, "on") != 0 && strcmp(crash, "off") != 0)) {
+	if (chat_options_bad(context, room, crash)) {
 		free(config);
 		*error = EINVAL;
 		return NULL;

@@ -895,28 +895,54 @@ static void kv_main(struct vk_thread *that)
 	vk_end();
 }
 
+/* opt.KEY = on | off (default `dflt`): 0, or -1 with a line naming the key. */
+static int option_switch(const struct vk_app_context *context, const char *key, int dflt, int *out)
+{
+	const char *text = context->option(context, key);
+
+	*out = dflt;
+	if (!text)
+		return 0;
+	if (strcmp(text, "on") == 0 || strcmp(text, "off") == 0) {
+		*out = strcmp(text, "on") == 0;
+		return 0;
+	}
+	fprintf(stderr, "kv: app %s: opt.%s: expected on or off, got '%s'\n", context->name, key,
+		text);
+	return -1;
+}
+
+/* opt.max_request, 1k to 64M (default 64k): 0, or -1 with a line naming the key. */
+static int option_max_request(const struct vk_app_context *context, size_t *out)
+{
+	const char *text = context->option(context, "max_request");
+	size_t size = 64 * 1024;
+
+	if (text && (vk_parse_size(text, &size) < 0 || size < 1024 || size > (64u << 20))) {
+		fprintf(stderr,
+			"kv: app %s: opt.max_request: expected a size from 1k to 64M, got '%s'\n",
+			context->name, text);
+		return -1;
+	}
+	*out = size;
+	return 0;
+}
+
 static void *kv_init(const struct vk_app_context *context, int *error)
 {
-	const char *crash = context->option(context, "crash_command");
-	const char *max = context->option(context, "max_request");
-	const char *handoff = context->option(context, "handoff");
 	struct kv_config *config = calloc(1, sizeof(*config));
-	size_t size = 64 * 1024;
 
 	if (!config) {
 		*error = ENOMEM;
 		return NULL;
 	}
-	if ((max && (vk_parse_size(max, &size) < 0 || size < 1024 || size > (64u << 20))) ||
-	    (crash && strcmp(crash, "on") != 0 && strcmp(crash, "off") != 0) ||
-	    (handoff && strcmp(handoff, "on") != 0 && strcmp(handoff, "off") != 0)) {
+	if (option_max_request(context, &config->max_request) < 0 ||
+	    option_switch(context, "crash_command", 0, &config->crash_command) < 0 ||
+	    option_switch(context, "handoff", 1, &config->handoff) < 0) {
 		free(config);
 		*error = EINVAL;
 		return NULL;
 	}
-	config->crash_command = crash && strcmp(crash, "on") == 0;
-	config->max_request = size;
-	config->handoff = !handoff || strcmp(handoff, "on") == 0;
 	return config;
 }
 

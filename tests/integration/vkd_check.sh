@@ -102,6 +102,14 @@ rc=$?
 "$VKD" --help | grep -q usage || fail "--help prints no usage"
 "$VKD" --version | grep -q . || fail "--version prints nothing"
 
+# A bundled app's refused option is named, not only "init refused".
+c=$T/kvopt.ini
+{ vkd_section 1; app kv kv.so; echo "opt.handoff = maybe"; } >"$c"
+expect 1 "kv with opt.handoff = maybe" "$c" "opt.handoff"
+c=$T/chatopt.ini
+{ vkd_section 1; app chat chat.so; echo "opt.crash_command = yes"; } >"$c"
+expect 1 "chat with opt.crash_command = yes" "$c" "opt.crash_command"
+
 # Module code in the check runs as the configured user, never as root:
 # crashmod's init refuses to run as root (opt.crash = root).
 if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
