@@ -80,6 +80,15 @@ static void relay(struct vk_thread *that)
 		vk_will((room), (self)->out, (size_t)vk_wl_);                                \
 	} while (0)
 
+/* The line (ending in LF, or CR LF as telnet sends) is exactly `cmd`: "/quitter" is not "/quit". */
+static int is_command(const char *line, const char *cmd)
+{
+	size_t n = strlen(cmd);
+
+	return strncmp(line, cmd, n) == 0 &&
+	       (strcmp(line + n, "\n") == 0 || strcmp(line + n, "\r\n") == 0);
+}
+
 static void chat_main(struct vk_thread *that)
 {
 	struct {
@@ -111,9 +120,9 @@ static void chat_main(struct vk_thread *that)
 		if (self->line[self->n - 1] != '\n')
 			self->line[self->n++] = '\n';
 		self->line[self->n] = '\0';
-		if (strncmp(self->line, "/quit", 5) == 0)
+		if (is_command(self->line, "/quit"))
 			break;
-		if (self->config->crash_command && strncmp(self->line, "/crash", 6) == 0)
+		if (self->config->crash_command && is_command(self->line, "/crash"))
 			raise(SIGSEGV);
 		if (strncmp(self->line, "/nick ", 6) == 0 && self->n > 7) {
 			char old[CHAT_NAME];

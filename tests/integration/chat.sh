@@ -36,6 +36,9 @@ check(sorted(heard(observer, -1)) == sorted(want), "observer heard %r" % heard(o
 # A member of worker 2 crashes, one of worker 1 quits: both are announced everywhere.
 crash = where.index(2)
 quit = where.index(1)
+# "/quitter" is a line like any other, not a /quit.
+members[quit].say("/quitter")
+wait_until([observer], lambda: "m%d: /quitter" % quit in observer.lines, what="/quitter relayed")
 members[crash].say("/crash")
 members[quit].say("/quit")
 rest = [m for i, m in enumerate(everyone) if i - 1 not in (crash, quit)]
