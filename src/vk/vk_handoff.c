@@ -172,15 +172,9 @@ static ssize_t settle_own(struct vk_task *task, struct vk_fd *entry, struct vk_v
 	struct iovec iov[2];
 	ssize_t n;
 
-	if (vk_vectoring_used(entry->tx)) {
-		n = vk_poll_flush(entry);
-		if (n < 0)
-			return n;
-		if (vk_vectoring_used(entry->tx)) {
-			vk_task_block(task, &entry->tx->writer, VK_WAIT_WRITE);
-			return -EAGAIN;
-		}
-	}
+	n = vk_poll_drain(entry, task);
+	if (n < 0)
+		return n;
 	if (own_rx->error)
 		return -own_rx->error;
 	while (vk_vectoring_used_iov(own_rx, iov) > 0) {

@@ -578,6 +578,21 @@ ssize_t vk_poll_flush(struct vk_fd *entry)
 	return flush(entry, 0);
 }
 
+ssize_t vk_poll_drain(struct vk_fd *entry, struct vk_task *task)
+{
+	ssize_t n;
+
+	if (!vk_vectoring_used(entry->tx))
+		return 0;
+	n = vk_poll_flush(entry);
+	if (n < 0)
+		return n;
+	if (!vk_vectoring_used(entry->tx))
+		return 0;
+	vk_task_block(task, &entry->tx->writer, VK_WAIT_WRITE);
+	return -EAGAIN;
+}
+
 ssize_t vk_poll_flush_more(struct vk_fd *entry)
 {
 	return flush(entry, MSG_MORE);

@@ -202,6 +202,13 @@ ssize_t vk_poll_fill(struct vk_fd *entry);
 ssize_t vk_poll_flush(struct vk_fd *entry);
 
 /*
+ * Send what the send ring holds before the descriptor changes hands (a
+ * handoff, a relay): 0 when it is empty, -EAGAIN when `task` now waits
+ * for it to drain (blocked on the ring's writer), or -errno.
+ */
+ssize_t vk_poll_drain(struct vk_fd *entry, struct vk_task *task);
+
+/*
  * writev() the send ring from outside a dispatch, the owner's heap closed:
  * as vk_poll_flush() but it wakes no task and marks no error on the ring,
  * so the ring must be outside the heap (a subscription's, vk_pubsub.c).

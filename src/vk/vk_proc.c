@@ -88,16 +88,26 @@ void vk_proc_init(struct vk_proc *proc, struct vk_sched *sched)
 	set_timer_at(proc, 0);
 }
 
-void vk_proc_schedule(struct vk_proc *proc)
+/* 0 when `proc` is to be queued now (marked so), -1 when it is queued or ended. */
+static int mark_queued(struct vk_proc *proc)
 {
 	struct vk_sched *sched = proc->sched;
 
 	if (proc->queued || proc->ended)
-		return;
+		return -1;
 	/* Queued work must keep ev_run() going until the prepare watcher runs. */
 	if (!sched->ready_head && !sched->again_head)
 		ev_ref(sched->loop);
 	proc->queued = 1;
+	return 0;
+}
+
+void vk_proc_schedule(struct vk_proc *proc)
+{
+	struct vk_sched *sched = proc->sched;
+
+	if (mark_queued(proc) < 0)
+		return;
 	proc->ready_next = NULL;
 	*sched->ready_tail = proc;
 	sched->ready_tail = &proc->ready_next;
@@ -107,11 +117,8 @@ void vk_proc_schedule_event(struct vk_proc *proc)
 {
 	struct vk_sched *sched = proc->sched;
 
-	if (proc->queued || proc->ended)
+	if (mark_queued(proc) < 0)
 		return;
-	if (!sched->ready_head && !sched->again_head)
-		ev_ref(sched->loop);
-	proc->queued = 1;
 	/* It ran in the round just done: behind those that did not (vk_sched_begin_round()). */
 	if (sched->stamp && proc->served == sched->stamp) {
 		if (!sched->again_head)

@@ -310,15 +310,9 @@ static ssize_t relay_start(struct vk_thread *that, struct vk_sub *sub, struct vk
 	}
 	if (sub->relay || !relay_joinable(entry))
 		return -EBUSY;
-	if (vk_vectoring_used(entry->tx)) {
-		n = vk_poll_flush(entry);
-		if (n < 0)
-			return n;
-		if (vk_vectoring_used(entry->tx)) {
-			vk_task_block(task, &entry->tx->writer, VK_WAIT_WRITE);
-			return -EAGAIN;
-		}
-	}
+	n = vk_poll_drain(entry, task);
+	if (n < 0)
+		return n;
 	if (!vk_poll_join(entry))
 		return -ENOMEM;
 	post = vk_post_create(vk_task_proc(that));
