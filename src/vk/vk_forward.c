@@ -48,22 +48,6 @@ static int joinable(const struct vk_fd *entry)
 	return entry && !entry->connecting && !entry->listener && !vk_poll_watcher(entry);
 }
 
-/* Send what the socket itself holds to send, before the join. */
-static ssize_t flush_own(struct vk_thread *that, struct vk_fd *entry)
-{
-	ssize_t n;
-
-	if (!vk_vectoring_used(entry->tx))
-		return 0;
-	n = vk_poll_flush(entry);
-	if (n < 0)
-		return n;
-	if (!vk_vectoring_used(entry->tx))
-		return 0;
-	vk_task_block(vk_task_of(that), &entry->tx->writer, VK_WAIT_WRITE);
-	return -EAGAIN;
-}
-
 /* Returns 0, or -ENOMEM before anything changed. */
 static int join(struct vk_thread *that, struct vk_fd *a, struct vk_fd *b)
 {
@@ -265,9 +249,9 @@ static ssize_t start(struct vk_thread *that, struct vk_fd *ea, struct vk_fd *eb)
 	}
 	if (!joinable(ea) || !joinable(eb) || ea == eb)
 		return -ENOTSOCK;
-	n = flush_own(that, ea);
+	n = vk_poll_drain(ea, vk_task_of(that));
 	if (n == 0)
-		n = flush_own(that, eb);
+		n = vk_poll_drain(eb, vk_task_of(that));
 	if (n < 0)
 		return n;
 	return join(that, ea, eb);
