@@ -155,15 +155,17 @@ static void chat_main(struct vk_thread *that)
 
 /* 1 with a line naming the key when an option is refused, else 0. */
 static int chat_options_bad(const struct vk_app_context *context, const char *room,
-			    const char *crash)
+			    const char *crash, int *crash_command)
 {
 	if (strlen(room) == 0 || strlen(room) > VK_TOPIC_MAX) {
 		fprintf(stderr, "chat: app %s: opt.room: expected 1 to %d bytes, got '%s'\n",
 			context->name, VK_TOPIC_MAX, room);
 		return 1;
 	}
-	if (crash && strcmp(crash, "on") != 0 && strcmp(crash, "off") != 0) {
-		fprintf(stderr, "chat: app %s: opt.crash_command: expected on or off, got '%s'\n",
+	if (crash && vk_parse_bool(crash, crash_command) < 0) {
+		fprintf(stderr,
+			"chat: app %s: opt.crash_command: expected " VK_PARSE_BOOL_EXPECTED
+			", got '%s'\n",
 			context->name, crash);
 		return 1;
 	}
@@ -182,13 +184,12 @@ static void *chat_init(const struct vk_app_context *context, int *error)
 	}
 	if (!room)
 		room = "chat";
-	if (chat_options_bad(context, room, crash)) {
+	if (chat_options_bad(context, room, crash, &config->crash_command)) {
 		free(config);
 		*error = EINVAL;
 		return NULL;
 	}
 	strcpy(config->room, room);
-	config->crash_command = crash && strcmp(crash, "on") == 0;
 	return config;
 }
 

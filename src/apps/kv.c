@@ -895,20 +895,16 @@ static void kv_main(struct vk_thread *that)
 	vk_end();
 }
 
-/* opt.KEY = on | off (default `dflt`): 0, or -1 with a line naming the key. */
+/* opt.KEY = a boolean (default `dflt`): 0, or -1 with a line naming the key. */
 static int option_switch(const struct vk_app_context *context, const char *key, int dflt, int *out)
 {
 	const char *text = context->option(context, key);
 
 	*out = dflt;
-	if (!text)
+	if (!text || vk_parse_bool(text, out) == 0)
 		return 0;
-	if (strcmp(text, "on") == 0 || strcmp(text, "off") == 0) {
-		*out = strcmp(text, "on") == 0;
-		return 0;
-	}
-	fprintf(stderr, "kv: app %s: opt.%s: expected on or off, got '%s'\n", context->name, key,
-		text);
+	fprintf(stderr, "kv: app %s: opt.%s: expected " VK_PARSE_BOOL_EXPECTED ", got '%s'\n",
+		context->name, key, text);
 	return -1;
 }
 

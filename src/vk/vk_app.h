@@ -45,8 +45,9 @@
  * 7: files sent with sendfile (vk_file_adopt(), vk_sendfile()), vk_http_static.
  * 8: vk_relay(): a subscription relayed to a socket by the kernel.
  * 9: vk_channel_handoff(): a connection handed to a channel by the kernel.
+ * 10: vk_parse_bool(), the booleans of vkd.ini for opt.* values.
  */
-#define VK_APP_ABI_MINOR 9
+#define VK_APP_ABI_MINOR 10
 #define VK_APP_SYMBOL "vk_app_descriptor"
 
 /* What an app's init hook is told about its configuration. */

@@ -1,5 +1,5 @@
 /*
- * vk_parse.c - numbers, sizes and durations as vkd.ini writes them.
+ * vk_parse.c - numbers, sizes, durations and booleans as vkd.ini writes them.
  *
  * Hand-rolled rather than strtoull(), which accepts blanks, a sign and
  * "0x", and wraps "-1" around to the largest value.
@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
+#include <strings.h>
 
 #include "vk_parse.h"
 
@@ -118,4 +119,22 @@ int vk_parse_duration_ms(const char *text, unsigned *out)
 		return -ERANGE;
 	*out = (unsigned)(n * scale);
 	return 0;
+}
+
+int vk_parse_bool(const char *text, int *out)
+{
+	static const char *const yes[] = {"on", "yes", "true", "1"};
+	static const char *const no[] = {"off", "no", "false", "0"};
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(text, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(text, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }

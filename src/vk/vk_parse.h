@@ -1,5 +1,5 @@
 /*
- * vk_parse: the grammar of numbers, sizes and durations in vkd.ini.
+ * vk_parse: the grammar of numbers, sizes, durations and booleans in vkd.ini.
  *
  * vkd reads its own keys with these, and an app reads its opt.* values
  * with them too, so that "64k" or "30s" mean the same thing on every line
@@ -35,6 +35,16 @@ int vk_parse_size(const char *text, size_t *out);
  * milliseconds (about 49 days).
  */
 int vk_parse_duration_ms(const char *text, unsigned *out);
+
+/*
+ * A boolean (ABI 2.10): on, yes, true or 1 store 1; off, no, false or 0
+ * store 0; in any case ("On", "YES"). Anything else, the empty string
+ * included, is -EINVAL.
+ */
+int vk_parse_bool(const char *text, int *out);
+
+/* What a refusal of a boolean says was expected. */
+#define VK_PARSE_BOOL_EXPECTED "on or off (or yes/no, true/false, 1/0)"
 
 VK_API_END
 

@@ -175,25 +175,6 @@ static void trim_end(char *s)
 		s[--n] = '\0';
 }
 
-static int parse_bool(const char *s, int *out)
-{
-	static const char *const yes[] = {"on", "yes", "true", "1"};
-	static const char *const no[] = {"off", "no", "false", "0"};
-
-	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*out = 1;
-			return 0;
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*out = 0;
-			return 0;
-		}
-	}
-	errno = EINVAL;
-	return -1;
-}
-
 size_t vkd_heap_for_ring(size_t ring)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -576,8 +557,9 @@ static void set_max_run(struct loader *l, const char *key, const char *value)
 
 static void set_isolation(struct loader *l, const char *key, const char *value)
 {
-	if (parse_bool(value, &current_app(l)->isolation) < 0)
-		add_error(l, l->line, "%s: expected on or off, got '%.*s'", key, SHOW, value);
+	if (vk_parse_bool(value, &current_app(l)->isolation) < 0)
+		add_error(l, l->line, "%s: expected " VK_PARSE_BOOL_EXPECTED ", got '%.*s'", key,
+			  SHOW, value);
 }
 
 static void set_defer_accept(struct loader *l, const char *key, const char *value)
@@ -587,8 +569,9 @@ static void set_defer_accept(struct loader *l, const char *key, const char *valu
 
 static void set_tcp_nodelay(struct loader *l, const char *key, const char *value)
 {
-	if (parse_bool(value, &current_app(l)->tcp_nodelay) < 0)
-		add_error(l, l->line, "%s: expected on or off, got '%.*s'", key, SHOW, value);
+	if (vk_parse_bool(value, &current_app(l)->tcp_nodelay) < 0)
+		add_error(l, l->line, "%s: expected " VK_PARSE_BOOL_EXPECTED ", got '%.*s'", key,
+			  SHOW, value);
 }
 
 /*

@@ -102,13 +102,27 @@ rc=$?
 "$VKD" --help | grep -q usage || fail "--help prints no usage"
 "$VKD" --version | grep -q . || fail "--version prints nothing"
 
-# A bundled app's refused option is named, not only "init refused".
+# A bundled app's refused option is named, with its app and value, not
+# only "init refused"; its booleans are vkd's own (vk_parse_bool).
 c=$T/kvopt.ini
 { vkd_section 1; app kv kv.so; echo "opt.handoff = maybe"; } >"$c"
-expect 1 "kv with opt.handoff = maybe" "$c" "opt.handoff"
+expect 1 "kv with opt.handoff = maybe" "$c" "app kv: opt.handoff"
+expect 1 "kv with opt.handoff = maybe" "$c" "maybe"
 c=$T/chatopt.ini
-{ vkd_section 1; app chat chat.so; echo "opt.crash_command = yes"; } >"$c"
-expect 1 "chat with opt.crash_command = yes" "$c" "opt.crash_command"
+{ vkd_section 1; app chat chat.so; echo "opt.crash_command = 2"; } >"$c"
+expect 1 "chat with opt.crash_command = 2" "$c" "app chat: opt.crash_command"
+expect 1 "chat with opt.crash_command = 2" "$c" "'2'"
+for v in On OFF Yes no TRUE false 1 0; do
+	c=$T/kvbool.ini
+	{ vkd_section 1; app kv kv.so; echo "opt.handoff = $v"; echo "opt.crash_command = $v"; } >"$c"
+	expect 0 "kv with opt.handoff = $v" "$c" "OK"
+	c=$T/chatbool.ini
+	{ vkd_section 1; app chat chat.so; echo "opt.crash_command = $v"; } >"$c"
+	expect 0 "chat with opt.crash_command = $v" "$c" "OK"
+	c=$T/vkdbool.ini
+	{ vkd_section 1; app echo echo.so; echo "tcp_nodelay = $v"; echo "isolation = $v"; } >"$c"
+	expect 0 "echo with tcp_nodelay = $v" "$c" "OK"
+done
 
 # Module code in the check runs as the configured user, never as root:
 # crashmod's init refuses to run as root (opt.crash = root).

@@ -171,6 +171,38 @@ START_TEST(test_parse_duration)
 }
 END_TEST
 
+struct bool_case {
+	const char *text;
+	int err;
+	int value;
+};
+
+static const struct bool_case bool_cases[] = {
+    {"on", 0, 1},	{"yes", 0, 1},	   {"true", 0, 1},     {"1", 0, 1},
+    {"On", 0, 1},	{"YES", 0, 1},	   {"True", 0, 1},     {"off", 0, 0},
+    {"no", 0, 0},	{"false", 0, 0},   {"0", 0, 0},	       {"OFF", 0, 0},
+    {"No", 0, 0},	{"FALSE", 0, 0},   {"", EINVAL, 0},    {"maybe", EINVAL, 0},
+    {"onn", EINVAL, 0}, {"o", EINVAL, 0},  {" on", EINVAL, 0}, {"on ", EINVAL, 0},
+    {"2", EINVAL, 0},	{"01", EINVAL, 0}, {"y", EINVAL, 0},   {"enabled", EINVAL, 0},
+};
+
+START_TEST(test_parse_bool)
+{
+	const struct bool_case *c = &bool_cases[_i];
+	int out = 7;
+	int rc;
+
+	rc = vk_parse_bool(c->text, &out);
+	if (c->err) {
+		ck_assert_msg(rc == -c->err, "'%s': rc %d, want -%d", c->text, rc, c->err);
+		ck_assert_int_eq(out, 7);
+		return;
+	}
+	ck_assert_msg(rc == 0, "'%s' should parse", c->text);
+	ck_assert_int_eq(out, c->value);
+}
+END_TEST
+
 static Suite *parse_suite(void)
 {
 	Suite *s = suite_create("vk_parse");
@@ -179,6 +211,7 @@ static Suite *parse_suite(void)
 	tcase_add_loop_test(tc, test_parse_uint, 0, N(uint_cases));
 	tcase_add_loop_test(tc, test_parse_size, 0, N(size_cases));
 	tcase_add_loop_test(tc, test_parse_duration, 0, N(duration_cases));
+	tcase_add_loop_test(tc, test_parse_bool, 0, N(bool_cases));
 	suite_add_tcase(s, tc);
 	return s;
 }
