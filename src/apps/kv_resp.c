@@ -15,59 +15,60 @@ static const char *const err_inline = "-ERR Protocol error: too big inline reque
 
 /*
  * A line "<type>N\r\n" at buf: N in *n. Returns its length, 0 if not all
- * there, -1 if malformed.
+ * there, -1 if malformed. N is a 64-bit integer in canonical form, as
+ * Redis reads it: no digits, a leading zero, "-0" or a number past int64
+ * is malformed (past int64 it once wrapped: "*18446744073709551617" read
+ * as 1, and overflowed a signed integer doing it).
  */
-static ssize_t number_line(const char *buf, size_t len, char type, long long *n)
+static ssize_t number_line(const char *buf, size_t len, char type, int64_t *n)
 {
 	size_t i = 1;
-	long long v = 0;
-	int neg = 0;
+	struct kv_arg digits;
 
 	/* Cut right before the line: not all there yet, not malformed. */
 	if (len < 1)
 		return 0;
 	if (buf[0] != type)
 		return -1;
-	if (i < len && buf[i] == '-') {
-		neg = 1;
+	if (i < len && buf[i] == '-')
 		i++;
-	}
-	for (; i < len && buf[i] >= '0' && buf[i] <= '9'; i++) {
+	for (; i < len && buf[i] >= '0' && buf[i] <= '9'; i++)
 		if (i > KV_RESP_NUMBER_MAX)
 			return -1;
-		v = v * 10 + (buf[i] - '0');
-	}
 	if (i + 1 >= len)
 		return len > KV_RESP_NUMBER_MAX ? -1 : 0;
 	if (buf[i] != '\r' || buf[i + 1] != '\n')
 		return -1;
-	*n = neg ? -v : v;
+	digits.p = buf + 1;
+	digits.len = i - 1;
+	if (kv_resp_int(&digits, n) < 0)
+		return -1;
 	return (ssize_t)(i + 2);
 }
 
 static ssize_t parse_array(const char *buf, size_t len, struct kv_arg *argv, size_t max,
 			   size_t *argc, const char **error)
 {
-	long long count, size;
+	int64_t count, size;
 	ssize_t at = number_line(buf, len, '*', &count);
 
 	if (at <= 0) {
 		*error = err_protocol;
 		return at;
 	}
-	if (count > (long long)max) {
+	if (count > (int64_t)max) {
 		*error = err_args;
 		return -1;
 	}
 	*argc = 0;
-	for (long long i = 0; i < count; i++) {
+	for (int64_t i = 0; i < count; i++) {
 		ssize_t head = number_line(buf + at, len - (size_t)at, '$', &size);
 
 		if (head <= 0) {
 			*error = err_bulk;
 			return head;
 		}
-		if (size < 0 || size > (1ll << 30)) {
+		if (size < 0 || size > ((int64_t)1 << 30)) {
 			*error = err_bulk;
 			return -1;
 		}

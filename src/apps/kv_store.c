@@ -271,7 +271,8 @@ static int value_int(const char *v, size_t len, int64_t *out)
 		neg = 1;
 		i = 1;
 	}
-	if (i == len || (v[i] == '0' && len > i + 1))
+	/* No digits, a leading zero, or "-0": not canonical, not a number. */
+	if (i == len || (v[i] == '0' && (len > i + 1 || neg)))
 		return -1;
 	for (; i < len; i++) {
 		unsigned d = (unsigned)(v[i] - '0');
