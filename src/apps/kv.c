@@ -525,8 +525,12 @@ static void cmd_number(struct kv_batch *b, struct vk_thread *that, enum kv_op op
 	struct kv_entry *e;
 
 	if (op == KV_EXPIRE) {
-		if (kv_resp_int(&argv[2], &n) < 0 || n > INT64_MAX / 1000 || n < INT64_MIN / 1000) {
+		if (kv_resp_int(&argv[2], &n) < 0) {
 			reply_literal(b, err_int);
+			return;
+		}
+		if (n > INT64_MAX / 1000 || n < INT64_MIN / 1000) {
+			reply_literal(b, "-ERR invalid expire time in 'expire' command\r\n");
 			return;
 		}
 		n *= 1000;

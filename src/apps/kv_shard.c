@@ -43,6 +43,8 @@ static const char err_nomem[] = "-OOM the shard is out of memory\r\n";
 static const char err_notint[] = "-ERR value is not an integer or out of range\r\n";
 static const char err_overflow[] = "-ERR increment or decrement would overflow\r\n";
 static const char err_op[] = "-ERR unknown shard request\r\n";
+static const char err_set_time[] = "-ERR invalid expire time in 'set' command\r\n";
+static const char err_expire_time[] = "-ERR invalid expire time in 'expire' command\r\n";
 
 /* What every coroutine of a shard shares. */
 struct kv_shard {
@@ -140,6 +142,10 @@ size_t kv_shard_execute(struct kv_shard *shard, const struct kv_request *req, co
 		value = kv_store_get(store, key, req->klen, now, &vlen);
 		return reply_get(out, cap, value, vlen);
 	case KV_SET:
+		/* A time past the end of int64 is refused, as Redis does, not wrapped
+		 * into the past (which answered OK and lost the key). */
+		if (req->arg > INT64_MAX - now)
+			return reply_small(out, err_set_time, sizeof(err_set_time) - 1);
 		rc = kv_store_set(store, key, req->klen, val, req->vlen,
 				  req->arg > 0 ? now + req->arg : 0, now);
 		return reply_status(out, rc);
@@ -151,6 +157,8 @@ size_t kv_shard_execute(struct kv_shard *shard, const struct kv_request *req, co
 		rc = kv_store_incr(store, key, req->klen, req->arg, now, &n);
 		return rc == KV_OK ? reply_int(out, n) : reply_status(out, rc);
 	case KV_EXPIRE:
+		if (req->arg > INT64_MAX - now)
+			return reply_small(out, err_expire_time, sizeof(err_expire_time) - 1);
 		return reply_int(out,
 				 kv_store_expire_at(store, key, req->klen, now + req->arg, now));
 	case KV_TTL:
