@@ -89,6 +89,30 @@ static int is_command(const char *line, const char *cmd)
 	       (strcmp(line + n, "\n") == 0 || strcmp(line + n, "\r\n") == 0);
 }
 
+/* The `n` bytes at `line` are only a line ending (LF or CR LF). */
+static int is_line_end(const char *line, size_t n)
+{
+	return (n == 1 && line[0] == '\n') || (n == 2 && line[0] == '\r' && line[1] == '\n');
+}
+
+/*
+ * The length of the name a "/nick NAME" line of `n` bytes gives: without
+ * its line ending (LF or CR LF: a telnet user's name kept its CR, and
+ * every line of theirs then began with a carriage return) and cut at a
+ * NUL byte; 0 if that leaves nothing.
+ */
+static size_t nick_length(const char *line, size_t n)
+{
+	const char *name = line + 6;
+	size_t len = n - 6;
+
+	if (len && name[len - 1] == '\n')
+		len--;
+	if (len && name[len - 1] == '\r')
+		len--;
+	return strnlen(name, len);
+}
+
 static void chat_main(struct vk_thread *that)
 {
 	struct {
@@ -101,6 +125,7 @@ static void chat_main(struct vk_thread *that)
 		int len;
 		double burst_at; /* the loop iteration (its clock) of the burst */
 		int burst;	 /* lines published in it */
+		int cut;	 /* the last piece was cut from a longer line */
 	} * self;
 
 	vk_begin();
@@ -113,31 +138,42 @@ static void chat_main(struct vk_thread *that)
 	self->len = snprintf(self->out, sizeof(self->out), "* %s joined\n", self->name);
 	vk_publish(self->config->room, self->out, (size_t)self->len);
 	for (;;) {
-		vk_readline(self->n, self->line, sizeof(self->line) - 1);
+		/* Room for the newline a piece may need and for the NUL after it. */
+		vk_readline(self->n, self->line, sizeof(self->line) - 2);
 		if (self->n == 0)
 			break;
 		/* A line longer than the buffer goes out in pieces, each a line. */
-		if (self->line[self->n - 1] != '\n')
+		if (self->cut && is_line_end(self->line, (size_t)self->n)) {
+			/* Only the end of a line cut just before it: no empty line. */
+			self->cut = 0;
+			continue;
+		}
+		self->cut = self->line[self->n - 1] != '\n';
+		if (self->cut)
 			self->line[self->n++] = '\n';
 		self->line[self->n] = '\0';
 		if (is_command(self->line, "/quit"))
 			break;
 		if (self->config->crash_command && is_command(self->line, "/crash"))
 			raise(SIGSEGV);
-		if (strncmp(self->line, "/nick ", 6) == 0 && self->n > 7) {
+		if (strncmp(self->line, "/nick ", 6) == 0 &&
+		    nick_length(self->line, (size_t)self->n) > 0) {
 			char old[CHAT_NAME];
 
 			memcpy(old, self->name, sizeof(old));
-			snprintf(self->name, sizeof(self->name), "%.*s", (int)(self->n - 7),
-				 self->line + 6);
+			snprintf(self->name, sizeof(self->name), "%.*s",
+				 (int)nick_length(self->line, (size_t)self->n), self->line + 6);
 			self->len = snprintf(self->out, sizeof(self->out), "* %s is now %s\n", old,
 					     self->name);
 			vk_publish(self->config->room, self->out, (size_t)self->len);
 			chat_will(self, self->config->room);
 			continue;
 		}
-		self->len =
-		    snprintf(self->out, sizeof(self->out), "%s: %s", self->name, self->line);
+		/* The line by its length: a NUL byte in it is passed on, and does not
+		 * cut off the rest and its newline (gluing the next line to it). */
+		self->len = snprintf(self->out, sizeof(self->out), "%s: ", self->name);
+		memcpy(self->out + self->len, self->line, (size_t)self->n);
+		self->len += (int)self->n;
 		vk_publish(self->config->room, self->out, (size_t)self->len);
 		/* The loop's clock moves once an iteration: it tells a burst. */
 		if (vk_now(that) != self->burst_at) {

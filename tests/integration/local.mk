@@ -167,6 +167,7 @@ PROXY_IT_TESTS = \
 # Messaging: the chat and kv apps (services, channels, publish/subscribe, links).
 MSG_IT_TESTS = \
 	tests/integration/chat.sh \
+	tests/integration/chat-lines.sh \
 	tests/integration/chat-slow.sh \
 	tests/integration/chat-order.sh \
 	tests/integration/chat-relay.sh \
