@@ -11,7 +11,7 @@ CLEANFILES += conf/vkd.ini.installed
 conf/vkd.ini.installed: $(top_srcdir)/conf/vkd.ini Makefile
 	$(AM_V_GEN)$(MKDIR_P) conf && \
 	sed -e 's|^control = /tmp/vkd.sock$$|control = /run/vkd/vkd.sock|' \
-		-e 's|^opt.root = examples/site$$|opt.root = $(pkgdatadir)/site|' \
+		-e 's|^opt.root = ../examples/site$$|opt.root = $(pkgdatadir)/site|' \
 		$(top_srcdir)/conf/vkd.ini >$@.tmp && mv $@.tmp $@
 
 # Installed under its real name, and never over a file the admin edited.

@@ -6,6 +6,7 @@
  *	listen = 127.0.0.1:8080
  *	opt.root = /srv/www
  *
+ * (a relative opt.root is taken from the directory of vkd.ini: VK_APP_PATHS)
  * Every path is a file under opt.root: GET and HEAD, with Content-Type,
  * Last-Modified, ETag, conditional requests, a single Range, index files
  * (opt.index) and the refusal of paths that leave the root (opt.symlinks);
@@ -20,3 +21,5 @@ static const struct vk_http_route routes[] = {
 };
 
 VK_HTTP_APP_FULL("static", routes, 64 * 1024, vk_http_static_init, vk_http_static_fini);
+/* A relative opt.root is taken from the configuration file's directory. */
+VK_APP_PATHS("root");

@@ -6,6 +6,7 @@
  *	};
  *	VK_HTTP_APP_FULL("site", routes, 64 * 1024, vk_http_static_init,
  *			 vk_http_static_fini);
+ *	VK_APP_PATHS("root");
  *
  * (the pattern is "/files/" then "*", split here only for the comment;
  * src/apps/static.c, the bundled static.so, serves the whole path space.)
@@ -31,7 +32,10 @@
  * regular file or a directory gets 403.
  *
  * Options, in the app's [app NAME] section of vkd.ini:
- *	opt.root = DIR             the directory served (required)
+ *	opt.root = DIR             the directory served (required); declare
+ *	                           it a path (VK_APP_PATHS, vk_app.h) so that
+ *	                           a relative one is taken from the
+ *	                           configuration file's directory
  *	opt.index = index.html     the file a directory's path serves; off: none
  *	opt.symlinks = inside      symbolic links must stay under the root;
  *	                           any: they may lead anywhere

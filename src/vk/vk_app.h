@@ -46,8 +46,9 @@
  * 8: vk_relay(): a subscription relayed to a socket by the kernel.
  * 9: vk_channel_handoff(): a connection handed to a channel by the kernel.
  * 10: vk_parse_bool(), the booleans of vkd.ini for opt.* values.
+ * 11: VK_APP_PATHS: opt.* values vkd hands over as absolute paths.
  */
-#define VK_APP_ABI_MINOR 10
+#define VK_APP_ABI_MINOR 11
 #define VK_APP_SYMBOL "vk_app_descriptor"
 
 /* What an app's init hook is told about its configuration. */
@@ -167,6 +168,22 @@ struct vk_app {
 	}
 
 #define VK_APP(app_name, main_fn, heap) VK_APP_FULL(app_name, main_fn, heap, NULL, NULL)
+
+/*
+ * Path options (ABI 2.11): the opt.* keys whose value names a file or a
+ * directory. vkd hands such a value to option() made absolute: a relative
+ * one is taken from the directory of the configuration file, as vkd's own
+ * paths are (vkd.ini(5)), whatever vkd's working directory; an empty one
+ * stays empty. Other options are handed over as written. Names as opt.*
+ * names (letters, digits, '_', '-', '.'), at most VK_APP_PATHS_MAX.
+ *
+ *	VK_APP_PATHS("root", "templates");
+ */
+#define VK_APP_PATHS_SYMBOL "vk_app_paths"
+#define VK_APP_PATHS_MAX 64
+#define VK_APP_PATHS(...)                      \
+	__attribute__((visibility("default"))) \
+	const char *const vk_app_paths[] = {__VA_ARGS__, NULL}
 
 /*
  * Services (ABI 2.5): micro-processes an app declares, which every worker

@@ -644,7 +644,7 @@ static void set_option(struct loader *l, const char *key, const char *value)
 	struct vkd_app_config *app = current_app(l);
 	const char *name = key + 4;
 	struct vkd_app_option *grown;
-	struct vkd_app_option opt = {NULL, NULL, l->line};
+	struct vkd_app_option opt = {NULL, NULL, NULL, l->line};
 
 	if (!valid_name(name, APP_NAME_MAX)) {
 		add_error(l, l->line,
@@ -669,9 +669,17 @@ static void set_option(struct loader *l, const char *key, const char *value)
 	app->options = grown;
 	opt.name = dup_or_flag(l, name);
 	opt.value = dup_or_flag(l, value);
-	if (!opt.name || !opt.value) {
+	/* Made absolute now, as the other paths are: the module may say it is one. */
+	if (value[0] && !(opt.path = vkd_path_absolute(value, l->base_dir))) {
+		if (errno == ENOMEM)
+			l->nomem = 1;
+		else
+			add_error(l, l->line, "%s: %s", key, strerror(errno));
+	}
+	if (!opt.name || !opt.value || (value[0] && !opt.path)) {
 		free(opt.name);
 		free(opt.value);
+		free(opt.path);
 		return;
 	}
 	app->options[app->option_count++] = opt;
@@ -1205,6 +1213,7 @@ static void app_free(struct vkd_app_config *app)
 	for (size_t i = 0; i < app->option_count; i++) {
 		free(app->options[i].name);
 		free(app->options[i].value);
+		free(app->options[i].path);
 	}
 	free(app->options);
 }
@@ -1251,6 +1260,15 @@ const char *vkd_app_option(const struct vkd_app_config *app, const char *name)
 	for (size_t i = 0; i < app->option_count; i++) {
 		if (strcmp(app->options[i].name, name) == 0)
 			return app->options[i].value;
+	}
+	return NULL;
+}
+
+const char *vkd_app_option_path(const struct vkd_app_config *app, const char *name)
+{
+	for (size_t i = 0; i < app->option_count; i++) {
+		if (strcmp(app->options[i].name, name) == 0)
+			return app->options[i].path ? app->options[i].path : "";
 	}
 	return NULL;
 }

@@ -86,6 +86,9 @@ enum vkd_access_kind {
 struct vkd_app_option {
 	char *name;  /* without the "opt." prefix */
 	char *value; /* may be "" */
+	/* value made absolute from the configuration file's directory, for
+	 * a module that declares it a path (VK_APP_PATHS); NULL when "" */
+	char *path;
 	int line;
 };
 
@@ -185,6 +188,8 @@ void vkd_config_errors_print(const struct vkd_config_errors *errors, FILE *out);
 
 /* The value of "opt.NAME", or NULL if the app has no such option. */
 const char *vkd_app_option(const struct vkd_app_config *app, const char *name);
+/* The same option as a path (VK_APP_PATHS): absolute, or "" when empty. */
+const char *vkd_app_option_path(const struct vkd_app_config *app, const char *name);
 
 /* The app named name, or NULL. */
 const struct vkd_app_config *vkd_config_app(const struct vkd_config *config, const char *name);

@@ -119,8 +119,8 @@ static int module_app_check(const struct vk_app *app, const char *name, char *re
 	return 0;
 }
 
-/* Letters, digits, '_', '-' and '.', as app names. */
-static int service_name_ok(const char *name)
+/* Letters, digits, '_', '-' and '.', as app and option names. */
+static int name_ok(const char *name)
 {
 	size_t n;
 
@@ -151,7 +151,7 @@ static int module_services(struct vkd_module *module, char *reason, size_t size)
 
 		if (n >= VK_SERVICES_MAX)
 			return reason_set(reason, size, "more than %d services", VK_SERVICES_MAX);
-		if (!service_name_ok(s->name))
+		if (!name_ok(s->name))
 			return reason_set(reason, size,
 					  "service %zu: bad name '%.64s': use up to %d letters, "
 					  "digits, '_', '-' and '.'",
@@ -169,6 +169,44 @@ static int module_services(struct vkd_module *module, char *reason, size_t size)
 	}
 	module->services = n ? list : NULL;
 	module->service_count = n;
+	return 0;
+}
+
+/* The ABI minor that added VK_APP_PATHS: older modules declare none. */
+#define MODULE_PATHS_MINOR 11
+
+/* The path options a module declares (ABI 2.11), checked; 0 or -1 with a reason. */
+static int module_paths(struct vkd_module *module, char *reason, size_t size)
+{
+	const char *const *list;
+	size_t n = 0;
+
+	module->paths = NULL;
+	if (module->app->abi_minor < MODULE_PATHS_MINOR)
+		return 0;
+	list = dlsym(module->handle, VK_APP_PATHS_SYMBOL);
+	if (!list)
+		return 0;
+	for (; list[n]; n++) {
+		if (n >= VK_APP_PATHS_MAX)
+			return reason_set(reason, size, "more than %d path options",
+					  VK_APP_PATHS_MAX);
+		/* Option names follow the rule of service names. */
+		if (!name_ok(list[n]))
+			return reason_set(reason, size,
+					  "path option %zu: bad name '%.64s': use letters, "
+					  "digits, '_', '-' and '.'",
+					  n + 1, list[n]);
+	}
+	module->paths = list;
+	return 0;
+}
+
+static int module_is_path(const struct vkd_module *module, const char *key)
+{
+	for (size_t i = 0; module->paths && module->paths[i]; i++)
+		if (strcmp(module->paths[i], key) == 0)
+			return 1;
 	return 0;
 }
 
@@ -196,7 +234,10 @@ int vkd_module_open(struct vkd_module *module, const char *path, const char *nam
 		return -1;
 	module->handle = handle;
 	module->app = app;
-	return module_services(module, reason, size);
+	module->config = NULL;
+	if (module_services(module, reason, size) < 0)
+		return -1;
+	return module_paths(module, reason, size);
 }
 
 int vkd_module_services_clash(const struct vkd_config *config, const struct vkd_module *modules,
@@ -333,7 +374,11 @@ void vkd_module_unpin(struct vkd_config *config)
 
 static const char *module_option(const struct vk_app_context *context, const char *key)
 {
-	return vkd_app_option(context->opaque, key);
+	const struct vkd_module *module = context->opaque;
+
+	if (module_is_path(module, key))
+		return vkd_app_option_path(module->config, key);
+	return vkd_app_option(module->config, key);
 }
 
 int vkd_module_init(struct vkd_module *module, const struct vkd_app_config *app,
@@ -341,9 +386,10 @@ int vkd_module_init(struct vkd_module *module, const struct vkd_app_config *app,
 {
 	int error = 0;
 
+	module->config = app;
 	context->name = app->name;
 	context->option = module_option;
-	context->opaque = app;
+	context->opaque = module;
 	*state = NULL;
 	if (!module->app->init)
 		return 0;

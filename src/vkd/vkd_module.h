@@ -20,6 +20,9 @@ struct vkd_module {
 	const struct vk_app *app;
 	const struct vk_service *services; /* VK_SERVICES, checked; NULL when none */
 	size_t service_count;
+	const char *const *paths; /* VK_APP_PATHS, checked; NULL when none */
+	/* The app whose options option() reads (vkd_module_init()). */
+	const struct vkd_app_config *config;
 };
 
 /*
@@ -27,7 +30,8 @@ struct vkd_module {
  * exists and is an ELF object, dlopen() succeeds, it exports the
  * descriptor, whose magic, ABI major and name are right and whose main
  * coroutine is set, and its services (VK_SERVICES, ABI 2.5) are well
- * formed: names, kinds, main coroutines, no name twice. Returns 0, or -1
+ * formed: names, kinds, main coroutines, no name twice, and so are its
+ * path options (VK_APP_PATHS, ABI 2.11). Returns 0, or -1
  * with a reason (not naming the file) in `reason`.
  */
 int vkd_module_open(struct vkd_module *module, const char *path, const char *name, char *reason,
@@ -39,8 +43,9 @@ int vkd_module_open_app(struct vkd_module *module, const struct vkd_app_config *
 
 /*
  * Run the module's init hook for `app`: fill `context` (which the caller
- * keeps for as long as the app runs) with the app's name and its opt.*
- * values, and call init. Returns 0 with init's result in *state (NULL
+ * keeps for as long as the app runs, with `module`) with the app's name
+ * and its opt.* values, those it declares paths (VK_APP_PATHS) made
+ * absolute, and call init. Returns 0 with init's result in *state (NULL
  * when there is no hook), or the positive errno init refused with.
  */
 int vkd_module_init(struct vkd_module *module, const struct vkd_app_config *app,

@@ -1,6 +1,8 @@
 #!/bin/sh
-# The bundled conf/vkd.ini, as `tools/dev run` starts it (from the top of
-# the source tree), with its ports and control socket moved to free ones:
+# The bundled conf/vkd.ini, copied beside a link to the source tree's
+# examples/ (its relative opt.root, ../examples/site, is taken from the
+# file's directory) and started from another directory, with its ports
+# and control socket moved to free ones:
 # every app it lists starts and answers: echo, http, static (the bundled
 # site, byte for byte), the proxy in front of http, chat across its two
 # workers, and kv.
@@ -21,14 +23,16 @@ sed -e "s|^control = .*|control = $SOCK|" \
 	-e "s|^opt.upstream = 127.0.0.1:8080\$|opt.upstream = 127.0.0.1:$port_http|" \
 	-e "s|^listen = 127.0.0.1:7010\$|listen = 127.0.0.1:$port_chat|" \
 	-e "s|^listen = 127.0.0.1:6380\$|listen = 127.0.0.1:$port_kv|" \
-	"$top_srcdir/conf/vkd.ini" >"$CONF"
+	"$top_srcdir/conf/vkd.ini" >"$T/conf.ini"
+mkdir -p "$T/conf" && mv "$T/conf.ini" "$T/conf/vkd.ini" && CONF=$T/conf/vkd.ini || fail "conf dir"
+ln -s "$top_srcdir/examples" "$T/examples" || fail "link examples"
 # Each app got its new port: no line still names a bundled one.
 grep -Eq '127\.0\.0\.1:(7007|8080|8081|8082|7010|6380)$' "$CONF" &&
 	fail "a bundled port was not replaced: $(grep -E ':(7007|8080|8081|8082|7010|6380)$' "$CONF")"
 [ "$(grep -c '^\[app ' "$CONF")" = 6 ] || fail "the bundled config lists $(grep -c '^\[app ' "$CONF") apps, not 6"
 
-# From the top of the source tree, as tools/dev run does.
-(cd "$top_srcdir" && exec "$VKD" -f -c "$CONF") >>"$LOG" 2>&1 &
+# From elsewhere: no path of the file depends on the working directory.
+(cd / && exec "$VKD" -f -c "$CONF") >>"$LOG" 2>&1 &
 VKD_PID=$!
 note_pids "$VKD_PID"
 for app in echo http static proxy chat kv; do

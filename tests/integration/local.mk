@@ -21,6 +21,7 @@ TESTMOD_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 check_LTLIBRARIES += tests/integration/crashmod.la tests/integration/badmagic.la \
 	tests/integration/badabi.la tests/integration/nodesc.la \
 	tests/integration/newminor.la tests/integration/badlayout.la \
+	tests/integration/badpaths.la \
 	tests/integration/badshape.la \
 	tests/integration/trapmod.la tests/integration/ver1.la tests/integration/ver2.la \
 	tests/integration/tickmod.la tests/integration/httpmod.la \
@@ -42,6 +43,10 @@ tests_integration_newminor_la_SOURCES = tests/integration/testmod.c
 tests_integration_newminor_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_NEWMINOR
 tests_integration_newminor_la_CFLAGS = $(TESTMOD_CFLAGS)
 tests_integration_newminor_la_LDFLAGS = $(TESTMOD_LDFLAGS)
+tests_integration_badpaths_la_SOURCES = tests/integration/testmod.c
+tests_integration_badpaths_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_BADPATHS
+tests_integration_badpaths_la_CFLAGS = $(TESTMOD_CFLAGS)
+tests_integration_badpaths_la_LDFLAGS = $(TESTMOD_LDFLAGS)
 tests_integration_badlayout_la_SOURCES = tests/integration/testmod.c
 tests_integration_badlayout_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_BADLAYOUT
 tests_integration_badlayout_la_CFLAGS = $(TESTMOD_CFLAGS)
@@ -134,7 +139,8 @@ HTTP_IT_TESTS = \
 	tests/integration/http-haproxy.sh \
 	tests/integration/http-large-head.sh \
 	tests/integration/http-hotpage.sh \
-	tests/integration/http-static-hotpage.sh
+	tests/integration/http-static-hotpage.sh \
+	tests/integration/http-static-root.sh
 
 # vkctl and the control socket.
 VKCTL_TESTS = \

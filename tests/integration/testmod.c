@@ -12,6 +12,7 @@
  *  badmagic   a descriptor with the wrong magic
  *  badabi     a descriptor with the wrong ABI major
  *  newminor   a descriptor with an ABI minor newer than vkd's
+ *  badpaths   an echo app declaring a path option whose name has a '/'
  *  badlayout  a descriptor built against another struct vk_thread
  *  badshape   one built against a struct vk_thread of the same size whose
  *             fields sit elsewhere
@@ -370,6 +371,11 @@ __attribute__((visibility("default"))) const struct vk_app vk_app_descriptor = {
     .main = echo_main,
     .heap_size = 65536,
 };
+
+#elif defined(TESTMOD_BADPATHS)
+
+VK_APP("badpaths", echo_main, 65536);
+VK_APP_PATHS("root", "sub/dir");
 
 #elif defined(TESTMOD_BADLAYOUT)
 

@@ -233,6 +233,10 @@ START_TEST(test_full)
 	ck_assert_str_eq(vkd_app_option(echo, "greeting"), "hello world");
 	ck_assert_str_eq(vkd_app_option(echo, "empty"), "");
 	ck_assert_ptr_null(vkd_app_option(echo, "absent"));
+	/* As a path (VK_APP_PATHS): from the file's directory (/tmp); "" stays "". */
+	ck_assert_str_eq(vkd_app_option_path(echo, "greeting"), "/tmp/hello world");
+	ck_assert_str_eq(vkd_app_option_path(echo, "empty"), "");
+	ck_assert_ptr_null(vkd_app_option_path(echo, "absent"));
 
 	ck_assert_str_eq(http->name, "http");
 	ck_assert_str_eq(http->module_path, "/abs/http.so");
