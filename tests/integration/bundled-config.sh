@@ -13,7 +13,7 @@ need_cmd curl
 
 # port_of APP: the free port that replaces APP's.
 for app in echo http static proxy chat kv; do
-	eval "port_$app=\$(free_port)"
+	new_port "port_$app"
 done
 sed -e "s|^control = .*|control = $SOCK|" \
 	-e "s|^listen = 127.0.0.1:7007\$|listen = 127.0.0.1:$port_echo|" \
@@ -32,9 +32,8 @@ grep -Eq '127\.0\.0\.1:(7007|8080|8081|8082|7010|6380)$' "$CONF" &&
 [ "$(grep -c '^\[app ' "$CONF")" = 6 ] || fail "the bundled config lists $(grep -c '^\[app ' "$CONF") apps, not 6"
 
 # From elsewhere: no path of the file depends on the working directory.
-(cd / && exec "$VKD" -f -c "$CONF") >>"$LOG" 2>&1 &
-VKD_PID=$!
-note_pids "$VKD_PID"
+cd / || fail "cd /"
+start_vkd "$CONF"
 for app in echo http static proxy chat kv; do
 	eval "wait_port \$port_$app 10000"
 done

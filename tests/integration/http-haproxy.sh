@@ -20,7 +20,7 @@ haproxy_cleanup() {
 trap haproxy_cleanup EXIT
 
 serve_http 1 'opt.max_body = 4M'
-HP=$(free_port)
+new_port HP
 cat >"$T/haproxy.cfg" <<EOT
 global
 	nbthread 1

@@ -22,8 +22,8 @@ served() {
 	cd "$T/elsewhere" || fail "cd"
 	"$VKD" -t -c "$1" >>"$LOG" 2>&1 || fail "vkd -t -c $1 from elsewhere failed"
 	start_vkd "$1"
-	cd / || fail "cd /"
 	wait_port "$PORT" 10000
+	cd / || fail "cd /"
 	curl -s --max-time 10 -o "$T/got" "http://127.0.0.1:$PORT/which.txt" || fail "GET which.txt"
 	stop_vkd
 	new_log

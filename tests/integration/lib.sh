@@ -183,9 +183,68 @@ note_workers() {
 	note_pids "$@"
 }
 
+# ---- ports ----
+# A port is picked free (free_port: bound and released by vkclient), then
+# bound by vkd or an upstream: in between, another process may take it (a
+# connect() given it as its local port, another test's pick), and the
+# bind fails with EADDRINUSE (seen under load: proxy-tcp-dns.sh). The
+# starters then move the port and start again, at most 5 times: wait_port
+# when vkd exited because it found a port of its config taken,
+# start_upstream (proxy_lib.sh) when the upstream did. Moving a port puts
+# a new one in its place in the config and in the variable that held it:
+# PORT and those new_port set.
+
 # free_port: a free loopback TCP port (bound and released by vkclient).
 free_port() {
 	"$VKCLIENT" port || fail "no free port"
+}
+
+PORT_VARS="PORT" # the variables move_port may change
+TAKEN_PORTS=""   # every port new_port gave, and PORT
+
+# pick_port: a free port unlike $TAKEN_PORTS (two free_port calls may give
+# the same port: a test once listened twice on one), in $PICKED.
+pick_port() {
+	for _try in 1 2 3 4 5 6 7 8 9 10; do
+		PICKED=$(free_port) || fail "no free port"
+		case "$TAKEN_PORTS" in
+		*" $PICKED "*) continue ;;
+		esac
+		TAKEN_PORTS="$TAKEN_PORTS$PICKED "
+		return 0
+	done
+	fail "no free port unlike$TAKEN_PORTS"
+}
+
+# new_port VAR: set VAR to a free port unlike those given before, which
+# move_port keeps up to date.
+new_port() {
+	pick_port
+	eval "$1=$PICKED"
+	PORT_VARS="$PORT_VARS $1"
+}
+
+# move_port OLD [FILE]: a free port in place of OLD (taken by another
+# process before we bound it), in $PICKED: in every variable of PORT_VARS
+# that held OLD, and for 127.0.0.1:OLD and [::1]:OLD in FILE.
+move_port() {
+	pick_port
+	for _v in $PORT_VARS; do
+		eval "[ \"\$$_v\" != $1 ] || $_v=$PICKED"
+	done
+	if [ -n "${2:-}" ]; then
+		sed -i -e "s/127\.0\.0\.1:$1\([^0-9]\|\$\)/127.0.0.1:$PICKED\1/g" \
+			-e "s/\[::1\]:$1\([^0-9]\|\$\)/[::1]:$PICKED\1/g" "$2" || fail "sed $2"
+	fi
+	echo "port $1 was taken before it was bound: moved to $PICKED" >>"$T/ports.moved"
+}
+
+# vkd_port_taken: the port the master that exited found taken (bind:
+# EADDRINUSE) since start_vkd started it, or nothing.
+vkd_port_taken() {
+	tail -c "+$((START_LOG_BYTES + 1))" "$LOG" 2>/dev/null |
+		sed -n 's/.*cannot listen on [^ ]*:\([0-9][0-9]*\): bind: Address already in use.*/\1/p' |
+		head -n 1
 }
 
 # vkd_section WORKERS [DRAIN_TIMEOUT]: print a [vkd] section; the test
@@ -212,24 +271,51 @@ echo_config() {
 
 # start_vkd CONFIG: vkd in the foreground, in our background.
 start_vkd() {
+	START_CONF=$1
+	START_LOG_BYTES=$(wc -c 2>/dev/null <"$LOG" || echo 0)
 	"$VKD" -f -c "$1" >>"$LOG" 2>&1 &
 	VKD_PID=$!
 	VKD_WORKERS=""
 	note_pids "$VKD_PID"
 }
 
+START_CONF=""     # the config start_vkd started vkd on
+START_LOG_BYTES=0 # the log's size then
+START_TRIES=0     # how many times vkd_port_retry started it again
+MOVED=""          # the port vkd_port_retry moved last
+
+# vkd_port_retry: when the master is gone because it found a port of its
+# config taken, move that port (in $MOVED, its new one in $PICKED) and
+# start vkd again: 0; else 1.
+vkd_port_retry() {
+	[ -n "$VKD_PID" ] && [ -n "$START_CONF" ] && ! alive "$VKD_PID" || return 1
+	MOVED=$(vkd_port_taken)
+	[ -n "$MOVED" ] && [ "$START_TRIES" -lt 5 ] || return 1
+	START_TRIES=$((START_TRIES + 1))
+	wait "$VKD_PID" 2>/dev/null
+	move_port "$MOVED" "$START_CONF"
+	start_vkd "$START_CONF"
+}
+
 # wait_port PORT [MS]: until the port accepts; fails at once if the master
-# exits meanwhile.
+# exits meanwhile, unless it found a port of its config taken: then that
+# port moves, in the config too, and vkd starts again (vkd_port_retry).
 wait_port() {
+	_wport=$1
 	_end=$(($(now_ms) + ${2:-5000}))
-	until "$VKCLIENT" wait "$1" 100 2>/dev/null; do
-		[ -z "$VKD_PID" ] || alive "$VKD_PID" || fail "vkd exited before port $1 accepted"
-		[ "$(now_ms)" -lt "$_end" ] || fail "port $1 does not accept"
+	until "$VKCLIENT" wait "$_wport" 100 2>/dev/null; do
+		if [ -n "$VKD_PID" ] && ! alive "$VKD_PID"; then
+			vkd_port_retry || fail "vkd exited before port $_wport accepted"
+			[ "$_wport" != "$MOVED" ] || _wport=$PICKED
+			_end=$(($(now_ms) + ${2:-5000}))
+		fi
+		[ "$(now_ms)" -lt "$_end" ] || fail "port $_wport does not accept"
 	done
 }
 
 # wait_workers N [MS]: until the master has N workers; their pids in
-# $WORKERS.
+# $WORKERS. A master gone because a port was taken starts again
+# (vkd_port_retry): the port wait_port saw accept was another process's.
 wait_workers() {
 	_end=$(($(now_ms) + ${2:-5000}))
 	while :; do
@@ -238,6 +324,10 @@ wait_workers() {
 			# shellcheck disable=SC2086 # one pid a word
 			note_workers $WORKERS
 			return 0
+		fi
+		if vkd_port_retry; then
+			_end=$(($(now_ms) + ${2:-5000}))
+			continue
 		fi
 		[ "$(now_ms)" -lt "$_end" ] || fail "expected $1 workers, have: $WORKERS"
 		sleep 0.02
@@ -557,6 +647,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM HUP PIPE
 
 PORT=$(free_port) || exit 1
+TAKEN_PORTS=" $PORT "
 
 # ---- the chat and kv apps (chat-*.sh, kv-*.sh) ----
 

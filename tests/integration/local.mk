@@ -13,7 +13,7 @@ check_PROGRAMS += tests/integration/proxyclient
 tests_integration_proxyclient_SOURCES = tests/integration/proxyclient.c
 tests_integration_proxyclient_LDADD = -lm
 EXTRA_DIST += tests/integration/proxy_lib.sh tests/integration/proxy_upstream.py \
-	tests/integration/proxy_http_upstream.py
+	tests/integration/proxy_http_upstream.py tests/integration/upstream_util.py
 
 # Test-only modules; -rpath makes libtool build a shared object for them.
 TESTMOD_LDFLAGS = -module -avoid-version -shared -rpath $(abs_builddir)/tests/integration
@@ -162,6 +162,7 @@ PROXY_IT_TESTS = \
 	tests/integration/proxy-tcp-echo.sh \
 	tests/integration/proxy-tcp-upstreams.sh \
 	tests/integration/proxy-tcp-dns.sh \
+	tests/integration/port-taken.sh \
 	tests/integration/proxy-tcp-reload.sh \
 	tests/integration/proxy-tcp-splice.sh \
 	tests/integration/proxy-http.sh \

@@ -21,6 +21,9 @@ Keep-alive HTTP/1.1, one thread a connection, numbered from 1. By path:
     /early413         413 before reading the request's body, then the
                       close (a reset: the body is left unread)
 Prints "ready" once listening on 127.0.0.1:PORT; exits after 120 s.
+When PORT is taken (another process got it after the test picked it),
+prints "taken PORT" and exits with status 98 (EADDRINUSE): the test moves
+the port (upstream_util.py).
 """
 import hashlib
 import json
@@ -29,6 +32,8 @@ import struct
 import sys
 import threading
 import time
+
+from upstream_util import bind
 
 PATTERN = bytes(range(256)) * 4096
 
@@ -162,7 +167,7 @@ def main():
     port = int(sys.argv[1])
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", port))
+    bind(ls, port)
     ls.listen(1024)
     threading.Thread(target=lambda: (time.sleep(120), sys.exit(0)), daemon=True).start()
     print("ready", flush=True)

@@ -19,16 +19,39 @@ trap proxy_cleanup EXIT
 
 # start_upstream SCRIPT ARGS...: start the python server
 # tests/integration/SCRIPT with ARGS and wait until it says it listens.
+# When its port was taken meanwhile (it says "taken PORT" and exits 98),
+# the port moves (move_port, lib.sh) in ARGS too, and it starts again, at
+# most 5 times.
 start_upstream() {
 	_script=$1
 	shift
-	_out=$T/upstream.$(echo "$_script $*" | tr -c 'a-zA-Z0-9' _)
-	"$PYTHON" "$top_srcdir/tests/integration/$_script" "$@" >"$_out" 2>&1 &
-	UPSTREAM_PIDS="$UPSTREAM_PIDS $!"
-	_end=$(($(now_ms) + 5000))
-	until grep -q ready "$_out" 2>/dev/null; do
-		[ "$(now_ms)" -lt "$_end" ] || fail "upstream $_script $*: $(cat "$_out")"
-		sleep 0.02
+	for _try in 1 2 3 4 5 6; do
+		_out=$T/upstream.$(echo "$_script $*" | tr -c 'a-zA-Z0-9' _)
+		"$PYTHON" "$top_srcdir/tests/integration/$_script" "$@" >"$_out" 2>&1 &
+		_upid=$!
+		UPSTREAM_PIDS="$UPSTREAM_PIDS $_upid"
+		_end=$(($(now_ms) + 5000))
+		until grep -qx ready "$_out" 2>/dev/null; do
+			if ! alive "$_upid"; then
+				_rc=0
+				wait "$_upid" || _rc=$?
+				break
+			fi
+			[ "$(now_ms)" -lt "$_end" ] || fail "upstream $_script $*: $(cat "$_out")"
+			sleep 0.02
+		done
+		grep -qx ready "$_out" 2>/dev/null && return 0
+		_taken=$(sed -n 's/^taken \([0-9][0-9]*\)$/\1/p' "$_out")
+		[ "$_rc" -eq 98 ] && [ -n "$_taken" ] && [ "$_try" -lt 6 ] ||
+			fail "upstream $_script $*: $(cat "$_out")"
+		move_port "$_taken"
+		_args=""
+		for _a in "$@"; do
+			[ "$_a" != "$_taken" ] || _a=$PICKED
+			_args="$_args $_a"
+		done
+		# shellcheck disable=SC2086 # the arguments have no blanks
+		set -- $_args
 	done
 }
 
@@ -93,23 +116,6 @@ def closed_at_once(port, timeout=10):
 
 
 exec(compile(sys.stdin.read(), "<test>", "exec"))' "$PORT" "$EPORT" "$T" || fail "python checks failed"
-}
-
-# new_port VAR: set VAR to a free port unlike $PORT and those new_port
-# gave before (two free_port calls may give the same port: a test once
-# listened twice on one).
-TAKEN_PORTS=" $PORT "
-new_port() {
-	for _try in 1 2 3 4 5 6 7 8 9 10; do
-		_port=$(free_port) || fail "no free port"
-		case "$TAKEN_PORTS" in
-		*" $_port "*) continue ;;
-		esac
-		TAKEN_PORTS="$TAKEN_PORTS$_port "
-		eval "$1=$_port"
-		return 0
-	done
-	fail "no free port unlike$TAKEN_PORTS"
 }
 
 new_port EPORT

@@ -11,7 +11,10 @@
                                         to it hang until they time out
 
 Each prints "ready" once listening on 127.0.0.1:PORT, and exits after
-120 s whatever happens (the test also kills it).
+120 s whatever happens (the test also kills it). When PORT is taken
+(another process got it after the test picked it), each prints "taken
+PORT" and exits with status 98 (EADDRINUSE): the test moves the port
+(upstream_util.py).
 """
 import os
 import socket
@@ -19,11 +22,13 @@ import sys
 import threading
 import time
 
+from upstream_util import bind
+
 
 def serve(port, handle, backlog=64):
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("127.0.0.1", port))
+    bind(ls, port)
     ls.listen(backlog)
     print("ready", flush=True)
     while True:
@@ -70,7 +75,7 @@ def hello(path):
 
 def full(port):
     ls = socket.socket()
-    ls.bind(("127.0.0.1", port))
+    bind(ls, port)
     ls.listen(0)
     fillers = []
     for _ in range(4):

@@ -6,7 +6,7 @@
 . "$top_srcdir/tests/integration/lib.sh"
 need_vkctl
 
-TPORT=$(free_port)
+new_port TPORT
 {
 	vkd_section 1
 	printf '[app echo]\nmodule = echo.so\nlisten = 127.0.0.1:%s\nmax_connections = 5\n' "$PORT"

@@ -6,7 +6,7 @@
 need_vkctl
 need_python
 
-KVPORT=$(free_port) || exit 1
+new_port KVPORT
 {
 	echo_config 1
 	printf '[app kv]\nmodule = kv.so\nlisten = 127.0.0.1:%s\n' "$KVPORT"

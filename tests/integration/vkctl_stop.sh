@@ -32,7 +32,7 @@ wait_ready 2
 
 # A second vkd on the same socket (its own port): refused, exit 1; the
 # first one still answers on it.
-PORT2=$(free_port) || exit 1
+new_port PORT2
 c2=$T/vkd2.ini
 PORT=$PORT2 echo_config 1 >"$c2"
 "$VKD" -f -c "$c2" >>"$LOG" 2>&1 &

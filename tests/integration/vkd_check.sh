@@ -4,7 +4,7 @@
 # module also stops a real start (exit 1, nothing listens).
 . "$top_srcdir/tests/integration/lib.sh"
 
-PORT2=$(free_port) || exit 1
+new_port PORT2
 
 # expect STATUS NAME CONFIG MUST_MENTION
 expect() {

@@ -7,7 +7,7 @@
 need_vkctl
 
 [ -f "$TESTMODDIR/crashmod.so" ] || skip "test modules not built"
-PORT2=$(free_port) || exit 1
+new_port PORT2
 echo_config 1 >"$CONF"
 printf '[app crash]\nmodule = %s\nlisten = 127.0.0.1:%s\n' "$TESTMODDIR/crashmod.so" "$PORT2" \
 	>>"$CONF"

@@ -28,7 +28,7 @@ new_log
 serve_echo 1 "" 10s
 hold_start
 OLD_PORT=$PORT
-PORT=$(free_port)
+new_port PORT
 echo_config 1 "" 10s >"$CONF"
 kill -HUP "$VKD_PID"
 wait_port "$PORT" 10000

@@ -8,7 +8,7 @@
 
 need_python
 
-PORT2=$(free_port)
+new_port PORT2
 {
 	vkd_section 1
 	printf '[app echo]\nmodule = echo.so\nlisten = 127.0.0.1:%s\n' "$PORT"
