@@ -122,12 +122,22 @@ static int take_pooled(struct vk_pool *pool, struct vk_heap *heap, size_t rounde
 	return 0;
 }
 
+/* One more heap in use: the most at once since the last vk_pool_shrink() tells a burst. */
+static void note_in_use(struct vk_pool *pool)
+{
+	size_t in_use = pool->mapped - pool->free_count;
+
+	if (in_use > pool->peak)
+		pool->peak = in_use;
+}
+
 int vk_pool_acquire(struct vk_pool *pool, struct vk_heap *heap, size_t size, int isolation)
 {
 	size_t page = vk_page_size();
 	int rc;
 
 	if (take_pooled(pool, heap, (size + page - 1) / page * page) == 0) {
+		note_in_use(pool);
 		/* A pooled heap of a process without isolation comes open: close it. */
 		rc = isolation ? vk_pool_set_access(pool, heap, 0) : 0;
 		if (rc < 0) {
@@ -154,6 +164,7 @@ int vk_pool_acquire(struct vk_pool *pool, struct vk_heap *heap, size_t size, int
 		return rc;
 	}
 	pool->mapped++;
+	note_in_use(pool);
 	return 0;
 }
 
@@ -191,8 +202,16 @@ size_t vk_pool_shrink(struct vk_pool *pool)
 	size_t unused = pool->low < pool->free_count ? pool->low : pool->free_count;
 	size_t excess = unused > VK_POOL_KEEP ? unused - VK_POOL_KEEP : 0;
 
+	/* A burst since the last call: the next one may come as soon; hold its heaps. */
+	if (pool->peak > pool->in_use + VK_POOL_KEEP)
+		pool->hold = VK_POOL_HOLD;
+	if (pool->hold) {
+		pool->hold--;
+		excess = 0;
+	}
 	for (size_t n = 0; n < excess && n < VK_POOL_SHRINK_STEP; n++)
 		unmap_pooled(pool);
 	pool->low = pool->free_count;
+	pool->in_use = pool->peak = pool->mapped - pool->free_count;
 	return pool->free_count > VK_POOL_KEEP ? pool->free_count - VK_POOL_KEEP : 0;
 }

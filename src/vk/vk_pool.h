@@ -18,6 +18,9 @@
  * one, and a pool of 256 mapped 9,744 of the 10,000 heaps of every wrk
  * -c10000 run again: the worker fell behind the accept queue (listen
  * queue overflows, SYNs retried a second later: requests over 1 s).
+ * Shrinking starts VK_POOL_HOLD calls after the last burst: unmapping 64
+ * a second from the first, a burst 40 s after the last one mapped 2,560
+ * of its heaps again.
  */
 #ifndef VK_POOL_H
 #define VK_POOL_H
@@ -32,6 +35,12 @@
 #define VK_POOL_KEEP 256
 /* Heaps unmapped by one vk_pool_shrink() at most (a munmap costs about 13 us here). */
 #define VK_POOL_SHRINK_STEP 64
+/*
+ * vk_pool_shrink() calls (the kernel makes one a second) that unmap
+ * nothing after a burst drew on the pool: more than VK_POOL_KEEP heaps
+ * taken in use between two calls. See vk_pool_shrink().
+ */
+#define VK_POOL_HOLD 60
 /* Heap sizes pooled (one per app, service and test; heaps of another size are unmapped). */
 #define VK_POOL_BINS 8
 
@@ -52,6 +61,9 @@ struct vk_pool {
 	struct vk_pool_bin bins[VK_POOL_BINS];
 	size_t free_count; /* pooled heaps, all sizes */
 	size_t low;	   /* the fewest pooled since the last vk_pool_shrink() */
+	size_t peak;	   /* the most in use since then */
+	size_t in_use;	   /* in use at that call */
+	unsigned hold;	   /* calls left before it unmaps again (VK_POOL_HOLD) */
 	size_t mapped;	   /* heaps mapped, pooled or in use */
 	size_t limit;	   /* of `mapped` */
 	struct vk_stats *stats;
@@ -93,8 +105,10 @@ void vk_pool_release(struct vk_pool *pool, struct vk_heap *heap, enum vk_pool_re
 /*
  * Unmap up to VK_POOL_SHRINK_STEP of the heaps that stayed pooled since
  * the last call (none was needed meanwhile), leaving at least
- * VK_POOL_KEEP. Returns how many are pooled beyond VK_POOL_KEEP after it:
- * call again (later) while that is not 0.
+ * VK_POOL_KEEP; none while a burst is held: VK_POOL_HOLD calls from the
+ * last call that found more than VK_POOL_KEEP heaps more in use at once
+ * than at the call before it. Returns how many are pooled beyond
+ * VK_POOL_KEEP after it: call again (later) while that is not 0.
  */
 size_t vk_pool_shrink(struct vk_pool *pool);
 
