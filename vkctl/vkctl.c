@@ -33,10 +33,11 @@
 enum { EXIT_NOT_OK = 1, EXIT_USAGE = 2, EXIT_CONNECT = 3 };
 
 /* How long a reply may take: a reload's wait is bounded by the daemon
- * (60 s for the new generation, 80 s if it never reports), and even a
- * reload without it answers only after checking the modules (10 s at
- * most for all of them); everything else answers at once. */
-#define TIMEOUT_WAIT_MS 90000L
+ * (10 s for the check, 60 s for the new generation, 30 s for the old one
+ * to stop accepting, 110 s if it never reports), and even a reload
+ * without it answers only after checking the modules (10 s at most for
+ * all of them); everything else answers at once. */
+#define TIMEOUT_WAIT_MS 120000L
 #define TIMEOUT_MS 10000L
 /* A status of the largest daemon is well under this. */
 #define REPLY_MAX ((size_t)64 << 20)

@@ -37,9 +37,10 @@
  * its reply rather than ECONNRESET (Linux resets when input is left). */
 #define CONTROL_DISCARD_MAX 65536
 /* A `reload` is answered by the end of its module check (10 s at most), a
- * `reload wait` by the reload's end, which the master bounds (10 s + 60 s);
- * this only guards against a reload that never reports. */
-#define CONTROL_WAIT_MS 80000L
+ * `reload wait` by the reload's end, which the master bounds (10 s + 60 s
+ * for the new generation, 30 s for the old one to stop accepting); this
+ * only guards against a reload that never reports. */
+#define CONTROL_WAIT_MS 110000L
 #define CONTROL_ERROR_MAX 4096
 #define CONTROL_WORDS_MAX 8
 /* Bytes of a bad word quoted back in an error. */

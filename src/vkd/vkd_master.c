@@ -32,11 +32,15 @@
 
 /*
  * `reload wait` is answered when the old generation's workers all stopped
- * accepting, looked at this often, or after this long at most (a worker
- * that does not get to its SIGTERM must not hold the reload's answer).
+ * accepting, looked at this often. A worker that has not got to its
+ * SIGTERM is busy in one dispatch (the watchdog bounds that in CPU time,
+ * and a starved CPU stretches it: 1.5 s of CPU took over 5 s of wall time
+ * at load 18) or blocked: it is waited for until it is killed at
+ * drain_timeout, so that the answer stays true, but for 30 s at most
+ * (vkd_control.c's bound on a `reload wait` counts on it).
  */
 #define VKD_DRAIN_LOOK_MS 2L
-#define VKD_DRAIN_SEEN_MS 5000L
+#define VKD_DRAIN_WAIT_MAX_MS 30000L
 /* A worker that lived this long was stable: its backoff starts over. */
 #define VKD_STABLE_MS 60000L
 /* Second and later quick deaths wait 100 ms, 200 ms, ... up to 30 s. */
@@ -611,11 +615,18 @@ static void gen_reap(struct master *m, struct gen *g)
 	gen_free(m, g);
 }
 
+/* How long after its SIGTERM a draining worker is killed. */
+static long gen_kill_delay_ms(const struct gen *g)
+{
+	long drain = g->config->drain_timeout_ms;
+
+	return drain ? drain + VKD_KILL_GRACE_MS : 0;
+}
+
 /* Stop a generation: TERM to drain, or KILL. Dead workers stay dead. */
 static void gen_stop(struct master *m, struct gen *g, int sig)
 {
-	long kill_at = now_ms() + g->config->drain_timeout_ms +
-		       (g->config->drain_timeout_ms ? VKD_KILL_GRACE_MS : 0);
+	long kill_at = now_ms() + gen_kill_delay_ms(g);
 
 	if (g->state == GEN_DRAINING && sig != SIGKILL)
 		return;
@@ -653,6 +664,7 @@ static int gen_all_ready(const struct gen *g)
 static void gen_activate(struct master *m, struct gen *g)
 {
 	struct gen *old = m->current;
+	long delay;
 
 	g->state = GEN_ACTIVE;
 	if (g != m->pending) {
@@ -674,7 +686,10 @@ static void gen_activate(struct master *m, struct gen *g)
 	gen_stop(m, old, SIGTERM);
 	m->served = g->number;
 	m->drains = old->number;
-	m->served_by_ms = now_ms() + VKD_DRAIN_SEEN_MS;
+	/* By then gen_stop()'s SIGKILL has ended any worker still accepting. */
+	delay = gen_kill_delay_ms(old) + VKD_KILL_GRACE_MS;
+	m->served_by_ms =
+	    now_ms() + (delay < VKD_DRAIN_WAIT_MAX_MS ? delay : VKD_DRAIN_WAIT_MAX_MS);
 }
 
 /* A worker of generation `number` still accepts (it has not seen its SIGTERM yet). */
