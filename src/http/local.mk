@@ -4,6 +4,7 @@
 # exports it to the modules it loads as it does libvk.
 src_vk_libvk_la_SOURCES += \
 	src/http/vk_http_route.c \
+	src/http/vk_http_mount.c \
 	src/http/vk_http_url.c \
 	src/http/vk_http_log.c \
 	src/http/vk_http_exchange.c \
@@ -28,4 +29,5 @@ noinst_HEADERS += \
 	src/http/vk_http_exchange_s.h \
 	src/http/vk_http_conn.h \
 	src/http/vk_http_log.h \
+	src/http/vk_http_mount.h \
 	src/http/vk_http_static_s.h

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vk_http_mount.h"
 #include "vk_log.h"
 #include "vk_parse.h"
 
@@ -86,6 +87,79 @@ static int check_app(const struct vk_http_app *app, const char *name)
 	return 0;
 }
 
+/* A mounted static directory sees the app's options, but for opt.root: its own. */
+struct mount_context {
+	struct vk_app_context context;
+	const struct vk_app_context *app;
+	const char *root;
+};
+
+static const char *mount_option(const struct vk_app_context *context, const char *key)
+{
+	const struct mount_context *m = (const struct mount_context *)context;
+
+	if (strcmp(key, "root") == 0)
+		return m->root;
+	return m->app->option(m->app, key);
+}
+
+/* Route i of the table: line i, its handler found or its directory opened. */
+static int mount_one(struct vk_http_server *s, struct vk_http_route *r, size_t i,
+		     const struct vk_http_mounts *mounts, const struct vk_app_context *context)
+{
+	const struct vk_http_mount *m = &mounts->mounts[i];
+	char why[512], name[128];
+	int error = 0;
+
+	r->methods = m->methods;
+	r->pattern = m->pattern;
+	if (!m->is_static) {
+		if (vk_http_mount_export(mounts->module, m->target, &r->handler, why,
+					 sizeof(why)) == 0)
+			return 0;
+		fprintf(stderr, "http: app %s: route at line %d: %s\n", s->name, m->line, why);
+		return EINVAL;
+	}
+	snprintf(name, sizeof(name), "%s (route at line %d)", s->name, m->line);
+	r->handler = vk_http_static;
+	s->route_state[i] = vk_http_static_init(
+	    &(struct mount_context){{name, mount_option, NULL}, context, m->target}.context,
+	    &error);
+	return s->route_state[i] ? 0 : error ? error : EINVAL;
+}
+
+/*
+ * The table when vkd.ini mounts routes: those first, in the file's order,
+ * then the app's own. Without mounts the app's table is used as it is.
+ */
+static int build_routes(struct vk_http_server *s, const struct vk_app_context *context)
+{
+	const struct vk_http_mounts *mounts = vk_http_mounts_find(context->name);
+	const struct vk_http_app *app = s->app;
+	struct vk_http_route *routes;
+	int error;
+
+	s->routes = app->routes;
+	s->nroutes = app->nroutes;
+	if (!mounts)
+		return 0;
+	routes = calloc(mounts->count + app->nroutes, sizeof(*routes));
+	s->route_state = calloc(mounts->count + app->nroutes, sizeof(*s->route_state));
+	if (!routes || !s->route_state) {
+		free(routes);
+		return ENOMEM;
+	}
+	memcpy(routes + mounts->count, app->routes, app->nroutes * sizeof(*routes));
+	s->routes = routes;
+	s->nroutes = mounts->count + app->nroutes;
+	for (size_t i = 0; i < mounts->count; i++) {
+		error = mount_one(s, &routes[i], i, mounts, context);
+		if (error)
+			return error;
+	}
+	return 0;
+}
+
 void *vk_http_app_start(const struct vk_http_app *app, const struct vk_app_context *context,
 			int *error)
 {
@@ -111,6 +185,11 @@ void *vk_http_app_start(const struct vk_http_app *app, const struct vk_app_conte
 		vk_http_app_stop(s);
 		return NULL;
 	}
+	*error = build_routes(s, context);
+	if (*error) {
+		vk_http_app_stop(s);
+		return NULL;
+	}
 	if (app->init) {
 		*error = 0;
 		s->app_state = app->init(context, error);
@@ -131,6 +210,11 @@ void vk_http_app_stop(void *server)
 		return;
 	if (s->app_started && s->app->fini)
 		s->app->fini(s->app_state);
+	for (size_t i = 0; s->route_state && i < s->nroutes; i++)
+		vk_http_static_fini(s->route_state[i]);
+	free(s->route_state);
+	if (s->routes != s->app->routes)
+		free((void *)s->routes);
 	free((char *)s->name);
 	free(s);
 }

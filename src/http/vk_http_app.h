@@ -38,6 +38,12 @@
  *	opt.header_timeout = 30s  a started head must be complete by then (408)
  * and idle_timeout (vkd.ini(5)) closes a connection on which no byte moved
  * either way for that long, between requests or while a handler waits.
+ *
+ * The section may also mount routes (`route = GET /users/:id get_user`,
+ * vk_http_route.h, vkd.ini(5)): handlers the module exports with
+ * VK_HTTP_EXPORT(), and static directories. vk_http_app_start() then
+ * builds, once per worker, a table of those lines followed by `routes`;
+ * without such lines requests are matched against `routes` itself.
  */
 #ifndef VK_HTTP_APP_H
 #define VK_HTTP_APP_H

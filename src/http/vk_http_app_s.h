@@ -16,6 +16,15 @@
 struct vk_http_server {
 	const char *name; /* the [app NAME] */
 	const struct vk_http_app *app;
+	/*
+	 * What requests are matched against: app->routes itself, or, when
+	 * vkd.ini mounts routes for the app (vk_http_mount.h), a table of
+	 * those first and then app->routes, built once per worker, with the
+	 * state of each mounted static directory (NULL elsewhere).
+	 */
+	const struct vk_http_route *routes;
+	size_t nroutes;
+	void **route_state; /* NULL without mounts */
 	struct vk_http_limits limits;
 	size_t max_head;
 	uint32_t header_timeout_ms;

@@ -282,7 +282,7 @@ void vk_http_serve(struct vk_thread *that)
 			struct vk_http_match match;
 
 			self->result = vk_http_route_match(
-			    self->server->app->routes, self->server->app->nroutes, self->req.method,
+			    self->server->routes, self->server->nroutes, self->req.method,
 			    self->ex.path, self->ex.path_len, &match);
 			if (self->result == 0) {
 				self->result = vk_http_exchange_bind(&self->ex, &match);
@@ -294,10 +294,10 @@ void vk_http_serve(struct vk_thread *that)
 					vk_http_request_grow(&self->req, self->large,
 							     self->server->max_head);
 					vk_http_exchange_start(&self->ex);
-					vk_http_route_match(self->server->app->routes,
-							    self->server->app->nroutes,
-							    self->req.method, self->ex.path,
-							    self->ex.path_len, &match);
+					vk_http_route_match(self->server->routes,
+							    self->server->nroutes, self->req.method,
+							    self->ex.path, self->ex.path_len,
+							    &match);
 					self->result = vk_http_exchange_bind(&self->ex, &match);
 				}
 				if (self->result < 0) {

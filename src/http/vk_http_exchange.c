@@ -201,3 +201,12 @@ void *vk_http_exchange_app_state(const struct vk_http_exchange *ex)
 {
 	return ex ? ex->server->app_state : NULL;
 }
+
+void *vk_http_exchange_route_state(const struct vk_http_exchange *ex)
+{
+	const struct vk_http_server *s = ex ? ex->server : NULL;
+
+	if (!s || !s->route_state || !ex->route)
+		return NULL;
+	return s->route_state[ex->route - s->routes];
+}

@@ -184,6 +184,12 @@ ssize_t vk_http_head_put_step(struct vk_thread *that, struct vk_http_exchange *e
  */
 ssize_t vk_http_exchange_await(struct vk_thread *that, struct vk_http_exchange *ex);
 
+/*
+ * The state vkd.ini gave the exchange's route (a mounted static
+ * directory: vk_http_mount.h), or NULL for a route of the app's table.
+ */
+void *vk_http_exchange_route_state(const struct vk_http_exchange *ex);
+
 /* Give back what the exchange took from the heap. */
 void vk_http_exchange_end(struct vk_thread *that, struct vk_http_exchange *ex);
 

@@ -42,8 +42,7 @@ static bool names_equal(const char *p, const char *name, size_t n)
 	return name_len(p) == n && memcmp(p, name, n) == 0;
 }
 
-/* Why pattern is bad, or NULL. */
-static const char *pattern_error(const char *pattern)
+const char *vk_http_route_pattern_error(const char *pattern)
 {
 	const char *names[VK_HTTP_MAX_PARAMS];
 	unsigned count = 0;
@@ -97,7 +96,7 @@ int vk_http_route_check(const struct vk_http_route *routes, size_t n, char *why,
 		else if (r->methods >> METHOD_COUNT || r->methods & VK_HTTP_METHOD(VK_HTTP_OTHER))
 			error = "has a method outside GET .. CONNECT";
 		else
-			error = pattern_error(r->pattern);
+			error = vk_http_route_pattern_error(r->pattern);
 		if (error) {
 			snprintf(why, why_len, "route %zu (\"%s\") %s", i + 1,
 				 r->pattern ? r->pattern : "", error);

@@ -29,6 +29,17 @@
  * name, a ':' or '*' that is not a whole segment, more than
  * VK_HTTP_MAX_PARAMS parameters or a NULL handler stop the app with a
  * message naming the route.
+ *
+ * Routes from vkd.ini: an operator may also mount routes in the app's
+ * section, without recompiling (vkd.ini(5), vk_http(3)):
+ *	route = GET /users/:id  get_user
+ *	route = GET /static/ *  static:/srv/www   (no space before '*')
+ * A handler named there must be exported by the module for that purpose:
+ *	VK_HTTP_EXPORT(get_user);
+ * which exports a struct vk_http_export named vk_http_export_get_user
+ * (the compiler checks that get_user is a vk_func; vkd checks the
+ * symbol's ELF kind, size and magic before it reads it). Those routes are
+ * matched before the table's, in the file's order.
  */
 #ifndef VK_HTTP_ROUTE_H
 #define VK_HTTP_ROUTE_H
@@ -69,6 +80,22 @@ struct vk_http_route {
 	VK_HTTP_ROUTE(VK_HTTP_METHOD(VK_HTTP_PATCH), pattern, handler)
 #define VK_HTTP_ANY(pattern, handler) VK_HTTP_ROUTE(VK_HTTP_ANY_METHOD, pattern, handler)
 
+/* A handler a route line of vkd.ini may name: what VK_HTTP_EXPORT() makes. */
+struct vk_http_export {
+	uint32_t magic; /* VK_HTTP_EXPORT_MAGIC */
+	uint32_t size;	/* sizeof(struct vk_http_export) */
+	const char *name;
+	vk_func handler;
+};
+
+#define VK_HTTP_EXPORT_MAGIC 0x766b6865u /* "vkhe" */
+#define VK_HTTP_EXPORT_PREFIX "vk_http_export_"
+
+/* Export handler `fn` (a vk_func) under its own name, for route lines. */
+#define VK_HTTP_EXPORT(fn)                                                                         \
+	__attribute__((visibility("default"))) const struct vk_http_export vk_http_export_##fn = { \
+	    VK_HTTP_EXPORT_MAGIC, sizeof(struct vk_http_export), #fn, (fn)}
+
 /* What matching a request found. */
 struct vk_http_match {
 	const struct vk_http_route *route; /* NULL: none (404 or 405) */
@@ -86,6 +113,12 @@ struct vk_http_match {
  * why/why_len.
  */
 int vk_http_route_check(const struct vk_http_route *routes, size_t n, char *why, size_t why_len);
+
+/*
+ * vk_http_route_pattern_error - why `pattern` is not a route pattern
+ * (the reasons vk_http_route_check() gives), or NULL when it is one.
+ */
+const char *vk_http_route_pattern_error(const char *pattern);
 
 /*
  * vk_http_route_match - find the route of a request.

@@ -17,6 +17,7 @@
 #endif
 
 #include "vk_http_app.h"
+#include "vk_http_exchange_s.h"
 #include "vk_parse.h"
 
 #define OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
@@ -522,7 +523,8 @@ static int open_error(struct plan *plan, int error)
 /* Open the file, answer its conditions and its range: all that does not block. */
 static int plan_answer(struct vk_http_exchange *ex, struct plan *plan, double now)
 {
-	struct vk_http_static_conf *conf = vk_http_exchange_app_state(ex);
+	/* A directory mounted by vkd.ini has its own; static.so's is the app's. */
+	struct vk_http_static_conf *conf = vk_http_exchange_route_state(ex);
 	const char *rel = vk_http_exchange_param(ex, "*");
 	char name[PATH_MAX], etag[48], modified[VK_HTTP_DATE_LEN + 1], range[64];
 	const char *value;
@@ -531,6 +533,8 @@ static int plan_answer(struct vk_http_exchange *ex, struct plan *plan, double no
 
 	memset(plan, 0, sizeof(*plan));
 	plan->fd = -1;
+	if (!conf)
+		conf = vk_http_exchange_app_state(ex);
 	if (!conf || !rel)
 		return refuse(plan, 404, "Not found\n");
 	if (vk_http_static_path_ok(rel) < 0)

@@ -52,7 +52,10 @@
  *
  * vk_http_static reads its configuration from the app's state
  * (vk_http_app_state()): use vk_http_static_init and vk_http_static_fini
- * as the app's hooks, or call them from the app's own.
+ * as the app's hooks, or call them from the app's own. A route line of
+ * vkd.ini (`route = GET /assets/ * static:DIR`, without the space) mounts
+ * it on DIR in any HTTP app, with a configuration of its own: DIR for
+ * opt.root, the app's other options.
  */
 #ifndef VK_HTTP_STATIC_H
 #define VK_HTTP_STATIC_H

@@ -47,8 +47,9 @@
  * 9: vk_channel_handoff(): a connection handed to a channel by the kernel.
  * 10: vk_parse_bool(), the booleans of vkd.ini for opt.* values.
  * 11: VK_APP_PATHS: opt.* values vkd hands over as absolute paths.
+ * 12: vk_http_route_pattern_error(); VK_HTTP_EXPORT() for route lines of vkd.ini.
  */
-#define VK_APP_ABI_MINOR 11
+#define VK_APP_ABI_MINOR 12
 #define VK_APP_SYMBOL "vk_app_descriptor"
 
 /* What an app's init hook is told about its configuration. */

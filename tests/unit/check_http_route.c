@@ -1,14 +1,19 @@
 /*
  * check_http_route.c - unit tests for the HTTP router (src/http/
- * vk_http_route.c) and the URL helpers (src/http/vk_http_url.c): pure
- * functions, tested on their own.
+ * vk_http_route.c), the route lines of vkd.ini (src/http/vk_http_mount.c:
+ * parsing and duplicates) and the URL helpers (src/http/vk_http_url.c):
+ * pure functions, tested on their own.
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "check_run.h"
+#include "vk_http_mount.h"
 #include "vk_http_route.h"
 #include "vk_http_url.h"
 
@@ -275,6 +280,157 @@ START_TEST(test_form_value)
 }
 END_TEST
 
+/* ---- route lines of vkd.ini (vk_http_mount.h) ---- */
+
+struct line_case {
+	const char *text;
+	unsigned methods;
+	const char *pattern;
+	const char *target;
+	int is_static;
+};
+
+static const struct line_case good_lines[] = {
+    {"GET /users/:id user_get", M(GET), "/users/:id", "user_get", 0},
+    {"GET,POST /users add_or_list", M(GET) | M(POST), "/users", "add_or_list", 0},
+    {"* /any _any2", VK_HTTP_ANY_METHOD, "/any", "_any2", 0},
+    {"  DELETE\t/a/:x/b/*\t  h  ", M(DELETE), "/a/:x/b/*", "h", 0},
+    {"PUT,PATCH,OPTIONS,TRACE,CONNECT,HEAD / root",
+     M(PUT) | M(PATCH) | M(OPTIONS) | M(TRACE) | M(CONNECT) | M(HEAD), "/", "root", 0},
+    {"GET /static/* static:/srv/www", M(GET), "/static/*", "/srv/www", 1},
+    {"GET,HEAD /* static: /a dir/with blanks", M(GET) | M(HEAD), "/*", "/a dir/with blanks", 1},
+    {"HEAD /s/* static:rel", M(HEAD), "/s/*", "rel", 1},
+};
+
+START_TEST(test_line_good)
+{
+	const struct line_case *c = &good_lines[_i];
+	struct vk_http_mount m;
+	char why[256] = "";
+
+	ck_assert_msg(vk_http_mount_parse(c->text, &m, why, sizeof(why)) == 0, "'%s': %s", c->text,
+		      why);
+	ck_assert_uint_eq(m.methods, c->methods);
+	ck_assert_str_eq(m.pattern, c->pattern);
+	ck_assert_str_eq(m.target, c->target);
+	ck_assert_int_eq(m.is_static, c->is_static);
+	vk_http_mount_free(&m);
+}
+END_TEST
+
+/* Each bad line, and a word its reason must hold (the bad part). */
+static const struct {
+	const char *text, *needle;
+} bad_lines[] = {
+    {"GTE /x h", "GTE"},	       /* unknown method */
+    {"get /x h", "get"},	       /* methods are upper case */
+    {"GET,,POST /x h", "''"},	       /* an empty method */
+    {"GET, /x h", "''"},	       /* a trailing comma */
+    {"GET,GET /x h", "GET"},	       /* a method twice */
+    {"** /x h", "**"},		       /* not the any-method star */
+    {"GET /x", "METHODS"},	       /* no handler */
+    {"GET", "METHODS"},		       /* no pattern */
+    {"", "METHODS"},		       /* nothing */
+    {"GET x/y h", "x/y"},	       /* not a path */
+    {"GET /a/*/b h", "/a/*/b"},	       /* '*' not last */
+    {"GET /a* h", "/a*"},	       /* '*' not a whole segment */
+    {"GET /a/:/b h", "/a/:/b"},	       /* an empty parameter name */
+    {"GET /a:b h", "/a:b"},	       /* ':' inside a segment */
+    {"GET /:a-b h", "/:a-b"},	       /* a bad byte in a name */
+    {"GET /:a/:a h", "/:a/:a"},	       /* a name twice */
+    {"GET /a?b h", "/a?b"},	       /* a query in a pattern */
+    {"GET /x 9h", "9h"},	       /* not a C name */
+    {"GET /x h-y", "h-y"},	       /* not a C name */
+    {"GET /x h extra", "extra"},       /* one name only */
+    {"GET /s static:/d", "*"},	       /* static needs a tail */
+    {"POST /s/* static:/d", "GET"},    /* static answers GET and HEAD */
+    {"* /s/* static:/d", "GET"},       /* ... not any method */
+    {"GET /s/* static:", "static"},    /* no directory */
+    {"GET /s/* static:   ", "static"}, /* no directory */
+};
+
+START_TEST(test_line_bad)
+{
+	struct vk_http_mount m;
+	char why[256] = "";
+
+	ck_assert_int_eq(vk_http_mount_parse(bad_lines[_i].text, &m, why, sizeof(why)), -EINVAL);
+	ck_assert_msg(strstr(why, bad_lines[_i].needle) != NULL, "'%s': reason '%s' lacks '%s'",
+		      bad_lines[_i].text, why, bad_lines[_i].needle);
+	ck_assert_ptr_null(m.pattern);
+	ck_assert_ptr_null(m.target);
+}
+END_TEST
+
+static int overlap(const char *a, const char *b)
+{
+	struct vk_http_mount ma, mb;
+	char why[256];
+	int rc;
+
+	ck_assert_int_eq(vk_http_mount_parse(a, &ma, why, sizeof(why)), 0);
+	ck_assert_int_eq(vk_http_mount_parse(b, &mb, why, sizeof(why)), 0);
+	rc = vk_http_mount_overlap(&ma, &mb);
+	ck_assert_int_eq(vk_http_mount_overlap(&mb, &ma), rc);
+	vk_http_mount_free(&ma);
+	vk_http_mount_free(&mb);
+	return rc;
+}
+
+START_TEST(test_line_overlap)
+{
+	ck_assert(overlap("GET /u/:id a", "GET /u/:id b"));
+	ck_assert(overlap("GET /u/:id a", "GET,POST /u/:name b")); /* names do not count */
+	ck_assert(overlap("GET /u a", "HEAD /u b"));		   /* GET answers HEAD */
+	ck_assert(overlap("* /u a", "DELETE /u b"));
+	ck_assert(overlap("GET /f/* a", "GET /f/* static:/d"));
+	ck_assert(overlap("GET /:a/x/:b a", "GET /:c/x/:d b"));
+	ck_assert(!overlap("GET /u/:id a", "POST /u/:id b"));
+	ck_assert(!overlap("HEAD /u a", "POST /u b"));
+	ck_assert(!overlap("GET /u/:id a", "GET /u/me b")); /* an order, not a duplicate */
+	ck_assert(!overlap("GET /u/:id a", "GET /u/:id/ b"));
+	ck_assert(!overlap("GET /u a", "GET /u/ b"));
+	ck_assert(!overlap("GET /f/* a", "GET /f/:x b"));
+	ck_assert(!overlap("GET /:a a", "GET /:a/:b b"));
+}
+END_TEST
+
+START_TEST(test_line_methods)
+{
+	char buf[64];
+
+	vk_http_mount_methods(VK_HTTP_ANY_METHOD, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "*");
+	vk_http_mount_methods(M(POST) | M(GET), buf, sizeof(buf));
+	ck_assert_str_eq(buf, "GET,POST");
+	vk_http_mount_methods(M(CONNECT), buf, sizeof(buf));
+	ck_assert_str_eq(buf, "CONNECT");
+}
+END_TEST
+
+START_TEST(test_line_root)
+{
+	char dir[] = "/tmp/check_http_route.XXXXXX", file[64], why[256];
+	int fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/f", dir);
+	fd = open(file, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(vk_http_mount_root_ok(dir, why, sizeof(why)), 0);
+	ck_assert_int_eq(vk_http_mount_root_ok(file, why, sizeof(why)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(why, file));
+	unlink(file);
+	ck_assert_int_eq(vk_http_mount_root_ok(file, why, sizeof(why)), -EINVAL);
+	if (geteuid() != 0) { /* root reads and searches anything */
+		ck_assert_int_eq(chmod(dir, 0300), 0);
+		ck_assert_int_eq(vk_http_mount_root_ok(dir, why, sizeof(why)), -EINVAL);
+	}
+	rmdir(dir);
+}
+END_TEST
+
 static Suite *route_suite(void)
 {
 	Suite *s = suite_create("http_route");
@@ -285,6 +441,13 @@ static Suite *route_suite(void)
 	tcase_add_loop_test(tc, test_check_table, 0, sizeof(checks) / sizeof(checks[0]));
 	tcase_add_test(tc, test_check_missing);
 	tcase_add_test(tc, test_allow);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("line");
+	tcase_add_loop_test(tc, test_line_good, 0, sizeof(good_lines) / sizeof(good_lines[0]));
+	tcase_add_loop_test(tc, test_line_bad, 0, sizeof(bad_lines) / sizeof(bad_lines[0]));
+	tcase_add_test(tc, test_line_overlap);
+	tcase_add_test(tc, test_line_methods);
+	tcase_add_test(tc, test_line_root);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("url");
 	tcase_add_test(tc, test_unescape);

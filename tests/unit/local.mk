@@ -119,9 +119,9 @@ tests_unit_check_config_LDADD = $(CHECK_LIBS) $(INIH_LIBS)
 check_PROGRAMS += tests/unit/check_http_route
 TESTS += tests/unit/check_http_route
 tests_unit_check_http_route_SOURCES = tests/unit/check_http_route.c tests/unit/check_run.h \
-	src/http/vk_http_route.c src/http/vk_http_url.c
+	src/http/vk_http_route.c src/http/vk_http_url.c src/http/vk_http_mount.c
 tests_unit_check_http_route_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_check_http_route_LDADD = $(CHECK_LIBS)
+tests_unit_check_http_route_LDADD = $(CHECK_LIBS) $(DL_LIBS)
 
 # The access log line (pure): the format and its escaping.
 check_PROGRAMS += tests/unit/check_http_log
