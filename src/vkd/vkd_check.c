@@ -109,6 +109,15 @@ static void child_bad(int fd, const struct vkd_config *config, const struct vkd_
 		  reason);
 }
 
+/* A route line of app refused: its own line. */
+static void child_bad_route(int fd, const struct vkd_config *config,
+			    const struct vkd_app_config *app, const struct vk_http_mount *route,
+			    const char *reason)
+{
+	child_say(fd, "bad %s:%d: app %s: route: %s\n", config->path, route->line, app->name,
+		  reason);
+}
+
 static int int_order(const void *a, const void *b)
 {
 	int x = *(const int *)a, y = *(const int *)b;
@@ -162,7 +171,7 @@ static int child_check_app(int fd, const struct vkd_config *config, size_t i,
 	struct vkd_module module;
 	char reason[512];
 	void *state;
-	int error;
+	int error = 0;
 
 	child_say(fd, "step %zu load\n", i);
 	if (vkd_access_check(app, reason, sizeof(reason)) < 0) {
@@ -183,6 +192,14 @@ static int child_check_app(int fd, const struct vkd_config *config, size_t i,
 			return -1;
 		}
 	}
+	for (size_t r = 0; r < app->route_count; r++) {
+		if (vkd_module_route_check(&module, &app->routes[r], reason, sizeof(reason)) < 0) {
+			child_bad_route(fd, config, app, &app->routes[r], reason);
+			error = -1;
+		}
+	}
+	if (error < 0)
+		return -1;
 	child_say(fd, "step %zu init\n", i);
 	error = vkd_module_init(&module, app, &context, &state);
 	if (error) {

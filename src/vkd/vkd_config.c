@@ -609,6 +609,71 @@ static void set_access_log(struct loader *l, const char *key, const char *value)
 	app->access_log_path = path;
 }
 
+/* Keep a static: directory as an absolute path, relative to this file's directory. */
+static int route_root(struct loader *l, struct vk_http_mount *m)
+{
+	char *path = vkd_path_absolute(m->target, l->base_dir);
+
+	if (!path) {
+		l->nomem = errno == ENOMEM;
+		if (!l->nomem)
+			add_error(l, l->line, "route: static:%s: %s", m->target, strerror(errno));
+		return -1;
+	}
+	free(m->target);
+	m->target = path;
+	return 0;
+}
+
+/* An earlier route line that answers what m would: m could never be reached. */
+static const struct vk_http_mount *route_overlap(const struct vkd_app_config *app,
+						 const struct vk_http_mount *m)
+{
+	for (size_t i = 0; i < app->route_count; i++)
+		if (vk_http_mount_overlap(&app->routes[i], m))
+			return &app->routes[i];
+	return NULL;
+}
+
+/* route = METHODS PATTERN HANDLER (repeatable): the grammar is checked here, the handler later. */
+static void set_route(struct loader *l, const char *key, const char *value)
+{
+	struct vkd_app_config *app = current_app(l);
+	const struct vk_http_mount *earlier;
+	struct vk_http_mount m, *grown;
+	char why[256], methods[64];
+	int rc = vk_http_mount_parse(value, &m, why, sizeof(why));
+
+	if (rc == -ENOMEM)
+		l->nomem = 1;
+	if (rc < 0) {
+		if (rc != -ENOMEM)
+			add_error(l, l->line, "%s: %s", key, why);
+		return;
+	}
+	m.line = l->line;
+	earlier = route_overlap(app, &m);
+	if (earlier) {
+		vk_http_mount_methods(earlier->methods, methods, sizeof(methods));
+		add_error(l, l->line,
+			  "%s: duplicate route: line %d routes %s %s already (the same path, a "
+			  "method in common)",
+			  key, earlier->line, methods, earlier->pattern);
+	}
+	if (earlier || (m.is_static && route_root(l, &m) < 0)) {
+		vk_http_mount_free(&m);
+		return;
+	}
+	grown = realloc(app->routes, (app->route_count + 1) * sizeof(*grown));
+	if (!grown) {
+		l->nomem = 1;
+		vk_http_mount_free(&m);
+		return;
+	}
+	app->routes = grown;
+	app->routes[app->route_count++] = m;
+}
+
 enum { APP_MODULE, APP_LISTEN }; /* indexes in app_keys, for the end-of-section check */
 
 static const struct key app_keys[] = {
@@ -624,6 +689,7 @@ static const struct key app_keys[] = {
     {"ring", set_ring, 0},
     {"max_run", set_max_run, 0},
     {"access_log", set_access_log, 0},
+    {"route", set_route, KEY_REPEAT},
 };
 
 #define N_VKD_KEYS (sizeof(vkd_keys) / sizeof(vkd_keys[0]))
@@ -1216,6 +1282,9 @@ static void app_free(struct vkd_app_config *app)
 		free(app->options[i].path);
 	}
 	free(app->options);
+	for (size_t i = 0; i < app->route_count; i++)
+		vk_http_mount_free(&app->routes[i]);
+	free(app->routes);
 }
 
 void vkd_config_free(struct vkd_config *config)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "vk_http_mount.h"
 #include "vkd_listen.h"
 
 /* Log levels carry their syslog(3) numbers so that the logger can use them
@@ -113,6 +114,14 @@ struct vkd_app_config {
 	unsigned max_run_ms;	  /* CPU budget per dispatch; 0: none */
 	struct vkd_app_option *options;
 	size_t option_count;
+	/*
+	 * "route = METHODS PATTERN HANDLER" lines (vk_http_mount.h), in the
+	 * file's order: parsed, no two overlapping, a static: directory made
+	 * absolute (relative to the file's directory). The module check
+	 * finds each handler and opens each directory.
+	 */
+	struct vk_http_mount *routes;
+	size_t route_count;
 	int line; /* of the [app NAME] header */
 	enum vkd_access_kind access_log;
 	char *access_log_path; /* VKD_ACCESS_PATH: absolute (relative to the file's directory) */

@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vk_http_app.h"
+#include "vk_http_mount.h"
 #include "vkd_log.h"
 #include "vkd_module.h"
 
@@ -384,6 +386,7 @@ static const char *module_option(const struct vk_app_context *context, const cha
 int vkd_module_init(struct vkd_module *module, const struct vkd_app_config *app,
 		    struct vk_app_context *context, void **state)
 {
+	struct vk_http_mounts mounts = {app->name, module->handle, app->routes, app->route_count};
 	int error = 0;
 
 	module->config = app;
@@ -391,8 +394,25 @@ int vkd_module_init(struct vkd_module *module, const struct vkd_app_config *app,
 	context->option = module_option;
 	context->opaque = module;
 	*state = NULL;
+	/* The HTTP library's init (vk_http_app_start()) builds its table with them. */
+	if (app->route_count && vk_http_mounts_offer(&mounts) < 0)
+		return ENOMEM;
 	if (!module->app->init)
 		return 0;
 	*state = module->app->init(context, &error);
 	return error;
+}
+
+int vkd_module_route_check(const struct vkd_module *module, const struct vk_http_mount *route,
+			   char *reason, size_t size)
+{
+	vk_func handler;
+
+	if (module->app->main != vk_http_serve)
+		return reason_set(
+		    reason, size,
+		    "the module is not an HTTP app (VK_HTTP_APP()): it takes no routes");
+	if (route->is_static)
+		return vk_http_mount_root_ok(route->target, reason, size);
+	return vk_http_mount_export(module->handle, route->target, &handler, reason, size);
 }

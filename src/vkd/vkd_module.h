@@ -52,6 +52,16 @@ int vkd_module_init(struct vkd_module *module, const struct vkd_app_config *app,
 		    struct vk_app_context *context, void **state);
 
 /*
+ * Whether the module loaded for an app can serve its route line `route`
+ * (vkd.ini's `route` key): the module is an HTTP app, and exports the
+ * handler named (vk_http_mount_export()) or this process can serve the
+ * static directory (vk_http_mount_root_ok()). 0, or -1 with the reason.
+ * Run in the module check, as the workers' user, for every line.
+ */
+int vkd_module_route_check(const struct vkd_module *module, const struct vk_http_mount *route,
+			   char *reason, size_t size);
+
+/*
  * Copy every module file of `config` once into a sealed memfd (no write,
  * no size change, no unsealing) kept open in the config, so that the
  * check and every worker of the generation, respawned ones included, load

@@ -27,6 +27,7 @@ CONFIG_FUZZ_CORPUS = \
 	tests/fuzz/corpus/config/bundled.ini \
 	tests/fuzz/corpus/config/two.ini \
 	tests/fuzz/corpus/config/options.ini \
+	tests/fuzz/corpus/config/routes.ini \
 	tests/fuzz/corpus/config/bad.ini
 EXTRA_DIST += tests/fuzz/run_fuzz.sh tests/fuzz/http.dict $(HTTP_FUZZ_CORPUS) \
 	tests/fuzz/config.dict $(CONFIG_FUZZ_CORPUS)
@@ -40,10 +41,11 @@ tests_fuzz_fuzz_http_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_http_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c src/vkd/vkd_config.c \
 	src/vkd/vkd_listen.c src/vkd/vkd_path.c src/vkd/vkd_spell.c src/vkd/vkd_user.c \
-	src/vkd/vkd_log.c src/vkd/vkd_io.c src/vk/vk_parse.c src/vk/vk_addr.c
+	src/vkd/vkd_log.c src/vkd/vkd_io.c src/vk/vk_parse.c src/vk/vk_addr.c \
+	src/http/vk_http_mount.c src/http/vk_http_route.c
 tests_fuzz_fuzz_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/vkd
 tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_config_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_FLAGS)
-tests_fuzz_fuzz_config_LDADD = $(INIH_LIBS)
+tests_fuzz_fuzz_config_LDADD = $(INIH_LIBS) $(DL_LIBS)
 TESTS += tests/fuzz/run_fuzz.sh
 endif

@@ -23,6 +23,9 @@
  *	GET  /version               HTTPMOD_VERSION and a newline ("0\n" unless
  *	                            built with -DHTTPMOD_VERSION=N: httpver1.so
  *	                            and httpver2.so, for vkd_module_overwrite_wrk.sh)
+ *
+ * hello, any, params and tail are exported for route lines too
+ * (VK_HTTP_EXPORT), beside two symbols those lines must refuse.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -328,3 +331,18 @@ static const struct vk_http_route routes[] = {
 };
 
 VK_HTTP_APP("handlers", routes, 64 * 1024);
+
+/* For route lines of vkd.ini (tests/integration/http-routes.sh). */
+VK_HTTP_EXPORT(hello);
+VK_HTTP_EXPORT(any);
+VK_HTTP_EXPORT(params);
+VK_HTTP_EXPORT(tail);
+
+/* Symbols a route line must refuse: one of the export's name but another kind, ... */
+__attribute__((visibility("default"))) const int vk_http_export_bogus = 1;
+/* ... and a handler exported as a bare function. */
+__attribute__((visibility("default"))) void httpmod_bare(struct vk_thread *that);
+void httpmod_bare(struct vk_thread *that)
+{
+	hello(that);
+}

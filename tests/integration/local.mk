@@ -132,6 +132,7 @@ HTTP_IT_TESTS = \
 	tests/integration/http-concurrent.sh \
 	tests/integration/http-reload.sh \
 	tests/integration/http-handlers.sh \
+	tests/integration/http-routes.sh \
 	tests/integration/example-jsonapi.sh \
 	tests/integration/http-ring.sh \
 	tests/integration/http-static.sh \

@@ -441,6 +441,50 @@ START_TEST(test_listen_repeatable)
 }
 END_TEST
 
+/* route lines: repeatable, kept in order with their lines, static: made absolute. */
+START_TEST(test_routes)
+{
+	const struct vkd_config *c = load_ok(APP_A "route = GET /users/:id user_get\n"
+						   "route = PUT,PATCH /users/:id user_set\n"
+						   "route = GET /s/* static:www/site\n"
+						   "route = GET /t/* static: /srv/a b\n"
+						   "[app b]\nmodule = b.so\nlisten = [::1]:7000\n");
+	const struct vk_http_mount *r = c->apps[0].routes;
+
+	ck_assert_uint_eq(c->apps[0].route_count, 4);
+	ck_assert_uint_eq(c->apps[1].route_count, 0);
+	ck_assert_int_eq(r[0].line, 4);
+	ck_assert_str_eq(r[0].pattern, "/users/:id");
+	ck_assert_str_eq(r[0].target, "user_get");
+	ck_assert_uint_eq(r[1].methods,
+			  VK_HTTP_METHOD(VK_HTTP_PUT) | VK_HTTP_METHOD(VK_HTTP_PATCH));
+	ck_assert_int_eq(r[2].line, 6);
+	ck_assert(r[2].is_static);
+	ck_assert_str_eq(r[2].target, "/tmp/www/site"); /* the file's directory */
+	ck_assert_str_eq(r[3].target, "/srv/a b");
+}
+END_TEST
+
+/* Each bad route line is an error at its own line; the others still load. */
+START_TEST(test_routes_bad)
+{
+	expect_one_error(APP_A "route = GTE /x h\n", 4, "GTE");
+	expect_one_error(APP_A "route = GET x h\n", 4, "'x'");
+	expect_one_error(APP_A "route = GET /a/:/b h\n", 4, "/a/:/b");
+	expect_one_error(APP_A "route = GET /:a/:a h\n", 4, "/:a/:a");
+	expect_one_error(APP_A "route = GET /x a-b\n", 4, "a-b");
+	expect_one_error(APP_A "route = GET /x\n", 4, "route");
+	expect_one_error(APP_A "route =\n", 4, "route");
+	expect_one_error(APP_A "route = POST /s/* static:/d\n", 4, "GET");
+	expect_one_error(APP_A "route = GET /u/:id a\nroute = GET /v b\nroute = HEAD /u/:x c\n", 6,
+			 "line 4");
+	expect_errors(APP_A "route = GTE /x h\nroute = GET /ok h\nroute = GET /ok h\n", 2);
+	assert_error_at(0, 4, "GTE");
+	assert_error_at(1, 6, "line 5");
+	expect_one_error("[vkd]\nroute = GET /x h\n" APP_A, 2, "route");
+}
+END_TEST
+
 /* The bundled conf/vkd.ini is valid and runs every bundled app. */
 START_TEST(test_bundled_config)
 {
@@ -1025,6 +1069,8 @@ static Suite *config_suite(void)
 	tcase_add_test(load, test_bool_spellings);
 	tcase_add_test(load, test_log_levels);
 	tcase_add_test(load, test_listen_repeatable);
+	tcase_add_test(load, test_routes);
+	tcase_add_test(errors, test_routes_bad);
 	tcase_add_test(load, test_module_dir_env);
 	tcase_add_test(load, test_module_paths);
 	tcase_add_test(load, test_load_buffer);

@@ -109,11 +109,12 @@ tests_unit_check_config_SOURCES = tests/unit/check_config.c tests/unit/check_run
 	src/vkd/vkd_spell.c src/vkd/vkd_spell.h \
 	src/vkd/vkd_user.c src/vkd/vkd_user.h src/vkd/vkd_log.c src/vkd/vkd_log.h \
 	src/vkd/vkd_io.c src/vkd/vkd_io.h src/vk/vk_parse.c src/vk/vk_parse.h \
-	src/vk/vk_addr.c src/vk/vk_addr.h
+	src/vk/vk_addr.c src/vk/vk_addr.h \
+	src/http/vk_http_mount.c src/http/vk_http_mount.h src/http/vk_http_route.c
 tests_unit_check_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/src/vkd \
 	-DVKD_TOP_SRCDIR='"$(abs_top_srcdir)"'
 tests_unit_check_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(INIH_CFLAGS)
-tests_unit_check_config_LDADD = $(CHECK_LIBS) $(INIH_LIBS)
+tests_unit_check_config_LDADD = $(CHECK_LIBS) $(INIH_LIBS) $(DL_LIBS)
 
 # The HTTP router and URL helpers, on their own (no I/O).
 check_PROGRAMS += tests/unit/check_http_route
