@@ -433,7 +433,7 @@ static void run(struct vk_proc *proc)
 	}
 }
 
-/* Log the app error the dispatch noted (each one was counted already). */
+/* Log the app error the dispatch noted (each one was counted already), or its failed allocation. */
 static void report_app_error(struct vk_kern *kern, struct vk_proc *proc)
 {
 	struct vk_app_error_note note = proc->extra->app_error;
@@ -445,6 +445,12 @@ static void report_app_error(struct vk_kern *kern, struct vk_proc *proc)
 		vk_report_proc(&kern->report, 3, proc,
 			       "app error: coroutine %s: its state of %zu bytes does not fit the "
 			       "heap (%zu bytes left): it ends with ENOMEM",
+			       code, note.size, note.left);
+	else if (note.what == VK_APP_ERROR_ALLOC)
+		vk_report_proc(&kern->report, 4, proc,
+			       "coroutine %s: an allocation of %zu bytes does not fit the heap "
+			       "(%zu bytes left; is the app's heap key large enough for its "
+			       "options?): ENOMEM",
 			       code, note.size, note.left);
 	else
 		vk_report_proc(

@@ -202,6 +202,18 @@ void vk_proc_app_error(struct vk_proc *proc, enum vk_app_error what, void *code,
 	extra->app_error.left = left;
 }
 
+void vk_proc_alloc_failed(struct vk_proc *proc, void *code, size_t size, size_t left)
+{
+	struct vk_proc_extra *extra = vk_proc_extra(proc);
+
+	if (!extra || extra->app_error.what != VK_APP_ERROR_NONE)
+		return;
+	extra->app_error.what = VK_APP_ERROR_ALLOC;
+	extra->app_error.code = code;
+	extra->app_error.size = size;
+	extra->app_error.left = left;
+}
+
 /* The peer families a control block tells apart, in its two bits. */
 enum { PEER_NONE, PEER_INET, PEER_INET6, PEER_UNIX };
 

@@ -115,14 +115,15 @@ enum vk_app_error {
 	VK_APP_ERROR_NONE,
 	VK_APP_ERROR_STATE,  /* a coroutine's state is larger than the heap left */
 	VK_APP_ERROR_RESUME, /* resumed at a point its switch does not know */
+	VK_APP_ERROR_ALLOC,  /* vk_alloc() or the like larger than the heap left (not counted) */
 };
 
 /* The last app error of a dispatch, for its log line. */
 struct vk_app_error_note {
 	uint8_t what; /* enum vk_app_error; VK_APP_ERROR_NONE: none noted */
 	void *code;   /* the coroutine's function */
-	size_t size;  /* STATE: bytes asked for; RESUME: the resume point */
-	size_t left;  /* STATE: bytes the heap had left */
+	size_t size;  /* STATE, ALLOC: bytes asked for; RESUME: the resume point */
+	size_t left;  /* STATE, ALLOC: bytes the heap had left */
 };
 
 /*
@@ -300,6 +301,14 @@ void vk_proc_stop_timer(struct vk_proc *proc);
  */
 void vk_proc_app_error(struct vk_proc *proc, enum vk_app_error what, void *code, size_t size,
 		       size_t left);
+
+/*
+ * Note an allocation of `size` bytes that the heap (`left` bytes left)
+ * could not hold, to be logged as a warning when the dispatch is over,
+ * unless an app error is noted already. Not counted: an app may handle
+ * the ENOMEM.
+ */
+void vk_proc_alloc_failed(struct vk_proc *proc, void *code, size_t size, size_t left);
 
 /* Remember the peer address of the process's connection (from accept). */
 void vk_proc_set_peer(struct vk_proc *proc, const struct sockaddr *addr, socklen_t len);

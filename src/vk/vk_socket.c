@@ -32,13 +32,14 @@ static struct vk_fd *file_of(struct vk_thread *that, struct vk_file *file)
 
 struct vk_socket *vk_socket_create(struct vk_thread *that, size_t ring_size)
 {
-	struct vk_socket *s = vk_heap_calloc(heap_of(that), 1, sizeof(*s));
+	/* vk_thread_*alloc(): a ring larger than the heap left is an app error, logged. */
+	struct vk_socket *s = vk_thread_calloc(that, 1, sizeof(*s));
 	char *tx_buf;
 
 	if (!s)
 		return NULL;
 	/* Ring memory stays untouched (not zeroed): idle pages stay unresident. */
-	tx_buf = vk_heap_alloc(heap_of(that), ring_size);
+	tx_buf = vk_thread_alloc(that, ring_size, 1);
 	if (!tx_buf) {
 		vk_heap_free(heap_of(that), s);
 		return NULL;

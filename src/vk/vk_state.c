@@ -126,18 +126,39 @@ void vk_thread_sleep_begin(struct vk_thread *that, uint32_t ms)
 	vk_task_time(task, vk_proc_now(task->proc) + ms / 1000.0);
 }
 
+/*
+ * An allocation the heap could not hold is logged with the sizes (a
+ * warning, not an app error: the app may handle the ENOMEM): a heap too
+ * small for what the app's options ask (proxy.so's opt.buffer = 1M in the
+ * default 256k heap) otherwise closed every connection with nothing
+ * logged at any level. A failed allocation left the heap as it was: what
+ * it has left is read after.
+ */
+static void *alloc_noted(struct vk_thread *that, void *p, size_t count, size_t size)
+{
+	struct vk_task *task = vk_task_of(that);
+
+	if (p)
+		return p;
+	vk_proc_alloc_failed(task->proc, (void *)task->func,
+			     size && count > SIZE_MAX / size ? SIZE_MAX : count * size,
+			     vk_heap_available(heap_of(that)));
+	errno = ENOMEM;
+	return NULL;
+}
+
 void *vk_thread_calloc(struct vk_thread *that, size_t count, size_t size)
 {
-	return vk_heap_calloc(heap_of(that), count, size);
+	return alloc_noted(that, vk_heap_calloc(heap_of(that), count, size), count, size);
 }
 
 void *vk_thread_alloc(struct vk_thread *that, size_t count, size_t size)
 {
-	if (size && count > SIZE_MAX / size) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	return vk_heap_alloc(heap_of(that), count * size);
+	void *p = NULL;
+
+	if (!size || count <= SIZE_MAX / size)
+		p = vk_heap_alloc(heap_of(that), count * size);
+	return alloc_noted(that, p, count, size);
 }
 
 void vk_thread_free(struct vk_thread *that, void *ptr)

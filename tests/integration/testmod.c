@@ -21,7 +21,8 @@
  *             command: the line "!abort" calls abort(), "!assert" fails
  *             an assert(), "!segv" writes through NULL, "!spin" computes
  *             forever, "!bigstate" calls a coroutine whose state is larger
- *             than any heap, "!switch" blocks inside a switch statement of
+ *             than any heap, "!bigalloc" asks vk_alloc() for more than
+ *             any heap, "!switch" blocks inside a switch statement of
  *             its own, "!nodelay PORT" answers "nodelay N" where N is the
  *             TCP_NODELAY of the worker's TCP socket whose peer port is
  *             PORT (the client's own: an app does not see its descriptor);
@@ -241,6 +242,7 @@ static void trap_main(struct vk_thread *that)
 	struct {
 		char line[1024];
 		ssize_t n;
+		char *big;
 	} * self;
 
 	vk_begin();
@@ -252,6 +254,8 @@ static void trap_main(struct vk_thread *that)
 		trap(that, self->line);
 		if (strcmp(self->line, "!bigstate\n") == 0)
 			vk_call(too_big, NULL);
+		if (strcmp(self->line, "!bigalloc\n") == 0)
+			vk_alloc(self->big, 1 << 20);
 		if (strcmp(self->line, "!switch\n") == 0)
 			vk_call(blocks_in_switch, NULL);
 		if (strncmp(self->line, "!nodelay ", 9) == 0)
@@ -380,16 +384,15 @@ VK_APP_PATHS("root", "sub/dir");
 #elif defined(TESTMOD_BADLAYOUT)
 
 /* As if built against headers whose struct vk_thread had one more field. */
-#define TESTMOD_LAYOUT_OTHER                                    \
-	{                                                       \
-		.thread = sizeof(struct vk_thread) + 8,         \
-		.app_context = sizeof(struct vk_app_context),   \
-		.http_request = sizeof(struct vk_http_request), \
-		.http_chunked = sizeof(struct vk_http_chunked), \
-		.http_limits = sizeof(struct vk_http_limits),   \
-		.http_out = sizeof(struct vk_http_out),         \
-		.thread_shape = VK_APP_THREAD_SHAPE,            \
-		.http_shape = VK_APP_HTTP_SHAPE,                \
+#define TESTMOD_LAYOUT_OTHER                                                                 \
+	{                                                                                    \
+		.thread = sizeof(struct vk_thread) + 8,                                      \
+		.app_context = sizeof(struct vk_app_context),                                \
+		.http_request = sizeof(struct vk_http_request),                              \
+		.http_chunked = sizeof(struct vk_http_chunked),                              \
+		.http_limits = sizeof(struct vk_http_limits),                                \
+		.http_out = sizeof(struct vk_http_out), .thread_shape = VK_APP_THREAD_SHAPE, \
+		.http_shape = VK_APP_HTTP_SHAPE,                                             \
 	}
 
 __attribute__((visibility("default"))) const struct vk_app vk_app_descriptor = {
@@ -408,10 +411,10 @@ __attribute__((visibility("default"))) const struct vk_app vk_app_descriptor = {
  * As if built against headers where two fields of struct vk_thread swapped
  * places: every size the same, the shape not.
  */
-#define TESTMOD_THREAD_SWAPPED                                                           \
-	(VK_APP_THREAD_SHAPE - VK_APP_TERM(2, offsetof(struct vk_thread, error)) -       \
-	 VK_APP_TERM(3, offsetof(struct vk_thread, wake_error)) +                        \
-	 VK_APP_TERM(2, offsetof(struct vk_thread, wake_error)) +                        \
+#define TESTMOD_THREAD_SWAPPED                                                     \
+	(VK_APP_THREAD_SHAPE - VK_APP_TERM(2, offsetof(struct vk_thread, error)) - \
+	 VK_APP_TERM(3, offsetof(struct vk_thread, wake_error)) +                  \
+	 VK_APP_TERM(2, offsetof(struct vk_thread, wake_error)) +                  \
 	 VK_APP_TERM(3, offsetof(struct vk_thread, error)))
 
 __attribute__((visibility("default"))) const struct vk_app vk_app_descriptor = {

@@ -5,13 +5,16 @@
 # skips vk_finally(). Each ends with an error its caller sees (the trap
 # app then closes the connection), is counted in status (app_errors) and
 # logged naming the app and the reason; 100 other connections of the
-# worker go on.
+# worker go on. A vk_alloc() that does not fit the heap ("!bigalloc": as
+# a heap too small for an app's options, such as proxy.so's opt.buffer,
+# closed every connection with nothing logged) is logged with the bytes
+# asked, not counted (an app may handle the ENOMEM).
 . "$top_srcdir/tests/integration/lib.sh"
 need_vkctl
 
 serve_trap 1
 worker=$WORKERS
-for how in bigstate switch; do
+for how in bigstate bigalloc switch; do
 	"$VKCLIENT" crowd "$PORT" 100 "!$how" >"$T/crowd" 2>&1 ||
 		fail "!$how: $(cat "$T/crowd")"
 done
@@ -21,5 +24,7 @@ done
 [ "$(status_json | jget 'd["totals"]["faults"]')" = 0 ] || fail "counted as faults"
 grep "app trap:" "$LOG" | grep -q "does not fit" || fail "no line for the state that does not fit"
 grep "app trap:" "$LOG" | grep -q "switch" || fail "no line for the lost resume point"
+grep "app trap:" "$LOG" | grep -q "allocation of 1048576 bytes" ||
+	fail "no line for the allocation that does not fit"
 stop_vkd
 exit 0
