@@ -683,13 +683,17 @@ static void gen_activate(struct master *m, struct gen *g)
 		vkd_control_reload_done(m->control, g->number, NULL, now_ms());
 		return;
 	}
-	gen_stop(m, old, SIGTERM);
+	/*
+	 * Read before gen_stop(): a generation with no worker alive (all
+	 * waiting out their respawn backoff) is freed there at once.
+	 */
 	m->served = g->number;
 	m->drains = old->number;
 	/* By then gen_stop()'s SIGKILL has ended any worker still accepting. */
 	delay = gen_kill_delay_ms(old) + VKD_KILL_GRACE_MS;
 	m->served_by_ms =
 	    now_ms() + (delay < VKD_DRAIN_WAIT_MAX_MS ? delay : VKD_DRAIN_WAIT_MAX_MS);
+	gen_stop(m, old, SIGTERM);
 }
 
 /* A worker of generation `number` still accepts (it has not seen its SIGTERM yet). */

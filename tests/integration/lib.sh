@@ -269,6 +269,20 @@ echo_config() {
 	printf '[app echo]\nmodule = echo.so\nlisten = 127.0.0.1:%s\n' "$PORT"
 }
 
+# crashloop_config: one worker whose app (crashmod) passes vkd's module
+# check and refuses every worker start, each appended to $T/starts: the
+# worker dies at once, again and again, respawned with a growing delay.
+crashloop_config() {
+	vkd_section 1
+	cat <<EOT
+[app crash]
+module = $TESTMODDIR/crashmod.so
+listen = 127.0.0.1:$PORT
+opt.crash = workers
+opt.stamp = $T/starts
+EOT
+}
+
 # start_vkd CONFIG: vkd in the foreground, in our background.
 start_vkd() {
 	START_CONF=$1

@@ -100,6 +100,7 @@ VKD_TESTS = \
 	tests/integration/vkd_echo.sh \
 	tests/integration/vkd_respawn.sh \
 	tests/integration/vkd_backoff.sh \
+	tests/integration/vkd_reload_crashloop.sh \
 	tests/integration/vkd_drain.sh \
 	tests/integration/vkd_notify.sh \
 	tests/integration/vkd_leaks.sh \

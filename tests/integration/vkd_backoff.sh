@@ -6,14 +6,7 @@
 # one (the workers).
 . "$top_srcdir/tests/integration/lib.sh"
 
-vkd_section 1 >"$CONF"
-cat >>"$CONF" <<EOT
-[app crash]
-module = $TESTMODDIR/crashmod.so
-listen = 127.0.0.1:$PORT
-opt.crash = workers
-opt.stamp = $T/starts
-EOT
+crashloop_config >"$CONF"
 start_vkd "$CONF"
 sleep 3.5
 alive "$VKD_PID" || fail "the master died"
