@@ -106,9 +106,10 @@
  *   moves the deadline, so a slow reader of a large status gets it all.
  * - A `reload` client is answered when the module check ends (it takes
  *   at most 10 s), a `reload wait` client when the reload ends (the
- *   master then gives a new generation 60 s to become ready) or fails;
- *   either gets an error if no end is reported within 80 s. While it
- *   waits, only its hang-up is watched for, which ends it.
+ *   master then gives a new generation 60 s to become ready, and the old
+ *   one 30 s to stop accepting) or fails; either gets an error if no end
+ *   is reported within 110 s (CONTROL_WAIT_MS). While it waits, only
+ *   its hang-up is watched for, which ends it.
  */
 #ifndef VKD_CONTROL_H
 #define VKD_CONTROL_H
