@@ -213,5 +213,9 @@ size_t vk_pool_shrink(struct vk_pool *pool)
 		unmap_pooled(pool);
 	pool->low = pool->free_count;
 	pool->in_use = pool->peak = pool->mapped - pool->free_count;
-	return pool->free_count > VK_POOL_KEEP ? pool->free_count - VK_POOL_KEEP : 0;
+	if (pool->free_count > VK_POOL_KEEP)
+		return pool->free_count - VK_POOL_KEEP;
+	/* Its caller stops calling: a hold left over must not outlive the heaps it held. */
+	pool->hold = 0;
+	return 0;
 }

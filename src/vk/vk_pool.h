@@ -108,7 +108,9 @@ void vk_pool_release(struct vk_pool *pool, struct vk_heap *heap, enum vk_pool_re
  * VK_POOL_KEEP; none while a burst is held: VK_POOL_HOLD calls from the
  * last call that found more than VK_POOL_KEEP heaps more in use at once
  * than at the call before it. Returns how many are pooled beyond
- * VK_POOL_KEEP after it: call again (later) while that is not 0.
+ * VK_POOL_KEEP after it: call again (later) while that is not 0. A call
+ * that returns 0 drops the hold, so that calls started again later
+ * begin with none.
  */
 size_t vk_pool_shrink(struct vk_pool *pool);
 

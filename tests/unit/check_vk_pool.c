@@ -260,6 +260,33 @@ START_TEST(test_pool_hold_renewed_by_a_burst)
 }
 END_TEST
 
+/*
+ * A hold ends when the pool is back to VK_POOL_KEEP and its timer stops
+ * (vk_pool_shrink() returns 0): heaps pooled again later, with no burst
+ * since, go at the usual pace, not after the old hold's leftover.
+ */
+START_TEST(test_pool_hold_ends_with_the_timer)
+{
+	static struct vk_heap heaps[BURST];
+	struct vk_stats stats = {0};
+	struct vk_pool pool;
+
+	vk_pool_init(&pool, &stats);
+	take_and_give_back(&pool, heaps, BURST);
+	ck_assert_uint_eq(vk_pool_shrink(&pool), 100);
+	/* 100 in use, VK_POOL_KEEP pooled: the timer stops. */
+	for (int i = 0; i < 100; i++)
+		ck_assert_int_eq(vk_pool_acquire(&pool, &heaps[i], HEAP, 0), 0);
+	ck_assert_uint_eq(vk_pool_shrink(&pool), 0);
+	for (int i = 0; i < 100; i++)
+		vk_pool_release(&pool, &heaps[i], VK_POOL_CLEAN, 0);
+	/* Started again: the 100 were in use at the last call, then a step goes. */
+	ck_assert_uint_eq(vk_pool_shrink(&pool), 100);
+	ck_assert_uint_eq(vk_pool_shrink(&pool), 100 - VK_POOL_SHRINK_STEP);
+	vk_pool_destroy(&pool);
+}
+END_TEST
+
 /* At the heap limit, heaps pooled for one size make room for another size. */
 START_TEST(test_pool_limit_other_size)
 {
@@ -397,6 +424,7 @@ static Suite *pool_suite(void)
 	tc = tcase_create("size");
 	tcase_add_test(tc, test_pool_keeps_a_burst);
 	tcase_add_test(tc, test_pool_hold_renewed_by_a_burst);
+	tcase_add_test(tc, test_pool_hold_ends_with_the_timer);
 	tcase_add_test(tc, test_pool_limit_other_size);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("reuse");
