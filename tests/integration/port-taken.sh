@@ -28,6 +28,7 @@ else:
 print("held", flush=True)
 time.sleep(60)' "$1" "$2" >"$T/occupy.$2" 2>&1 &
 	UPSTREAM_PIDS="$UPSTREAM_PIDS $!" # proxy_cleanup kills them
+	note_pids "$!"
 	_end=$(($(now_ms) + 5000))
 	until grep -q held "$T/occupy.$2" 2>/dev/null; do
 		[ "$(now_ms)" -lt "$_end" ] || fail "cannot take port $2: $(cat "$T/occupy.$2")"

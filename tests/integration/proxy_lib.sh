@@ -9,8 +9,9 @@ UPSTREAM_PIDS=""
 
 proxy_cleanup() {
 	_prc=$?
+	# Only if still ours: a retried upstream's pid may be reused by now.
 	for _p in $UPSTREAM_PIDS; do
-		kill "$_p" 2>/dev/null
+		! ours "$_p" || kill "$_p" 2>/dev/null
 	done
 	(exit "$_prc")
 	cleanup
@@ -30,6 +31,7 @@ start_upstream() {
 		"$PYTHON" "$top_srcdir/tests/integration/$_script" "$@" >"$_out" 2>&1 &
 		_upid=$!
 		UPSTREAM_PIDS="$UPSTREAM_PIDS $_upid"
+		note_pids "$_upid"
 		_end=$(($(now_ms) + 5000))
 		until grep -qx ready "$_out" 2>/dev/null; do
 			if ! alive "$_upid"; then
