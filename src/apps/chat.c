@@ -126,6 +126,7 @@ static void chat_main(struct vk_thread *that)
 		double burst_at; /* the loop iteration (its clock) of the burst */
 		int burst;	 /* lines published in it */
 		int cut;	 /* the last piece was cut from a longer line */
+		int rest;	 /* this piece is the rest of a cut line: text, never a command */
 	} * self;
 
 	vk_begin();
@@ -148,15 +149,16 @@ static void chat_main(struct vk_thread *that)
 			self->cut = 0;
 			continue;
 		}
+		self->rest = self->cut;
 		self->cut = self->line[self->n - 1] != '\n';
 		if (self->cut)
 			self->line[self->n++] = '\n';
 		self->line[self->n] = '\0';
-		if (is_command(self->line, "/quit"))
+		if (!self->rest && is_command(self->line, "/quit"))
 			break;
-		if (self->config->crash_command && is_command(self->line, "/crash"))
+		if (!self->rest && self->config->crash_command && is_command(self->line, "/crash"))
 			raise(SIGSEGV);
-		if (strncmp(self->line, "/nick ", 6) == 0 &&
+		if (!self->rest && strncmp(self->line, "/nick ", 6) == 0 &&
 		    nick_length(self->line, (size_t)self->n) > 0) {
 			char old[CHAT_NAME];
 

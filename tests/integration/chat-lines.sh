@@ -5,7 +5,8 @@
 # only the line's end is left for the next piece); a line with NUL bytes is
 # passed on whole with its newline; "/nick NAME" sent with CR LF (as
 # telnet sends) names the member NAME, not NAME and a carriage return,
-# and a /nick of nothing but a line ending or a NUL renames no one.
+# and a /nick of nothing but a line ending or a NUL renames no one; the
+# rest of a cut line is never a command.
 . "$top_srcdir/tests/integration/lib.sh"
 need_vkctl
 
@@ -42,6 +43,16 @@ for n in (1021, 1022, 1023, 1024, 1025, 3000):
     # The CR of the line's end goes with the last piece, or with the end.
     check(joined in (body + "\r", body), "%d bytes came back as %d in %d pieces: %r" %
           (n, len(joined), len(pieces), [x[:20] for x in pieces]))
+
+# A piece that is the rest of a cut line is text, not a command: a line
+# of 1,022 bytes and then "/quit" does not make its sender leave.
+b.lines, b.buf = [], b""
+raw(a, b"x" * 1022 + b"/quit\n")
+raw(a, b"still here\n")
+wait_until([b], lambda: "alice: still here" in b.lines or any(" left" in x for x in b.lines),
+           what="after a cut line ending in /quit")
+check("alice: /quit" in b.lines and "alice: still here" in b.lines,
+      "a cut line's /quit was taken as a command: %r" % [x[:20] for x in b.lines])
 
 # A NUL byte is passed on, and the line keeps its end.
 b.lines, b.buf = [], b""
