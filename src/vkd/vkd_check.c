@@ -118,6 +118,26 @@ static void child_bad_route(int fd, const struct vkd_config *config,
 		  reason);
 }
 
+/* Path options of app that could not be made absolute: each refused at its own line. */
+static int child_bad_paths(int fd, const struct vkd_config *config,
+			   const struct vkd_app_config *app, const struct vkd_module *module)
+{
+	const struct vkd_app_option *opt;
+	size_t from = 0;
+	int bad = 0;
+
+	while ((opt = vkd_module_path_unresolved(module, app, &from))) {
+		child_say(fd,
+			  "bad %s:%d: app %s: opt.%s: cannot make '%.60s' absolute, relative "
+			  "to the configuration's directory: no working directory (%s); give "
+			  "an absolute path, or -c an absolute file\n",
+			  config->path, opt->line, app->name, opt->name, opt->value,
+			  strerror(opt->path_errno));
+		bad = -1;
+	}
+	return bad;
+}
+
 static int int_order(const void *a, const void *b)
 {
 	int x = *(const int *)a, y = *(const int *)b;
@@ -192,6 +212,8 @@ static int child_check_app(int fd, const struct vkd_config *config, size_t i,
 			return -1;
 		}
 	}
+	if (child_bad_paths(fd, config, app, &module) < 0)
+		return -1;
 	for (size_t r = 0; r < app->route_count; r++) {
 		if (vkd_module_route_check(&module, &app->routes[r], reason, sizeof(reason)) < 0) {
 			child_bad_route(fd, config, app, &app->routes[r], reason);

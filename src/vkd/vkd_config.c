@@ -710,7 +710,7 @@ static void set_option(struct loader *l, const char *key, const char *value)
 	struct vkd_app_config *app = current_app(l);
 	const char *name = key + 4;
 	struct vkd_app_option *grown;
-	struct vkd_app_option opt = {NULL, NULL, NULL, l->line};
+	struct vkd_app_option opt = {NULL, NULL, NULL, 0, l->line};
 
 	if (!valid_name(name, APP_NAME_MAX)) {
 		add_error(l, l->line,
@@ -735,14 +735,18 @@ static void set_option(struct loader *l, const char *key, const char *value)
 	app->options = grown;
 	opt.name = dup_or_flag(l, name);
 	opt.value = dup_or_flag(l, value);
-	/* Made absolute now, as the other paths are: the module may say it is one. */
+	/*
+	 * Made absolute now, as the other paths are: the module may say it is
+	 * one. Whether it does is known once the module is loaded: a failure
+	 * (no working directory for a relative -c) is kept for the check.
+	 */
 	if (value[0] && !(opt.path = vkd_path_absolute(value, l->base_dir))) {
 		if (errno == ENOMEM)
 			l->nomem = 1;
 		else
-			add_error(l, l->line, "%s: %s", key, strerror(errno));
+			opt.path_errno = errno;
 	}
-	if (!opt.name || !opt.value || (value[0] && !opt.path)) {
+	if (!opt.name || !opt.value || (value[0] && !opt.path && !opt.path_errno)) {
 		free(opt.name);
 		free(opt.value);
 		free(opt.path);

@@ -88,8 +88,13 @@ struct vkd_app_option {
 	char *name;  /* without the "opt." prefix */
 	char *value; /* may be "" */
 	/* value made absolute from the configuration file's directory, for
-	 * a module that declares it a path (VK_APP_PATHS); NULL when "" */
+	 * a module that declares it a path (VK_APP_PATHS); NULL when "" or
+	 * when it could not be made absolute (path_errno) */
 	char *path;
+	/* Why a relative value has no path (getcwd() failed, a relative -c);
+	 * 0 when it has one. Only an option the module declares a path is
+	 * refused for it (vkd_module_path_unresolved()). */
+	int path_errno;
 	int line;
 };
 

@@ -383,10 +383,25 @@ static const char *module_option(const struct vk_app_context *context, const cha
 	return vkd_app_option(module->config, key);
 }
 
+const struct vkd_app_option *vkd_module_path_unresolved(const struct vkd_module *module,
+							const struct vkd_app_config *app,
+							size_t *from)
+{
+	while (*from < app->option_count) {
+		const struct vkd_app_option *opt = &app->options[(*from)++];
+
+		if (opt->path_errno && module_is_path(module, opt->name))
+			return opt;
+	}
+	return NULL;
+}
+
 int vkd_module_init(struct vkd_module *module, const struct vkd_app_config *app,
 		    struct vk_app_context *context, void **state)
 {
 	struct vk_http_mounts mounts = {app->name, module->handle, app->routes, app->route_count};
+	const struct vkd_app_option *unresolved;
+	size_t from = 0;
 	int error = 0;
 
 	module->config = app;
@@ -394,6 +409,10 @@ int vkd_module_init(struct vkd_module *module, const struct vkd_app_config *app,
 	context->option = module_option;
 	context->opaque = module;
 	*state = NULL;
+	/* The module check said which (vkd_check.c); a path must never be "". */
+	unresolved = vkd_module_path_unresolved(module, app, &from);
+	if (unresolved)
+		return unresolved->path_errno;
 	/* The HTTP library's init (vk_http_app_start()) builds its table with them. */
 	if (app->route_count && vk_http_mounts_offer(&mounts) < 0)
 		return ENOMEM;

@@ -42,11 +42,22 @@ int vkd_module_open_app(struct vkd_module *module, const struct vkd_app_config *
 			size_t size);
 
 /*
+ * The first option of `app` from index *from on that the module declares a
+ * path (VK_APP_PATHS) but that could not be made absolute (its path_errno:
+ * a relative value, a relative -c and no working directory), or NULL.
+ * *from is moved past it, so that a loop finds them all.
+ */
+const struct vkd_app_option *vkd_module_path_unresolved(const struct vkd_module *module,
+							const struct vkd_app_config *app,
+							size_t *from);
+
+/*
  * Run the module's init hook for `app`: fill `context` (which the caller
  * keeps for as long as the app runs, with `module`) with the app's name
  * and its opt.* values, those it declares paths (VK_APP_PATHS) made
  * absolute, and call init. Returns 0 with init's result in *state (NULL
- * when there is no hook), or the positive errno init refused with.
+ * when there is no hook), or the positive errno init refused with (or a
+ * path option's path_errno, before init: vkd_module_path_unresolved()).
  */
 int vkd_module_init(struct vkd_module *module, const struct vkd_app_config *app,
 		    struct vk_app_context *context, void **state);
