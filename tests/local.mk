@@ -11,5 +11,5 @@ include tests/fuzz/local.mk
 include tests/bench/local.mk
 
 # Packaging checks: manual pages and the systemd unit.
-TESTS += tests/man-lint.sh tests/systemd-verify.sh
-EXTRA_DIST += tests/man-lint.sh tests/systemd-verify.sh
+TESTS += tests/man-lint.sh tests/systemd-verify.sh tests/bench-http-figures.sh
+EXTRA_DIST += tests/man-lint.sh tests/systemd-verify.sh tests/bench-http-figures.sh
