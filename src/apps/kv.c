@@ -449,26 +449,54 @@ static struct kv_entry *to_shard(struct kv_batch *b, struct vk_thread *that, enu
 	return e;
 }
 
+/*
+ * SET's flags after key and value, as Redis 7 reads them: EX or PX, each
+ * with its value, repeated as often as one likes (the last counts), never
+ * both; anything else, or a flag without its value, is a syntax error,
+ * found before any value is read. The last flag's argument in *flag, NULL
+ * when there is none; -1 on a syntax error.
+ */
+static int set_flags(const struct kv_arg *argv, size_t argc, const struct kv_arg **flag)
+{
+	int ex = 0, px = 0;
+
+	*flag = NULL;
+	for (size_t i = 3; i < argc; i += 2) {
+		if (i + 1 == argc)
+			return -1;
+		if (kv_resp_is(&argv[i], "EX"))
+			ex = 1;
+		else if (kv_resp_is(&argv[i], "PX"))
+			px = 1;
+		else
+			return -1;
+		*flag = &argv[i];
+	}
+	return ex && px ? -1 : 0;
+}
+
 /* SET key value [EX seconds | PX milliseconds] */
 static void cmd_set(struct kv_batch *b, struct vk_thread *that, const struct kv_arg *argv,
 		    size_t argc)
 {
+	const struct kv_arg *flag;
 	int64_t ttl = 0, n;
 	struct kv_entry *e;
 
-	if (argc == 5 && (kv_resp_is(&argv[3], "EX") || kv_resp_is(&argv[3], "PX"))) {
-		if (kv_resp_int(&argv[4], &n) < 0) {
+	if (set_flags(argv, argc, &flag) < 0) {
+		reply_literal(b, err_syntax);
+		return;
+	}
+	if (flag) {
+		if (kv_resp_int(flag + 1, &n) < 0) {
 			reply_literal(b, err_int);
 			return;
 		}
-		if (n <= 0 || (kv_resp_is(&argv[3], "EX") && n > INT64_MAX / 1000)) {
+		if (n <= 0 || (kv_resp_is(flag, "EX") && n > INT64_MAX / 1000)) {
 			reply_literal(b, err_expire);
 			return;
 		}
-		ttl = kv_resp_is(&argv[3], "EX") ? n * 1000 : n;
-	} else if (argc != 3) {
-		reply_literal(b, err_syntax);
-		return;
+		ttl = kv_resp_is(flag, "EX") ? n * 1000 : n;
 	}
 	e = to_shard(b, that, KV_SET, &argv[1]);
 	e->val = argv[2].p;
@@ -593,12 +621,12 @@ struct kv_command {
 };
 
 static const struct kv_command commands[] = {
-    {"GET", 3, 2, 0, C_GET},	     {"SET", 3, 3, 5, C_SET},
+    {"GET", 3, 2, 0, C_GET},	     {"SET", 3, 3, KV_ARGS, C_SET},
     {"DEL", 3, 2, KV_ARGS, C_DEL},   {"EXISTS", 6, 2, KV_ARGS, C_EXISTS},
     {"INCR", 4, 2, 0, C_INCR},	     {"EXPIRE", 6, 3, 0, C_EXPIRE},
     {"TTL", 3, 2, 0, C_TTL},	     {"MGET", 4, 2, KV_ARGS, C_MGET},
     {"MSET", 4, 3, KV_ARGS, C_MSET}, {"PING", 4, 1, 2, C_PING},
-    {"QUIT", 4, 1, 0, C_QUIT},	     {"DEBUG", 5, 2, 3, C_DEBUG},
+    {"QUIT", 4, 1, KV_ARGS, C_QUIT}, {"DEBUG", 5, 2, 3, C_DEBUG},
 };
 
 /*
@@ -623,6 +651,17 @@ static const struct kv_command *command_of(const struct kv_arg *name)
 	return NULL;
 }
 
+/* Redis names the command in lower case, however the client spelt it. */
+static void wrong_arity(struct kv_batch *b, const struct kv_command *c)
+{
+	char lower[8];
+	struct kv_arg name = {lower, c->len < sizeof(lower) ? c->len : sizeof(lower)};
+
+	for (size_t i = 0; i < name.len; i++)
+		lower[i] = (char)(c->name[i] | 0x20); /* letters only */
+	reply_notef(b, "-ERR wrong number of arguments for '%.*s' command\r\n", &name);
+}
+
 /* Entries for one parsed command. */
 static void command(struct kv_batch *b, struct vk_thread *that, const struct kv_arg *argv,
 		    size_t argc)
@@ -635,7 +674,7 @@ static void command(struct kv_batch *b, struct vk_thread *that, const struct kv_
 	}
 	if (argc < c->min || argc > (c->max ? c->max : c->min) ||
 	    (c->id == C_MSET && argc % 2 == 0)) {
-		reply_notef(b, "-ERR wrong number of arguments for '%.*s' command\r\n", &argv[0]);
+		wrong_arity(b, c);
 		return;
 	}
 	switch (c->id) {
