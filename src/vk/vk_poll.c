@@ -796,8 +796,13 @@ int vk_poll_last_words(struct vk_proc *proc)
 		if (entry->handed)
 			continue;
 		stop_reading(entry);
+		/*
+		 * MSG_MORE: the descriptor is closed once its ring is out, and the
+		 * close then sends the held tail with the FIN in one segment, one
+		 * packet fewer for both ends to carry through the stack.
+		 */
 		if (tx->len && !entry->writing)
-			vk_poll_flush(entry);
+			vk_poll_flush_more(entry);
 		if (tx->len && !tx->error)
 			unsent = 1;
 	}

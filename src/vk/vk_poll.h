@@ -294,7 +294,8 @@ void vk_poll_flush_all(struct vk_proc *proc);
 
 /*
  * Once the main coroutine has ended: stop reading every descriptor of the
- * process and send what its rings still hold. Returns 1 while bytes are
+ * process and send what its rings still hold, with MSG_MORE (the close
+ * that follows sends the tail with the FIN). Returns 1 while bytes are
  * left that the peer may yet take (the descriptors are then watched for
  * writing only), 0 when everything went or never can.
  */
