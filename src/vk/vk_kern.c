@@ -512,12 +512,12 @@ static double next_deadline(const struct vk_proc *proc)
 	return next == 0 || idle < next ? idle : next;
 }
 
-static void dispatch_one(struct vk_kern *kern, struct vk_proc *proc, unsigned stamp)
+static void dispatch_one(struct vk_kern *kern, struct vk_proc *proc)
 {
 	int rc;
 
 	kern->sched.stats->dispatches++;
-	proc->served = stamp;
+	vk_sched_note_run(&kern->sched, proc);
 	proc->last_run = (float)(vk_proc_now(proc) - proc->sched->epoch);
 	rc = open_heap(kern, proc);
 	if (rc < 0) {
@@ -637,7 +637,8 @@ static struct vk_proc *next_ready(struct vk_kern *kern)
 void vk_kern_dispatch(struct vk_kern *kern)
 {
 	struct vk_proc *proc;
-	const unsigned stamp = vk_sched_begin_round(&kern->sched);
+
+	vk_sched_begin_round(&kern->sched);
 
 	/*
 	 * Deadlines are set from the loop's clock: refresh it once a round, so
@@ -657,7 +658,7 @@ void vk_kern_dispatch(struct vk_kern *kern)
 			kern->running = proc;
 			vk_fault_arm(&kern->fault_jump);
 			vk_watchdog_begin(proc->config->max_run_ms);
-			dispatch_one(kern, proc, stamp);
+			dispatch_one(kern, proc);
 			vk_watchdog_end();
 			vk_fault_disarm();
 			kern->running = NULL;
@@ -754,8 +755,11 @@ void vk_kern_destroy(struct vk_kern *kern)
 {
 	while (!LIST_EMPTY(&kern->all))
 		proc_end(kern, LIST_FIRST(&kern->all), VK_POOL_UNMAP);
+	/* Marked processes are queued first, so that the queue's loop reference goes. */
+	vk_sched_begin_round(&kern->sched);
 	while (next_ready(kern))
 		;
+	vk_sched_fini(&kern->sched);
 	kern->spare_procs = NULL;
 	while (kern->slabs) {
 		struct proc_slab *slab = kern->slabs;

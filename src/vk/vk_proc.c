@@ -11,13 +11,23 @@ void vk_sched_init(struct vk_sched *sched, struct ev_loop *loop, struct vk_stats
 	sched->loop = loop;
 	sched->ready_head = NULL;
 	sched->ready_tail = &sched->ready_head;
-	sched->again_head = NULL;
-	sched->again_tail = &sched->again_head;
+	sched->ran = NULL;
+	sched->ran_count = 0;
+	sched->ran_max = 0;
+	sched->again_count = 0;
+	sched->ran_polls = ev_iteration(loop);
 	sched->stats = stats;
 	sched->draining = 0;
-	sched->stamp = 0;
 	sched->bus = NULL;
 	sched->epoch = ev_now(loop);
+}
+
+void vk_sched_fini(struct vk_sched *sched)
+{
+	free(sched->ran);
+	sched->ran = NULL;
+	sched->ran_count = 0;
+	sched->ran_max = 0;
 }
 
 struct vk_proc *vk_sched_pop(struct vk_sched *sched)
@@ -29,28 +39,67 @@ struct vk_proc *vk_sched_pop(struct vk_sched *sched)
 	sched->ready_head = proc->ready_next;
 	if (!sched->ready_head) {
 		sched->ready_tail = &sched->ready_head;
-		/* The queue's loop reference goes when both lists are empty. */
-		if (!sched->again_head)
+		/* The queue's loop reference goes when nothing is queued or marked. */
+		if (!sched->again_count)
 			ev_unref(sched->loop);
 	}
 	proc->queued = 0;
 	return proc;
 }
 
-unsigned vk_sched_begin_round(struct vk_sched *sched)
+static void queue_back(struct vk_sched *sched, struct vk_proc *proc)
 {
-	/* A dispatch with nothing queued (a poll found no process ready) is no round. */
-	if (!sched->ready_head && !sched->again_head)
-		return sched->stamp;
-	/* Those that ran in the last round go behind the rest. */
-	if (sched->again_head) {
-		*sched->ready_tail = sched->again_head;
-		sched->ready_tail = sched->again_tail;
-		sched->again_head = NULL;
-		sched->again_tail = &sched->again_head;
+	proc->ready_next = NULL;
+	*sched->ready_tail = proc;
+	sched->ready_tail = &proc->ready_next;
+}
+
+/*
+ * The list is read after the first poll that followed its round, the one
+ * whose reports mark processes (vk_proc_schedule_event()); in the loop
+ * each dispatch follows one poll, but a dispatch called with no poll
+ * since the last (tests, a nested run) only adds to the list. A listed
+ * process may have ended and its control block been taken by another
+ * since (vk_kern.c recycles them, zeroed, from slabs it keeps): such a
+ * block has `again` clear unless it ran in the last round itself, so it
+ * is queued at most once, and `ran` is cleared for every listed block.
+ */
+void vk_sched_begin_round(struct vk_sched *sched)
+{
+	const unsigned polls = ev_iteration(sched->loop);
+	size_t i;
+
+	if (polls == sched->ran_polls)
+		return;
+	for (i = 0; i < sched->ran_count; i++) {
+		struct vk_proc *proc = sched->ran[i];
+
+		if (proc->again) {
+			proc->again = 0;
+			sched->again_count--;
+			queue_back(sched, proc);
+		}
+		proc->ran = 0;
 	}
-	sched->stamp = sched->stamp == 15 ? 1 : sched->stamp + 1;
-	return sched->stamp;
+	sched->ran_count = 0;
+	sched->ran_polls = polls;
+}
+
+void vk_sched_note_run(struct vk_sched *sched, struct vk_proc *proc)
+{
+	if (proc->ran)
+		return;
+	if (sched->ran_count == sched->ran_max) {
+		size_t max = sched->ran_max ? 2 * sched->ran_max : 64;
+		struct vk_proc **ran = realloc(sched->ran, max * sizeof(*ran));
+
+		if (!ran)
+			return;
+		sched->ran = ran;
+		sched->ran_max = max;
+	}
+	sched->ran[sched->ran_count++] = proc;
+	proc->ran = 1;
 }
 
 /*
@@ -96,7 +145,7 @@ static int mark_queued(struct vk_proc *proc)
 	if (proc->queued || proc->ended)
 		return -1;
 	/* Queued work must keep ev_run() going until the prepare watcher runs. */
-	if (!sched->ready_head && !sched->again_head)
+	if (!sched->ready_head && !sched->again_count)
 		ev_ref(sched->loop);
 	proc->queued = 1;
 	return 0;
@@ -104,13 +153,9 @@ static int mark_queued(struct vk_proc *proc)
 
 void vk_proc_schedule(struct vk_proc *proc)
 {
-	struct vk_sched *sched = proc->sched;
-
 	if (mark_queued(proc) < 0)
 		return;
-	proc->ready_next = NULL;
-	*sched->ready_tail = proc;
-	sched->ready_tail = &proc->ready_next;
+	queue_back(proc->sched, proc);
 }
 
 void vk_proc_schedule_event(struct vk_proc *proc)
@@ -119,12 +164,10 @@ void vk_proc_schedule_event(struct vk_proc *proc)
 
 	if (mark_queued(proc) < 0)
 		return;
-	/* It ran in the round just done: behind those that did not (vk_sched_begin_round()). */
-	if (sched->stamp && proc->served == sched->stamp) {
-		if (!sched->again_head)
-			sched->again_tail = &proc->ready_next;
-		proc->ready_next = sched->again_head;
-		sched->again_head = proc;
+	/* Reported by the first poll after its round: epoll kept its place. */
+	if (proc->ran && ev_iteration(sched->loop) == sched->ran_polls + 1) {
+		proc->again = 1;
+		sched->again_count++;
 		return;
 	}
 	if (!sched->ready_head)

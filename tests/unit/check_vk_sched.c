@@ -130,6 +130,39 @@ START_TEST(test_last_round_after_waiting)
 }
 END_TEST
 
+/*
+ * Closed-loop clients send their next request in the order their answers
+ * went out; served in epoll's order instead, the connections that waited
+ * (served first in a round) were reported after those that had not (epoll
+ * puts each reported descriptor back in the order of the report), so they
+ * ran last in the next round: two rounds apart. Each keeps its place.
+ */
+START_TEST(test_last_round_keeps_its_order)
+{
+	static const int next[3] = {1, 2, 0};
+	struct pairs p;
+
+	pairs_start(&p);
+	ck_assert_int_eq(write(p.peer[0], "x", 1), 1);
+	ev_run(p.k.loop, EVRUN_ONCE);
+	vk_kern_dispatch(p.k.kern);
+	vkt_trace_reset();
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(write(p.peer[next[i]], "x", 1), 1);
+	ev_run(p.k.loop, EVRUN_ONCE);
+	vk_kern_dispatch(p.k.kern);
+	vkt_trace_is("P1 P2 P0");
+	vkt_trace_reset();
+	/* Their next bytes, as their answers went: the same order again. */
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(write(p.peer[next[i]], "x", 1), 1);
+	ev_run(p.k.loop, EVRUN_ONCE);
+	vk_kern_dispatch(p.k.kern);
+	vkt_trace_is("P1 P2 P0");
+	pairs_stop(&p);
+}
+END_TEST
+
 /* Sleep (arg) ms once, trace "T<arg>". */
 static void sleeper_main(struct vk_thread *that)
 {
@@ -172,6 +205,7 @@ static Suite *sched_suite(void)
 
 	tcase_add_test(tc, test_readiness_order);
 	tcase_add_test(tc, test_last_round_after_waiting);
+	tcase_add_test(tc, test_last_round_keeps_its_order);
 	tcase_add_test(tc, test_deadline_order);
 	suite_add_tcase(s, tc);
 	return s;
