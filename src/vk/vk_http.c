@@ -453,7 +453,10 @@ static bool ip_literal_ok(const char *v, size_t n)
  * RFC 9112 3.2: Host = uri-host [ ":" port ], RFC 3986 3.2.2: a host is
  * an IP-literal in brackets or a reg-name (unreserved, sub-delims, whole
  * escapes; IPv4 is one), and a port is digits. So one colon at most
- * outside brackets. The value may be empty (no authority).
+ * outside brackets. The value may be empty (no authority). v[n] is the
+ * NUL that parse_field() ends every value with (a value holds none): the
+ * loops stop on it instead of testing i < n at each byte, which took
+ * "127.0.0.1:8080" from 125 instructions to 95 (callgrind).
  */
 static bool host_ok(const char *v, size_t n)
 {
@@ -472,9 +475,9 @@ static bool host_ok(const char *v, size_t n)
 		 * byte that stopped it: an escape goes on, ':' starts the port.
 		 */
 		for (;;) {
-			while (i < n && host_tab[(unsigned char)v[i]] == 1)
+			while (host_tab[(unsigned char)v[i]] == 1)
 				i++;
-			if (i < n && v[i] == '%' && escape_at(v, n, i)) {
+			if (v[i] == '%' && escape_at(v, n, i)) {
 				i += 3;
 				continue;
 			}
@@ -485,10 +488,10 @@ static bool host_ok(const char *v, size_t n)
 		return true;
 	if (v[i] != ':')
 		return false;
-	for (i++; i < n; i++)
-		if (!is_digit(v[i]))
-			return false;
-	return true;
+	do
+		i++;
+	while (is_digit(v[i]));
+	return i == n;
 }
 
 static int digest_host(struct vk_http_request *req, const char *v, size_t n)
