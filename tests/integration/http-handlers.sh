@@ -7,7 +7,9 @@
 # closes), one that returns without answering (500, the connection goes
 # on), answers cut after their head, added fields, whole bodies (413 and
 # 400 before any answer, whatever the framing), a body read in small
-# pieces, HEAD and 204, and a body that stalls for idle_timeout (408).
+# pieces, HEAD and 204, a Content-Type from one buffer the handler
+# rewrites (the library keeps nothing of a type by its address), and a
+# body that stalls for idle_timeout (408).
 . "$top_srcdir/tests/integration/lib.sh"
 need_python
 
@@ -220,6 +222,23 @@ def content_types():
 
 
 run("a handler's Content-Type: no CR LF, DEL or more than 128 bytes", content_types)
+
+
+def content_type_buffer():
+    # One buffer, other text in it each time, on one connection.
+    c = Conn(PORT)
+    for kind in ("a", "b", "a", "ab"):
+        c.send(get("/type/buf-" + kind))
+        r = c.read_response()
+        check(r.status == 200 and r.header("Content-Type") == b"text/" + kind.encode(),
+              "buf-%s: %r" % (kind, r.raw_head))
+    c.send(get("/type/buf-a%0d%0aX-Injected:%201"))
+    r = c.read_response()
+    check(r.status == 500 and r.header("X-Injected") is None, "buf crlf: %r" % r.raw_head)
+    c.close()
+
+
+run("a Content-Type from a buffer the handler rewrites", content_type_buffer)
 
 
 def no_content():

@@ -233,10 +233,13 @@ static void bad_header(struct vk_thread *that)
 /*
  * A Content-Type the handler gives, by name: "crlf" and "del" hold a byte
  * that could end a line, "long" is 129 bytes (one over VK_HTTP_TYPE_MAX):
- * each a 500; "tab" and "max" (128 bytes) pass.
+ * each a 500; "tab" and "max" (128 bytes) pass. "buf-X" is "text/X" from
+ * one buffer of the module's, rewritten each time: what the library keeps
+ * of a type it saw must not go by the type's address.
  */
 static void typed(struct vk_thread *that)
 {
+	static char type_buf[64];
 	static const char long_type[] =
 	    "text/"
 	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -258,6 +261,10 @@ static void typed(struct vk_thread *that)
 		type = long_type;
 	else if (strcmp(kind, "max") == 0)
 		type = long_type + 1;
+	else if (strncmp(kind, "buf-", 4) == 0) {
+		snprintf(type_buf, sizeof(type_buf), "text/%s", kind + 4);
+		type = type_buf;
+	}
 	vk_http_reply(200, type, "typed\n", 6);
 	vk_end();
 }
