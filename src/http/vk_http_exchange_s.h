@@ -64,13 +64,20 @@ struct vk_http_head {
 	int64_t length;	  /* Content-Length, or -1 for none */
 	time_t now;	  /* for the Date */
 	unsigned allow;	  /* methods for an Allow field (405), or 0 */
-	uint16_t status;
 	uint16_t body_len;
-	uint8_t type_len; /* at most VK_HTTP_TYPE_MAX */
-	uint8_t chunked;  /* Transfer-Encoding: chunked, when length is -1 */
-	uint8_t keep_alive;
-	uint8_t version; /* of the request: 10 or 11 */
-	uint8_t end;	 /* the head ends here: no fields added */
+	/* The small fields, also as one word: compared at once (vk_http_reply.c). */
+	union {
+		struct {
+			uint16_t status;
+			uint8_t type_len; /* at most VK_HTTP_TYPE_MAX */
+			uint8_t chunked;  /* Transfer-Encoding: chunked, when length is -1 */
+			uint8_t keep_alive;
+			uint8_t version; /* of the request: 10 or 11 */
+			uint8_t end;	 /* the head ends here: no fields added */
+			uint8_t unused;	 /* 0: a head is always built whole */
+		};
+		uint64_t small;
+	};
 };
 
 /* The operation in flight, so that an error raised in it can be told apart. */

@@ -192,11 +192,9 @@ static int same_as_last(const struct vk_http_head *head)
 {
 	const struct vk_http_head *l = &last.head;
 
-	return l->status && head->now == l->now && head->length == l->length &&
-	       head->status == l->status && head->allow == l->allow &&
-	       head->type_len == l->type_len && head->chunked == l->chunked &&
-	       head->keep_alive == l->keep_alive && head->version == l->version &&
-	       head->end == l->end && !head->type == !l->type &&
+	/* The last head's status is 0 until there is one: no real head's is. */
+	return head->small == l->small && head->now == l->now && head->length == l->length &&
+	       head->allow == l->allow && !head->type == !l->type &&
 	       (!head->type || memcmp(head->type, last.type, head->type_len) == 0);
 }
 
