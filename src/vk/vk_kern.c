@@ -292,9 +292,14 @@ struct vk_proc *vk_kern_spawn(struct vk_kern *kern, const struct vk_proc_config 
 {
 	const struct vk_proc_config *shared = config_intern(kern, config);
 	struct vk_proc *proc = shared ? proc_alloc(kern) : NULL;
-	int rc =
-	    proc ? vk_pool_acquire(&kern->pool, &proc->heap, config->heap_size, config->isolation)
-		 : -ENOMEM;
+	/* The heap the last process left open may come open while no other is (proc_end()). */
+	int rc = proc ? vk_pool_acquire(&kern->pool, &proc->heap, config->heap_size,
+					config->isolation, !kern->open)
+		      : -ENOMEM;
+	int came_open = rc == 1;
+
+	if (came_open)
+		rc = 0;
 
 	/* Cannot watch: the budget is not kept, said once per budget asked for. */
 	if (rc == 0 && config->max_run_ms && vk_watchdog_watch(config->max_run_ms) < 0 &&
@@ -322,6 +327,9 @@ struct vk_proc *vk_kern_spawn(struct vk_kern *kern, const struct vk_proc_config 
 	proc->config->app_stats->procs_now++;
 	proc->config->app_stats->procs_total++;
 	proc->started_at = (float)(ev_now(kern->sched.loop) - kern->sched.epoch);
+	/* Open, it is the open heap: the next dispatch of another process closes it. */
+	if (came_open)
+		kern->open = proc;
 	/* The main coroutine is built in the first dispatch, inside the window. */
 	vk_proc_schedule(proc);
 	return proc;
@@ -357,8 +365,25 @@ static int proc_start(struct vk_proc *proc)
 	return 0;
 }
 
+/*
+ * How the heap of an ending process waits in the pool. Left open when it
+ * is the open heap: no other process ran since it was opened, and it is
+ * cleaned before any does; the next isolated process then takes it open,
+ * or the next dispatch closes it (open_heap()). A Connection: close
+ * request served in one dispatch costs no protection change then, instead
+ * of two (one to open the heap, one to close it in the pool).
+ */
+static int pool_access(const struct vk_kern *kern, const struct vk_proc *proc)
+{
+	if (!proc->config->isolation)
+		return VK_POOL_AS_IS;
+	return kern->open == proc ? VK_POOL_OPEN : VK_POOL_CLOSED;
+}
+
 static void proc_end(struct vk_kern *kern, struct vk_proc *proc, enum vk_pool_return heap_to)
 {
+	int access = pool_access(kern, proc);
+
 	proc->ended = 1;
 	vk_poll_close_all(proc);
 	vk_post_destroy_all(proc);
@@ -371,7 +396,7 @@ static void proc_end(struct vk_kern *kern, struct vk_proc *proc, enum vk_pool_re
 	if (kern->open == proc)
 		kern->open = NULL;
 	/* A pooled heap waits closed, as every heap not running does. */
-	vk_pool_release(&kern->pool, &proc->heap, heap_to, proc->config->isolation);
+	vk_pool_release(&kern->pool, &proc->heap, heap_to, access);
 	pool_shrink_start(kern);
 	if (kern->walk_next == proc)
 		kern->walk_next = LIST_NEXT(proc, all);
@@ -396,6 +421,15 @@ static int open_heap(struct vk_kern *kern, struct vk_proc *proc)
 	if (kern->open && kern->open->config->isolation)
 		vk_pool_set_access(&kern->pool, &kern->open->heap, 0);
 	kern->open = proc;
+	/*
+	 * The heap an ended process left open in the pool (proc_end()): a
+	 * process that never ran holds nothing in its own, so it takes that
+	 * one instead of opening its own; else it is closed.
+	 */
+	if (!proc->started && proc->config->isolation &&
+	    vk_pool_swap_open(&kern->pool, &proc->heap) == 0)
+		return 0;
+	vk_pool_close_open(&kern->pool);
 	return vk_pool_set_access(&kern->pool, &proc->heap, 1);
 }
 
@@ -739,6 +773,7 @@ int vk_kern_kill(struct vk_kern *kern, uint64_t id)
 
 void vk_kern_close_heaps(struct vk_kern *kern)
 {
+	vk_pool_close_open(&kern->pool);
 	if (!kern->open)
 		return;
 	if (kern->open->config->isolation)

@@ -46,6 +46,7 @@ void vk_pool_destroy(struct vk_pool *pool)
 		}
 		bin->count = 0;
 	}
+	pool->open = NULL;
 	pool->free_count = 0;
 	pool->low = 0;
 }
@@ -95,6 +96,8 @@ static void unmap_pooled(struct vk_pool *pool)
 
 	bin->free = pooled->next;
 	bin->count--;
+	if (pooled == pool->open)
+		pool->open = NULL;
 	vk_heap_unmap(&pooled->heap);
 	free(pooled);
 	pool->mapped--;
@@ -103,14 +106,20 @@ static void unmap_pooled(struct vk_pool *pool)
 		pool->low = pool->free_count;
 }
 
-/* Take a pooled heap of `rounded` bytes into `heap`; 0, or -1 if none. */
+/*
+ * Take a pooled heap of `rounded` bytes into `heap`: 1 when it is the one
+ * left open (VK_POOL_OPEN), 0 for another, -1 if none.
+ */
 static int take_pooled(struct vk_pool *pool, struct vk_heap *heap, size_t rounded)
 {
 	struct vk_pool_bin *bin = bin_of(pool, rounded, 0);
 	struct vk_pooled *found = bin ? bin->free : NULL;
+	int was_open = found && found == pool->open;
 
 	if (!found)
 		return -1;
+	if (was_open)
+		pool->open = NULL;
 	bin->free = found->next;
 	bin->count--;
 	*heap = found->heap;
@@ -119,7 +128,7 @@ static int take_pooled(struct vk_pool *pool, struct vk_heap *heap, size_t rounde
 	if (pool->free_count < pool->low)
 		pool->low = pool->free_count;
 	vk_heap_reset(heap);
-	return 0;
+	return was_open;
 }
 
 /* One more heap in use: the most at once since the last vk_pool_shrink() tells a burst. */
@@ -131,13 +140,17 @@ static void note_in_use(struct vk_pool *pool)
 		pool->peak = in_use;
 }
 
-int vk_pool_acquire(struct vk_pool *pool, struct vk_heap *heap, size_t size, int isolation)
+int vk_pool_acquire(struct vk_pool *pool, struct vk_heap *heap, size_t size, int isolation,
+		    int take_open)
 {
 	size_t page = vk_page_size();
-	int rc;
+	int rc = take_pooled(pool, heap, (size + page - 1) / page * page);
 
-	if (take_pooled(pool, heap, (size + page - 1) / page * page) == 0) {
+	if (rc >= 0) {
 		note_in_use(pool);
+		/* The heap left open for the next isolated process: it stays open. */
+		if (rc == 1 && isolation && take_open)
+			return 1;
 		/* A pooled heap of a process without isolation comes open: close it. */
 		rc = isolation ? vk_pool_set_access(pool, heap, 0) : 0;
 		if (rc < 0) {
@@ -168,7 +181,60 @@ int vk_pool_acquire(struct vk_pool *pool, struct vk_heap *heap, size_t size, int
 	return 0;
 }
 
-void vk_pool_release(struct vk_pool *pool, struct vk_heap *heap, enum vk_pool_return how, int close)
+/* Take `pooled` out of its bin. */
+static void unlink_pooled(struct vk_pool *pool, struct vk_pooled *pooled)
+{
+	struct vk_pool_bin *bin = bin_of(pool, pooled->heap.size, 0);
+	struct vk_pooled **link = bin ? &bin->free : NULL;
+
+	while (link && *link && *link != pooled)
+		link = &(*link)->next;
+	if (!link || !*link)
+		return;
+	*link = pooled->next;
+	bin->count--;
+	pool->free_count--;
+	if (pool->free_count < pool->low)
+		pool->low = pool->free_count;
+}
+
+void vk_pool_close_open(struct vk_pool *pool)
+{
+	struct vk_pooled *pooled = pool->open;
+	int rc;
+
+	if (!pooled)
+		return;
+	pool->open = NULL;
+	rc = vk_pool_set_access(pool, &pooled->heap, 0);
+	if (rc == 0)
+		return;
+	/* Open it must not stay: gone, then. */
+	pool->stats->heap_failures++;
+	vk_log(3, "cannot close a pooled micro-heap: %s", strerror(-rc));
+	unlink_pooled(pool, pooled);
+	vk_heap_unmap(&pooled->heap);
+	free(pooled);
+	pool->mapped--;
+}
+
+int vk_pool_swap_open(struct vk_pool *pool, struct vk_heap *heap)
+{
+	struct vk_pooled *pooled = pool->open;
+	struct vk_heap open;
+
+	if (!pooled || pooled->heap.size != heap->size || heap->accessible)
+		return -1;
+	open = pooled->heap;
+	pooled->heap = *heap;
+	pool->open = NULL;
+	*heap = open;
+	vk_heap_reset(heap);
+	return 0;
+}
+
+void vk_pool_release(struct vk_pool *pool, struct vk_heap *heap, enum vk_pool_return how,
+		     int access)
 {
 	struct vk_pool_bin *bin = how != VK_POOL_UNMAP ? bin_of(pool, heap->size, 1) : NULL;
 	struct vk_pooled *pooled = bin ? malloc(sizeof(*pooled)) : NULL;
@@ -182,7 +248,12 @@ void vk_pool_release(struct vk_pool *pool, struct vk_heap *heap, enum vk_pool_re
 		vk_heap_clean(heap);
 	else
 		vk_heap_trim(heap);
-	if (close && vk_pool_set_access(pool, heap, 0) < 0) {
+	/* Only a heap cleaned in place is left open: it holds zeros up to its top. */
+	if (access == VK_POOL_OPEN && (how != VK_POOL_CLEAN || !heap->accessible))
+		access = VK_POOL_CLOSED;
+	if (access == VK_POOL_OPEN)
+		vk_pool_close_open(pool); /* one at most */
+	if (access == VK_POOL_CLOSED && vk_pool_set_access(pool, heap, 0) < 0) {
 		free(pooled);
 		vk_heap_unmap(heap);
 		pool->mapped--;
@@ -193,6 +264,8 @@ void vk_pool_release(struct vk_pool *pool, struct vk_heap *heap, enum vk_pool_re
 	bin->free = pooled;
 	bin->count++;
 	pool->free_count++;
+	if (access == VK_POOL_OPEN)
+		pool->open = pooled;
 	heap->base = NULL;
 }
 

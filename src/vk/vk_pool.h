@@ -6,7 +6,10 @@
  * goes back to a pool, with every byte its process may have written
  * zeroed (vk_heap_clean(): in place, its few pages kept resident; or given
  * back), and the next process of the same heap size takes it, the most
- * recently pooled first. The pool also bounds how many
+ * recently pooled first. An isolated process that ends in its dispatch
+ * leaves its heap open, cleaned (VK_POOL_OPEN), for the next isolated
+ * process to take open: no protection change a connection served in one
+ * dispatch. The pool also bounds how many
  * heaps are mapped at once (vm.max_map_count: each heap is two mappings)
  * and counts every protection change.
  *
@@ -59,13 +62,14 @@ struct vk_pool_bin {
 
 struct vk_pool {
 	struct vk_pool_bin bins[VK_POOL_BINS];
-	size_t free_count; /* pooled heaps, all sizes */
-	size_t low;	   /* the fewest pooled since the last vk_pool_shrink() */
-	size_t peak;	   /* the most in use since then */
-	size_t in_use;	   /* in use at that call */
-	unsigned hold;	   /* calls left before it unmaps again (VK_POOL_HOLD) */
-	size_t mapped;	   /* heaps mapped, pooled or in use */
-	size_t limit;	   /* of `mapped` */
+	size_t free_count;	/* pooled heaps, all sizes */
+	size_t low;		/* the fewest pooled since the last vk_pool_shrink() */
+	size_t peak;		/* the most in use since then */
+	size_t in_use;		/* in use at that call */
+	unsigned hold;		/* calls left before it unmaps again (VK_POOL_HOLD) */
+	size_t mapped;		/* heaps mapped, pooled or in use */
+	size_t limit;		/* of `mapped` */
+	struct vk_pooled *open; /* left open by vk_pool_release(VK_POOL_OPEN), or NULL */
 	struct vk_stats *stats;
 };
 
@@ -81,11 +85,15 @@ void vk_pool_destroy(struct vk_pool *pool);
 /*
  * Fill `heap` with a heap of `size` bytes (rounded up to pages): a pooled
  * one, else a new mapping. A heap for an isolated process is closed
- * (PROT_NONE); any other may come open or closed (the first dispatch
- * opens it). Returns 0 or -errno (-ENOMEM past the limit), with a log line
- * and the heap_failures counter on every failure.
+ * (PROT_NONE), but the one left open (VK_POOL_OPEN) when `take_open`:
+ * that one comes open and the call returns 1, and the caller must close
+ * it before any other process's code runs. Any other heap may come open
+ * or closed (the first dispatch opens it). Returns 0, 1 or -errno
+ * (-ENOMEM past the limit), with a log line and the heap_failures counter
+ * on every failure.
  */
-int vk_pool_acquire(struct vk_pool *pool, struct vk_heap *heap, size_t size, int isolation);
+int vk_pool_acquire(struct vk_pool *pool, struct vk_heap *heap, size_t size, int isolation,
+		    int take_open);
 
 /* How a heap comes back to the pool. */
 enum vk_pool_return {
@@ -94,13 +102,41 @@ enum vk_pool_return {
 	VK_POOL_TRIM,  /* pooled, every touched page given back: it may hold anything */
 };
 
+/* What a heap's protection becomes in the pool. */
+enum vk_pool_access {
+	VK_POOL_AS_IS,	/* as it is: a heap without isolation */
+	VK_POOL_CLOSED, /* closed: it waits for an isolated process */
+	/*
+	 * Left open, cleaned in place, for the next isolated process to take
+	 * open (vk_pool_acquire()), when no process ran since its heap was
+	 * opened: a Connection: close request then costs no protection change
+	 * at all. One heap at most; vk_pool_close_open() closes it, and must
+	 * before any process's code runs. Not for a heap cleaned by a trim
+	 * (VK_POOL_TRIM, or an unwritten one), which is closed.
+	 */
+	VK_POOL_OPEN,
+};
+
 /*
  * Give `heap` back, `how` says (unmapped when its size finds no bin). No
- * byte of its user survives into the next. A pooled heap is left closed
- * when `close` (it waits for an isolated process).
+ * byte of its user survives into the next. `access` (enum
+ * vk_pool_access) says how it waits.
  */
 void vk_pool_release(struct vk_pool *pool, struct vk_heap *heap, enum vk_pool_return how,
-		     int close);
+		     int access);
+
+/*
+ * Close the pooled heap left open (VK_POOL_OPEN), if any: before any
+ * process's code runs. A heap that cannot be closed is unmapped.
+ */
+void vk_pool_close_open(struct vk_pool *pool);
+
+/*
+ * Give `heap` (closed, clean: its process never ran) to the pool for the
+ * heap left open, of the same size: 0, `heap` is then that open heap; or
+ * -1 when there is none to take, `heap` untouched.
+ */
+int vk_pool_swap_open(struct vk_pool *pool, struct vk_heap *heap);
 
 /*
  * Unmap up to VK_POOL_SHRINK_STEP of the heaps that stayed pooled since

@@ -77,7 +77,13 @@ static void reset_cross(void)
 	g_b_value = 0;
 }
 
-/* Publishes a pointer into its heap, sleeps, then reads it back itself. */
+/* proc_a's argument for ending at once, after publishing. */
+#define ENDS_AT_ONCE ((void *)1)
+
+/*
+ * Publishes a pointer into its heap, sleeps, then reads it back itself;
+ * with ENDS_AT_ONCE, ends after publishing.
+ */
 static void proc_a(struct vk_thread *that)
 {
 	struct {
@@ -87,10 +93,12 @@ static void proc_a(struct vk_thread *that)
 	vk_begin();
 	self->magic = MAGIC;
 	g_a_magic = &self->magic;
-	vk_sleep(20);
-	/* The running process may read its heap through any pointer. */
-	g_a_seen = read_long(g_a_magic);
-	g_a_done = 1;
+	if (vk_arg() != ENDS_AT_ONCE) {
+		vk_sleep(20);
+		/* The running process may read its heap through any pointer. */
+		g_a_seen = read_long(g_a_magic);
+		g_a_done = 1;
+	}
 	vk_end();
 }
 
@@ -814,6 +822,142 @@ START_TEST(test_protection_cost_first_dispatch)
 }
 END_TEST
 
+/*
+ * A heap left open in the pool by a process that ended (the open heap
+ * at its end: vk_pool_release(VK_POOL_OPEN)) is closed before another
+ * process runs, or taken open by a new one, whose heap it then is.
+ */
+
+static const long *volatile g_read_at;
+
+/* Reads *g_read_at once a byte came on its descriptor, then goes on counting. */
+static void reads_on_byte(struct vk_thread *that)
+{
+	struct {
+		char c;
+		ssize_t n;
+	} * self;
+
+	vk_begin();
+	vk_read_some(self->n, &self->c, 1);
+	g_b_started = 1;
+	g_b_value = read_long(g_read_at);
+	g_b_reached = 1;
+	vk_read_some(self->n, &self->c, 1);
+	vk_end();
+}
+
+/*
+ * B waits on a descriptor; A runs and ends, its heap pooled open; then B
+ * runs and reads where A's heap is (how 0), or where the heap of C is, a
+ * new process that took A's heap open and did not run yet (how 1): each
+ * read faults. Bug repro: without the close in open_heap(), B read A's
+ * pooled heap (how 0); without marking C's heap the open one at its
+ * spawn, B read it (how 1).
+ */
+static void pooled_open_heap_read(int how)
+{
+	struct vk_proc_config config = vkt_config(HEAP, 1);
+	struct vkt_kern k;
+	struct vk_stats stats;
+	struct vk_proc *c;
+	int s[2];
+
+	reset_cross();
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, s), 0);
+	k = vkt_kern_new();
+	ck_assert_ptr_nonnull(vk_kern_spawn(k.kern, &config, reads_on_byte, NULL, s[0]));
+	vk_kern_dispatch(k.kern); /* B waits */
+	vkt_spawn(&k, HEAP, 1, proc_a, ENDS_AT_ONCE);
+	vk_kern_dispatch(k.kern); /* A ends: its heap is pooled open */
+	ck_assert_ptr_nonnull(g_a_magic);
+	g_read_at = g_a_magic;
+	ck_assert_int_eq(write(s[1], "x", 1), 1);
+	ev_run(k.loop, EVRUN_NOWAIT); /* B is queued */
+	if (how == 1) {
+		c = vkt_spawn(&k, HEAP, 1, idle_proc, NULL); /* queued after B */
+		ck_assert_ptr_eq(c->heap.base, (char *)((uintptr_t)g_a_magic & ~(uintptr_t)4095));
+		g_read_at = (const long *)(void *)c->heap.base;
+	}
+	vk_kern_dispatch(k.kern);
+	stats = *vk_kern_stats(k.kern);
+	close(s[1]);
+	vk_kern_run(k.kern);
+	vkt_kern_free(&k);
+	ck_assert_int_eq(g_b_started, 1);
+	ck_assert_int_eq(g_b_reached, 0);
+	ck_assert_uint_eq(stats.faults, 1);
+}
+
+START_TEST(test_pooled_open_heap_closed_before_next_run)
+{
+	pooled_open_heap_read(0);
+}
+END_TEST
+
+START_TEST(test_new_process_on_open_heap_protected)
+{
+	pooled_open_heap_read(1);
+}
+END_TEST
+
+/*
+ * A process that runs and ends in one dispatch (a Connection: close
+ * request) costs no protection change when the last process before it
+ * ended too: it takes the heap that one left open, at its spawn or, when
+ * another process's heap was open then, at its first dispatch.
+ */
+/* Spawn `n` processes that end at once, dispatch: the cost checked. */
+static void enders_cost(struct vkt_kern *k, int n, uint64_t protections)
+{
+	struct cost before = cost_now(k), c;
+
+	for (int i = 0; i < n; i++)
+		vkt_spawn(k, HEAP, 1, proc_a, ENDS_AT_ONCE);
+	vk_kern_dispatch(k->kern);
+	c = cost_since(k, before);
+	ck_assert_uint_eq(c.dispatches, (uint64_t)n);
+	ck_assert_uint_eq(c.protections, protections);
+}
+
+START_TEST(test_protection_cost_ending_processes)
+{
+	struct vk_proc_config config = vkt_config(HEAP, 1);
+	struct vkt_kern k;
+	struct cost before, c;
+	int s[2];
+
+	reset_cross();
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, s), 0);
+	k = vkt_kern_new();
+	/* Heaps pooled, so that no spawn below maps one (its guard page's mprotect). */
+	for (int i = 0; i < 3; i++)
+		vkt_spawn(&k, HEAP, 1, proc_a, ENDS_AT_ONCE);
+	vk_kern_dispatch(k.kern);
+	/* A waiting process, whose heap is the open one. */
+	ck_assert_ptr_nonnull(vk_kern_spawn(k.kern, &config, counter_main, &g_bytes[0], s[0]));
+	vk_kern_dispatch(k.kern);
+	/* The first to end after it: its heap and the other's switch, two calls. */
+	enders_cost(&k, 1, 2);
+	/* The next takes its heap open at its spawn: none. */
+	enders_cost(&k, 1, 0);
+	/* Two spawned at once: the second takes it at its first dispatch: none. */
+	enders_cost(&k, 2, 0);
+	/* The waiting process again: the pooled open heap is closed, its own opened. */
+	before = cost_now(&k);
+	ck_assert_int_eq(write(s[1], "x", 1), 1);
+	ev_run(k.loop, EVRUN_NOWAIT);
+	vk_kern_dispatch(k.kern);
+	c = cost_since(&k, before);
+	ck_assert_uint_eq(c.dispatches, 1);
+	ck_assert_uint_eq(c.protections, 2);
+	close(s[1]);
+	vk_kern_run(k.kern);
+	ck_assert_uint_eq(vk_kern_stats(k.kern)->faults, 0);
+	vkt_kern_free(&k);
+}
+END_TEST
+
 /* ================================================================== */
 /* The kernel's life                                                  */
 /* ================================================================== */
@@ -1191,6 +1335,8 @@ static Suite *fault_suite(void)
 	tcase_add_loop_test(tc, test_read_from_outside_without_isolation, 0, 3);
 	tcase_add_test(tc, test_last_heap_open_until_next_dispatch);
 	tcase_add_test(tc, test_fresh_heap_protected_before_first_run);
+	tcase_add_test(tc, test_pooled_open_heap_closed_before_next_run);
+	tcase_add_test(tc, test_new_process_on_open_heap_protected);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("faults");
@@ -1233,6 +1379,7 @@ static Suite *fault_suite(void)
 	tcase_add_test(tc, test_protection_cost_isolated);
 	tcase_add_test(tc, test_protection_cost_not_isolated);
 	tcase_add_test(tc, test_protection_cost_first_dispatch);
+	tcase_add_test(tc, test_protection_cost_ending_processes);
 	suite_add_tcase(s, tc);
 	return s;
 }

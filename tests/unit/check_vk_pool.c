@@ -181,7 +181,7 @@ END_TEST
 static void take_and_give_back(struct vk_pool *pool, struct vk_heap *heaps, int count)
 {
 	for (int i = 0; i < count; i++)
-		ck_assert_int_eq(vk_pool_acquire(pool, &heaps[i], HEAP, 0), 0);
+		ck_assert_int_eq(vk_pool_acquire(pool, &heaps[i], HEAP, 0, 0), 0);
 	for (int i = 0; i < count; i++)
 		vk_pool_release(pool, &heaps[i], VK_POOL_CLEAN, 0);
 }
@@ -203,7 +203,7 @@ START_TEST(test_pool_keeps_a_burst)
 	ck_assert_uint_eq(pool.mapped, BURST);
 	/* The next burst maps nothing. */
 	for (int i = 0; i < BURST; i++)
-		ck_assert_int_eq(vk_pool_acquire(&pool, &heaps[i], HEAP, 0), 0);
+		ck_assert_int_eq(vk_pool_acquire(&pool, &heaps[i], HEAP, 0, 0), 0);
 	ck_assert_uint_eq(pool.mapped, BURST);
 	for (int i = 0; i < BURST; i++)
 		vk_pool_release(&pool, &heaps[i], VK_POOL_CLEAN, 0);
@@ -276,7 +276,7 @@ START_TEST(test_pool_hold_ends_with_the_timer)
 	ck_assert_uint_eq(vk_pool_shrink(&pool), 100);
 	/* 100 in use, VK_POOL_KEEP pooled: the timer stops. */
 	for (int i = 0; i < 100; i++)
-		ck_assert_int_eq(vk_pool_acquire(&pool, &heaps[i], HEAP, 0), 0);
+		ck_assert_int_eq(vk_pool_acquire(&pool, &heaps[i], HEAP, 0, 0), 0);
 	ck_assert_uint_eq(vk_pool_shrink(&pool), 0);
 	for (int i = 0; i < 100; i++)
 		vk_pool_release(&pool, &heaps[i], VK_POOL_CLEAN, 0);
@@ -297,19 +297,93 @@ START_TEST(test_pool_limit_other_size)
 	vk_pool_init(&pool, &stats);
 	pool.limit = 4;
 	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(vk_pool_acquire(&pool, &heaps[i], HEAP, 0), 0);
-	ck_assert_int_eq(vk_pool_acquire(&pool, &other, 2 * HEAP, 0), -ENOMEM);
+		ck_assert_int_eq(vk_pool_acquire(&pool, &heaps[i], HEAP, 0, 0), 0);
+	ck_assert_int_eq(vk_pool_acquire(&pool, &other, 2 * HEAP, 0, 0), -ENOMEM);
 	for (int i = 0; i < 4; i++)
 		vk_pool_release(&pool, &heaps[i], VK_POOL_CLEAN, 0);
-	ck_assert_int_eq(vk_pool_acquire(&pool, &other, 2 * HEAP, 0), 0);
+	ck_assert_int_eq(vk_pool_acquire(&pool, &other, 2 * HEAP, 0, 0), 0);
 	ck_assert_uint_eq(other.size, 2 * HEAP);
 	ck_assert_uint_eq(pool.mapped, 4);
 	ck_assert_uint_eq(pool.free_count, 3);
 	vk_pool_release(&pool, &other, VK_POOL_CLEAN, 0);
-	ck_assert_int_eq(vk_pool_acquire(&pool, &other, 2 * HEAP, 0), 0);
+	ck_assert_int_eq(vk_pool_acquire(&pool, &other, 2 * HEAP, 0, 0), 0);
 	ck_assert_uint_eq(pool.mapped, 4);
 	vk_pool_release(&pool, &other, VK_POOL_CLEAN, 0);
 	vk_pool_destroy(&pool);
+}
+END_TEST
+
+/*
+ * The heap left open (VK_POOL_OPEN): only one cleaned in place and open;
+ * taken open only by an isolated process that may (take_open), closed for
+ * any other; handed to a process that never ran for its own closed heap;
+ * one at most; closed by vk_pool_close_open().
+ */
+START_TEST(test_pool_open_heap)
+{
+	struct vk_stats stats = {0};
+	struct vk_pool pool;
+	struct vk_heap h, g;
+	char *base;
+
+	vk_pool_init(&pool, &stats);
+	ck_assert_int_eq(vk_pool_acquire(&pool, &h, HEAP, 1, 1), 0); /* mapped closed */
+	ck_assert_int_eq(h.accessible, 0);
+	/* Closed, it is pooled closed whatever is asked. */
+	vk_pool_release(&pool, &h, VK_POOL_CLEAN, VK_POOL_OPEN);
+	ck_assert_ptr_null(pool.open);
+	ck_assert_int_eq(vk_pool_acquire(&pool, &h, HEAP, 1, 1), 0);
+	ck_assert_int_eq(vk_pool_set_access(&pool, &h, 1), 0);
+	memcpy(vk_heap_alloc(&h, 64), SECRET, sizeof(SECRET));
+	base = h.base;
+	/* Trimmed (a fault): closed. */
+	vk_pool_release(&pool, &h, VK_POOL_TRIM, VK_POOL_OPEN);
+	ck_assert_ptr_null(pool.open);
+	ck_assert_int_eq(vk_pool_acquire(&pool, &h, HEAP, 1, 1), 0);
+	ck_assert_int_eq(vk_pool_set_access(&pool, &h, 1), 0);
+	memcpy(vk_heap_alloc(&h, 64), SECRET, sizeof(SECRET));
+	stats.protections = 0;
+	vk_pool_release(&pool, &h, VK_POOL_CLEAN, VK_POOL_OPEN);
+	ck_assert_ptr_nonnull(pool.open);
+	ck_assert_uint_eq(stats.protections, 0);
+	/* An isolated process that may take it open: it comes open, and clean. */
+	ck_assert_int_eq(vk_pool_acquire(&pool, &h, HEAP, 1, 1), 1);
+	ck_assert_ptr_eq(h.base, base);
+	ck_assert_int_eq(h.accessible, 1);
+	ck_assert_ptr_null(pool.open);
+	assert_zero(&h);
+	ck_assert_uint_eq(stats.protections, 0);
+	/* One that may not: closed. */
+	vk_pool_release(&pool, &h, VK_POOL_CLEAN, VK_POOL_OPEN);
+	ck_assert_int_eq(vk_pool_acquire(&pool, &h, HEAP, 1, 0), 0);
+	ck_assert_int_eq(h.accessible, 0);
+	ck_assert_ptr_null(pool.open);
+	ck_assert_uint_eq(stats.protections, 1);
+	/* A process that never ran gives its closed heap for the open one. */
+	ck_assert_int_eq(vk_pool_acquire(&pool, &g, HEAP, 1, 1), 0);
+	ck_assert_int_eq(vk_pool_swap_open(&pool, &g), -1); /* none open */
+	ck_assert_int_eq(vk_pool_set_access(&pool, &h, 1), 0);
+	vk_pool_release(&pool, &h, VK_POOL_CLEAN, VK_POOL_OPEN);
+	ck_assert_int_eq(vk_pool_swap_open(&pool, &g), 0);
+	ck_assert_ptr_eq(g.base, base);
+	ck_assert_int_eq(g.accessible, 1);
+	ck_assert_ptr_null(pool.open);
+	ck_assert_uint_eq(pool.free_count, 1);
+	/* The heap given for it waits closed; vk_pool_close_open() closes the open one. */
+	ck_assert_int_eq(vk_pool_acquire(&pool, &h, HEAP, 1, 1), 0);
+	ck_assert_int_eq(h.accessible, 0);
+	vk_pool_release(&pool, &g, VK_POOL_CLEAN, VK_POOL_OPEN);
+	ck_assert_ptr_nonnull(pool.open);
+	stats.protections = 0;
+	vk_pool_close_open(&pool);
+	ck_assert_ptr_null(pool.open);
+	ck_assert_uint_eq(stats.protections, 1);
+	ck_assert_int_eq(vk_pool_acquire(&pool, &g, HEAP, 1, 1), 0);
+	ck_assert_int_eq(g.accessible, 0);
+	vk_pool_release(&pool, &g, VK_POOL_CLEAN, VK_POOL_CLOSED);
+	vk_pool_release(&pool, &h, VK_POOL_CLEAN, VK_POOL_CLOSED);
+	vk_pool_destroy(&pool);
+	ck_assert_uint_eq(pool.mapped, 0);
 }
 END_TEST
 
@@ -426,6 +500,7 @@ static Suite *pool_suite(void)
 	tcase_add_test(tc, test_pool_hold_renewed_by_a_burst);
 	tcase_add_test(tc, test_pool_hold_ends_with_the_timer);
 	tcase_add_test(tc, test_pool_limit_other_size);
+	tcase_add_test(tc, test_pool_open_heap);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("reuse");
 	tcase_add_loop_test(tc, test_next_process_reads_nothing, 0, 4);
