@@ -967,6 +967,30 @@ static int option_max_request(const struct vk_app_context *context, size_t *out)
 	return 0;
 }
 
+/*
+ * opt.max_request, when set and the connection keeps its client
+ * (opt.handoff = off), against each connection's heap (ABI 2.13): a
+ * command past the small buffers goes on in a buffer of max_request and
+ * the large arrays (kv_main()), which the rings must leave free. With
+ * handoff on they come out of the shard's heap instead.
+ */
+static int heap_check(const struct vk_app_context *context, const struct kv_config *config)
+{
+	size_t need = config->max_request + KV_ARGS * sizeof(struct kv_arg) +
+		      KV_ENTRIES * sizeof(struct kv_entry) + KV_NOTES;
+
+	if (!context->heap_size || config->handoff || need <= context->heap_room ||
+	    !context->option(context, "max_request"))
+		return 0;
+	fprintf(stderr,
+		"kv: app %s: opt.max_request: %zu bytes and %zu of arrays do not fit each "
+		"connection's heap, which has %zu (heap %zu less two rings of %zu and 8k) "
+		"with opt.handoff off: raise heap or lower opt.max_request\n",
+		context->name, config->max_request, need - config->max_request, context->heap_room,
+		context->heap_size, context->ring_size);
+	return -1;
+}
+
 static void *kv_init(const struct vk_app_context *context, int *error)
 {
 	struct kv_config *config = calloc(1, sizeof(*config));
@@ -977,7 +1001,8 @@ static void *kv_init(const struct vk_app_context *context, int *error)
 	}
 	if (option_max_request(context, &config->max_request) < 0 ||
 	    option_switch(context, "crash_command", 0, &config->crash_command) < 0 ||
-	    option_switch(context, "handoff", 1, &config->handoff) < 0) {
+	    option_switch(context, "handoff", 1, &config->handoff) < 0 ||
+	    heap_check(context, config) < 0) {
 		free(config);
 		*error = EINVAL;
 		return NULL;

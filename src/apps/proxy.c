@@ -158,6 +158,32 @@ static int parse_upstreams(const struct vk_app_context *context, struct proxy_co
 	return 0;
 }
 
+/*
+ * opt.buffer (and in HTTP mode opt.max_head), when set, against each
+ * connection's heap (ABI 2.13): the upstream socket's two rings, and an
+ * upstream answer's head of max_head beside them, must fit in what the
+ * client's rings leave, or every client would fail that allocation at run
+ * time. 0, or -1 with a line naming them.
+ */
+static int heap_check(const struct vk_app_context *context, const struct proxy_config *config)
+{
+	int http = config->mode == PROXY_HTTP;
+	size_t need = 2 * config->buffer + (http ? config->max_head : 0);
+
+	if (!context->heap_size || need <= context->heap_room)
+		return 0;
+	if (!context->option(context, "buffer") && !(http && context->option(context, "max_head")))
+		return 0;
+	fprintf(stderr,
+		"proxy: app %s: opt.buffer%s: %s take %zu bytes of each connection's heap, "
+		"which has %zu (heap %zu less the client's rings of %zu and 8k): raise heap "
+		"or lower them\n",
+		context->name, http ? " and opt.max_head" : "",
+		http ? "two rings and an answer's head" : "the upstream's two rings", need,
+		context->heap_room, context->heap_size, context->ring_size);
+	return -1;
+}
+
 static void *proxy_init(const struct vk_app_context *context, int *error)
 {
 	struct proxy_config *config = calloc(1, sizeof(*config));
@@ -181,6 +207,7 @@ static void *proxy_init(const struct vk_app_context *context, int *error)
 	    option_size(context, "buffer", 1024, 16 * 1024 * 1024, &config->buffer) < 0 ||
 	    option_size(context, "max_head", PROXY_MAX_HEAD_MIN, PROXY_MAX_HEAD_MAX,
 			&config->max_head) < 0 ||
+	    heap_check(context, config) < 0 ||
 	    (config->mode == PROXY_HTTP && proxy_http_start(config, context) < 0)) {
 		free(config);
 		*error = EINVAL;

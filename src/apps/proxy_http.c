@@ -601,8 +601,12 @@ static const char *wrapped_option(const struct vk_app_context *context, const ch
 
 int proxy_http_start(struct proxy_config *config, const struct vk_app_context *context)
 {
-	struct context_wrap w = {{context->name, wrapped_option, NULL}, context};
+	struct context_wrap w = {*context, context};
 	int error = 0;
+
+	/* The rest (the heap, ABI 2.13) as the app was told. */
+	w.context.option = wrapped_option;
+	w.context.opaque = NULL;
 
 	g_starting = config;
 	config->http = vk_http_app_start(&proxy_http_app, &w.context, &error);

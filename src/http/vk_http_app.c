@@ -46,6 +46,28 @@ static int option_number(const struct vk_app_context *context, const char *key, 
 	return 0;
 }
 
+/*
+ * opt.max_head, when set, against each connection's heap (as vkd offered
+ * it, vk_http_mount.h): a head past the connection's own small buffer goes
+ * on in max_head bytes of the heap (vk_http_conn.c), which the rings must
+ * leave free.
+ */
+static int heap_check(const struct vk_app_context *context, uint64_t max_head)
+{
+	const struct vk_http_mounts *heap = vk_http_mounts_app(context->name);
+
+	if (!heap || !heap->heap_size || max_head <= heap->heap_room ||
+	    !context->option(context, "max_head"))
+		return 0;
+	fprintf(stderr,
+		"http: app %s: opt.max_head: a head of %llu bytes does not fit each "
+		"connection's heap, which has %zu (heap %zu less two rings of %zu and 8k): "
+		"raise heap or lower opt.max_head\n",
+		context->name, (unsigned long long)max_head, heap->heap_room, heap->heap_size,
+		heap->ring_size);
+	return -1;
+}
+
 static int read_options(struct vk_http_server *s, const struct vk_app_context *context)
 {
 	uint64_t max_line = s->limits.max_line, max_headers = s->limits.max_headers;
@@ -57,6 +79,8 @@ static int read_options(struct vk_http_server *s, const struct vk_app_context *c
 	    option_number(context, "max_head", 0, HEAD_MIN, VK_HTTP_MAX_HEAD, &max_head) ||
 	    option_number(context, "max_body", 0, 0, UINT64_MAX, &max_body) ||
 	    option_number(context, "header_timeout", 1, 1, UINT32_MAX, &header_timeout))
+		return -1;
+	if (heap_check(context, max_head) < 0)
 		return -1;
 	s->limits.max_line = max_line;
 	s->limits.max_headers = max_headers;
@@ -108,6 +132,8 @@ static int mount_one(struct vk_http_server *s, struct vk_http_route *r, size_t i
 		     const struct vk_http_mounts *mounts, const struct vk_app_context *context)
 {
 	const struct vk_http_mount *m = &mounts->mounts[i];
+	/* The rest (the heap, ABI 2.13) as the app was told. */
+	struct mount_context mc = {*context, context, m->target};
 	char why[512], name[128];
 	int error = 0;
 
@@ -121,10 +147,11 @@ static int mount_one(struct vk_http_server *s, struct vk_http_route *r, size_t i
 		return EINVAL;
 	}
 	snprintf(name, sizeof(name), "%s (route at line %d)", s->name, m->line);
+	mc.context.name = name;
+	mc.context.option = mount_option;
+	mc.context.opaque = NULL;
 	r->handler = vk_http_static;
-	s->route_state[i] = vk_http_static_init(
-	    &(struct mount_context){{name, mount_option, NULL}, context, m->target}.context,
-	    &error);
+	s->route_state[i] = vk_http_static_init(&mc.context, &error);
 	return s->route_state[i] ? 0 : error ? error : EINVAL;
 }
 

@@ -322,10 +322,17 @@ int vk_http_mounts_offer(const struct vk_http_mounts *mounts)
 	return 0;
 }
 
-const struct vk_http_mounts *vk_http_mounts_find(const char *name)
+const struct vk_http_mounts *vk_http_mounts_app(const char *name)
 {
 	for (size_t i = 0; i < offered_count; i++)
 		if (strcmp(offered[i].app, name) == 0)
-			return offered[i].count ? &offered[i] : NULL;
+			return &offered[i];
 	return NULL;
+}
+
+const struct vk_http_mounts *vk_http_mounts_find(const char *name)
+{
+	const struct vk_http_mounts *m = vk_http_mounts_app(name);
+
+	return m && m->count ? m : NULL;
 }

@@ -86,12 +86,22 @@ struct vk_http_mounts {
 	void *module; /* its dlopen() handle */
 	const struct vk_http_mount *mounts;
 	size_t count;
+	/*
+	 * Each connection's heap, as struct vk_app_context tells it (ABI
+	 * 2.13). The library's checks read it here, not from the context
+	 * they are given: a module of an older minor may hand them a context
+	 * of its own making, which lacks those fields.
+	 */
+	size_t heap_size, ring_size, heap_room;
 };
 
 /* Record app's lines (replacing any earlier record of the same app). 0 or -ENOMEM. */
 int vk_http_mounts_offer(const struct vk_http_mounts *mounts);
 
-/* The lines recorded for app `name`, or NULL. */
+/* The lines recorded for app `name`, or NULL (also when it has none). */
 const struct vk_http_mounts *vk_http_mounts_find(const char *name);
+
+/* The record of app `name`, whether it has lines or not, or NULL. */
+const struct vk_http_mounts *vk_http_mounts_app(const char *name);
 
 #endif

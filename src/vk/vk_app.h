@@ -48,16 +48,36 @@
  * 10: vk_parse_bool(), the booleans of vkd.ini for opt.* values.
  * 11: VK_APP_PATHS: opt.* values vkd hands over as absolute paths.
  * 12: vk_http_route_pattern_error(); VK_HTTP_EXPORT() for route lines of vkd.ini.
+ * 13: struct vk_app_context's heap_size, ring_size and heap_room.
  */
-#define VK_APP_ABI_MINOR 12
+#define VK_APP_ABI_MINOR 13
 #define VK_APP_SYMBOL "vk_app_descriptor"
 
-/* What an app's init hook is told about its configuration. */
+/*
+ * What an app's init hook is told about its configuration. It only grows
+ * at its end, each addition an ABI minor: a module of an older minor reads
+ * the fields of its own.
+ */
 struct vk_app_context {
 	const char *name; /* the [app NAME] */
 	/* The value of `opt.KEY` in the app's section, or NULL. */
 	const char *(*option)(const struct vk_app_context *context, const char *key);
 	const void *opaque; /* for option() */
+	/*
+	 * ABI 2.13: each connection's micro-heap, so that init can refuse an
+	 * option that sizes what a connection allocates (vk_alloc(), a socket
+	 * of vk_socket_create()) beyond what its heap holds: vkd -t then says
+	 * so, instead of every client failing that allocation at run time.
+	 * heap_size: the heap's bytes (vkd.ini's heap, else the descriptor's,
+	 * grown to hold the rings); ring_size: each way of the connection's
+	 * socket, whose two rings come out of that heap; heap_room: what is
+	 * left of it for the app's own allocations, once the rings and the
+	 * room kept for the coroutines' state (8 KiB) are counted. heap_size 0:
+	 * not told (a context made by hand, as in a test): check nothing.
+	 */
+	size_t heap_size;
+	size_t ring_size;
+	size_t heap_room;
 };
 
 /*

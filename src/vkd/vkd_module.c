@@ -71,16 +71,36 @@ static int layout_mismatch(const char *type, unsigned theirs, unsigned ours, cha
 			  type, theirs, ours);
 }
 
-/* Refuse a module that saw a public structure at another size than vkd did. */
-static int layout_check(const struct vk_app_layout *theirs, char *reason, size_t size)
+/* The ABI minor that grew struct vk_app_context (heap_size ...), and its size before. */
+#define MODULE_CONTEXT_MINOR 13
+#define MODULE_CONTEXT_OLD offsetof(struct vk_app_context, heap_size)
+
+/*
+ * struct vk_app_context only grows at its end (vk_app.h): a module of an
+ * older minor saw it as it was then, and reads no field past that.
+ */
+static int context_size_ok(const struct vk_app *app)
 {
 	static const struct vk_app_layout ours = VK_APP_LAYOUT;
+
+	return app->layout.app_context == ours.app_context ||
+	       (app->abi_minor < MODULE_CONTEXT_MINOR &&
+		app->layout.app_context == MODULE_CONTEXT_OLD);
+}
+
+/* Refuse a module that saw a public structure at another size than vkd did. */
+static int layout_check(const struct vk_app *app, char *reason, size_t size)
+{
+	static const struct vk_app_layout ours = VK_APP_LAYOUT;
+	const struct vk_app_layout *theirs = &app->layout;
 
 #define VKD_LAYOUT_SAME(field, type)     \
 	if (theirs->field != ours.field) \
 		return layout_mismatch(type, theirs->field, ours.field, reason, size);
 	VKD_LAYOUT_SAME(thread, "struct vk_thread")
-	VKD_LAYOUT_SAME(app_context, "struct vk_app_context")
+	if (!context_size_ok(app))
+		return layout_mismatch("struct vk_app_context", theirs->app_context,
+				       ours.app_context, reason, size);
 	VKD_LAYOUT_SAME(http_request, "struct vk_http_request")
 	VKD_LAYOUT_SAME(http_chunked, "struct vk_http_chunked")
 	VKD_LAYOUT_SAME(http_limits, "struct vk_http_limits")
@@ -111,7 +131,7 @@ static int module_app_check(const struct vk_app *app, const char *name, char *re
 				  "built for ABI %u.%u, newer than vkd's ABI %u.%u (upgrade vkd)",
 				  (unsigned)app->abi_major, (unsigned)app->abi_minor,
 				  VK_APP_ABI_MAJOR, VK_APP_ABI_MINOR);
-	if (layout_check(&app->layout, reason, size) < 0)
+	if (layout_check(app, reason, size) < 0)
 		return -1;
 	if (!app->name || strcmp(app->name, name) != 0)
 		return reason_set(reason, size, "module is app \"%s\", configured as [app %s]",
@@ -374,6 +394,33 @@ void vkd_module_unpin(struct vkd_config *config)
 	}
 }
 
+size_t vkd_module_heap_size(const struct vkd_app_config *app, const struct vk_app *module)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t size = module->heap_size;
+
+	if (app->heap_size)
+		return app->heap_size;
+	if (size < VKD_HEAP_MIN)
+		size = VKD_HEAP_MIN;
+	if (size < vkd_heap_for_ring(app->ring_size))
+		size = vkd_heap_for_ring(app->ring_size);
+	if (size > VKD_HEAP_MAX)
+		size = VKD_HEAP_MAX;
+	return (size + page - 1) / page * page;
+}
+
+/* A connection's heap as init is told it (ABI 2.13): the rings and the spare taken off. */
+static void context_heap(struct vk_app_context *context, const struct vkd_app_config *app,
+			 const struct vk_app *module)
+{
+	size_t taken = 2 * app->ring_size + VKD_HEAP_SPARE;
+
+	context->heap_size = vkd_module_heap_size(app, module);
+	context->ring_size = app->ring_size;
+	context->heap_room = context->heap_size > taken ? context->heap_size - taken : 0;
+}
+
 static const char *module_option(const struct vk_app_context *context, const char *key)
 {
 	const struct vkd_module *module = context->opaque;
@@ -399,7 +446,10 @@ const struct vkd_app_option *vkd_module_path_unresolved(const struct vkd_module 
 int vkd_module_init(struct vkd_module *module, const struct vkd_app_config *app,
 		    struct vk_app_context *context, void **state)
 {
-	struct vk_http_mounts mounts = {app->name, module->handle, app->routes, app->route_count};
+	struct vk_http_mounts mounts = {.app = app->name,
+					.module = module->handle,
+					.mounts = app->routes,
+					.count = app->route_count};
 	const struct vkd_app_option *unresolved;
 	size_t from = 0;
 	int error = 0;
@@ -408,13 +458,20 @@ int vkd_module_init(struct vkd_module *module, const struct vkd_app_config *app,
 	context->name = app->name;
 	context->option = module_option;
 	context->opaque = module;
+	context_heap(context, app, module->app);
 	*state = NULL;
 	/* The module check said which (vkd_check.c); a path must never be "". */
 	unresolved = vkd_module_path_unresolved(module, app, &from);
 	if (unresolved)
 		return unresolved->path_errno;
-	/* The HTTP library's init (vk_http_app_start()) builds its table with them. */
-	if (app->route_count && vk_http_mounts_offer(&mounts) < 0)
+	/*
+	 * The HTTP library's init (vk_http_app_start()) builds its table with
+	 * the routes, and checks its options against the heap.
+	 */
+	mounts.heap_size = context->heap_size;
+	mounts.ring_size = context->ring_size;
+	mounts.heap_room = context->heap_room;
+	if (vk_http_mounts_offer(&mounts) < 0)
 		return ENOMEM;
 	if (!module->app->init)
 		return 0;

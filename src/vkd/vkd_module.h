@@ -42,6 +42,14 @@ int vkd_module_open_app(struct vkd_module *module, const struct vkd_app_config *
 			size_t size);
 
 /*
+ * The bytes of each connection's heap for `app` loaded from `module`:
+ * the config's heap, else the module's own default held to the bounds the
+ * config enforces (a module may ask for less than its rings need) and
+ * rounded to pages like a configured one.
+ */
+size_t vkd_module_heap_size(const struct vkd_app_config *app, const struct vk_app *module);
+
+/*
  * The first option of `app` from index *from on that the module declares a
  * path (VK_APP_PATHS) but that could not be made absolute (its path_errno:
  * a relative value, a relative -c and no working directory), or NULL.
@@ -53,9 +61,10 @@ const struct vkd_app_option *vkd_module_path_unresolved(const struct vkd_module 
 
 /*
  * Run the module's init hook for `app`: fill `context` (which the caller
- * keeps for as long as the app runs, with `module`) with the app's name
- * and its opt.* values, those it declares paths (VK_APP_PATHS) made
- * absolute, and call init. Returns 0 with init's result in *state (NULL
+ * keeps for as long as the app runs, with `module`) with the app's name,
+ * its opt.* values, those it declares paths (VK_APP_PATHS) made absolute,
+ * and its connections' heap (heap_size, ring_size, heap_room), and call
+ * init. Returns 0 with init's result in *state (NULL
  * when there is no hook), or the positive errno init refused with (or a
  * path option's path_errno, before init: vkd_module_path_unresolved()).
  */

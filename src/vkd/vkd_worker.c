@@ -284,27 +284,6 @@ static void worker_fini_apps(struct worker *w)
 	}
 }
 
-/*
- * The config's heap wins; else the module's own default, held to the
- * bounds the config enforces (a module may ask for less than its rings
- * need) and rounded to pages like a configured one.
- */
-static size_t app_heap_size(const struct vkd_app_config *app, const struct vk_app *module)
-{
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t size = module->heap_size;
-
-	if (app->heap_size)
-		return app->heap_size;
-	if (size < VKD_HEAP_MIN)
-		size = VKD_HEAP_MIN;
-	if (size < vkd_heap_for_ring(app->ring_size))
-		size = vkd_heap_for_ring(app->ring_size);
-	if (size > VKD_HEAP_MAX)
-		size = VKD_HEAP_MAX;
-	return (size + page - 1) / page * page;
-}
-
 static int worker_listen(struct worker *w)
 {
 	const struct vkd_config *config = w->args->config;
@@ -314,7 +293,7 @@ static int worker_listen(struct worker *w)
 		const struct vkd_app_config *app = &config->apps[i];
 		struct worker_app *wa = &w->apps[i];
 		struct vk_proc_config pc = {
-		    .heap_size = app_heap_size(app, wa->module.app),
+		    .heap_size = vkd_module_heap_size(app, wa->module.app),
 		    .idle_timeout_ms = app->idle_timeout_ms,
 		    .isolation = app->isolation,
 		    .name = app->name,
@@ -567,7 +546,7 @@ static size_t service_heap_size(const struct vkd_app_config *app, const struct v
 	size_t size = service->heap_size;
 
 	if (!size)
-		return app_heap_size(app, module);
+		return vkd_module_heap_size(app, module);
 	if (size < VKD_HEAP_MIN)
 		size = VKD_HEAP_MIN;
 	if (size > VKD_HEAP_MAX)

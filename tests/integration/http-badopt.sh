@@ -7,7 +7,7 @@
 . "$top_srcdir/tests/integration/lib.sh"
 need_python
 
-http_config 1 'opt.max_body = 16M' 'opt.header_timeout = 250ms' 'opt.max_head = 64k' >"$T/good.ini"
+http_config 1 'opt.max_body = 16M' 'opt.header_timeout = 250ms' 'opt.max_head = 24k' >"$T/good.ini"
 "$VKD" -t -c "$T/good.ini" >>"$LOG" 2>&1 || fail "vkd -t refuses a good http config"
 
 # A head's field offsets are 16 bits: opt.max_head is at most 64k. '+1k'

@@ -49,6 +49,17 @@
 #include "vk_app.h"
 #include "vk_socket.h"
 
+/* VK_APP_LAYOUT, but for the sizes of struct vk_thread and struct vk_app_context given. */
+#define TESTMOD_LAYOUT(thread_size, context_size)                                            \
+	{                                                                                    \
+		.thread = (thread_size), .app_context = (context_size),                      \
+		.http_request = sizeof(struct vk_http_request),                              \
+		.http_chunked = sizeof(struct vk_http_chunked),                              \
+		.http_limits = sizeof(struct vk_http_limits),                                \
+		.http_out = sizeof(struct vk_http_out), .thread_shape = VK_APP_THREAD_SHAPE, \
+		.http_shape = VK_APP_HTTP_SHAPE,                                             \
+	}
+
 /* Unused by the trap app, which has its own. */
 static __attribute__((unused)) void echo_main(struct vk_thread *that)
 {
@@ -381,25 +392,36 @@ __attribute__((visibility("default"))) const struct vk_app vk_app_descriptor = {
 VK_APP("badpaths", echo_main, 65536);
 VK_APP_PATHS("root", "sub/dir");
 
+#elif defined(TESTMOD_OLDCONTEXT) || defined(TESTMOD_SHORTCONTEXT)
+
+/*
+ * As if built against ABI 2.12's headers, whose struct vk_app_context
+ * ended before heap_size: with minor 12 it loads (oldcontext), with this
+ * minor it is a mismatch (shortcontext).
+ */
+__attribute__((visibility("default"))) const struct vk_app vk_app_descriptor = {
+    .magic = VK_APP_MAGIC,
+    .abi_major = VK_APP_ABI_MAJOR,
+#ifdef TESTMOD_OLDCONTEXT
+    .abi_minor = 12,
+    .name = "oldcontext",
+#else
+    .abi_minor = VK_APP_ABI_MINOR,
+    .name = "shortcontext",
+#endif
+    .layout = TESTMOD_LAYOUT(sizeof(struct vk_thread), offsetof(struct vk_app_context, heap_size)),
+    .main = echo_main,
+    .heap_size = 65536,
+};
+
 #elif defined(TESTMOD_BADLAYOUT)
 
 /* As if built against headers whose struct vk_thread had one more field. */
-#define TESTMOD_LAYOUT_OTHER                                                                 \
-	{                                                                                    \
-		.thread = sizeof(struct vk_thread) + 8,                                      \
-		.app_context = sizeof(struct vk_app_context),                                \
-		.http_request = sizeof(struct vk_http_request),                              \
-		.http_chunked = sizeof(struct vk_http_chunked),                              \
-		.http_limits = sizeof(struct vk_http_limits),                                \
-		.http_out = sizeof(struct vk_http_out), .thread_shape = VK_APP_THREAD_SHAPE, \
-		.http_shape = VK_APP_HTTP_SHAPE,                                             \
-	}
-
 __attribute__((visibility("default"))) const struct vk_app vk_app_descriptor = {
     .magic = VK_APP_MAGIC,
     .abi_major = VK_APP_ABI_MAJOR,
     .abi_minor = VK_APP_ABI_MINOR,
-    .layout = TESTMOD_LAYOUT_OTHER,
+    .layout = TESTMOD_LAYOUT(sizeof(struct vk_thread) + 8, sizeof(struct vk_app_context)),
     .name = "badlayout",
     .main = echo_main,
     .heap_size = 65536,

@@ -45,6 +45,13 @@ expect_bad_app "newer ABI minor" newminor "$TESTMODDIR/newminor.so" "newer than 
 expect_bad_app "bad path option" badpaths "$TESTMODDIR/badpaths.so" "path option 2: bad name 'sub/dir'"
 expect_bad_app "other layout" badlayout "$TESTMODDIR/badlayout.so" "badlayout.so"
 expect_bad_app "other layout" badlayout "$TESTMODDIR/badlayout.so" "struct vk_thread"
+# A module of ABI 2.12 saw struct vk_app_context before it grew (2.13):
+# it loads; that size with this minor is a mismatch.
+c=$T/oldcontext.ini
+{ vkd_section 1; app oldcontext "$TESTMODDIR/oldcontext.so"; } >"$c"
+expect 0 "ABI 2.12's context" "$c" "OK"
+expect_bad_app "this minor, a short context" shortcontext "$TESTMODDIR/shortcontext.so" \
+	"struct vk_app_context"
 expect_bad_app "other shape" badshape "$TESTMODDIR/badshape.so" "badshape.so"
 expect_bad_app "other shape" badshape "$TESTMODDIR/badshape.so" "struct vk_thread's fields"
 expect_bad_app "wrong name" other echo.so "echo.so"
@@ -124,6 +131,53 @@ for v in On OFF Yes no TRUE false 1 0; do
 	{ vkd_section 1; app echo echo.so; echo "tcp_nodelay = $v"; echo "isolation = $v"; } >"$c"
 	expect 0 "echo with tcp_nodelay = $v" "$c" "OK"
 done
+
+# An option that sizes what each connection allocates is checked against
+# its heap (struct vk_app_context's heap_room, ABI 2.13): one the heap
+# cannot hold fails vkd -t, naming the option, instead of every client at
+# run time; one it holds passes. proxy: two rings of opt.buffer (and, in
+# HTTP mode, opt.max_head); http and static (the HTTP library):
+# opt.max_head; kv with opt.handoff = off: opt.max_request and its arrays.
+# heap_check NAME STATUS MUST_MENTION APP MODULE LINES...: an app section
+# with LINES; vkd -t must exit STATUS naming MUST_MENTION.
+heap_check() {
+	_name=$1 _status=$2 _what=$3 _app=$4 _mod=$5
+	shift 5
+	c=$T/heap.ini
+	{
+		vkd_section 1
+		app "$_app" "$_mod"
+		for _l in "$@"; do
+			echo "$_l"
+		done
+	} >"$c"
+	expect "$_status" "$_name" "$c" "$_what"
+}
+up="opt.upstream = 127.0.0.1:$PORT2"
+heap_check "proxy: 1M rings in a 256k heap" 1 "opt.buffer" proxy proxy.so "$up" \
+	"opt.buffer = 1M" "heap = 256k"
+heap_check "proxy: 1M rings in a 256k heap" 1 "$T/heap.ini:" proxy proxy.so "$up" \
+	"opt.buffer = 1M" "heap = 256k"
+heap_check "proxy: 64k rings in a 256k heap" 0 "OK" proxy proxy.so "$up" \
+	"opt.buffer = 64k" "heap = 256k"
+heap_check "proxy: 96k rings in the default heap" 0 "OK" proxy proxy.so "$up" "opt.buffer = 96k"
+heap_check "proxy: 112k rings in the default heap" 1 "opt.buffer" proxy proxy.so "$up" \
+	"opt.buffer = 112k"
+heap_check "proxy http: 96k rings and a 64k head in the default heap" 1 "opt.max_head" proxy \
+	proxy.so "$up" "opt.mode = http" "opt.buffer = 96k" "opt.max_head = 64k"
+heap_check "http: a 64k head in a 64k heap" 1 "opt.max_head" http http.so "heap = 64k" \
+	"opt.max_head = 64k"
+heap_check "http: a 64k head in a 128k heap" 0 "OK" http http.so "heap = 128k" \
+	"opt.max_head = 64k"
+heap_check "http: a 16k head in a 64k heap" 0 "OK" http http.so "heap = 64k" \
+	"opt.max_head = 16k"
+heap_check "static: a 64k head in a 64k heap" 1 "opt.max_head" static static.so "heap = 64k" \
+	"opt.max_head = 64k" "opt.root = $T"
+heap_check "kv, handoff off: a 1M request in a 512k heap" 1 "opt.max_request" kv kv.so \
+	"opt.handoff = off" "opt.max_request = 1M"
+heap_check "kv, handoff off: a 384k request in a 512k heap" 0 "OK" kv kv.so \
+	"opt.handoff = off" "opt.max_request = 384k"
+heap_check "kv, handoff on: a 1M request (in the shard)" 0 "OK" kv kv.so "opt.max_request = 1M"
 
 # Module code in the check runs as the configured user, never as root:
 # crashmod's init refuses to run as root (opt.crash = root).
