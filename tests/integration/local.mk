@@ -131,6 +131,7 @@ VKD_TESTS = \
 # The http app (src/apps/http.so), driven with curl and raw python sockets.
 HTTP_IT_TESTS = \
 	tests/integration/http-keepalive.sh \
+	tests/integration/http-close-fin.sh \
 	tests/integration/http-pipeline.sh \
 	tests/integration/http-upload.sh \
 	tests/integration/http-chunked.sh \
