@@ -41,6 +41,7 @@ static void reader_main(struct vk_thread *that)
 struct pairs {
 	struct vkt_kern k;
 	int peer[PROCS];
+	struct vk_proc *proc[PROCS];
 };
 
 static void pairs_start(struct pairs *p)
@@ -53,8 +54,11 @@ static void pairs_start(struct pairs *p)
 
 		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 		ck_assert_int_eq(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
-		ck_assert_ptr_nonnull(
-		    vk_kern_spawn(p->k.kern, &config, reader_main, (void *)(intptr_t)i, sv[0]));
+		struct vk_proc *proc =
+		    vk_kern_spawn(p->k.kern, &config, reader_main, (void *)(intptr_t)i, sv[0]);
+
+		ck_assert_ptr_nonnull(proc);
+		p->proc[i] = proc;
 		p->peer[i] = sv[1];
 	}
 	/* Every process starts and waits for bytes; the loop registers them. */
@@ -163,6 +167,103 @@ START_TEST(test_last_round_keeps_its_order)
 }
 END_TEST
 
+/* Mark P0 (vk_proc_schedule_event()): it ran in a round, and the first poll after reports it. */
+static void mark_p0(struct pairs *p)
+{
+	ck_assert_int_eq(write(p->peer[0], "x", 1), 1);
+	ev_run(p->k.loop, EVRUN_ONCE);
+	vk_kern_dispatch(p->k.kern);
+	vkt_trace_is("P0");
+	vkt_trace_reset();
+	ck_assert_int_eq(write(p->peer[0], "x", 1), 1);
+	ck_assert_int_eq(write(p->peer[1], "x", 1), 1);
+	ev_run(p->k.loop, EVRUN_ONCE);
+	/* Woken, but left for the next round to queue in its place. */
+	ck_assert(p->proc[0]->queued && p->proc[0]->again);
+}
+
+static void loop_kept_timeout(struct ev_loop *loop, struct ev_timer *timer, int revents)
+{
+	(void)revents;
+	*(int *)timer->data = 1;
+	ev_break(loop, EVBREAK_ONE);
+}
+
+/*
+ * Whether something holds a reference on `loop` (ev_run() would go on):
+ * a run with only an unreferenced 200 ms timer of ours returns at once
+ * otherwise; else the timer ends it.
+ */
+static int loop_kept(struct ev_loop *loop)
+{
+	struct ev_timer timer;
+	int fired = 0;
+
+	ev_timer_init(&timer, loop_kept_timeout, 0.2, 0.);
+	timer.data = &fired;
+	ev_timer_start(loop, &timer);
+	ev_unref(loop);
+	ev_run(loop, 0);
+	ev_ref(loop);
+	ev_timer_stop(loop, &timer);
+	return fired;
+}
+
+/* Ends at once. */
+static void quiet_main(struct vk_thread *that)
+{
+	struct {
+		int unused;
+	} * self;
+
+	vk_begin();
+	vk_end();
+}
+
+/*
+ * vkctl kill of a process marked but not yet queued: its control block
+ * stays out of reuse until the next round queues and drops it (spawns
+ * meanwhile take other blocks), the others run, and nothing is left
+ * holding the loop once they are gone.
+ */
+START_TEST(test_marked_then_killed)
+{
+	struct vk_proc_config config = vkt_config(HEAP, 0);
+	struct pairs p;
+
+	pairs_start(&p);
+	mark_p0(&p);
+	ck_assert_int_eq(vk_kern_kill(p.k.kern, p.proc[0]->id), 0);
+	for (int i = 0; i < 2; i++)
+		ck_assert_ptr_nonnull(vk_kern_spawn(p.k.kern, &config, quiet_main, NULL, -1));
+	vk_kern_dispatch(p.k.kern);
+	vkt_trace_is("P1");
+	ck_assert_uint_eq(vk_kern_stats(p.k.kern)->procs_now, PROCS - 1);
+	for (int i = 0; i < PROCS; i++)
+		close(p.peer[i]);
+	vk_kern_run(p.k.kern);
+	ck_assert_uint_eq(vk_kern_stats(p.k.kern)->procs_now, 0);
+	ck_assert_uint_eq(vk_kern_stats(p.k.kern)->faults, 0);
+	ck_assert_int_eq(loop_kept(p.k.loop), 0);
+	vkt_kern_free(&p.k);
+}
+END_TEST
+
+/* A kernel destroyed with a process marked gives the loop its reference back. */
+START_TEST(test_destroy_with_marked)
+{
+	struct pairs p;
+
+	pairs_start(&p);
+	mark_p0(&p);
+	vk_kern_destroy(p.k.kern);
+	ck_assert_int_eq(loop_kept(p.k.loop), 0);
+	ev_loop_destroy(p.k.loop);
+	for (int i = 0; i < PROCS; i++)
+		close(p.peer[i]);
+}
+END_TEST
+
 /* Sleep (arg) ms once, trace "T<arg>". */
 static void sleeper_main(struct vk_thread *that)
 {
@@ -207,6 +308,8 @@ static Suite *sched_suite(void)
 	tcase_add_test(tc, test_last_round_after_waiting);
 	tcase_add_test(tc, test_last_round_keeps_its_order);
 	tcase_add_test(tc, test_deadline_order);
+	tcase_add_test(tc, test_marked_then_killed);
+	tcase_add_test(tc, test_destroy_with_marked);
 	suite_add_tcase(s, tc);
 	return s;
 }
