@@ -76,13 +76,19 @@ static void pairs_stop(struct pairs *p)
 	vkt_kern_free(&p->k);
 }
 
-/* Write a byte to the peers in `order`, turn the loop once, dispatch. */
-static void wake_in_order(struct pairs *p, const int *order)
+/* Write a byte to the `n` peers in `order`, turn the loop once (a poll), dispatch. */
+static void wake(struct pairs *p, const int *order, int n)
 {
-	for (int i = 0; i < PROCS; i++)
+	for (int i = 0; i < n; i++)
 		ck_assert_int_eq(write(p->peer[order[i]], "x", 1), 1);
 	ev_run(p->k.loop, EVRUN_ONCE);
 	vk_kern_dispatch(p->k.kern);
+}
+
+/* wake() all of them, then poll once more with nothing ready. */
+static void wake_in_order(struct pairs *p, const int *order)
+{
+	wake(p, order, PROCS);
 	/*
 	 * Poll once with nothing ready: epoll keeps a descriptor it reported
 	 * in its ready list, in place, until a poll finds it drained.
@@ -115,20 +121,15 @@ END_TEST
  */
 START_TEST(test_last_round_after_waiting)
 {
+	static const int first[1] = {0}, next[4] = {1, 2, 3, 0};
 	struct pairs p;
 
 	pairs_start(&p);
-	ck_assert_int_eq(write(p.peer[0], "x", 1), 1);
-	ev_run(p.k.loop, EVRUN_ONCE);
-	vk_kern_dispatch(p.k.kern);
+	wake(&p, first, 1);
 	vkt_trace_is("P0");
 	vkt_trace_reset();
 	/* No poll between: P0 is still in epoll's ready list, ahead. */
-	for (int i = 1; i <= 3; i++)
-		ck_assert_int_eq(write(p.peer[i], "x", 1), 1);
-	ck_assert_int_eq(write(p.peer[0], "x", 1), 1);
-	ev_run(p.k.loop, EVRUN_ONCE);
-	vk_kern_dispatch(p.k.kern);
+	wake(&p, next, 4);
 	vkt_trace_is("P1 P2 P3 P0");
 	pairs_stop(&p);
 }
@@ -143,25 +144,17 @@ END_TEST
  */
 START_TEST(test_last_round_keeps_its_order)
 {
-	static const int next[3] = {1, 2, 0};
+	static const int first[1] = {0}, next[3] = {1, 2, 0};
 	struct pairs p;
 
 	pairs_start(&p);
-	ck_assert_int_eq(write(p.peer[0], "x", 1), 1);
-	ev_run(p.k.loop, EVRUN_ONCE);
-	vk_kern_dispatch(p.k.kern);
+	wake(&p, first, 1);
 	vkt_trace_reset();
-	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(write(p.peer[next[i]], "x", 1), 1);
-	ev_run(p.k.loop, EVRUN_ONCE);
-	vk_kern_dispatch(p.k.kern);
+	wake(&p, next, 3);
 	vkt_trace_is("P1 P2 P0");
 	vkt_trace_reset();
 	/* Their next bytes, as their answers went: the same order again. */
-	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(write(p.peer[next[i]], "x", 1), 1);
-	ev_run(p.k.loop, EVRUN_ONCE);
-	vk_kern_dispatch(p.k.kern);
+	wake(&p, next, 3);
 	vkt_trace_is("P1 P2 P0");
 	pairs_stop(&p);
 }
@@ -170,9 +163,9 @@ END_TEST
 /* Mark P0 (vk_proc_schedule_event()): it ran in a round, and the first poll after reports it. */
 static void mark_p0(struct pairs *p)
 {
-	ck_assert_int_eq(write(p->peer[0], "x", 1), 1);
-	ev_run(p->k.loop, EVRUN_ONCE);
-	vk_kern_dispatch(p->k.kern);
+	static const int first[1] = {0};
+
+	wake(p, first, 1);
 	vkt_trace_is("P0");
 	vkt_trace_reset();
 	ck_assert_int_eq(write(p->peer[0], "x", 1), 1);
