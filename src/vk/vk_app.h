@@ -60,7 +60,7 @@
  */
 struct vk_app_context {
 	const char *name; /* the [app NAME] */
-	/* The value of `opt.KEY` in the app's section, or NULL. */
+	/* The value of `opt.KEY` in the app's section, or NULL; `key` is KEY, without "opt.". */
 	const char *(*option)(const struct vk_app_context *context, const char *key);
 	const void *opaque; /* for option() */
 	/*
