@@ -1,8 +1,9 @@
 /*
  * kv: an in-memory key/value store speaking a subset of the Redis protocol
- * (RESP 2): PING, GET, SET (with EX or PX), DEL, EXISTS, INCR, EXPIRE,
- * TTL, MGET, MSET, QUIT; anything else gets an error reply. redis-cli and
- * redis-benchmark work against it unchanged.
+ * (RESP 2): PING, GET, SET (with NX or XX, GET, and EX, PX, EXAT, PXAT or
+ * KEEPTTL), DEL, EXISTS, INCR, EXPIRE, TTL, MGET, MSET, QUIT; anything
+ * else gets an error reply. redis-cli and redis-benchmark work against it
+ * unchanged.
  *
  * The keys are sharded over the workers: each worker runs one kv service
  * (kv_shard.c, VK_SERVICE_SHARDED) holding the keys that hash to it, in
@@ -84,6 +85,7 @@ struct kv_entry {
 	uint8_t mode;
 	uint8_t last; /* the last of a SUM or QUIET group: its reply follows */
 	uint8_t failed;
+	uint8_t flags; /* SET's (kv_wire.h) */
 };
 
 /* A round: what one batch of commands owes, and where it stands. */
@@ -167,6 +169,17 @@ static void group_add(struct kv_round *r, const struct kv_entry *e, const char *
 	r->group_err_len = len;
 }
 
+/* The request for entry `e`, to its shard or carried out here. */
+static void request_of(struct kv_request *req, const struct kv_entry *e)
+{
+	memset(req, 0, sizeof(*req));
+	req->op = e->op;
+	req->klen = e->klen;
+	req->vlen = e->vlen;
+	req->flags = e->flags;
+	req->arg = e->arg;
+}
+
 /*
  * Gather request `req` of entry `e` for its shard in r->req, which has the
  * room: a round writes a shard its requests at once, not three writes a
@@ -244,11 +257,7 @@ static void kv_round_run(struct vk_thread *that)
 						vk_raise(errno);
 					self->r->ch[self->e->shard] = self->ch;
 				}
-				memset(&self->req, 0, sizeof(self->req));
-				self->req.op = self->e->op;
-				self->req.klen = self->e->klen;
-				self->req.vlen = self->e->vlen;
-				self->req.arg = self->e->arg;
+				request_of(&self->req, self->e);
 				self->chunk = request_size(self->e);
 				if (self->r->req_len && (self->r->req_shard != self->e->shard ||
 							 self->r->req_len + self->chunk > KV_OUT)) {
@@ -283,11 +292,7 @@ static void kv_round_run(struct vk_thread *that)
 		} else if (in_place(self->r, self->e)) {
 			/* In the shard: nothing blocks from the store to the reply's copy. */
 			self->r->talking = 0;
-			memset(&self->req, 0, sizeof(self->req));
-			self->req.op = self->e->op;
-			self->req.klen = self->e->klen;
-			self->req.vlen = self->e->vlen;
-			self->req.arg = self->e->arg;
+			request_of(&self->req, self->e);
 			self->now = kv_shard_now(that);
 			self->out = self->buf;
 			self->chunk =
@@ -449,59 +454,101 @@ static struct kv_entry *to_shard(struct kv_batch *b, struct vk_thread *that, enu
 	return e;
 }
 
-/*
- * SET's flags after key and value, as Redis 7 reads them: EX or PX, each
- * with its value, repeated as often as one likes (the last counts), never
- * both; anything else, or a flag without its value, is a syntax error,
- * found before any value is read. The last flag's argument in *flag, NULL
- * when there is none; -1 on a syntax error.
- */
-static int set_flags(const struct kv_arg *argv, size_t argc, const struct kv_arg **flag)
-{
-	int ex = 0, px = 0;
+/* SET's flags, as parsed: those the shard takes (KV_SET_*) and the time. */
+struct set_flags {
+	unsigned flags;
+	unsigned time;		    /* 0, or SET_EX .. SET_PXAT */
+	const struct kv_arg *value; /* the time's argument */
+};
 
-	*flag = NULL;
-	for (size_t i = 3; i < argc; i += 2) {
-		if (i + 1 == argc)
-			return -1;
-		if (kv_resp_is(&argv[i], "EX"))
-			ex = 1;
-		else if (kv_resp_is(&argv[i], "PX"))
-			px = 1;
-		else
-			return -1;
-		*flag = &argv[i];
-	}
-	return ex && px ? -1 : 0;
+enum { SET_EX = 1, SET_PX, SET_EXAT, SET_PXAT };
+
+/* Which of EX, PX, EXAT and PXAT the word is, or 0. */
+static unsigned set_time_of(const struct kv_arg *a)
+{
+	if (kv_resp_is(a, "EX"))
+		return SET_EX;
+	if (kv_resp_is(a, "PX"))
+		return SET_PX;
+	if (kv_resp_is(a, "EXAT"))
+		return SET_EXAT;
+	return kv_resp_is(a, "PXAT") ? SET_PXAT : 0;
 }
 
-/* SET key value [EX seconds | PX milliseconds] */
+/*
+ * SET's flags after key and value, as Redis 7 reads them, before any
+ * value is: NX or XX, GET, and one kind of time (EX, PX, EXAT or PXAT,
+ * with its value; repeated, the last counts) or KEEPTTL. A flag may come
+ * again; NX with XX, two kinds of time, a time with KEEPTTL, a time
+ * without its value or a word that is no flag: -1, a syntax error.
+ */
+static int set_flags(const struct kv_arg *argv, size_t argc, struct set_flags *f)
+{
+	unsigned t;
+
+	memset(f, 0, sizeof(*f));
+	for (size_t i = 3; i < argc; i++) {
+		const struct kv_arg *a = &argv[i];
+
+		if ((t = set_time_of(a)) != 0) {
+			if ((f->time && f->time != t) || (f->flags & KV_SET_KEEPTTL) ||
+			    i + 1 == argc)
+				return -1;
+			f->time = t;
+			f->value = &argv[++i];
+		} else if (kv_resp_is(a, "NX") && !(f->flags & KV_SET_XX)) {
+			f->flags |= KV_SET_NX;
+		} else if (kv_resp_is(a, "XX") && !(f->flags & KV_SET_NX)) {
+			f->flags |= KV_SET_XX;
+		} else if (kv_resp_is(a, "GET")) {
+			f->flags |= KV_SET_GET;
+		} else if (kv_resp_is(a, "KEEPTTL") && !f->time) {
+			f->flags |= KV_SET_KEEPTTL;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * SET key value [NX | XX] [GET] [EX s | PX ms | EXAT unix-s | PXAT unix-ms |
+ * KEEPTTL]. The time must be a positive integer, and in seconds at most
+ * INT64_MAX / 1000; it goes to the shard in milliseconds, relative (the
+ * shard adds its clock, refusing a sum past int64) or, with EXAT and PXAT,
+ * absolute.
+ */
 static void cmd_set(struct kv_batch *b, struct vk_thread *that, const struct kv_arg *argv,
 		    size_t argc)
 {
-	const struct kv_arg *flag;
-	int64_t ttl = 0, n;
+	struct set_flags f;
+	int64_t ms = 0, n;
+	int seconds;
 	struct kv_entry *e;
 
-	if (set_flags(argv, argc, &flag) < 0) {
+	if (set_flags(argv, argc, &f) < 0) {
 		reply_literal(b, err_syntax);
 		return;
 	}
-	if (flag) {
-		if (kv_resp_int(flag + 1, &n) < 0) {
+	if (f.time) {
+		if (kv_resp_int(f.value, &n) < 0) {
 			reply_literal(b, err_int);
 			return;
 		}
-		if (n <= 0 || (kv_resp_is(flag, "EX") && n > INT64_MAX / 1000)) {
+		seconds = f.time == SET_EX || f.time == SET_EXAT;
+		if (n <= 0 || (seconds && n > INT64_MAX / 1000)) {
 			reply_literal(b, err_expire);
 			return;
 		}
-		ttl = kv_resp_is(flag, "EX") ? n * 1000 : n;
+		ms = seconds ? n * 1000 : n;
+		if (f.time == SET_EXAT || f.time == SET_PXAT)
+			f.flags |= KV_SET_AT;
 	}
 	e = to_shard(b, that, KV_SET, &argv[1]);
 	e->val = argv[2].p;
 	e->vlen = (uint32_t)argv[2].len;
-	e->arg = ttl;
+	e->arg = ms;
+	e->flags = (uint8_t)f.flags;
 }
 
 /* A command on keys 1.. of argv, one request each, put back together by `mode`. */

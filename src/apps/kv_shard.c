@@ -128,6 +128,56 @@ static size_t reply_get(char *out, size_t cap, const char *value, size_t len)
 	return 4 + n;
 }
 
+/* The value set, expiring at `expire` (0: never); one already past (EXAT 1) removes the key. */
+static int store_put(struct kv_store *store, const struct kv_request *req, const char *key,
+		     const char *val, int64_t expire, int64_t now)
+{
+	if (expire && expire <= now) {
+		kv_store_del(store, key, req->klen, now);
+		return KV_OK;
+	}
+	return kv_store_set(store, key, req->klen, val, req->vlen, expire, now);
+}
+
+/*
+ * SET with its flags (kv_wire.h), as Redis 7 does it: with GET the reply
+ * is the old value (made first, so that a reply larger than `cap` is
+ * asked for before anything changes), whether NX or XX then let the value
+ * be set or not.
+ */
+static size_t execute_set(struct kv_store *store, const struct kv_request *req, const char *key,
+			  const char *val, int64_t now, char *out, size_t cap)
+{
+	const char *old;
+	size_t vlen = 0, len = 0;
+	int64_t expire = 0, old_expire = 0;
+	int rc;
+
+	if (req->flags & KV_SET_AT) {
+		expire = req->arg;
+	} else if (req->arg > 0) {
+		/* A time past the end of int64 is refused, as Redis does, not wrapped
+		 * into the past (which answered OK and lost the key). */
+		if (req->arg > INT64_MAX - now)
+			return reply_small(out, err_set_time, sizeof(err_set_time) - 1);
+		expire = now + req->arg;
+	}
+	if (!(req->flags & (KV_SET_NX | KV_SET_XX | KV_SET_GET | KV_SET_KEEPTTL)))
+		return reply_status(out, store_put(store, req, key, val, expire, now));
+	old = kv_store_lookup(store, key, req->klen, now, &vlen, &old_expire);
+	if (req->flags & KV_SET_GET) {
+		len = reply_get(out, cap, old, vlen);
+		if (len > cap)
+			return len;
+	}
+	if ((req->flags & KV_SET_NX && old) || (req->flags & KV_SET_XX && !old))
+		return len ? len : reply_small(out, "$-1\r\n", 5);
+	if (req->flags & KV_SET_KEEPTTL && old)
+		expire = old_expire;
+	rc = store_put(store, req, key, val, expire, now);
+	return rc == KV_OK && len ? len : reply_status(out, rc);
+}
+
 size_t kv_shard_execute(struct kv_shard *shard, const struct kv_request *req, const char *key,
 			const char *val, int64_t now, char *out, size_t cap)
 {
@@ -142,13 +192,7 @@ size_t kv_shard_execute(struct kv_shard *shard, const struct kv_request *req, co
 		value = kv_store_get(store, key, req->klen, now, &vlen);
 		return reply_get(out, cap, value, vlen);
 	case KV_SET:
-		/* A time past the end of int64 is refused, as Redis does, not wrapped
-		 * into the past (which answered OK and lost the key). */
-		if (req->arg > INT64_MAX - now)
-			return reply_small(out, err_set_time, sizeof(err_set_time) - 1);
-		rc = kv_store_set(store, key, req->klen, val, req->vlen,
-				  req->arg > 0 ? now + req->arg : 0, now);
-		return reply_status(out, rc);
+		return execute_set(store, req, key, val, now, out, cap);
 	case KV_DEL:
 		return reply_int(out, kv_store_del(store, key, req->klen, now));
 	case KV_EXISTS:

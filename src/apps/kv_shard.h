@@ -28,7 +28,7 @@ void kv_shard_main(struct vk_thread *that);
 /* The shard's clock: milliseconds. */
 int64_t kv_shard_now(const struct vk_thread *that);
 
-/* Room every reply but a GET's fits in, its 4-byte length included. */
+/* Room every reply but a GET's (or SET ... GET's) fits in, its 4-byte length included. */
 #define KV_SHARD_REPLY_MIN 128
 
 /*

@@ -196,15 +196,24 @@ static struct kv_item **find(struct kv_store *s, const char *key, size_t klen, u
 	return link;
 }
 
-const char *kv_store_get(struct kv_store *s, const char *key, size_t klen, int64_t now,
-			 size_t *vlen)
+const char *kv_store_lookup(struct kv_store *s, const char *key, size_t klen, int64_t now,
+			    size_t *vlen, int64_t *expire)
 {
 	struct kv_item *it = *find(s, key, klen, hash_key(key, klen), now);
 
 	if (!it)
 		return NULL;
 	*vlen = it->vlen;
+	*expire = it->expire;
 	return it->data + it->klen;
+}
+
+const char *kv_store_get(struct kv_store *s, const char *key, size_t klen, int64_t now,
+			 size_t *vlen)
+{
+	int64_t expire;
+
+	return kv_store_lookup(s, key, klen, now, vlen, &expire);
 }
 
 int kv_store_set(struct kv_store *s, const char *key, size_t klen, const char *val, size_t vlen,

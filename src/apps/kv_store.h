@@ -39,6 +39,10 @@ struct kv_store *kv_store_init(void *arena, size_t size);
 const char *kv_store_get(struct kv_store *store, const char *key, size_t klen, int64_t now,
 			 size_t *vlen);
 
+/* The same, and when the key is there its expiry time (0: never) in *expire. */
+const char *kv_store_lookup(struct kv_store *store, const char *key, size_t klen, int64_t now,
+			    size_t *vlen, int64_t *expire);
+
 /* Set `key` to the value, expiring at `expire` (0: never). KV_OK or KV_NOMEM. */
 int kv_store_set(struct kv_store *store, const char *key, size_t klen, const char *val, size_t vlen,
 		 int64_t expire, int64_t now);

@@ -13,7 +13,7 @@
 
 enum kv_op {
 	KV_GET = 1,
-	KV_SET,	   /* arg: milliseconds to live, 0 for ever */
+	KV_SET,	   /* arg: milliseconds to live, 0 for ever; flags: KV_SET_* */
 	KV_DEL,	   /* one key; the connection adds up the replies of DEL k1 k2 ... */
 	KV_EXISTS, /* one key, likewise */
 	KV_INCR,   /* arg: by how much */
@@ -27,11 +27,20 @@ enum kv_op {
 	KV_RESP,
 };
 
+/* SET's flags, as Redis 7 has them (the connection has checked they go together). */
+enum {
+	KV_SET_NX = 1,	    /* only when the key is not there: else a nil reply */
+	KV_SET_XX = 2,	    /* only when it is there */
+	KV_SET_GET = 4,	    /* the reply is the old value (or nil), whether set or not */
+	KV_SET_KEEPTTL = 8, /* a key that was there keeps its time to live */
+	KV_SET_AT = 16,	    /* arg is the unix time (ms) it expires at, not a time to live */
+};
+
 struct kv_request {
 	uint32_t op;
 	uint32_t klen;
 	uint32_t vlen;
-	uint32_t pad;
+	uint32_t flags; /* KV_SET's */
 	int64_t arg;
 };
 

@@ -4,7 +4,8 @@
 # repeated (the last one counts), a flag without its value, EX with PX, a
 # word that is no flag; QUIT with arguments (Redis ignores them); a wrong
 # number of arguments names the command in lower case, however it was
-# spelt. Asked with redis-cli against a real vkd.
+# spelt. Asked with redis-cli against a real vkd. SET's other flags are
+# held against a running redis-server by kv-redis-compare.sh.
 . "$top_srcdir/tests/integration/lib.sh"
 need_vkctl
 need_cmd redis-cli

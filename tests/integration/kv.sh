@@ -53,7 +53,12 @@ time.sleep(0.3)
 check(r.cmd("GET", "e1") is None and r.cmd("EXISTS", "e1") == 0, "expired")
 check(r.cmd("EXPIRE", "e2", "0") == 1 and r.cmd("GET", "e2") is None, "EXPIRE 0")
 check(isinstance(r.cmd("SET", "x", "y", "EX", "0"), Err), "SET EX 0")
-check(isinstance(r.cmd("SET", "x", "y", "NX"), Err), "SET NX")
+# SET's other flags (kv-redis-compare.sh holds them against redis-server).
+check(r.cmd("SET", "x", "y", "NX", "PX", "30000") == "OK", "SET NX PX")
+check(r.cmd("SET", "x", "z", "NX", "PX", "30000") is None, "SET NX of a key there")
+check(r.cmd("SET", "x", "z", "XX", "KEEPTTL", "GET") == b"y" and r.cmd("TTL", "x") == 30, "SET XX KEEPTTL GET")
+check(r.cmd("SET", "x", "w", "EXAT", "1") == "OK" and r.cmd("GET", "x") is None, "SET EXAT past")
+check(r.cmd("SET", "x", "y", "NX", "XX") == "ERR syntax error", "SET NX XX")
 
 # What is not supported: an error, and the connection goes on.
 check(r.cmd("HGETALL", "x").startswith("ERR unknown command"), "unknown command")

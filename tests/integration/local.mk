@@ -194,6 +194,7 @@ MSG_IT_TESTS = \
 	tests/integration/kv.sh \
 	tests/integration/kv-numbers.sh \
 	tests/integration/kv-redis-replies.sh \
+	tests/integration/kv-redis-compare.sh \
 	tests/integration/kv-batch.sh \
 	tests/integration/kv-fault.sh \
 	tests/integration/kv-reload.sh \

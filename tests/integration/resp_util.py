@@ -73,6 +73,18 @@ class Redis:
             return None if n < 0 else [self.reply() for _ in range(n)]
         raise ValueError("bad reply line %r" % line)
 
+    def raw(self):
+        """One reply as the bytes it came in (its CRLFs included)."""
+        line = self._line()
+        out = line + b"\r\n"
+        n = int(line[1:]) if line[:1] in (b"$", b"*") else -1
+        if line[:1] == b"$" and n >= 0:
+            out += self._exact(n) + b"\r\n"
+        elif line[:1] == b"*":
+            for _ in range(n):
+                out += self.raw()
+        return out
+
     def cmd(self, *args):
         self.send(self.encode(*args))
         return self.reply()
