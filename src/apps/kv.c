@@ -1015,26 +1015,28 @@ static int option_max_request(const struct vk_app_context *context, size_t *out)
 }
 
 /*
- * opt.max_request, when set and the connection keeps its client
- * (opt.handoff = off), against each connection's heap (ABI 2.13): a
- * command past the small buffers goes on in a buffer of max_request and
- * the large arrays (kv_main()), which the rings must leave free. With
- * handoff on they come out of the shard's heap instead.
+ * opt.max_request, set or its default, when the connection keeps its
+ * client (opt.handoff = off), against each connection's heap (ABI 2.13):
+ * a command past the small buffers goes on in a buffer of max_request and
+ * the large arrays (kv_main()), which the rings must leave free; a default
+ * that does not fit is refused too. With handoff on they come out of the
+ * shard's heap instead.
  */
 static int heap_check(const struct vk_app_context *context, const struct kv_config *config)
 {
 	size_t need = config->max_request + KV_ARGS * sizeof(struct kv_arg) +
 		      KV_ENTRIES * sizeof(struct kv_entry) + KV_NOTES;
 
-	if (!context->heap_size || config->handoff || need <= context->heap_room ||
-	    !context->option(context, "max_request"))
+	if (!context->heap_size || config->handoff || need <= context->heap_room)
 		return 0;
 	fprintf(stderr,
-		"kv: app %s: opt.max_request: %zu bytes and %zu of arrays do not fit each "
+		"kv: app %s: opt.max_request: %zu bytes%s and %zu of arrays do not fit each "
 		"connection's heap, which has %zu (heap %zu less two rings of %zu and 8k) "
-		"with opt.handoff off: raise heap or lower opt.max_request\n",
-		context->name, config->max_request, need - config->max_request, context->heap_room,
-		context->heap_size, context->ring_size);
+		"with opt.handoff off: raise heap to %zu or set opt.max_request lower\n",
+		context->name, config->max_request,
+		context->option(context, "max_request") ? "" : " (the default)",
+		need - config->max_request, context->heap_room, context->heap_size,
+		context->ring_size, context->heap_size - context->heap_room + need);
 	return -1;
 }
 

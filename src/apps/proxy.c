@@ -158,29 +158,38 @@ static int parse_upstreams(const struct vk_app_context *context, struct proxy_co
 	return 0;
 }
 
+/* " (the default)" when opt.KEY is not set, so that a refusal says which value it was. */
+static const char *default_note(const struct vk_app_context *context, const char *key)
+{
+	return context->option(context, key) ? "" : " (the default)";
+}
+
 /*
- * opt.buffer (and in HTTP mode opt.max_head), when set, against each
- * connection's heap (ABI 2.13): the upstream socket's two rings, and an
- * upstream answer's head of max_head beside them, must fit in what the
- * client's rings leave, or every client would fail that allocation at run
- * time. 0, or -1 with a line naming them.
+ * opt.buffer (and in HTTP mode opt.max_head), set or their defaults,
+ * against each connection's heap (ABI 2.13): the upstream socket's two
+ * rings, and an upstream answer's head of max_head beside them, must fit
+ * in what the client's rings leave, or every client would fail that
+ * allocation at run time. 0, or -1 with a line naming them.
  */
 static int heap_check(const struct vk_app_context *context, const struct proxy_config *config)
 {
 	int http = config->mode == PROXY_HTTP;
 	size_t need = 2 * config->buffer + (http ? config->max_head : 0);
+	char head[64] = "";
 
 	if (!context->heap_size || need <= context->heap_room)
 		return 0;
-	if (!context->option(context, "buffer") && !(http && context->option(context, "max_head")))
-		return 0;
+	if (http)
+		snprintf(head, sizeof(head), " and opt.max_head = %zu%s", config->max_head,
+			 default_note(context, "max_head"));
 	fprintf(stderr,
-		"proxy: app %s: opt.buffer%s: %s take %zu bytes of each connection's heap, "
-		"which has %zu (heap %zu less the client's rings of %zu and 8k): raise heap "
-		"or lower them\n",
-		context->name, http ? " and opt.max_head" : "",
+		"proxy: app %s: opt.buffer = %zu%s%s: %s take %zu bytes of each connection's "
+		"heap, which has %zu (heap %zu less the client's rings of %zu and 8k): raise "
+		"heap to %zu or set them lower\n",
+		context->name, config->buffer, default_note(context, "buffer"), head,
 		http ? "two rings and an answer's head" : "the upstream's two rings", need,
-		context->heap_room, context->heap_size, context->ring_size);
+		context->heap_room, context->heap_size, context->ring_size,
+		context->heap_size - context->heap_room + need);
 	return -1;
 }
 

@@ -47,24 +47,26 @@ static int option_number(const struct vk_app_context *context, const char *key, 
 }
 
 /*
- * opt.max_head, when set, against each connection's heap (as vkd offered
- * it, vk_http_mount.h): a head past the connection's own small buffer goes
- * on in max_head bytes of the heap (vk_http_conn.c), which the rings must
- * leave free.
+ * opt.max_head, set or its default, against each connection's heap (as
+ * vkd offered it, vk_http_mount.h): a head past the connection's own small
+ * buffer goes on in max_head bytes of the heap (vk_http_conn.c), which the
+ * rings must leave free. A default that does not fit is refused too:
+ * otherwise every head past that buffer would fail at run time.
  */
 static int heap_check(const struct vk_app_context *context, uint64_t max_head)
 {
 	const struct vk_http_mounts *heap = vk_http_mounts_app(context->name);
 
-	if (!heap || !heap->heap_size || max_head <= heap->heap_room ||
-	    !context->option(context, "max_head"))
+	if (!heap || !heap->heap_size || max_head <= heap->heap_room)
 		return 0;
 	fprintf(stderr,
-		"http: app %s: opt.max_head: a head of %llu bytes does not fit each "
+		"http: app %s: opt.max_head: a head of %llu bytes%s does not fit each "
 		"connection's heap, which has %zu (heap %zu less two rings of %zu and 8k): "
-		"raise heap or lower opt.max_head\n",
-		context->name, (unsigned long long)max_head, heap->heap_room, heap->heap_size,
-		heap->ring_size);
+		"raise heap to %zu or set opt.max_head lower\n",
+		context->name, (unsigned long long)max_head,
+		context->option(context, "max_head") ? "" : " (the default)", heap->heap_room,
+		heap->heap_size, heap->ring_size,
+		heap->heap_size - heap->heap_room + (size_t)max_head);
 	return -1;
 }
 

@@ -68,8 +68,10 @@ struct vk_app_context {
 	 * option that sizes what a connection allocates (vk_alloc(), a socket
 	 * of vk_socket_create()) beyond what its heap holds: vkd -t then says
 	 * so, instead of every client failing that allocation at run time.
-	 * heap_size: the heap's bytes (vkd.ini's heap, else the descriptor's,
-	 * grown to hold the rings); ring_size: each way of the connection's
+	 * Check the value in effect, the option's default too (the bundled
+	 * apps say which it was). heap_size: the heap's bytes (vkd.ini's
+	 * heap, else the descriptor's, grown by what rings larger than the
+	 * default add); ring_size: each way of the connection's
 	 * socket, whose two rings come out of that heap; heap_room: what is
 	 * left of it for the app's own allocations, once the rings and the
 	 * room kept for the coroutines' state (8 KiB) are counted. heap_size 0:

@@ -403,6 +403,14 @@ size_t vkd_module_heap_size(const struct vkd_app_config *app, const struct vk_ap
 		return app->heap_size;
 	if (size < VKD_HEAP_MIN)
 		size = VKD_HEAP_MIN;
+	/*
+	 * The module sized its heap for the default rings: larger ones grow
+	 * it by what they add, so that the room it left for its own
+	 * allocations (its options' defaults, which init checks against it)
+	 * stays. http.so's 64k becomes 160k for 64k rings, not 136k (no room).
+	 */
+	if (app->ring_size > VKD_DEFAULT_RING)
+		size += 2 * (app->ring_size - VKD_DEFAULT_RING);
 	if (size < vkd_heap_for_ring(app->ring_size))
 		size = vkd_heap_for_ring(app->ring_size);
 	if (size > VKD_HEAP_MAX)

@@ -43,9 +43,10 @@ int vkd_module_open_app(struct vkd_module *module, const struct vkd_app_config *
 
 /*
  * The bytes of each connection's heap for `app` loaded from `module`:
- * the config's heap, else the module's own default held to the bounds the
- * config enforces (a module may ask for less than its rings need) and
- * rounded to pages like a configured one.
+ * the config's heap, else the module's own default grown by what rings
+ * larger than the default add (the room it left for its own allocations
+ * stays), held to the bounds the config enforces (a module may ask for
+ * less than its rings need) and rounded to pages like a configured one.
  */
 size_t vkd_module_heap_size(const struct vkd_app_config *app, const struct vk_app *module);
 

@@ -178,6 +178,27 @@ heap_check "kv, handoff off: a 1M request in a 512k heap" 1 "opt.max_request" kv
 heap_check "kv, handoff off: a 384k request in a 512k heap" 0 "OK" kv kv.so \
 	"opt.handoff = off" "opt.max_request = 384k"
 heap_check "kv, handoff on: a 1M request (in the shard)" 0 "OK" kv kv.so "opt.max_request = 1M"
+# A default is checked as a value set: an [app] with a small heap and no
+# opt.* lines fails vkd -t, naming the option whose default does not fit
+# (else every connection would fail that allocation at run time).
+heap_check "proxy: the default 16k rings in a 64k heap" 1 "opt.buffer" proxy proxy.so "$up" \
+	"heap = 64k"
+heap_check "proxy: 8k rings in a 64k heap" 0 "OK" proxy proxy.so "$up" "heap = 64k" \
+	"opt.buffer = 8k"
+heap_check "proxy http: the default rings and head in a 80k heap" 1 "opt.max_head" proxy \
+	proxy.so "$up" "opt.mode = http" "heap = 80k"
+heap_check "http: the default 16k head in a 48k heap" 1 "opt.max_head" http http.so "heap = 48k"
+heap_check "http: an 8k head in a 48k heap" 0 "OK" http http.so "heap = 48k" "opt.max_head = 8k"
+heap_check "static: the default 16k head in a 40k heap" 1 "opt.max_head" static static.so \
+	"heap = 40k" "opt.root = $T"
+heap_check "kv, handoff off: the default 64k request in a 128k heap" 1 "opt.max_request" kv \
+	kv.so "opt.handoff = off" "heap = 128k"
+heap_check "kv, handoff on: a 128k heap" 0 "OK" kv kv.so "heap = 128k"
+# Without a heap key, larger rings grow the module's heap by what they
+# add: the room it left for the app's defaults stays.
+heap_check "http: 64k rings in the module's heap" 0 "OK" http http.so "ring = 64k"
+heap_check "proxy http: 64k rings in the module's heap" 0 "OK" proxy proxy.so "$up" \
+	"opt.mode = http" "ring = 64k"
 
 # Module code in the check runs as the configured user, never as root:
 # crashmod's init refuses to run as root (opt.crash = root).
