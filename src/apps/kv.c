@@ -44,6 +44,8 @@
 #define KV_ARGS 1025	/* MGET and DEL of 1024 keys, MSET of 512 pairs */
 #define KV_ENTRIES 1100 /* replies one round may owe */
 #define KV_NOTES 4096	/* bytes of replies made here, per round */
+/* A bulk reply's head and CRLF, at most ("$" and 20 digits). */
+#define KV_REPLY_HEAD 32
 
 /*
  * A connection starts with small buffers inside its frame, next to its
@@ -87,6 +89,10 @@ struct kv_entry {
 	uint8_t failed;
 	uint8_t flags; /* SET's (kv_wire.h) */
 };
+
+/* The large arrays a connection takes beside its input buffer (kv_conn()). */
+#define KV_BIG_ARRAYS \
+	(KV_ARGS * sizeof(struct kv_arg) + KV_ENTRIES * sizeof(struct kv_entry) + KV_NOTES)
 
 /* A round: what one batch of commands owes, and where it stands. */
 struct kv_round {
@@ -1024,8 +1030,7 @@ static int option_max_request(const struct vk_app_context *context, size_t *out)
  */
 static int heap_check(const struct vk_app_context *context, const struct kv_config *config)
 {
-	size_t need = config->max_request + KV_ARGS * sizeof(struct kv_arg) +
-		      KV_ENTRIES * sizeof(struct kv_entry) + KV_NOTES;
+	size_t need = config->max_request + KV_BIG_ARRAYS;
 
 	if (!context->heap_size || config->handoff || need <= context->heap_room)
 		return 0;
@@ -1040,6 +1045,35 @@ static int heap_check(const struct vk_app_context *context, const struct kv_conf
 	return -1;
 }
 
+/*
+ * opt.max_request, set or its default, against the shard's heap: it holds
+ * a command of max_request (with handoff on, the client's buffer and large
+ * arrays; with it off, a channel's request) and a reply as large (a GET of
+ * a value that size, or SET ... GET's old one) at once, in what it keeps
+ * for one client or channel (kv_shard_room()): 8M with handoff on passed
+ * vkd -t and then closed the client that read back a value that large.
+ */
+static int shard_check(const struct vk_app_context *context, const struct kv_config *config)
+{
+	size_t arrays = config->handoff ? KV_BIG_ARRAYS : 0;
+	size_t need = 2 * config->max_request + arrays + KV_REPLY_HEAD;
+	size_t room = kv_shard_room(config);
+	char also[48] = "";
+
+	if (need <= room)
+		return 0;
+	if (arrays)
+		snprintf(also, sizeof(also), ", and %zu of arrays,", arrays);
+	fprintf(stderr,
+		"kv: app %s: opt.max_request: a command of %zu bytes%s and a reply as large "
+		"do not fit the %zu bytes each shard keeps for %s with opt.handoff %s: lower "
+		"opt.max_request\n",
+		context->name, config->max_request, also, room,
+		config->handoff ? "a client" : "a connection's requests",
+		config->handoff ? "on" : "off");
+	return -1;
+}
+
 static void *kv_init(const struct vk_app_context *context, int *error)
 {
 	struct kv_config *config = calloc(1, sizeof(*config));
@@ -1051,7 +1085,7 @@ static void *kv_init(const struct vk_app_context *context, int *error)
 	if (option_max_request(context, &config->max_request) < 0 ||
 	    option_switch(context, "crash_command", 0, &config->crash_command) < 0 ||
 	    option_switch(context, "handoff", 1, &config->handoff) < 0 ||
-	    heap_check(context, config) < 0) {
+	    heap_check(context, config) < 0 || shard_check(context, config) < 0) {
 		free(config);
 		*error = EINVAL;
 		return NULL;
@@ -1065,4 +1099,4 @@ static void kv_fini(void *state)
 }
 
 VK_APP_FULL("kv", kv_main, 512 * 1024, kv_init, kv_fini);
-VK_SERVICES({KV_SERVICE, kv_shard_main, 64 << 20, VK_SERVICE_SHARDED});
+VK_SERVICES({KV_SERVICE, kv_shard_main, KV_SHARD_HEAP, VK_SERVICE_SHARDED});

@@ -52,6 +52,21 @@ struct kv_shard {
 	const struct kv_config *config;
 };
 
+/* The heap kept out of the store, of the `size` bytes left at the shard's start. */
+static size_t reserve_of(const struct kv_config *config, size_t size)
+{
+	size_t reserve = config->handoff ? KV_SHARD_RESERVE_HANDOFF : KV_SHARD_RESERVE;
+
+	return size > 2 * reserve ? reserve : size / 2;
+}
+
+size_t kv_shard_room(const struct kv_config *config)
+{
+	size_t reserve = reserve_of(config, KV_SHARD_HEAP);
+
+	return reserve > KV_CLIENT_ROOM ? reserve - KV_CLIENT_ROOM : 0;
+}
+
 int64_t kv_shard_now(const struct vk_thread *that)
 {
 	return (int64_t)(vk_now(that) * 1000.0);
@@ -322,14 +337,13 @@ void kv_shard_main(struct vk_thread *that)
 		struct kv_shard shard;
 		struct vk_socket *peer;
 		char *arena;
-		size_t size, reserve;
+		size_t size;
 	} * self;
 
 	vk_begin();
 	self->shard.config = vk_arg();
 	self->size = vk_heap_left();
-	self->reserve = self->shard.config->handoff ? KV_SHARD_RESERVE_HANDOFF : KV_SHARD_RESERVE;
-	self->size -= self->size > 2 * self->reserve ? self->reserve : self->size / 2;
+	self->size -= reserve_of(self->shard.config, self->size);
 	self->size &= ~(size_t)15;
 	/* Not zeroed: pages the store never reaches stay out of memory. */
 	vk_alloc(self->arena, self->size);

@@ -21,6 +21,18 @@
  * shard (kv.h) runs the commands on its keys with the calls below.
  */
 struct kv_shard;
+struct kv_config;
+
+/* The shard's heap (the app's VK_SERVICES). */
+#define KV_SHARD_HEAP (64u << 20)
+
+/*
+ * The most of the shard's heap one client (handoff on) or one channel's
+ * requests (handoff off) may take at once for its buffers: what the shard
+ * keeps out of its store (kv_shard_main()) less the room a client must
+ * find to be accepted. The app refuses an opt.max_request it cannot hold.
+ */
+size_t kv_shard_room(const struct kv_config *config);
 
 /* The service's main coroutine; vk_arg() is the app's struct kv_config. */
 void kv_shard_main(struct vk_thread *that);

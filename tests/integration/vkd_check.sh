@@ -199,6 +199,23 @@ heap_check "kv, handoff on: a 128k heap" 0 "OK" kv kv.so "heap = 128k"
 heap_check "http: 64k rings in the module's heap" 0 "OK" http http.so "ring = 64k"
 heap_check "proxy http: 64k rings in the module's heap" 0 "OK" proxy proxy.so "$up" \
 	"opt.mode = http" "ring = 64k"
+# kv's shard holds a command of opt.max_request and a reply as large (a GET
+# of a value that size) at once: with handoff on (the client's buffers and
+# arrays in its shard) in the 16 MiB the shard keeps for its clients, 8000k
+# and not 8M (whose GET of a value that large closed the client); with
+# handoff off in the 1 MiB it keeps for its channels, 480k and not 900k
+# (whose SET ... GET the shard failed), whatever each connection's heap.
+heap_check "kv, handoff on: a 16M request in the shard's 16 MiB" 1 "opt.max_request" kv kv.so \
+	"opt.max_request = 16M"
+heap_check "kv, handoff on: a 16M request in the shard's 16 MiB" 1 "$T/heap.ini:" kv kv.so \
+	"opt.max_request = 16M"
+heap_check "kv, handoff on: an 8M request" 1 "opt.max_request" kv kv.so \
+	"opt.max_request = 8M"
+heap_check "kv, handoff on: an 8000k request" 0 "OK" kv kv.so "opt.max_request = 8000k"
+heap_check "kv, handoff off: a 900k request in a 4M heap" 1 "opt.max_request" kv kv.so \
+	"opt.handoff = off" "opt.max_request = 900k" "heap = 4M"
+heap_check "kv, handoff off: a 480k request in a 4M heap" 0 "OK" kv kv.so \
+	"opt.handoff = off" "opt.max_request = 480k" "heap = 4M"
 
 # Module code in the check runs as the configured user, never as root:
 # crashmod's init refuses to run as root (opt.crash = root).
