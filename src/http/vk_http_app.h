@@ -1,5 +1,7 @@
 /*
- * vk_http_app: an HTTP app, and the one header an HTTP app includes.
+ * vk_http_app: an HTTP app, and the one header an HTTP app includes: it
+ * includes vk.h, so a handler may call the rest of vk(3) too (connect out,
+ * channels, publish/subscribe).
  *
  *	#include <vk_http_app.h>
  *
@@ -51,6 +53,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vk.h"
 #include "vk_app.h"
 #include "vk_http.h"
 #include "vk_http_body.h"

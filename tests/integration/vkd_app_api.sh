@@ -80,6 +80,44 @@ print(data.decode().strip())' "$PORT" 2>&1) || fail "greet: $reply"
 [ "$reply" = "hello, you" ] || fail "greet answered '$reply'"
 stop_vkd
 
+# <vk_http_app.h> is the one header an HTTP app includes: a handler that
+# calls the rest of vk(3) (connects out, publishes, sleeps) builds with it
+# alone, every function declared.
+cat >"$T/httpout.c" <<'C'
+#include <vk_http_app.h>
+
+static void relay(struct vk_thread *that)
+{
+	struct {
+		struct vk_socket *up;
+		ssize_t rc;
+	} *self;
+
+	vk_begin();
+	vk_set_connect_timeout(1000);
+	vk_try_connect(self->rc, self->up, "127.0.0.1:1");
+	vk_publish("topic", "x\n", 2);
+	vk_sleep(0);
+	vk_http_reply(self->rc < 0 ? 502 : 200, "text/plain", "", 0);
+	vk_finally();
+	vk_socket_destroy(that, self->up);
+	vk_end();
+}
+
+static const struct vk_http_route routes[] = {
+	VK_HTTP_GET("/", relay),
+};
+
+VK_HTTP_APP("httpout", routes, 128 * 1024);
+C
+build httpout "$T/httpout.c" || fail "an HTTP app using vk(3) with <vk_http_app.h> alone: $(cat "$T/httpout.log")"
+{
+	vkd_section 1
+	printf '[app httpout]\nmodule = %s\nlisten = 127.0.0.1:%s\n' "$T/httpout.so" "$PORT"
+} >"$T/httpout.ini"
+"$VKD" -t -c "$T/httpout.ini" >"$T/httpout-check.log" 2>&1 ||
+	fail "vkd -t refuses httpout.so: $(cat "$T/httpout-check.log")"
+
 # An internal header is not installed.
 printf '#include <vk.h>\n#include <vk_proc.h>\n' >"$T/inside.c"
 build inside "$T/inside.c" && fail "an app including vk_proc.h built against the installed tree"
