@@ -400,16 +400,28 @@ void vk_poll_stop_read(struct vk_fd *entry)
 	stop_reading(entry);
 }
 
-/* The receive ring is allocated at first use: an idle connection has none. */
+/*
+ * The receive ring is allocated at first use: an idle connection has none.
+ * A ring the heap cannot hold is noted with its size, as vk_alloc()'s are:
+ * an outbound socket's first read on a heap too small for its rings
+ * otherwise failed with ENOMEM and nothing said where. The coroutine named
+ * is the ring's waiting reader, or the process's main one (a first read
+ * tries the fill before it waits).
+ */
 static int ensure_rx(struct vk_fd *entry)
 {
 	struct vk_vectoring *rx = entry->rx;
+	struct vk_task *who;
 
 	if (rx->buf)
 		return 0;
 	rx->buf = vk_heap_alloc(&entry->proc->heap, rx->size);
-	if (!rx->buf)
+	if (!rx->buf) {
+		who = rx->reader ? rx->reader : entry->proc->main;
+		vk_proc_alloc_failed(entry->proc, who ? (void *)who->func : NULL, rx->size,
+				     vk_heap_available(&entry->proc->heap));
 		return -ENOMEM;
+	}
 	/* Only what traffic reaches is zeroed when the process ends. */
 	vk_heap_set_lazy(&entry->proc->heap, rx->buf, rx->size, &rx->written);
 	return 0;

@@ -22,7 +22,10 @@
  *             an assert(), "!segv" writes through NULL, "!spin" computes
  *             forever, "!bigstate" calls a coroutine whose state is larger
  *             than any heap, "!bigalloc" asks vk_alloc() for more than
- *             any heap, "!switch" blocks inside a switch statement of
+ *             any heap, "!bigring" answers "ring N" and reads from a socket
+ *             on a socketpair whose N-byte receive ring (allocated at its
+ *             first read) does not fit what the heap has left, "!switch"
+ *             blocks inside a switch statement of
  *             its own, "!nodelay PORT" answers "nodelay N" where N is the
  *             TCP_NODELAY of the worker's TCP socket whose peer port is
  *             PORT (the client's own: an app does not see its descriptor);
@@ -206,6 +209,43 @@ static void blocks_in_switch(struct vk_thread *that)
 	vk_end();
 }
 
+/* Reads from a socket whose receive ring the heap cannot hold (see "!bigring"). */
+static void big_ring(struct vk_thread *that)
+{
+	struct {
+		struct vk_socket *s;
+		int fds[2];
+		size_t ring;
+		char line[32];
+		ssize_t n;
+	} * self;
+
+	vk_begin();
+	self->fds[0] = self->fds[1] = -1;
+	/* The send ring fits what is left, the receive ring no longer does. */
+	self->ring = vk_heap_left() / 3 * 2 / 4096 * 4096;
+	self->n = snprintf(self->line, sizeof(self->line), "ring %zu\n", self->ring);
+	vk_write(self->line, (size_t)self->n);
+	vk_flush();
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, self->fds) < 0)
+		vk_raise(errno);
+	if (write(self->fds[1], "x\n", 2) != 2)
+		vk_raise(EIO);
+	self->s = vk_socket_create(that, self->ring);
+	if (!self->s)
+		vk_raise(ENOMEM);
+	if (vk_socket_bind_fd(that, self->s, self->fds[0]) < 0)
+		vk_raise(EBADF);
+	self->fds[0] = -1;
+	vk_socket_read_some(self->s, self->n, self->line, sizeof(self->line));
+	vk_finally();
+	if (self->fds[0] >= 0)
+		close(self->fds[0]);
+	if (self->fds[1] >= 0)
+		close(self->fds[1]);
+	vk_end();
+}
+
 /* The store through a null pointer is the fault under test: UBSan must let
  * it reach the kernel's handler rather than stop the worker first. */
 __attribute__((no_sanitize_undefined)) static void trap(struct vk_thread *that, const char *line)
@@ -267,6 +307,8 @@ static void trap_main(struct vk_thread *that)
 			vk_call(too_big, NULL);
 		if (strcmp(self->line, "!bigalloc\n") == 0)
 			vk_alloc(self->big, 1 << 20);
+		if (strcmp(self->line, "!bigring\n") == 0)
+			vk_call(big_ring, NULL);
 		if (strcmp(self->line, "!switch\n") == 0)
 			vk_call(blocks_in_switch, NULL);
 		if (strncmp(self->line, "!nodelay ", 9) == 0)

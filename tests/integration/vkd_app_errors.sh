@@ -8,9 +8,13 @@
 # worker go on. A vk_alloc() that does not fit the heap ("!bigalloc": as
 # a heap too small for an app's options, such as proxy.so's opt.buffer,
 # closed every connection with nothing logged) is logged with the bytes
-# asked, not counted (an app may handle the ENOMEM).
+# asked, not counted (an app may handle the ENOMEM). So is a socket's
+# receive ring that does not fit when its first read allocates it
+# ("!bigring": an HTTP handler's outbound connection on a 64k heap failed
+# its first read with ENOMEM and only "the handler raised" was logged).
 . "$top_srcdir/tests/integration/lib.sh"
 need_vkctl
+need_python
 
 serve_trap 1
 worker=$WORKERS
@@ -26,5 +30,23 @@ grep "app trap:" "$LOG" | grep -q "does not fit" || fail "no line for the state 
 grep "app trap:" "$LOG" | grep -q "switch" || fail "no line for the lost resume point"
 grep "app trap:" "$LOG" | grep -q "allocation of 1048576 bytes" ||
 	fail "no line for the allocation that does not fit"
+ring=$("$PYTHON" -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"!bigring\n")
+data = b""
+while not data.endswith(b"\n"):
+    chunk = s.recv(100)
+    if not chunk:
+        break
+    data += chunk
+print(data.decode().split()[-1])
+s.recv(100)' "$PORT" 2>&1) || fail "!bigring: $ring"
+for _ in $(seq 50); do
+	grep -q "allocation of $ring bytes" "$LOG" && break
+	sleep 0.1
+done
+grep "app trap:" "$LOG" | grep -q "allocation of $ring bytes" ||
+	fail "no line for the receive ring of $ring bytes that does not fit"
 stop_vkd
 exit 0
