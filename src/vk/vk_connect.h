@@ -31,8 +31,9 @@
  * connections of the worker is taken first, with no handshake (counted
  * in connects_pooled).
  *
- * A host name is looked up without blocking the worker (vk_resolve.c:
- * c-ares on the worker's loop, the hosts file first), through a cache
+ * A host name is looked up without blocking the worker (c-ares on the
+ * worker's loop, the hosts file first: resolv_conf and hosts_file in
+ * vkd.ini(5)), through a cache
  * per worker that keeps answers for their TTL; a numeric address never
  * is.
  *
