@@ -14,3 +14,9 @@ examples_jsonapi_la_LIBADD = $(JANSSON_LIBS)
 # points the installed configuration there).
 examplesitedir = $(pkgdatadir)/site
 dist_examplesite_DATA = examples/site/index.html examples/site/style.css
+
+# The sources an installed user builds from (vk(3), EXAMPLES): this JSON
+# API and the single-file bundled apps, each built against the installed
+# headers alone by tests/integration/vkd_app_api.sh.
+exampledocdir = $(docdir)/examples
+exampledoc_DATA = examples/jsonapi.c src/apps/echo.c src/apps/http.c src/apps/chat.c

@@ -12,7 +12,8 @@ need_python
 
 dest=$T/root
 make -s -C "$top_builddir" install-pkgincludeHEADERS install-pkgconfigDATA \
-	DESTDIR="$dest" >"$T/install.log" 2>&1 || fail "make install: $(cat "$T/install.log")"
+	install-exampledocDATA DESTDIR="$dest" >"$T/install.log" 2>&1 ||
+	fail "make install: $(cat "$T/install.log")"
 pcdir=$(find "$dest" -name libvk.pc -printf '%h\n' | head -n 1)
 [ -n "$pcdir" ] || fail "libvk.pc not installed"
 incdir=$(find "$dest" -name vk.h -printf '%h\n' | head -n 1)
@@ -79,6 +80,28 @@ while not data.endswith(b"\n"):
 print(data.decode().strip())' "$PORT" 2>&1) || fail "greet: $reply"
 [ "$reply" = "hello, you" ] || fail "greet answered '$reply'"
 stop_vkd
+
+# The example sources vk(3) points an installed user at are installed, and
+# each builds against the installed tree and loads (jsonapi.c when jansson
+# is there to build it with).
+exdir=$(find "$dest" -type d -path '*/doc/*/examples' | head -n 1)
+[ -n "$exdir" ] || fail "no examples directory installed"
+for ex in echo http chat jsonapi; do
+	[ -f "$exdir/$ex.c" ] || fail "$ex.c is not installed in $exdir"
+	extra=
+	if [ "$ex" = jsonapi ]; then
+		extra=$(pkg-config --cflags --libs jansson 2>/dev/null) || continue
+	fi
+	# shellcheck disable=SC2086 # word splitting of the flags is meant
+	"$CC" -std=gnu11 -Wall -Werror $cflags -o "$T/$ex.so" "$exdir/$ex.c" $libs $extra \
+		>"$T/$ex.log" 2>&1 || fail "the installed $ex.c does not build: $(cat "$T/$ex.log")"
+	{
+		vkd_section 1
+		printf '[app %s]\nmodule = %s\nlisten = 127.0.0.1:%s\n' "$ex" "$T/$ex.so" "$PORT"
+	} >"$T/$ex.ini"
+	"$VKD" -t -c "$T/$ex.ini" >"$T/$ex-check.log" 2>&1 ||
+		fail "vkd -t refuses the installed $ex.c: $(cat "$T/$ex-check.log")"
+done
 
 # <vk_http_app.h> is the one header an HTTP app includes: a handler that
 # calls the rest of vk(3) (connects out, publishes, sleeps) builds with it
