@@ -482,6 +482,16 @@ serve_trap() {
 	serve "$CONF" "$_n"
 }
 
+# ask_line PORT TEXT: send TEXT and a newline to PORT on a new connection;
+# print the first line of the answer, without its newline. Needs need_python.
+ask_line() {
+	"$PYTHON" -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(sys.argv[2].encode() + b"\n")
+print(s.makefile("rb").readline().decode().strip())' "$1" "$2"
+}
+
 # ---- the http app (http-*.sh) ----
 
 # http_config WORKERS [EXTRA APP LINES...]: a config serving the http app

@@ -31,10 +31,23 @@ cflags=$(PKG_CONFIG_PATH=$pcdir PKG_CONFIG_SYSROOT_DIR=$dest pkg-config --cflags
 	fail "pkg-config --cflags libvk"
 libs=$(PKG_CONFIG_PATH=$pcdir PKG_CONFIG_SYSROOT_DIR=$dest pkg-config --libs libvk)
 
-# build NAME SOURCE-FILE: compile a module against the installed tree.
+# build NAME SOURCE-FILE [FLAGS...]: compile a module against the installed tree.
 build() {
+	_name=$1 _src=$2
+	shift 2
 	# shellcheck disable=SC2086 # word splitting of the flags is meant
-	"$CC" -std=gnu11 -Wall -Werror $cflags -o "$T/$1.so" "$2" $libs >"$T/$1.log" 2>&1
+	"$CC" -std=gnu11 -Wall -Werror $cflags -o "$T/$_name.so" "$_src" $libs "$@" \
+		>"$T/$_name.log" 2>&1
+}
+
+# check NAME: `vkd -t` on [app NAME] loading $T/NAME.so, into $T/NAME.ini
+# and $T/NAME-check.log; its status.
+check() {
+	{
+		vkd_section 1
+		printf '[app %s]\nmodule = %s\nlisten = 127.0.0.1:%s\n' "$1" "$T/$1.so" "$PORT"
+	} >"$T/$1.ini"
+	"$VKD" -t -c "$T/$1.ini" >"$T/$1-check.log" 2>&1
 }
 
 cat >"$T/greet.c" <<'C'
@@ -67,17 +80,7 @@ build greet "$T/greet.c" || fail "an API-only app does not build: $(cat "$T/gree
 } >"$CONF"
 "$VKD" -t -c "$CONF" >"$T/check.log" 2>&1 || fail "vkd -t refuses greet.so: $(cat "$T/check.log")"
 serve "$CONF" 1
-reply=$("$PYTHON" -c '
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-s.sendall(b"you\n")
-data = b""
-while not data.endswith(b"\n"):
-    chunk = s.recv(100)
-    if not chunk:
-        break
-    data += chunk
-print(data.decode().strip())' "$PORT" 2>&1) || fail "greet: $reply"
+reply=$(ask_line "$PORT" you 2>&1) || fail "greet: $reply"
 [ "$reply" = "hello, you" ] || fail "greet answered '$reply'"
 stop_vkd
 
@@ -93,13 +96,9 @@ for ex in echo http chat jsonapi; do
 		extra=$(pkg-config --cflags --libs jansson 2>/dev/null) || continue
 	fi
 	# shellcheck disable=SC2086 # word splitting of the flags is meant
-	"$CC" -std=gnu11 -Wall -Werror $cflags -o "$T/$ex.so" "$exdir/$ex.c" $libs $extra \
-		>"$T/$ex.log" 2>&1 || fail "the installed $ex.c does not build: $(cat "$T/$ex.log")"
-	{
-		vkd_section 1
-		printf '[app %s]\nmodule = %s\nlisten = 127.0.0.1:%s\n' "$ex" "$T/$ex.so" "$PORT"
-	} >"$T/$ex.ini"
-	"$VKD" -t -c "$T/$ex.ini" >"$T/$ex-check.log" 2>&1 ||
+	build "$ex" "$exdir/$ex.c" $extra ||
+		fail "the installed $ex.c does not build: $(cat "$T/$ex.log")"
+	check "$ex" ||
 		fail "vkd -t refuses the installed $ex.c: $(cat "$T/$ex-check.log")"
 done
 
@@ -134,11 +133,7 @@ static const struct vk_http_route routes[] = {
 VK_HTTP_APP("httpout", routes, 128 * 1024);
 C
 build httpout "$T/httpout.c" || fail "an HTTP app using vk(3) with <vk_http_app.h> alone: $(cat "$T/httpout.log")"
-{
-	vkd_section 1
-	printf '[app httpout]\nmodule = %s\nlisten = 127.0.0.1:%s\n' "$T/httpout.so" "$PORT"
-} >"$T/httpout.ini"
-"$VKD" -t -c "$T/httpout.ini" >"$T/httpout-check.log" 2>&1 ||
+check httpout ||
 	fail "vkd -t refuses httpout.so: $(cat "$T/httpout-check.log")"
 
 # An internal header is not installed.
@@ -175,11 +170,7 @@ funcs=$(cat "$incdir"/*.h | grep -v '^#\|^static\|^typedef\|^[[:space:]]' |
 	echo 'VK_APP("every", all_main, 64 * 1024);'
 } >"$T/every.c"
 build every "$T/every.c" || fail "the module using every API function: $(cat "$T/every.log")"
-{
-	vkd_section 1
-	printf '[app every]\nmodule = %s\nlisten = 127.0.0.1:%s\n' "$T/every.so" "$PORT"
-} >"$T/every.ini"
-"$VKD" -t -c "$T/every.ini" >"$T/every-check.log" 2>&1 ||
+check every ||
 	fail "vkd does not export all of its API: $(cat "$T/every-check.log")"
 
 # The kernel's own functions are not exported: a module that declares one by
@@ -197,11 +188,7 @@ static void sneak(struct vk_thread *that)
 VK_APP("sneak", sneak, 64 * 1024);
 C
 build sneak "$T/sneak.c" || fail "sneak.c: $(cat "$T/sneak.log")"
-{
-	vkd_section 1
-	printf '[app sneak]\nmodule = %s\nlisten = 127.0.0.1:%s\n' "$T/sneak.so" "$PORT"
-} >"$T/sneak.ini"
-"$VKD" -t -c "$T/sneak.ini" >"$T/sneak-check.log" 2>&1 &&
+check sneak &&
 	fail "a module calling vk_fault_disarm() loaded"
 grep -q "vk_fault_disarm" "$T/sneak-check.log" || fail "refused, but not by name: $(cat "$T/sneak-check.log")"
 

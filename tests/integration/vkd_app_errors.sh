@@ -30,18 +30,8 @@ grep "app trap:" "$LOG" | grep -q "does not fit" || fail "no line for the state 
 grep "app trap:" "$LOG" | grep -q "switch" || fail "no line for the lost resume point"
 grep "app trap:" "$LOG" | grep -q "allocation of 1048576 bytes" ||
 	fail "no line for the allocation that does not fit"
-ring=$("$PYTHON" -c '
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-s.sendall(b"!bigring\n")
-data = b""
-while not data.endswith(b"\n"):
-    chunk = s.recv(100)
-    if not chunk:
-        break
-    data += chunk
-print(data.decode().split()[-1])
-s.recv(100)' "$PORT" 2>&1) || fail "!bigring: $ring"
+ring=$(ask_line "$PORT" '!bigring' 2>&1) || fail "!bigring: $ring"
+ring=${ring#ring }
 for _ in $(seq 50); do
 	grep -q "allocation of $ring bytes" "$LOG" && break
 	sleep 0.1
