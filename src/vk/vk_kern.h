@@ -79,8 +79,10 @@ struct vk_proc *vk_kern_spawn(struct vk_kern *kern, const struct vk_proc_config 
 /*
  * Enter drain: vk_draining() becomes true for every coroutine, so apps
  * finish what is in flight and close; coroutines waiting between messages
- * are woken to wait only VK_DRAIN_IDLE_MS more. Listeners are the
- * caller's to close.
+ * on a served connection are woken to wait only VK_DRAIN_IDLE_MS more
+ * (one not served yet waits for its first message as before: see
+ * vk_socket_await_idle()). Listeners are the caller's to close, and the
+ * end of the drain (a deadline) too.
  */
 void vk_kern_set_draining(struct vk_kern *kern, int draining);
 int vk_kern_draining(const struct vk_kern *kern);

@@ -530,11 +530,23 @@ ssize_t vk_socket_await_step(struct vk_thread *that, struct vk_socket *s)
 	}
 }
 
+/*
+ * Served: bytes went both ways, the peer sent something and was answered.
+ * Only then may a drain cut the wait for its next message short: clients
+ * (curl, browsers) retry a request lost to a close on a connection that
+ * had answers already, not on a fresh one, whose first request a late
+ * send would lose.
+ */
+static int served(const struct vk_socket *s)
+{
+	return vk_vectoring_ever_used(s->rx) && vk_vectoring_ever_used(s->tx);
+}
+
 ssize_t vk_socket_await_idle_step(struct vk_thread *that, struct vk_socket *s)
 {
 	ssize_t result;
 
-	vk_task_of(that)->idle_wait = 1;
+	vk_task_of(that)->idle_wait = served(s);
 	result = vk_socket_await_step(that, s);
 	if (result != -EAGAIN)
 		vk_task_of(that)->idle_wait = 0;

@@ -238,9 +238,15 @@ enum { VK_READ_ALL, VK_READ_SOME, VK_READ_LINE };
 /*
  * vk_socket_await() for a coroutine that waits between messages (an HTTP
  * keep-alive connection waiting for its next request). When the worker
- * starts draining, the wait is cut to VK_DRAIN_IDLE_MS: a client that is
- * about to send still gets served (and told to close), an idle one is let
- * go, raising ETIMEDOUT, without holding the drain up.
+ * starts draining, the wait of a served socket (bytes went both ways: its
+ * peer sent something and was answered) is cut to VK_DRAIN_IDLE_MS: a
+ * client that is about to send still gets served (and told to close), an
+ * idle one is let go, raising ETIMEDOUT, without holding the drain up; it
+ * retries elsewhere, as clients do when a reused connection closes. A
+ * socket not served yet (accepted, its first message still to come) keeps
+ * its own timeout: a client sends its first request on a fresh connection
+ * once and does not retry it, so a cut there would fail it. The worker's
+ * drain_timeout still ends it.
  */
 #define vk_socket_await_idle(s, rc) vk_socket_op_(rc, vk_socket_await_idle_step(that, (s)))
 

@@ -307,8 +307,8 @@ double vk_now(const struct vk_thread *that);
 size_t vk_thread_heap_left(const struct vk_thread *that);
 
 /*
- * How long a coroutine waiting between messages (vk_await_idle()) still
- * waits once its worker starts draining.
+ * How long a coroutine waiting between messages on a served connection
+ * (vk_await_idle()) still waits once its worker starts draining.
  */
 #define VK_DRAIN_IDLE_MS 1000
 

@@ -153,7 +153,7 @@ void vk_task_block(struct vk_task *task, struct vk_task **slot, int what)
 		*link = task;
 		task->wait_slot = slot;
 	}
-	/* Between messages, a draining worker waits only a short grace. */
+	/* Between messages on a served connection, a drain leaves a short grace. */
 	if (task->idle_wait && task->proc->sched->draining && (ms == 0 || ms > VK_DRAIN_IDLE_MS))
 		ms = VK_DRAIN_IDLE_MS;
 	if (ms)

@@ -40,7 +40,7 @@ struct vk_task {
 	struct vk_task *request_next;
 	uint8_t detached;  /* free the task when it ends; nobody joins it */
 	uint8_t sleeping;  /* the deadline ends a sleep, not an operation */
-	uint8_t idle_wait; /* waits between messages: a drain may cut it short */
+	uint8_t idle_wait; /* waits between messages, served: a drain cuts it short */
 	uint8_t receiving;
 	uint8_t awaiting_reply;
 	/*
@@ -149,7 +149,8 @@ double vk_task_earliest(const struct vk_proc *proc);
 
 /*
  * The worker started draining: wake the tasks that wait between messages
- * (vk_await_idle) so that they re-time their wait with the drain's grace.
+ * on a served connection (vk_await_idle) so that they re-time their wait
+ * with the drain's grace.
  */
 void vk_task_wake_idle(struct vk_task *list);
 

@@ -62,6 +62,16 @@ static inline size_t vk_vectoring_free(const struct vk_vectoring *ring)
 }
 
 /*
+ * 1 once bytes have been put in the ring, even if all were consumed since:
+ * its written span grows from empty with the first bytes and never
+ * shrinks while the ring lives.
+ */
+static inline int vk_vectoring_ever_used(const struct vk_vectoring *ring)
+{
+	return ring->written.reach != 0;
+}
+
+/*
  * Describe the free space as iovecs (for readv). Returns the count, 0 to 2;
  * iov must have room for 2.
  */

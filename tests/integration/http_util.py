@@ -7,6 +7,7 @@ that what the server sends is checked byte for byte rather than through a
 forgiving client library. Cases runs a list of named cases and reports
 every failing one.
 """
+import os
 import re
 import socket
 import struct
@@ -260,6 +261,19 @@ def check_hello_closes(c, what):
     check_hello(r)
     check(r.closes(), "%s without Connection: close: %r" % (what, r.raw_head))
     c.expect_closed()
+    c.close()
+
+
+def signal_lets_go(c, pid, sig, within, what):
+    """Send sig to vkd (pid) to drain it: the idle connection c must be
+    closed cleanly (no answer) within `within` seconds, not held to
+    drain_timeout. Closes c here too."""
+    t0 = time.time()
+    os.kill(pid, sig)
+    c.expect_closed(within + 3.0)
+    took = time.time() - t0
+    check(took < within, "%s closed %.1f s after signal %d: it held the drain up"
+          % (what, took, sig))
     c.close()
 
 

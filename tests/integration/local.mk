@@ -111,6 +111,7 @@ VKD_TESTS = \
 	tests/integration/vkd_backoff.sh \
 	tests/integration/vkd_reload_crashloop.sh \
 	tests/integration/vkd_drain.sh \
+	tests/integration/vkd_drain_fresh.sh \
 	tests/integration/vkd_notify.sh \
 	tests/integration/vkd_leaks.sh \
 	tests/integration/vkd_emfile.sh \

@@ -402,6 +402,32 @@ START_TEST(test_origin_then_restart)
 }
 END_TEST
 
+/*
+ * Whether a ring ever held a byte (what tells a served connection from a
+ * fresh one, vk_socket_await_idle()): not at first, nor for an empty put
+ * or a new origin; from the first bytes on, even once they are consumed
+ * and after a new origin.
+ */
+START_TEST(test_ever_used)
+{
+	char buf[MAX_RING], out[MAX_RING];
+	struct vk_vectoring ring;
+
+	vk_vectoring_init(&ring, buf, 16);
+	vkt_eq(vk_vectoring_ever_used(&ring), 0);
+	vk_vectoring_set_origin(&ring, 12);
+	vkt_eq(vk_vectoring_put(&ring, "", 0), 0);
+	vkt_eq(vk_vectoring_ever_used(&ring), 0);
+	vkt_eq(vk_vectoring_put(&ring, "ab", 2), 2);
+	vkt_eq(vk_vectoring_ever_used(&ring), 1);
+	vkt_eq(vk_vectoring_get(&ring, out, 2), 2);
+	vkt_eq(vk_vectoring_used(&ring), 0);
+	vkt_eq(vk_vectoring_ever_used(&ring), 1);
+	vk_vectoring_set_origin(&ring, 4);
+	vkt_eq(vk_vectoring_ever_used(&ring), 1);
+}
+END_TEST
+
 static Suite *vectoring_suite(void)
 {
 	Suite *s = suite_create("vk_vectoring");
@@ -415,6 +441,7 @@ static Suite *vectoring_suite(void)
 	tcase_add_test(tc, test_splice_7_16);
 	tcase_add_test(tc, test_stream_through_small_rings);
 	tcase_add_test(tc, test_origin_then_restart);
+	tcase_add_test(tc, test_ever_used);
 	suite_add_tcase(s, tc);
 	return s;
 }
