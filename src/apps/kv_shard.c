@@ -240,6 +240,17 @@ static size_t held(const struct vk_socket *s)
 	return n == 0 ? 0 : iov[0].iov_len + (n > 1 ? iov[1].iov_len : 0);
 }
 
+/*
+ * Give back a request's or a reply's buffer, when it was taken from the
+ * heap rather than `own` in the coroutine's state: `own` from then on.
+ */
+static void release(struct vk_thread *that, char **buf, char *own)
+{
+	if (*buf && *buf != own)
+		vk_free(*buf);
+	*buf = own;
+}
+
 /* One channel: requests in, replies out, in order, until the connection closes it. */
 static void kv_serve(struct vk_thread *that)
 {
@@ -298,8 +309,7 @@ static void kv_serve(struct vk_thread *that)
 		    self->gather + self->gathered, sizeof(self->gather) - self->gathered);
 		if (self->len <= sizeof(self->gather) - self->gathered) {
 			self->gathered += self->len;
-			if (self->in != self->small)
-				vk_free(self->in);
+			release(that, &self->in, self->small);
 			continue;
 		}
 		/* A reply larger than the room left: nothing was done yet. */
@@ -319,13 +329,18 @@ static void kv_serve(struct vk_thread *that)
 						     self->out, self->len);
 		}
 		vk_write(self->out, self->len);
-		if (self->out != self->reply)
-			vk_free(self->out);
-		if (self->in != self->small)
-			vk_free(self->in);
+		release(that, &self->out, self->reply);
+		release(that, &self->in, self->small);
 	}
 	vk_finally();
-	/* A connection that went away, or spoke nonsense: its channel closes, the shard goes on. */
+	/*
+	 * A connection that went away, or spoke nonsense: its channel closes,
+	 * the shard goes on, and a request or reply cut short gives its buffer
+	 * back (a client gone in the middle of a GET of a 480k value kept 480k
+	 * of the shard's heap for good, and the next such GET failed).
+	 */
+	release(that, &self->out, self->reply);
+	release(that, &self->in, self->small);
 	vk_clear_error();
 	vk_channel_close(self->peer);
 	vk_end();

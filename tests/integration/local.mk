@@ -202,6 +202,7 @@ MSG_IT_TESTS = \
 	tests/integration/kv-handoff.sh \
 	tests/integration/kv-handoff-full.sh \
 	tests/integration/kv-handoff-workers.sh \
+	tests/integration/kv-client-gone.sh \
 	tests/integration/bundled-config.sh
 
 TESTS += $(VKD_TESTS) $(HTTP_IT_TESTS) $(VKCTL_TESTS) $(PROXY_IT_TESTS) $(MSG_IT_TESTS)
