@@ -198,6 +198,7 @@ static int chat_options_bad(const struct vk_app_context *context, const char *ro
 	if (strlen(room) == 0 || strlen(room) > VK_TOPIC_MAX) {
 		fprintf(stderr, "chat: app %s: opt.room: expected 1 to %d bytes, got '%s'\n",
 			context->name, VK_TOPIC_MAX, room);
+		vk_app_refuse(context, "room");
 		return 1;
 	}
 	if (crash && vk_parse_bool(crash, crash_command) < 0) {
@@ -205,6 +206,7 @@ static int chat_options_bad(const struct vk_app_context *context, const char *ro
 			"chat: app %s: opt.crash_command: expected " VK_PARSE_BOOL_EXPECTED
 			", got '%s'\n",
 			context->name, crash);
+		vk_app_refuse(context, "crash_command");
 		return 1;
 	}
 	return 0;

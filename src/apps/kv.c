@@ -1001,6 +1001,7 @@ static int option_switch(const struct vk_app_context *context, const char *key, 
 		return 0;
 	fprintf(stderr, "kv: app %s: opt.%s: expected " VK_PARSE_BOOL_EXPECTED ", got '%s'\n",
 		context->name, key, text);
+	vk_app_refuse(context, key);
 	return -1;
 }
 
@@ -1014,6 +1015,7 @@ static int option_max_request(const struct vk_app_context *context, size_t *out)
 		fprintf(stderr,
 			"kv: app %s: opt.max_request: expected a size from 1k to 64M, got '%s'\n",
 			context->name, text);
+		vk_app_refuse(context, "max_request");
 		return -1;
 	}
 	*out = size;
@@ -1042,6 +1044,7 @@ static int heap_check(const struct vk_app_context *context, const struct kv_conf
 		context->option(context, "max_request") ? "" : " (the default)",
 		need - config->max_request, context->heap_room, context->heap_size,
 		context->ring_size, context->heap_size - context->heap_room + need);
+	vk_app_refuse(context, "max_request");
 	return -1;
 }
 
@@ -1071,6 +1074,7 @@ static int shard_check(const struct vk_app_context *context, const struct kv_con
 		context->name, config->max_request, also, room,
 		config->handoff ? "a client" : "a connection's requests",
 		config->handoff ? "on" : "off");
+	vk_app_refuse(context, "max_request");
 	return -1;
 }
 

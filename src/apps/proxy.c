@@ -58,6 +58,7 @@ static int option_duration(const struct vk_app_context *context, const char *key
 	if (vk_parse_duration_ms(text, &ms) < 0 || ms == 0) {
 		fprintf(stderr, "proxy: app %s: opt.%s: expected a time such as 5s, got '%s'\n",
 			context->name, key, text);
+		vk_app_refuse(context, key);
 		return -1;
 	}
 	*out = ms;
@@ -76,6 +77,7 @@ static int option_size(const struct vk_app_context *context, const char *key, si
 		fprintf(stderr,
 			"proxy: app %s: opt.%s: expected a size from %zu to %zu, got '%s'\n",
 			context->name, key, min, max, text);
+		vk_app_refuse(context, key);
 		return -1;
 	}
 	*out = size;
@@ -94,6 +96,7 @@ static int option_count(const struct vk_app_context *context, const char *key, u
 	if (end == text || *end || n > 100000) {
 		fprintf(stderr, "proxy: app %s: opt.%s: expected a count, got '%s'\n",
 			context->name, key, text);
+		vk_app_refuse(context, key);
 		return -1;
 	}
 	*out = (unsigned)n;
@@ -111,6 +114,7 @@ static int parse_mode(const struct vk_app_context *context, struct proxy_config 
 	} else {
 		fprintf(stderr, "proxy: app %s: opt.mode: expected tcp or http, got '%s'\n",
 			context->name, text);
+		vk_app_refuse(context, "mode");
 		return -1;
 	}
 	return 0;
@@ -164,6 +168,15 @@ static const char *default_note(const struct vk_app_context *context, const char
 	return context->option(context, key) ? "" : " (the default)";
 }
 
+/* parse_upstreams(), naming opt.upstream to vkd when it fails: 1 then, else 0. */
+static int upstreams_bad(const struct vk_app_context *context, struct proxy_config *config)
+{
+	if (parse_upstreams(context, config) == 0)
+		return 0;
+	vk_app_refuse(context, "upstream");
+	return 1;
+}
+
 /*
  * opt.buffer (and in HTTP mode opt.max_head), set or their defaults,
  * against each connection's heap (ABI 2.13): the upstream socket's two
@@ -190,6 +203,8 @@ static int heap_check(const struct vk_app_context *context, const struct proxy_c
 		http ? "two rings and an answer's head" : "the upstream's two rings", need,
 		context->heap_room, context->heap_size, context->ring_size,
 		context->heap_size - context->heap_room + need);
+	/* The line to blame: opt.buffer's, else a set opt.max_head's, else the app's. */
+	vk_app_refuse(context, http && !context->option(context, "buffer") ? "max_head" : "buffer");
 	return -1;
 }
 
@@ -208,7 +223,7 @@ static void *proxy_init(const struct vk_app_context *context, int *error)
 	config->keepalive = PROXY_KEEPALIVE_DEFAULT;
 	config->keepalive_timeout_ms = PROXY_KEEPALIVE_TIMEOUT_DEFAULT;
 	config->max_head = PROXY_MAX_HEAD_DEFAULT;
-	if (parse_mode(context, config) < 0 || parse_upstreams(context, config) < 0 ||
+	if (parse_mode(context, config) < 0 || upstreams_bad(context, config) ||
 	    option_duration(context, "connect_timeout", &config->connect_timeout_ms) < 0 ||
 	    option_duration(context, "read_timeout", &config->read_timeout_ms) < 0 ||
 	    option_duration(context, "keepalive_timeout", &config->keepalive_timeout_ms) < 0 ||

@@ -40,6 +40,7 @@ static int option_number(const struct vk_app_context *context, const char *key, 
 		fprintf(stderr, "http: app %s: opt.%s: expected %s from %llu to %llu, got '%s'\n",
 			context->name, key, duration ? "a time (ms)" : "a number",
 			(unsigned long long)min, (unsigned long long)max, text);
+		vk_app_refuse(context, key);
 		return -1;
 	}
 	*value = parsed;
@@ -67,6 +68,7 @@ static int heap_check(const struct vk_app_context *context, uint64_t max_head)
 		context->option(context, "max_head") ? "" : " (the default)", heap->heap_room,
 		heap->heap_size, heap->ring_size,
 		heap->heap_size - heap->heap_room + (size_t)max_head);
+	vk_app_refuse(context, "max_head");
 	return -1;
 }
 

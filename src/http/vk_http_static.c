@@ -29,6 +29,7 @@ static int bad_option(const struct vk_app_context *context, const char *key, con
 {
 	fprintf(stderr, "http: app %s: opt.%s: %s, got '%s'\n", context->name, key, why,
 		value ? value : "");
+	vk_app_refuse(context, key);
 	*error = EINVAL;
 	return -1;
 }
@@ -51,11 +52,13 @@ static int read_options(struct vk_http_static_conf *conf, const struct vk_app_co
 		fprintf(stderr, "http: app %s: opt.root: %s: %s\n", context->name, root,
 			strerror(errno));
 		*error = errno;
+		vk_app_refuse(context, "root");
 		return -1;
 	}
 	real = realpath(root, NULL);
 	if (!real) {
 		*error = errno;
+		vk_app_refuse(context, "root");
 		return -1;
 	}
 	conf->root_path = real;

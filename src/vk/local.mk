@@ -53,6 +53,8 @@ src_vk_libvk_la_SOURCES = \
 	src/vk/vk_service.c \
 	src/vk/vk_mesh.c \
 	src/vk/vk_parse.c \
+	src/vk/vk_refused.c \
+	src/vk/vk_app.c \
 	src/vk/vk_addr.c
 src_vk_libvk_la_LIBADD = $(EV_LIBS) $(CARES_LIBS)
 # Hidden by default: vkd exports to modules only the API of the installed
@@ -79,6 +81,7 @@ pkginclude_HEADERS += \
 # starts with vk_internal.h, which stops an app that includes it.
 noinst_HEADERS += \
 	src/vk/vk_internal.h \
+	src/vk/vk_refused.h \
 	src/vk/vk_log.h \
 	src/vk/vk_code.h \
 	src/vk/vk_stats.h \

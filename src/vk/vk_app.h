@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vk_api.h"
 #include "vk_http.h"
 #include "vk_socket.h"
 #include "vk_state.h"
@@ -49,8 +50,9 @@
  * 11: VK_APP_PATHS: opt.* values vkd hands over as absolute paths.
  * 12: vk_http_route_pattern_error(); VK_HTTP_EXPORT() for route lines of vkd.ini.
  * 13: struct vk_app_context's heap_size, ring_size and heap_room.
+ * 14: vk_app_refuse(): init names the option it refuses (vkd says its line).
  */
-#define VK_APP_ABI_MINOR 13
+#define VK_APP_ABI_MINOR 14
 #define VK_APP_SYMBOL "vk_app_descriptor"
 
 /*
@@ -191,6 +193,28 @@ struct vk_app {
 	}
 
 #define VK_APP(app_name, main_fn, heap) VK_APP_FULL(app_name, main_fn, heap, NULL, NULL)
+
+VK_API_BEGIN
+
+/*
+ * ABI 2.14: init names the option it refuses, `key` as option() takes it
+ * (KEY, without "opt."), before it returns with *error set: vkd
+ * (`vkd -t`, start and reload) then reports the refusal at that option's
+ * own FILE:LINE of vkd.ini, not at the [app] section's. An option left at
+ * its default has no line: the section's is given, as it is when init
+ * names none (a module of an older minor). The last call counts; a NULL
+ * key forgets it.
+ *
+ *	if (bad) {
+ *		fprintf(stderr, "app %s: opt.buffer: ...\n", context->name);
+ *		vk_app_refuse(context, "buffer");
+ *		*error = EINVAL;
+ *		return NULL;
+ *	}
+ */
+void vk_app_refuse(const struct vk_app_context *context, const char *key);
+
+VK_API_END
 
 /*
  * Path options (ABI 2.11): the opt.* keys whose value names a file or a

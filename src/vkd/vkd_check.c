@@ -109,6 +109,20 @@ static void child_bad(int fd, const struct vkd_config *config, const struct vkd_
 		  reason);
 }
 
+/* Init refused: at the option it named (vk_app_refuse()), else at the app's line. */
+static void child_bad_init(int fd, const struct vkd_config *config,
+			   const struct vkd_app_config *app, const char *reason)
+{
+	const struct vkd_app_option *opt = vkd_module_refused(app);
+
+	if (!opt) {
+		child_bad(fd, config, app, "init refused its options", reason);
+		return;
+	}
+	child_say(fd, "bad %s:%d: app %s: opt.%s: init refused it: %s\n", config->path, opt->line,
+		  app->name, opt->name, reason);
+}
+
 /* A route line of app refused: its own line. */
 static void child_bad_route(int fd, const struct vkd_config *config,
 			    const struct vkd_app_config *app, const struct vk_http_mount *route,
@@ -225,7 +239,7 @@ static int child_check_app(int fd, const struct vkd_config *config, size_t i,
 	child_say(fd, "step %zu init\n", i);
 	error = vkd_module_init(&module, app, &context, &state);
 	if (error) {
-		child_bad(fd, config, app, "init refused its options", strerror(error));
+		child_bad_init(fd, config, app, strerror(error));
 		return -1;
 	}
 	child_say(fd, "step %zu fini\n", i);

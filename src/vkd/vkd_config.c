@@ -1328,22 +1328,29 @@ void vkd_config_errors_print(const struct vkd_config_errors *errors, FILE *out)
 			errors->dropped == 1 ? "" : "s");
 }
 
-const char *vkd_app_option(const struct vkd_app_config *app, const char *name)
+const struct vkd_app_option *vkd_app_option_find(const struct vkd_app_config *app, const char *name)
 {
 	for (size_t i = 0; i < app->option_count; i++) {
 		if (strcmp(app->options[i].name, name) == 0)
-			return app->options[i].value;
+			return &app->options[i];
 	}
 	return NULL;
 }
 
+const char *vkd_app_option(const struct vkd_app_config *app, const char *name)
+{
+	const struct vkd_app_option *opt = vkd_app_option_find(app, name);
+
+	return opt ? opt->value : NULL;
+}
+
 const char *vkd_app_option_path(const struct vkd_app_config *app, const char *name)
 {
-	for (size_t i = 0; i < app->option_count; i++) {
-		if (strcmp(app->options[i].name, name) == 0)
-			return app->options[i].path ? app->options[i].path : "";
-	}
-	return NULL;
+	const struct vkd_app_option *opt = vkd_app_option_find(app, name);
+
+	if (!opt)
+		return NULL;
+	return opt->path ? opt->path : "";
 }
 
 const struct vkd_app_config *vkd_config_app(const struct vkd_config *config, const char *name)

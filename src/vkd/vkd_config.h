@@ -200,6 +200,9 @@ void vkd_config_errors_free(struct vkd_config_errors *errors);
  * were dropped. */
 void vkd_config_errors_print(const struct vkd_config_errors *errors, FILE *out);
 
+/* The line "opt.NAME" of the app (its value, its line), or NULL. */
+const struct vkd_app_option *vkd_app_option_find(const struct vkd_app_config *app,
+						 const char *name);
 /* The value of "opt.NAME", or NULL if the app has no such option. */
 const char *vkd_app_option(const struct vkd_app_config *app, const char *name);
 /* The same option as a path (VK_APP_PATHS): absolute, or "" when empty. */

@@ -17,6 +17,7 @@
 
 #include "vk_http_app.h"
 #include "vk_http_mount.h"
+#include "vk_refused.h"
 #include "vkd_log.h"
 #include "vkd_module.h"
 
@@ -483,8 +484,16 @@ int vkd_module_init(struct vkd_module *module, const struct vkd_app_config *app,
 		return ENOMEM;
 	if (!module->app->init)
 		return 0;
+	vk_refused_set(app->name, NULL);
 	*state = module->app->init(context, &error);
 	return error;
+}
+
+const struct vkd_app_option *vkd_module_refused(const struct vkd_app_config *app)
+{
+	const char *key = vk_refused_key(app->name);
+
+	return key ? vkd_app_option_find(app, key) : NULL;
 }
 
 int vkd_module_route_check(const struct vkd_module *module, const struct vk_http_mount *route,

@@ -73,6 +73,13 @@ int vkd_module_init(struct vkd_module *module, const struct vkd_app_config *app,
 		    struct vk_app_context *context, void **state);
 
 /*
+ * After vkd_module_init() refused: the option of `app` its init named
+ * (vk_app_refuse(), ABI 2.14), whose line is the one to report, or NULL
+ * (it named none, or an option left at its default: the [app] line).
+ */
+const struct vkd_app_option *vkd_module_refused(const struct vkd_app_config *app);
+
+/*
  * Whether the module loaded for an app can serve its route line `route`
  * (vkd.ini's `route` key): the module is an HTTP app, and exports the
  * handler named (vk_http_mount_export()) or this process can serve the

@@ -262,7 +262,15 @@ static int worker_init_apps(struct worker *w)
 		    vkd_module_init(&wa->module, &config->apps[i], &wa->context, &wa->state);
 
 		if (error) {
-			vkd_error("app %s: init failed: %s", config->apps[i].name, strerror(error));
+			const struct vkd_app_option *opt = vkd_module_refused(&config->apps[i]);
+
+			if (opt)
+				vkd_error("%s:%d: app %s: opt.%s: init failed: %s", config->path,
+					  opt->line, config->apps[i].name, opt->name,
+					  strerror(error));
+			else
+				vkd_error("app %s: init failed: %s", config->apps[i].name,
+					  strerror(error));
 			return -1;
 		}
 		wa->inited = 1;

@@ -23,6 +23,7 @@ check_LTLIBRARIES += tests/integration/crashmod.la tests/integration/badmagic.la
 	tests/integration/newminor.la tests/integration/badlayout.la \
 	tests/integration/badpaths.la \
 	tests/integration/oldcontext.la tests/integration/shortcontext.la \
+	tests/integration/minor13.la \
 	tests/integration/badshape.la \
 	tests/integration/trapmod.la tests/integration/ver1.la tests/integration/ver2.la \
 	tests/integration/tickmod.la tests/integration/httpmod.la \
@@ -52,6 +53,10 @@ tests_integration_oldcontext_la_SOURCES = tests/integration/testmod.c
 tests_integration_oldcontext_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_OLDCONTEXT
 tests_integration_oldcontext_la_CFLAGS = $(TESTMOD_CFLAGS)
 tests_integration_oldcontext_la_LDFLAGS = $(TESTMOD_LDFLAGS)
+tests_integration_minor13_la_SOURCES = tests/integration/testmod.c
+tests_integration_minor13_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_MINOR13
+tests_integration_minor13_la_CFLAGS = $(TESTMOD_CFLAGS)
+tests_integration_minor13_la_LDFLAGS = $(TESTMOD_LDFLAGS)
 tests_integration_shortcontext_la_SOURCES = tests/integration/testmod.c
 tests_integration_shortcontext_la_CPPFLAGS = $(APP_CPPFLAGS) -DTESTMOD_SHORTCONTEXT
 tests_integration_shortcontext_la_CFLAGS = $(TESTMOD_CFLAGS)

@@ -13,6 +13,7 @@
  *  badabi     a descriptor with the wrong ABI major
  *  newminor   a descriptor with an ABI minor newer than vkd's
  *  badpaths   an echo app declaring a path option whose name has a '/'
+ *  minor13    a descriptor of ABI 2.13, before vk_app_refuse()
  *  badlayout  a descriptor built against another struct vk_thread
  *  badshape   one built against a struct vk_thread of the same size whose
  *             fields sit elsewhere
@@ -452,6 +453,19 @@ __attribute__((visibility("default"))) const struct vk_app vk_app_descriptor = {
     .name = "shortcontext",
 #endif
     .layout = TESTMOD_LAYOUT(sizeof(struct vk_thread), offsetof(struct vk_app_context, heap_size)),
+    .main = echo_main,
+    .heap_size = 65536,
+};
+
+#elif defined(TESTMOD_MINOR13)
+
+/* As if built against ABI 2.13's headers (no vk_app_refuse(), the same layout): it loads. */
+__attribute__((visibility("default"))) const struct vk_app vk_app_descriptor = {
+    .magic = VK_APP_MAGIC,
+    .abi_major = VK_APP_ABI_MAJOR,
+    .abi_minor = 13,
+    .layout = VK_APP_LAYOUT,
+    .name = "minor13",
     .main = echo_main,
     .heap_size = 65536,
 };

@@ -138,19 +138,26 @@ done
 # run time; one it holds passes. proxy: two rings of opt.buffer (and, in
 # HTTP mode, opt.max_head); http and static (the HTTP library):
 # opt.max_head; kv with opt.handoff = off: opt.max_request and its arrays.
-# heap_check NAME STATUS MUST_MENTION APP MODULE LINES...: an app section
-# with LINES; vkd -t must exit STATUS naming MUST_MENTION.
-heap_check() {
-	_name=$1 _status=$2 _what=$3 _app=$4 _mod=$5
-	shift 5
-	c=$T/heap.ini
+# app_config FILE APP MODULE LINES...: FILE, the [vkd] section and an app
+# section with LINES.
+app_config() {
+	_file=$1 _app=$2 _mod=$3
+	shift 3
 	{
 		vkd_section 1
 		app "$_app" "$_mod"
 		for _l in "$@"; do
 			echo "$_l"
 		done
-	} >"$c"
+	} >"$_file"
+}
+# heap_check NAME STATUS MUST_MENTION APP MODULE LINES...: an app section
+# with LINES; vkd -t must exit STATUS naming MUST_MENTION.
+heap_check() {
+	_name=$1 _status=$2 _what=$3
+	shift 3
+	c=$T/heap.ini
+	app_config "$c" "$@"
 	expect "$_status" "$_name" "$c" "$_what"
 }
 up="opt.upstream = 127.0.0.1:$PORT2"
@@ -216,6 +223,54 @@ heap_check "kv, handoff off: a 900k request in a 4M heap" 1 "opt.max_request" kv
 	"opt.handoff = off" "opt.max_request = 900k" "heap = 4M"
 heap_check "kv, handoff off: a 480k request in a 4M heap" 0 "OK" kv kv.so \
 	"opt.handoff = off" "opt.max_request = 480k" "heap = 4M"
+
+# An option init refuses is reported at its own line (ABI 2.14: init names
+# it with vk_app_refuse()), not at its [app] section's; a refused default,
+# which has no line, and an init that names none (crashmod, as an older
+# module) at the section's.
+# line_check NAME APP MODULE KEY LINES...: an app section with LINES;
+# vkd -t must exit 1 naming FILE:LINE of KEY's line (KEY "section": of
+# the [app] line).
+line_check() {
+	_name=$1 _app=$2 _mod=$3 _key=$4
+	shift 4
+	c=$T/line.ini
+	app_config "$c" "$_app" "$_mod" "$@"
+	if [ "$_key" = section ]; then
+		_line=$(grep -n "^\[app $_app\]" "$c" | cut -d: -f1)
+	else
+		_line=$(grep -n "^$_key =" "$c" | cut -d: -f1)
+	fi
+	expect 1 "$_name" "$c" "$c:$_line: app $_app"
+}
+line_check "proxy: opt.buffer too large for the heap" proxy proxy.so opt.buffer "$up" \
+	"opt.buffer = 1M" "heap = 256k"
+line_check "proxy: a bad opt.connect_timeout" proxy proxy.so opt.connect_timeout \
+	"opt.connect_timeout = soon" "$up"
+line_check "proxy: a bad opt.upstream" proxy proxy.so opt.upstream "opt.upstream = nowhere"
+line_check "proxy: no opt.upstream" proxy proxy.so section "opt.buffer = 8k"
+line_check "proxy: the default rings in a 64k heap" proxy proxy.so section "$up" "heap = 64k"
+line_check "proxy http: a bad opt.max_line (the HTTP library)" proxy proxy.so opt.max_line \
+	"$up" "opt.mode = http" "opt.max_line = 1"
+line_check "http: opt.max_head too large for the heap" http http.so opt.max_head "heap = 64k" \
+	"opt.max_head = 64k"
+line_check "static: a bad opt.symlinks" static static.so opt.symlinks "opt.root = $T" \
+	"opt.symlinks = never"
+line_check "static: opt.root missing" static static.so opt.root "opt.root = $T/nowhere"
+line_check "kv: opt.max_request too large for the heap" kv kv.so opt.max_request \
+	"opt.handoff = off" "opt.max_request = 1M"
+line_check "kv: a 16M request in the shard's 16 MiB" kv kv.so opt.max_request \
+	"opt.max_request = 16M"
+line_check "kv: a bad opt.handoff" kv kv.so opt.handoff "opt.handoff = maybe"
+line_check "chat: a bad opt.crash_command" chat chat.so opt.crash_command \
+	"opt.crash_command = 2"
+line_check "chat: a bad opt.room" chat chat.so opt.room "opt.room ="
+line_check "crash: init refuses naming no option" crash "$TESTMODDIR/crashmod.so" section \
+	"opt.crash = init"
+# A module of ABI 2.13 (before vk_app_refuse()) still loads.
+c=$T/minor13.ini
+{ vkd_section 1; app minor13 "$TESTMODDIR/minor13.so"; } >"$c"
+expect 0 "ABI 2.13's module" "$c" "OK"
 
 # Module code in the check runs as the configured user, never as root:
 # crashmod's init refuses to run as root (opt.crash = root).
