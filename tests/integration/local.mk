@@ -151,6 +151,7 @@ HTTP_IT_TESTS = \
 	tests/integration/http-handlers.sh \
 	tests/integration/http-routes.sh \
 	tests/integration/example-jsonapi.sh \
+	tests/integration/example-relay.sh \
 	tests/integration/http-ring.sh \
 	tests/integration/http-static.sh \
 	tests/integration/http-access-log.sh \

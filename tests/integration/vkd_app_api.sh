@@ -40,14 +40,19 @@ build() {
 		>"$T/$_name.log" 2>&1
 }
 
-# check NAME: `vkd -t` on [app NAME] loading $T/NAME.so, into $T/NAME.ini
-# and $T/NAME-check.log; its status.
+# check NAME [LINES...]: `vkd -t` on [app NAME] loading $T/NAME.so, with
+# LINES, into $T/NAME.ini and $T/NAME-check.log; its status.
 check() {
+	_app=$1
+	shift
 	{
 		vkd_section 1
-		printf '[app %s]\nmodule = %s\nlisten = 127.0.0.1:%s\n' "$1" "$T/$1.so" "$PORT"
-	} >"$T/$1.ini"
-	"$VKD" -t -c "$T/$1.ini" >"$T/$1-check.log" 2>&1
+		printf '[app %s]\nmodule = %s\nlisten = 127.0.0.1:%s\n' "$_app" "$T/$_app.so" "$PORT"
+		for _line in "$@"; do
+			echo "$_line"
+		done
+	} >"$T/$_app.ini"
+	"$VKD" -t -c "$T/$_app.ini" >"$T/$_app-check.log" 2>&1
 }
 
 cat >"$T/greet.c" <<'C'
@@ -86,10 +91,11 @@ stop_vkd
 
 # The example sources vk(3) points an installed user at are installed, and
 # each builds against the installed tree and loads (jsonapi.c when jansson
-# is there to build it with).
+# is there to build it with). relay.c needs opt.upstream; the others
+# leave it alone.
 exdir=$(find "$dest" -type d -path '*/doc/*/examples' | head -n 1)
 [ -n "$exdir" ] || fail "no examples directory installed"
-for ex in echo http chat jsonapi; do
+for ex in echo http chat jsonapi relay; do
 	[ -f "$exdir/$ex.c" ] || fail "$ex.c is not installed in $exdir"
 	extra=
 	if [ "$ex" = jsonapi ]; then
@@ -98,7 +104,7 @@ for ex in echo http chat jsonapi; do
 	# shellcheck disable=SC2086 # word splitting of the flags is meant
 	build "$ex" "$exdir/$ex.c" $extra ||
 		fail "the installed $ex.c does not build: $(cat "$T/$ex.log")"
-	check "$ex" ||
+	check "$ex" "opt.upstream = 127.0.0.1:$PORT" ||
 		fail "vkd -t refuses the installed $ex.c: $(cat "$T/$ex-check.log")"
 done
 
