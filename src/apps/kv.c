@@ -918,7 +918,13 @@ void kv_conn(struct vk_thread *that)
 				vk_write(err_toobig, sizeof(err_toobig) - 1);
 				break;
 			}
-			if (vk_socket_peek_iov(that->socket, (struct iovec[2]){{0}}) == 0) {
+			/*
+			 * Between commands a drain may let the connection go
+			 * (vk_await_idle); in the middle of one (a part held)
+			 * it waits for the rest, as for a command in flight.
+			 */
+			if (self->in_len == 0 &&
+			    vk_socket_peek_iov(that->socket, (struct iovec[2]){{0}}) == 0) {
 				vk_await_idle(self->n);
 				if (self->n == 0)
 					break;
