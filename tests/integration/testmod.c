@@ -4,11 +4,11 @@
  *
  *  crashmod   [app crash], an echo app whose init hook fails or crashes as
  *             opt.crash says: "init" (refuse with EIO), "abort" (SIGABRT),
- *             "workers" (refuse with EIO every time but the first, which
- *             is vkd's module check: workers then crash-loop), "root"
- *             (refuse with EACCES when run as root), "exit" (exit(0), as
- *             if all went well), "hang" (never return), anything else or
- *             unset (start normally)
+ *             "workers" (refuse with EIO, naming opt.crash, every time but
+ *             the first, which is vkd's module check: workers then
+ *             crash-loop), "root" (refuse with EACCES when run as root),
+ *             "exit" (exit(0), as if all went well), "hang" (never
+ *             return), anything else or unset (start normally)
  *  badmagic   a descriptor with the wrong magic
  *  badabi     a descriptor with the wrong ABI major
  *  newminor   a descriptor with an ABI minor newer than vkd's
@@ -156,8 +156,10 @@ static void *crash_init(const struct vk_app_context *context, int *error)
 
 	if (how && strcmp(how, "init") == 0)
 		*error = 5; /* EIO */
-	if (how && strcmp(how, "workers") == 0 && !first)
+	if (how && strcmp(how, "workers") == 0 && !first) {
+		vk_app_refuse(context, "crash");
 		*error = 5;
+	}
 	if (how && strcmp(how, "abort") == 0)
 		abort();
 	if (how && strcmp(how, "root") == 0 && geteuid() == 0)

@@ -3,7 +3,7 @@
 # delay: the first time at once, then 100 ms, 200 ms, ... (with jitter).
 # The test module appends the monotonic time of each start to a file; it
 # accepts its first start (vkd's module check) and refuses every later
-# one (the workers).
+# one (the workers), naming opt.crash.
 . "$top_srcdir/tests/integration/lib.sh"
 
 crashloop_config >"$CONF"
@@ -26,5 +26,10 @@ awk 'NR > 1 { gap = $1 - prev; g = NR - 1; floor = g < 2 ? 0 : 80 * 2 ^ (g - 2);
 	if (gap < floor) bad = 1; printf "%d(>=%d) ", gap, floor } { prev = $1 }
 	END { print ""; exit bad }' "$T/worker-starts" >"$T/gaps" ||
 	fail "restart intervals below the backoff: $(cat "$T/gaps")"
+# Each refusal names the option the module named (vk_app_refuse(), ABI
+# 2.14) at its own line of the configuration.
+crash_line=$(grep -n '^opt.crash =' "$CONF" | cut -d: -f1)
+grep -qF "$CONF:$crash_line: app crash: opt.crash: init failed" "$LOG" ||
+	fail "a worker's refusal does not name opt.crash at line $crash_line"
 stop_vkd
 exit 0
