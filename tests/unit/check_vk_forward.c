@@ -28,7 +28,16 @@
 
 #define PROXY_HEAP (128 * 1024)
 #define UPSTREAM_HEAP (64 * 1024)
+/* The idle timeout of the tests of it. */
 #define IDLE_MS 300
+/*
+ * The others': a starved test process must not time a pair out. With
+ * 300 ms, a 500 ms stall in the middle of test_forward_echo, of the proxy
+ * (SIGSTOP) or of the client (a sleep), ended the pair every time: the
+ * client's send or recv got -1 (a reset) or the echo came back short. A
+ * loaded machine once failed it so ("recv -1").
+ */
+#define BUSY_IDLE_MS 10000
 
 struct shared {
 	uint64_t counted;  /* bytes an 'H' upstream read after its hello */
@@ -185,7 +194,7 @@ static int listen_any(unsigned *port)
 
 static pid_t g_server;
 static unsigned g_proxy_port;
-static uint32_t g_idle_ms = IDLE_MS;
+static uint32_t g_idle_ms = BUSY_IDLE_MS;
 
 /* How the pair is timed: the coroutine's timeout, or the process's idle timeout. */
 static int g_idle_by_process;
@@ -391,6 +400,7 @@ START_TEST(test_forward_idle_pair)
 
 	g_idle_by_process = _i & 1;
 	g_rings = _i >> 1;
+	g_idle_ms = IDLE_MS;
 	server_up(1);
 	fd = client_connect('T');
 	n = read_all(fd, buf, sizeof(buf), 5000);
@@ -411,6 +421,7 @@ START_TEST(test_forward_idle_pair)
 	server_down();
 	g_idle_by_process = 0;
 	g_rings = 0;
+	g_idle_ms = BUSY_IDLE_MS;
 }
 END_TEST
 
@@ -425,6 +436,7 @@ START_TEST(test_forward_idle_held)
 
 	g_idle_by_process = _i;
 	g_banner = BANNER_RING / 2;
+	g_idle_ms = IDLE_MS;
 	server_up(1);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(fd, 0);
@@ -446,6 +458,7 @@ START_TEST(test_forward_idle_held)
 	server_down();
 	g_banner = 0;
 	g_idle_by_process = 0;
+	g_idle_ms = BUSY_IDLE_MS;
 }
 END_TEST
 
@@ -505,7 +518,6 @@ START_TEST(test_forward_slow_reader)
 	double cpu;
 
 	g_rings = _i;
-	g_idle_ms = 10000;
 	server_up(1);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(fd, 0);
@@ -544,7 +556,6 @@ START_TEST(test_forward_slow_reader)
 	server_down();
 	free(buf);
 	g_rings = 0;
-	g_idle_ms = IDLE_MS;
 }
 END_TEST
 
