@@ -39,6 +39,8 @@ static void *relay_init(const struct vk_app_context *context, int *error)
 	}
 	if (!text || vk_addr_parse(text, VK_ADDR_NAME, &conf->upstream, &why) < 0) {
 		fprintf(stderr, "relay: opt.upstream: %s\n", why);
+		/* vkd then gives the line of opt.upstream (ABI 2.14). */
+		vk_app_refuse(context, "upstream");
 		free(conf);
 		*error = EINVAL;
 		return NULL;

@@ -3,8 +3,8 @@
 # its answer: in front of examples/jsonapi.c, status, Content-Type and body
 # pass through (200, 404; the path goes as sent, escapes kept), the
 # upstream connection is reused from the worker's pool, a dead upstream is
-# a 502, and vkd -t refuses a heap without room for the upstream socket
-# or a missing opt.upstream.
+# a 502, and vkd -t refuses a heap without room for the upstream socket,
+# a missing opt.upstream, and a bad one at its own line.
 . "$top_srcdir/tests/integration/lib.sh"
 need_cmd curl
 need_vkctl
@@ -33,6 +33,10 @@ relay_config "127.0.0.1:$UP" "heap = 64k" >"$T/small.ini"
 grep -q "relay" "$T/small.log" || fail "the refusal names no app: $(cat "$T/small.log")"
 relay_config "" | grep -v '^opt.upstream' >"$T/noup.ini"
 "$VKD" -t -c "$T/noup.ini" >"$T/noup.log" 2>&1 && fail "vkd -t took a relay without opt.upstream"
+relay_config "no address" >"$T/badup.ini"
+"$VKD" -t -c "$T/badup.ini" >"$T/badup.log" 2>&1 && fail "vkd -t took opt.upstream = no address"
+line=$(grep -n '^opt.upstream' "$T/badup.ini" | cut -d: -f1)
+grep -q "badup.ini:$line:" "$T/badup.log" || fail "the refusal is not at line $line: $(cat "$T/badup.log")"
 
 relay_config "127.0.0.1:$UP" >"$CONF"
 start_vkd "$CONF"
